@@ -14,8 +14,9 @@
 
 use bytes::Bytes;
 
-use crate::avp::{AvpIter, AvpRef};
+use crate::avp::{AvpFlags, AvpIter, AvpKey, AvpRef};
 use crate::data::{AvpData, DecodeCx};
+use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
 use crate::header::Header;
 use crate::message::Limits;
@@ -88,6 +89,280 @@ pub fn count(count: &mut u32, avp: &AvpRef<'_>, max: u32) -> Result<(), DecodeEr
 #[inline(never)]
 fn too_many(avp: &AvpRef<'_>) -> DecodeError {
     avp.error(ErrorKind::TooManyAvps(avp.key()))
+}
+
+/// Checks one member's value (a view walk's check of that member's type).
+pub type CheckFn<'a> = fn(&AvpRef<'a>, DecodeCx) -> Result<(), DecodeError>;
+
+/// What a view's walk does with each ABNF member it meets.
+///
+/// Each view has one generated `step`, a `match` on the AVP's code and vendor that tells
+/// the tracker which ABNF member (`slot`, its position in the ABNF) it met and how to check
+/// its value. The tracker decides the rest: [`Index`] records where members are (a view
+/// being built), [`Seen`] only counts them (a check whose view is not kept). One `step`
+/// serves both, and the bookkeeping is written once here rather than per view: the
+/// generated code is a fraction of what two hand-unrolled walks per view were, and once
+/// `step` is inlined into the walk the machine code is the same.
+pub trait Tracker<'a> {
+    /// A member that may occur once (`[ x ]` or `< x >`) at ABNF position `slot`.
+    fn one(&mut self, slot: usize, avp: &AvpRef<'a>, check: CheckFn<'a>)
+    -> Result<(), DecodeError>;
+    /// A repeated member at ABNF position `slot`, the `rep`-th repeated member, allowed at
+    /// most `max` times.
+    fn many(
+        &mut self,
+        slot: usize,
+        rep: usize,
+        max: u32,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError>;
+    /// A repeated member at ABNF position `slot`, the `rep`-th repeated member, with neither
+    /// a bound nor a minimum (`*[ x ]`): nothing to count for a check.
+    fn any(
+        &mut self,
+        slot: usize,
+        rep: usize,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError>;
+    /// An AVP the ABNF does not name.
+    fn extra(&mut self) -> Result<(), DecodeError>;
+    /// After the walk: the first required member missing or too rare, as a 5005 error
+    /// reported at `missing_at`.
+    fn missing(&self, required: &[Required], missing_at: usize) -> Result<(), DecodeError>;
+}
+
+/// A member the ABNF requires (`< x >`, `{ x }`, or `n*` with n > 0), for the check after
+/// a view's walk.
+pub struct Required {
+    /// The member's ABNF position.
+    pub slot: u16,
+    /// Its position among the repeated members, for a repeated one.
+    pub rep: u16,
+    /// At least this many (1 for a single member).
+    pub min: u32,
+    /// The AVP, its type and default flags: the Failed-AVP of a 5005.
+    pub key: AvpKey,
+    /// The AVP's type.
+    pub ty: AvpType,
+    /// The AVP's default flags.
+    pub flags: u8,
+}
+
+/// `Required::rep` of a single member.
+pub const SINGLE: u16 = u16::MAX;
+
+#[cold]
+#[inline(never)]
+fn missing(r: &Required, missing_at: usize) -> DecodeError {
+    crate::typed::missing(r.key, r.ty, AvpFlags(r.flags), missing_at)
+}
+
+/// The tracker of a view being built: records each member's first offset and each repeated
+/// member's count; with `deep`, checks each value too (a view of a member its parent
+/// already checked indexes without checking again).
+pub struct Index<'v> {
+    /// Offset of each member's first occurrence, ABNF order.
+    pub first: &'v mut [u32],
+    /// Occurrences of each repeated member.
+    pub count: &'v mut [u32],
+    /// AVPs outside the ABNF.
+    pub extra: &'v mut u32,
+    /// The context values are checked in.
+    pub cx: DecodeCx,
+    /// Whether to check values.
+    pub deep: bool,
+}
+
+impl<'a> Tracker<'a> for Index<'_> {
+    #[inline(always)]
+    fn one(
+        &mut self,
+        slot: usize,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        once(&mut self.first[slot], avp)?;
+        if self.deep {
+            check(avp, self.cx)?;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn many(
+        &mut self,
+        slot: usize,
+        rep: usize,
+        max: u32,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        more(&mut self.first[slot], &mut self.count[rep], avp, max)?;
+        if self.deep {
+            check(avp, self.cx)?;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn any(
+        &mut self,
+        slot: usize,
+        rep: usize,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        self.many(slot, rep, u32::MAX, avp, check)
+    }
+
+    #[inline(always)]
+    fn extra(&mut self) -> Result<(), DecodeError> {
+        *self.extra += 1;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn missing(&self, required: &[Required], missing_at: usize) -> Result<(), DecodeError> {
+        for r in required {
+            let short = if r.rep == SINGLE {
+                self.first[r.slot as usize] == ABSENT
+            } else {
+                self.count[r.rep as usize] < r.min
+            };
+            if short {
+                return Err(missing(r, missing_at));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The tracker of a check whose view is not kept (how the owned struct checks its `Lazy`
+/// members, and how a view checks its Grouped members): a bit per single member (`W`
+/// words) and a count per repeated one (`R`), no offsets. The same errors in the same
+/// order as [`Index`] with `deep`.
+pub struct Seen<const W: usize, const R: usize> {
+    seen: [u64; W],
+    count: [u32; R],
+    cx: DecodeCx,
+}
+
+impl<const W: usize, const R: usize> Seen<W, R> {
+    /// Nothing seen yet; values are checked in `cx`.
+    #[inline(always)]
+    pub fn new(cx: DecodeCx) -> Self {
+        Self {
+            seen: [0; W],
+            count: [0; R],
+            cx,
+        }
+    }
+}
+
+impl<'a, const W: usize, const R: usize> Tracker<'a> for Seen<W, R> {
+    #[inline(always)]
+    fn one(
+        &mut self,
+        slot: usize,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        seen_once(&mut self.seen[slot / 64], 1 << (slot % 64), avp)?;
+        check(avp, self.cx)
+    }
+
+    #[inline(always)]
+    fn many(
+        &mut self,
+        _slot: usize,
+        rep: usize,
+        max: u32,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        count(&mut self.count[rep], avp, max)?;
+        check(avp, self.cx)
+    }
+
+    #[inline(always)]
+    fn any(
+        &mut self,
+        _slot: usize,
+        _rep: usize,
+        avp: &AvpRef<'a>,
+        check: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        check(avp, self.cx)
+    }
+
+    #[inline(always)]
+    fn extra(&mut self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn missing(&self, required: &[Required], missing_at: usize) -> Result<(), DecodeError> {
+        for r in required {
+            let short = if r.rep == SINGLE {
+                let s = r.slot as usize;
+                self.seen[s / 64] & (1 << (s % 64)) == 0
+            } else {
+                self.count[r.rep as usize] < r.min
+            };
+            if short {
+                return Err(missing(r, missing_at));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Walks the AVPs of `avps` with a view's generated `step` and `tracker`, then checks the
+/// framing's end. The check of required members ([`Tracker::missing`]) is the caller's, so
+/// that its table is a constant where it runs (a table chosen at run time would keep
+/// LLVM from unrolling the loop over it).
+#[inline(always)]
+pub fn walk<'a, T: Tracker<'a>>(
+    mut avps: AvpIter<'a>,
+    tracker: &mut T,
+    step: impl Fn(&mut T, &AvpRef<'a>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    while let Some(avp) = avps.next_framed() {
+        step(tracker, &avp)?;
+    }
+    avps.finish()
+}
+
+/// Checks nothing: an OctetString member's value (any bytes are one).
+#[inline(always)]
+pub fn no_check(_: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
+    Ok(())
+}
+
+/// Checks a UTF8String member's value.
+#[inline(always)]
+pub fn check_utf8_string(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
+    check_text(avp, crate::data::Utf8String::INVALID)
+}
+
+/// Checks a DiameterIdentity member's value.
+#[inline(always)]
+pub fn check_diameter_identity(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
+    check_text(avp, crate::data::DiameterIdentity::INVALID)
+}
+
+/// Checks an IPFilterRule member's value.
+#[inline(always)]
+pub fn check_ip_filter_rule(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
+    check_text(avp, crate::data::IpFilterRule::INVALID)
+}
+
+/// Checks a QoSFilterRule member's value.
+#[inline(always)]
+pub fn check_qos_filter_rule(avp: &AvpRef<'_>, _: DecodeCx) -> Result<(), DecodeError> {
+    check_text(avp, crate::data::QosFilterRule::INVALID)
 }
 
 /// Checks a value the way decoding its owned type does (lengths of numbers, address

@@ -21,8 +21,8 @@ struct Access {
     ty: TokenStream,
     /// The function reading the value from an `AvpRef<'a>` already checked.
     read: TokenStream,
-    /// Checks `avp` with context `cx` (a statement), when the type has anything to check.
-    check: Option<TokenStream>,
+    /// The function checking a received value of the type (a `view::CheckFn`).
+    check: TokenStream,
 }
 
 impl Ctx<'_> {
@@ -60,18 +60,18 @@ impl Ctx<'_> {
         let number = |t: TokenStream| Access {
             ty: t.clone(),
             read: quote!(#rt::view::value::<#t>),
-            check: Some(quote!(#rt::view::check::<#t>(&avp, cx)?;)),
+            check: quote!(#rt::view::check::<#t>),
         };
-        let text = |owned: TokenStream| Access {
+        let text = |check: TokenStream| Access {
             ty: quote!(&'a str),
             read: quote!(#rt::view::text),
-            check: Some(quote!(#rt::view::check_text(&avp, #owned::INVALID)?;)),
+            check,
         };
         match a.ty {
             AvpType::OctetString => Access {
                 ty: quote!(&'a [u8]),
                 read: quote!(#rt::view::octets),
-                check: None,
+                check: quote!(#rt::view::no_check),
             },
             AvpType::Integer32 => number(quote!(i32)),
             AvpType::Integer64 => number(quote!(i64)),
@@ -82,16 +82,16 @@ impl Ctx<'_> {
             AvpType::Address => number(quote!(#rt::data::Address)),
             AvpType::Time => number(quote!(#rt::data::Time)),
             AvpType::DiameterUri => number(quote!(#rt::data::DiameterUri)),
-            AvpType::Utf8String => text(quote!(#rt::data::Utf8String)),
-            AvpType::DiameterIdentity => text(quote!(#rt::data::DiameterIdentity)),
-            AvpType::IpFilterRule => text(quote!(#rt::data::IpFilterRule)),
-            AvpType::QosFilterRule => text(quote!(#rt::data::QosFilterRule)),
+            AvpType::Utf8String => text(quote!(#rt::view::check_utf8_string)),
+            AvpType::DiameterIdentity => text(quote!(#rt::view::check_diameter_identity)),
+            AvpType::IpFilterRule => text(quote!(#rt::view::check_ip_filter_rule)),
+            AvpType::QosFilterRule => text(quote!(#rt::view::check_qos_filter_rule)),
             AvpType::Enumerated => {
                 let t = self.named_type(a);
                 Access {
                     ty: t.clone(),
                     read: quote!(#rt::view::enumerated::<#t>),
-                    check: Some(quote!(#rt::view::check::<i32>(&avp, cx)?;)),
+                    check: quote!(#rt::view::check::<i32>),
                 }
             }
             AvpType::Grouped => {
@@ -99,28 +99,21 @@ impl Ctx<'_> {
                 Access {
                     ty: quote!(#t<'a>),
                     read: quote!(#t::read),
-                    check: Some(quote!(#t::check(&avp, cx)?;)),
+                    check: quote!(#t::check),
                 }
             }
         }
     }
 
-    /// The parts shared by Grouped and command views: index fields, the member-indexing
-    /// function, accessors, `is_member` and `extra`.
+    /// The parts shared by Grouped and command views: index fields, the walk's `step` and
+    /// table of required members, the member-indexing function, accessors, `is_member` and
+    /// `extra`.
     fn view_parts(&self, fields: &[Field<'_>]) -> ViewParts {
         let rt = &self.rt;
         let k = fields.len();
         let mut repeated = 0usize;
         let mut arms = Vec::new();
-        let mut checks = Vec::new();
-        // The check-only walk (`check_members`): a bit per single member in `seen`, a count
-        // per repeated member that has a bound to check (an unbounded one cannot reach
-        // `u32::MAX` in a message of at most 16 MiB, and the indexing walk records nothing
-        // else about it).
-        let mut singles = 0usize;
-        let mut counted = 0usize;
-        let mut check_arms = Vec::new();
-        let mut check_missing = Vec::new();
+        let mut required = Vec::new();
         let mut accessors = Vec::new();
         let mut keys = Vec::new();
         for (i, f) in fields.iter().enumerate() {
@@ -128,43 +121,30 @@ impl Ctx<'_> {
             let vendor = u32_lit(f.avp.vendor);
             keys.push(quote!((#code, #vendor)));
             let acc = self.access(f.avp);
-            let check = acc.check.clone().unwrap_or_default();
-            let (ty, read) = (&acc.ty, &acc.read);
+            let (ty, read, check) = (&acc.ty, &acc.read, &acc.check);
             let ident = &f.ident;
             let doc = doc_attr(&self.field_doc(f));
             let idx = Literal::usize_unsuffixed(i);
+            let slot = Literal::u16_unsuffixed(i as u16);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let key = quote!(#rt::AvpKey::new(#code, #vendor));
-            let owned_ty = &f.ty;
-            let missing = quote!(#rt::typed::missing(#key, <#owned_ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), missing_at));
+            let av = format_ident!("{}", f.avp.ty.core_variant());
+            let need = |rep: TokenStream, min: Literal| {
+                quote! {
+                    #rt::view::Required {
+                        slot: #slot,
+                        rep: #rep,
+                        min: #min,
+                        key: #rt::AvpKey::new(#code, #vendor),
+                        ty: #rt::dictionary::AvpType::#av,
+                        flags: #df,
+                    },
+                }
+            };
             match f.card {
                 Card::One | Card::Optional => {
-                    arms.push(quote! {
-                        (#code, #vendor) => {
-                            #rt::view::once(&mut self.first[#idx], &avp)?;
-                            if deep { #check }
-                        }
-                    });
-                    let word = Literal::usize_unsuffixed(singles / 64);
-                    let bit = Literal::u64_unsuffixed(1u64 << (singles % 64));
-                    singles += 1;
-                    check_arms.push(quote! {
-                        (#code, #vendor) => {
-                            #rt::view::seen_once(&mut seen[#word], #bit, &avp)?;
-                            #check
-                        }
-                    });
+                    arms.push(quote!((#code, #vendor) => t.one(#idx, avp, #check),));
                     if f.card == Card::One {
-                        checks.push(quote! {
-                            if self.first[#idx] == #rt::view::ABSENT {
-                                return Err(#missing);
-                            }
-                        });
-                        check_missing.push(quote! {
-                            if seen[#word] & #bit == 0 {
-                                return Err(#missing);
-                            }
-                        });
+                        required.push(need(quote!(#rt::view::SINGLE), u32_lit(1)));
                         accessors.push(quote! {
                             #doc
                             #[inline]
@@ -184,41 +164,23 @@ impl Ctx<'_> {
                 }
                 Card::Many => {
                     let j = Literal::usize_unsuffixed(repeated);
+                    let rep = Literal::u16_unsuffixed(repeated as u16);
                     repeated += 1;
-                    let max = u32_lit(f.rule.max.unwrap_or(u32::MAX));
-                    arms.push(quote! {
-                        (#code, #vendor) => {
-                            #rt::view::more(&mut self.first[#idx], &mut self.count[#j], &avp, #max)?;
-                            if deep { #check }
+                    arms.push(match f.rule.max.filter(|&m| m < u32::MAX) {
+                        Some(max) => {
+                            let max = u32_lit(max);
+                            quote!((#code, #vendor) => t.many(#idx, #j, #max, avp, #check),)
                         }
+                        // `*[ x ]` and `n*[ x ]`: the check-only walk counts only what it
+                        // must compare with a minimum.
+                        None if f.rule.min > 0 => {
+                            let max = u32_lit(u32::MAX);
+                            quote!((#code, #vendor) => t.many(#idx, #j, #max, avp, #check),)
+                        }
+                        None => quote!((#code, #vendor) => t.any(#idx, #j, avp, #check),),
                     });
-                    if f.rule.min > 0 || f.rule.max.is_some_and(|m| m < u32::MAX) {
-                        let c = Literal::usize_unsuffixed(counted);
-                        counted += 1;
-                        check_arms.push(quote! {
-                            (#code, #vendor) => {
-                                #rt::view::count(&mut count[#c], &avp, #max)?;
-                                #check
-                            }
-                        });
-                        if f.rule.min > 0 {
-                            let min = u32_lit(f.rule.min);
-                            check_missing.push(quote! {
-                                if count[#c] < #min {
-                                    return Err(#missing);
-                                }
-                            });
-                        }
-                    } else {
-                        check_arms.push(quote!((#code, #vendor) => { #check }));
-                    }
                     if f.rule.min > 0 {
-                        let min = u32_lit(f.rule.min);
-                        checks.push(quote! {
-                            if self.count[#j] < #min {
-                                return Err(#missing);
-                            }
-                        });
+                        required.push(need(quote!(#rep), u32_lit(f.rule.min)));
                     }
                     accessors.push(quote! {
                         #doc
@@ -244,34 +206,28 @@ impl Ctx<'_> {
         });
         let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
         let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
-        let seen_init = (singles > 0).then(|| {
-            let words = Literal::usize_unsuffixed(singles.div_ceil(64));
-            quote!(let mut seen = [0u64; #words];)
-        });
-        let count_local = (counted > 0).then(|| {
-            let n = Literal::usize_unsuffixed(counted);
-            quote!(let mut count = [0u32; #n];)
-        });
+        let first_arg = if k > 0 {
+            quote!(&mut self.first)
+        } else {
+            quote!(&mut [])
+        };
+        let count_arg = if repeated > 0 {
+            quote!(&mut self.count)
+        } else {
+            quote!(&mut [])
+        };
+        let words = Literal::usize_unsuffixed(k.div_ceil(64));
+        let reps = Literal::usize_unsuffixed(repeated);
         let check_fn = quote! {
             /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
             /// errors in the same order, but without indexing them: the check of a view that
             /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
             /// which then fills no offset arrays (a bit per single member instead).
-            #[allow(unused_variables)]
             #[inline]
             fn check_members(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, missing_at: usize) -> Result<(), #rt::DecodeError> {
-                #seen_init
-                #count_local
-                let mut avps = avp.children();
-                while let Some(avp) = avps.next_framed() {
-                    match (avp.code, avp.vendor) {
-                        #(#check_arms)*
-                        _ => {}
-                    }
-                }
-                avps.finish()?;
-                #(#check_missing)*
-                Ok(())
+                let mut t = #rt::view::Seen::<#words, #reps>::new(cx);
+                #rt::view::walk(avp.children(), &mut t, Self::step)?;
+                #rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
             }
         };
         let is_member = if keys.is_empty() {
@@ -280,24 +236,38 @@ impl Ctx<'_> {
             quote!(matches!((code, vendor), #(#keys)|*))
         };
         let fill = quote! {
+            /// The members the ABNF requires, checked after the walk.
+            const REQUIRED: &'static [#rt::view::Required] = &[#(#required)*];
+
+            /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+            /// tracker does the rest (see `view::Tracker`).
+            #[inline(always)]
+            fn step<T: #rt::view::Tracker<'a>>(t: &mut T, avp: &#rt::AvpRef<'a>) -> Result<(), #rt::DecodeError> {
+                match (avp.code, avp.vendor) {
+                    #(#arms)*
+                    _ => t.extra(),
+                }
+            }
+
             /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
             /// the owned struct does (and Grouped members' contents too). A missing member is
             /// reported at `missing_at`.
-            #[allow(unused_variables)]
             #[inline]
             fn fill_members(&mut self, cx: #rt::data::DecodeCx, deep: bool, missing_at: usize) -> Result<(), #rt::DecodeError> {
-                let mut avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
-                while let Some(avp) = avps.next_framed() {
-                    match (avp.code, avp.vendor) {
-                        #(#arms)*
-                        _ => self.extra += 1,
-                    }
-                }
-                avps.finish()?;
+                let avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
+                let mut t = #rt::view::Index {
+                    first: #first_arg,
+                    count: #count_arg,
+                    extra: &mut self.extra,
+                    cx,
+                    deep,
+                };
+                #rt::view::walk(avps, &mut t, Self::step)?;
                 if deep {
-                    #(#checks)*
+                    #rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+                } else {
+                    Ok(())
                 }
-                Ok(())
             }
 
             /// Whether the ABNF names this AVP.

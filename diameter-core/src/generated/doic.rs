@@ -1037,10 +1037,23 @@ impl<'a> OcSupportedFeaturesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (622, 0) => t.one(0, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1048,25 +1061,24 @@ impl<'a> OcSupportedFeaturesView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (622, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1093,26 +1105,15 @@ impl<'a> OcSupportedFeaturesView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (622, 0) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -1328,10 +1329,43 @@ impl<'a> OcOlrView<'a> {
     pub fn to_struct(&self) -> Result<OcOlr, rt::DecodeError> {
         <OcOlr as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(624, 0),
+            ty: rt::dictionary::AvpType::Unsigned64,
+            flags: 0,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(626, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 0,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (624, 0) => t.one(0, avp, rt::view::check::<u64>),
+            (626, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (627, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (625, 0) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1339,64 +1373,24 @@ impl<'a> OcOlrView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (624, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (626, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (627, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (625, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(624, 0),
-                        <u64 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(0),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(626, 0),
-                        <OcReportType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(0),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1443,58 +1437,15 @@ impl<'a> OcOlrView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (624, 0) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                (626, 0) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (627, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (625, 0) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(624, 0),
-                    <u64 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(626, 0),
-                    <OcReportType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(0),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(

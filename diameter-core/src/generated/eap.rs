@@ -1291,10 +1291,117 @@ impl<'a> DiameterEapRequestView<'a> {
     pub fn to_struct(&self) -> Result<DiameterEapRequest, rt::DecodeError> {
         <DiameterEapRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(274, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 16,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(462, 0),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 0,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (32, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(8, avp, rt::view::no_check),
+            (95, 0) => t.one(9, avp, rt::view::no_check),
+            (5, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(15, avp, rt::view::check_utf8_string),
+            (462, 0) => t.one(16, avp, rt::view::no_check),
+            (102, 0) => t.one(17, avp, rt::view::no_check),
+            (6, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (24, 0) => t.one(19, avp, rt::view::no_check),
+            (291, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (19, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(25, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(26, avp, rt::view::no_check),
+            (77, 0) => t.one(27, avp, rt::view::check_utf8_string),
+            (13, 0) => t.any(28, 0, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(29, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(30, avp, rt::view::no_check),
+            (97, 0) => t.any(31, 1, avp, rt::view::no_check),
+            (9, 0) => t.one(32, avp, rt::view::no_check),
+            (12, 0) => t.one(33, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(34, avp, rt::view::check::<i32>),
+            (401, 0) => t.any(35, 2, avp, super::nasreq::TunnelingView::check),
+            (284, 0) => t.any(36, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(37, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1302,325 +1409,24 @@ impl<'a> DiameterEapRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (274, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (32, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (4, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (95, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (5, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (87, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (61, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (62, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (462, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (102, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {}
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (276, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (19, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (31, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (94, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {}
-                }
-                (77, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (13, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (96, 0) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::more(
-                        &mut self.first[31],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (9, 0) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {}
-                }
-                (12, 0) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (7, 0) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (401, 0) => {
-                    rt::view::more(
-                        &mut self.first[35],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::nasreq::TunnelingView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[36],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[37],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(274, 0),
-                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[16] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(462, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(0),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1970,10 +1776,127 @@ impl<'a> DiameterEapAnswerView<'a> {
     pub fn to_struct(&self) -> Result<DiameterEapAnswer, rt::DecodeError> {
         <DiameterEapAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(274, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(268, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (274, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (462, 0) => t.one(7, avp, rt::view::no_check),
+            (463, 0) => t.one(8, avp, rt::view::no_check),
+            (464, 0) => t.one(9, avp, rt::view::no_check),
+            (102, 0) => t.one(10, avp, rt::view::no_check),
+            (272, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (465, 0) => t.one(12, avp, rt::view::check::<u64>),
+            (6, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(14, 0, avp, rt::view::no_check),
+            (78, 0) => t.any(15, 1, avp, rt::view::no_check),
+            (85, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(17, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(18, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(19, 2, avp, super::base::FailedAvpView::check),
+            (28, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(22, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (285, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (27, 0) => t.one(25, avp, rt::view::check::<u32>),
+            (24, 0) => t.one(26, avp, rt::view::no_check),
+            (18, 0) => t.any(27, 3, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(28, avp, rt::view::check::<u32>),
+            (11, 0) => t.any(29, 4, avp, rt::view::check_utf8_string),
+            (62, 0) => t.one(30, avp, rt::view::check::<u32>),
+            (20, 0) => t.one(31, avp, rt::view::check_utf8_string),
+            (19, 0) => t.one(32, avp, rt::view::check_utf8_string),
+            (37, 0) => t.one(33, avp, rt::view::check::<u32>),
+            (38, 0) => t.any(34, 5, avp, rt::view::check::<u32>),
+            (39, 0) => t.one(35, avp, rt::view::no_check),
+            (13, 0) => t.any(36, 6, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(37, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(38, avp, rt::view::no_check),
+            (97, 0) => t.any(39, 7, avp, rt::view::no_check),
+            (100, 0) => t.one(40, avp, rt::view::no_check),
+            (99, 0) => t.any(41, 8, avp, rt::view::check_utf8_string),
+            (9, 0) => t.one(42, avp, rt::view::no_check),
+            (22, 0) => t.any(43, 9, avp, rt::view::check_utf8_string),
+            (88, 0) => t.one(44, avp, rt::view::no_check),
+            (23, 0) => t.one(45, avp, rt::view::check::<u32>),
+            (12, 0) => t.one(46, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(47, avp, rt::view::check::<i32>),
+            (10, 0) => t.one(48, avp, rt::view::check::<i32>),
+            (400, 0) => t.any(49, 10, avp, rt::view::check_ip_filter_rule),
+            (407, 0) => t.any(50, 11, avp, rt::view::check_qos_filter_rule),
+            (401, 0) => t.any(51, 12, avp, super::nasreq::TunnelingView::check),
+            (292, 0) => t.any(52, 13, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(53, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(54, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(55, 14, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1981,465 +1904,24 @@ impl<'a> DiameterEapAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (274, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (462, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {}
-                }
-                (463, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (464, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (102, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (272, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (465, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (78, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (85, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (28, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (276, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (27, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {}
-                }
-                (18, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (11, 0) => {
-                    rt::view::more(
-                        &mut self.first[29],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (62, 0) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (20, 0) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (19, 0) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (37, 0) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (38, 0) => {
-                    rt::view::more(
-                        &mut self.first[34],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (39, 0) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {}
-                }
-                (13, 0) => {
-                    rt::view::more(
-                        &mut self.first[36],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (96, 0) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::more(
-                        &mut self.first[39],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (100, 0) => {
-                    rt::view::once(&mut self.first[40], &avp)?;
-                    if deep {}
-                }
-                (99, 0) => {
-                    rt::view::more(
-                        &mut self.first[41],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (9, 0) => {
-                    rt::view::once(&mut self.first[42], &avp)?;
-                    if deep {}
-                }
-                (22, 0) => {
-                    rt::view::more(
-                        &mut self.first[43],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (88, 0) => {
-                    rt::view::once(&mut self.first[44], &avp)?;
-                    if deep {}
-                }
-                (23, 0) => {
-                    rt::view::once(&mut self.first[45], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (12, 0) => {
-                    rt::view::once(&mut self.first[46], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (7, 0) => {
-                    rt::view::once(&mut self.first[47], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (10, 0) => {
-                    rt::view::once(&mut self.first[48], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (400, 0) => {
-                    rt::view::more(
-                        &mut self.first[49],
-                        &mut self.count[10],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (407, 0) => {
-                    rt::view::more(
-                        &mut self.first[50],
-                        &mut self.count[11],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::QosFilterRule::INVALID)?;
-                    }
-                }
-                (401, 0) => {
-                    rt::view::more(
-                        &mut self.first[51],
-                        &mut self.count[12],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::nasreq::TunnelingView::check(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[52],
-                        &mut self.count[13],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[53], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[54], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[55],
-                        &mut self.count[14],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(274, 0),
-                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

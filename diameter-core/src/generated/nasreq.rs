@@ -6423,10 +6423,42 @@ impl<'a> ChapAuthView<'a> {
     pub fn to_struct(&self) -> Result<ChapAuth, rt::DecodeError> {
         <ChapAuth as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(403, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(404, 0),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (403, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (404, 0) => t.one(1, avp, rt::view::no_check),
+            (405, 0) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6434,54 +6466,24 @@ impl<'a> ChapAuthView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (403, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (404, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (405, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(403, 0),
-                        <ChapAlgorithm as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(404, 0),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6523,52 +6525,15 @@ impl<'a> ChapAuthView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (403, 0) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (404, 0) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (405, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(403, 0),
-                    <ChapAlgorithm as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(404, 0),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6651,10 +6616,65 @@ impl<'a> TunnelingView<'a> {
     pub fn to_struct(&self) -> Result<Tunneling, rt::DecodeError> {
         <Tunneling as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(64, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(65, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(66, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(67, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (64, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (65, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (66, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (67, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (83, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (90, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (91, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (82, 0) => t.one(7, avp, rt::view::no_check),
+            (69, 0) => t.one(8, avp, rt::view::no_check),
+            (81, 0) => t.one(9, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6662,114 +6682,24 @@ impl<'a> TunnelingView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (64, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (65, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (66, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (67, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (83, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (90, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (91, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (82, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {}
-                }
-                (69, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (81, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(64, 0),
-                        <TunnelType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(65, 0),
-                        <TunnelMediumType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(66, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(67, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6854,99 +6784,15 @@ impl<'a> TunnelingView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (64, 0) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (65, 0) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (66, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (67, 0) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (83, 0) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (90, 0) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (91, 0) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (82, 0) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                }
-                (69, 0) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                }
-                (81, 0) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(64, 0),
-                    <TunnelType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(65, 0),
-                    <TunnelMediumType as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 4 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(66, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 8 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(67, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -7016,10 +6862,120 @@ impl<'a> AaRequestView<'a> {
     pub fn to_struct(&self) -> Result<AaRequest, rt::DecodeError> {
         <AaRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(274, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (32, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(8, avp, rt::view::no_check),
+            (95, 0) => t.one(9, avp, rt::view::no_check),
+            (5, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (408, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(16, avp, rt::view::check_utf8_string),
+            (2, 0) => t.one(17, avp, rt::view::no_check),
+            (6, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (24, 0) => t.one(19, avp, rt::view::no_check),
+            (291, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (19, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(25, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(26, avp, rt::view::no_check),
+            (77, 0) => t.one(27, avp, rt::view::check_utf8_string),
+            (402, 0) => t.one(28, avp, ChapAuthView::check),
+            (60, 0) => t.one(29, avp, rt::view::no_check),
+            (13, 0) => t.any(30, 0, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(31, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(32, avp, rt::view::no_check),
+            (97, 0) => t.any(33, 1, avp, rt::view::no_check),
+            (9, 0) => t.one(34, avp, rt::view::no_check),
+            (12, 0) => t.one(35, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(36, avp, rt::view::check::<i32>),
+            (70, 0) => t.one(37, avp, rt::view::no_check),
+            (73, 0) => t.one(38, avp, rt::view::check::<u32>),
+            (74, 0) => t.any(39, 2, avp, rt::view::no_check),
+            (14, 0) => t.any(40, 3, avp, rt::view::no_check),
+            (98, 0) => t.any(41, 4, avp, rt::view::no_check),
+            (36, 0) => t.one(42, avp, rt::view::no_check),
+            (35, 0) => t.one(43, avp, rt::view::no_check),
+            (63, 0) => t.one(44, avp, rt::view::no_check),
+            (34, 0) => t.one(45, avp, rt::view::no_check),
+            (401, 0) => t.any(46, 5, avp, TunnelingView::check),
+            (284, 0) => t.any(47, 6, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(48, 7, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7027,380 +6983,24 @@ impl<'a> AaRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (274, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (32, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (4, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (95, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (5, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (87, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (61, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (62, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {}
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (276, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (19, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (31, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (94, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {}
-                }
-                (77, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (402, 0) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        ChapAuthView::check(&avp, cx)?;
-                    }
-                }
-                (60, 0) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {}
-                }
-                (13, 0) => {
-                    rt::view::more(
-                        &mut self.first[30],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (96, 0) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::more(
-                        &mut self.first[33],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (9, 0) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {}
-                }
-                (12, 0) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (7, 0) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (70, 0) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {}
-                }
-                (73, 0) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (74, 0) => {
-                    rt::view::more(
-                        &mut self.first[39],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (14, 0) => {
-                    rt::view::more(
-                        &mut self.first[40],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (98, 0) => {
-                    rt::view::more(
-                        &mut self.first[41],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (36, 0) => {
-                    rt::view::once(&mut self.first[42], &avp)?;
-                    if deep {}
-                }
-                (35, 0) => {
-                    rt::view::once(&mut self.first[43], &avp)?;
-                    if deep {}
-                }
-                (63, 0) => {
-                    rt::view::once(&mut self.first[44], &avp)?;
-                    if deep {}
-                }
-                (34, 0) => {
-                    rt::view::once(&mut self.first[45], &avp)?;
-                    if deep {}
-                }
-                (401, 0) => {
-                    rt::view::more(
-                        &mut self.first[46],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        TunnelingView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[47],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[48],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(274, 0),
-                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7833,10 +7433,138 @@ impl<'a> AaAnswerView<'a> {
     pub fn to_struct(&self) -> Result<AaAnswer, rt::DecodeError> {
         <AaAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(274, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(268, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (274, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (6, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
+            (78, 0) => t.any(9, 1, avp, rt::view::no_check),
+            (85, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(12, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(13, 2, avp, super::base::FailedAvpView::check),
+            (28, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(17, avp, rt::view::check::<i32>),
+            (285, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (272, 0) => t.one(19, avp, rt::view::check::<u32>),
+            (27, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (24, 0) => t.one(21, avp, rt::view::no_check),
+            (18, 0) => t.any(22, 3, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(24, avp, rt::view::check::<u32>),
+            (11, 0) => t.any(25, 4, avp, rt::view::check_utf8_string),
+            (75, 0) => t.one(26, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(27, avp, rt::view::check::<u32>),
+            (76, 0) => t.one(28, avp, rt::view::check::<i32>),
+            (84, 0) => t.one(29, avp, rt::view::no_check),
+            (71, 0) => t.one(30, avp, rt::view::no_check),
+            (73, 0) => t.one(31, avp, rt::view::check::<u32>),
+            (74, 0) => t.any(32, 5, avp, rt::view::no_check),
+            (72, 0) => t.one(33, avp, rt::view::check::<i32>),
+            (20, 0) => t.one(34, avp, rt::view::check_utf8_string),
+            (19, 0) => t.one(35, avp, rt::view::check_utf8_string),
+            (37, 0) => t.one(36, avp, rt::view::check::<u32>),
+            (38, 0) => t.any(37, 6, avp, rt::view::check::<u32>),
+            (39, 0) => t.one(38, avp, rt::view::no_check),
+            (13, 0) => t.any(39, 7, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(40, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(41, avp, rt::view::no_check),
+            (97, 0) => t.any(42, 8, avp, rt::view::no_check),
+            (100, 0) => t.one(43, avp, rt::view::no_check),
+            (99, 0) => t.any(44, 9, avp, rt::view::check_utf8_string),
+            (9, 0) => t.one(45, avp, rt::view::no_check),
+            (22, 0) => t.any(46, 10, avp, rt::view::check_utf8_string),
+            (88, 0) => t.one(47, avp, rt::view::no_check),
+            (23, 0) => t.one(48, avp, rt::view::check::<u32>),
+            (12, 0) => t.one(49, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(50, avp, rt::view::check::<i32>),
+            (10, 0) => t.one(51, avp, rt::view::check::<i32>),
+            (14, 0) => t.any(52, 11, avp, rt::view::no_check),
+            (98, 0) => t.any(53, 12, avp, rt::view::no_check),
+            (36, 0) => t.one(54, avp, rt::view::no_check),
+            (35, 0) => t.one(55, avp, rt::view::no_check),
+            (63, 0) => t.one(56, avp, rt::view::no_check),
+            (34, 0) => t.one(57, avp, rt::view::no_check),
+            (15, 0) => t.one(58, avp, rt::view::check::<i32>),
+            (16, 0) => t.one(59, avp, rt::view::check::<u32>),
+            (400, 0) => t.any(60, 13, avp, rt::view::check_ip_filter_rule),
+            (407, 0) => t.any(61, 14, avp, rt::view::check_qos_filter_rule),
+            (401, 0) => t.any(62, 15, avp, TunnelingView::check),
+            (292, 0) => t.any(63, 16, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(64, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(65, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(66, 17, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7844,536 +7572,24 @@ impl<'a> AaAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (274, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (78, 0) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (85, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (28, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (276, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (272, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (27, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {}
-                }
-                (18, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (11, 0) => {
-                    rt::view::more(
-                        &mut self.first[25],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (75, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (62, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (76, 0) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (84, 0) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {}
-                }
-                (71, 0) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {}
-                }
-                (73, 0) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (74, 0) => {
-                    rt::view::more(
-                        &mut self.first[32],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (72, 0) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (20, 0) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (19, 0) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (37, 0) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (38, 0) => {
-                    rt::view::more(
-                        &mut self.first[37],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (39, 0) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {}
-                }
-                (13, 0) => {
-                    rt::view::more(
-                        &mut self.first[39],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (96, 0) => {
-                    rt::view::once(&mut self.first[40], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[41], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::more(
-                        &mut self.first[42],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (100, 0) => {
-                    rt::view::once(&mut self.first[43], &avp)?;
-                    if deep {}
-                }
-                (99, 0) => {
-                    rt::view::more(
-                        &mut self.first[44],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (9, 0) => {
-                    rt::view::once(&mut self.first[45], &avp)?;
-                    if deep {}
-                }
-                (22, 0) => {
-                    rt::view::more(
-                        &mut self.first[46],
-                        &mut self.count[10],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (88, 0) => {
-                    rt::view::once(&mut self.first[47], &avp)?;
-                    if deep {}
-                }
-                (23, 0) => {
-                    rt::view::once(&mut self.first[48], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (12, 0) => {
-                    rt::view::once(&mut self.first[49], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (7, 0) => {
-                    rt::view::once(&mut self.first[50], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (10, 0) => {
-                    rt::view::once(&mut self.first[51], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (14, 0) => {
-                    rt::view::more(
-                        &mut self.first[52],
-                        &mut self.count[11],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (98, 0) => {
-                    rt::view::more(
-                        &mut self.first[53],
-                        &mut self.count[12],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (36, 0) => {
-                    rt::view::once(&mut self.first[54], &avp)?;
-                    if deep {}
-                }
-                (35, 0) => {
-                    rt::view::once(&mut self.first[55], &avp)?;
-                    if deep {}
-                }
-                (63, 0) => {
-                    rt::view::once(&mut self.first[56], &avp)?;
-                    if deep {}
-                }
-                (34, 0) => {
-                    rt::view::once(&mut self.first[57], &avp)?;
-                    if deep {}
-                }
-                (15, 0) => {
-                    rt::view::once(&mut self.first[58], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (16, 0) => {
-                    rt::view::once(&mut self.first[59], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (400, 0) => {
-                    rt::view::more(
-                        &mut self.first[60],
-                        &mut self.count[13],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (407, 0) => {
-                    rt::view::more(
-                        &mut self.first[61],
-                        &mut self.count[14],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::QosFilterRule::INVALID)?;
-                    }
-                }
-                (401, 0) => {
-                    rt::view::more(
-                        &mut self.first[62],
-                        &mut self.count[15],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        TunnelingView::check(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[63],
-                        &mut self.count[16],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[64], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[65], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[66],
-                        &mut self.count[17],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(274, 0),
-                        <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9004,10 +8220,109 @@ impl<'a> ReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
         <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(285, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (285, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(11, avp, rt::view::no_check),
+            (95, 0) => t.one(12, avp, rt::view::no_check),
+            (5, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(14, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (6, 0) => t.one(16, avp, rt::view::check::<i32>),
+            (8, 0) => t.one(17, avp, rt::view::no_check),
+            (97, 0) => t.one(18, avp, rt::view::no_check),
+            (96, 0) => t.one(19, avp, rt::view::check::<u64>),
+            (30, 0) => t.one(20, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(22, avp, rt::view::no_check),
+            (44, 0) => t.one(23, avp, rt::view::no_check),
+            (50, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (24, 0) => t.one(25, avp, rt::view::no_check),
+            (25, 0) => t.any(26, 0, avp, rt::view::no_check),
+            (18, 0) => t.one(27, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(28, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(29, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9015,269 +8330,24 @@ impl<'a> ReAuthRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (32, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (4, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (95, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (5, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (87, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (61, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (96, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (31, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (94, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {}
-                }
-                (44, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {}
-                }
-                (50, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {}
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[26],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (18, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[29],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(285, 0),
-                        <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9563,10 +8633,79 @@ impl<'a> ReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
         <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(268, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(9, 0, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(10, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (6, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (78, 0) => t.any(14, 2, avp, rt::view::no_check),
+            (28, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(17, avp, rt::view::check::<u32>),
+            (285, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (24, 0) => t.one(19, avp, rt::view::no_check),
+            (25, 0) => t.any(20, 3, avp, rt::view::no_check),
+            (18, 0) => t.any(21, 4, avp, rt::view::check_utf8_string),
+            (76, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(23, 5, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9574,228 +8713,24 @@ impl<'a> ReAuthAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (78, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (28, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (276, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {}
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (18, 0) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (76, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[23],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10079,10 +9014,84 @@ impl<'a> SessionTerminationRequestView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
         <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(295, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
+            (408, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10090,171 +9099,24 @@ impl<'a> SessionTerminationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(295, 0),
-                        <super::base::TerminationCause as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10442,10 +9304,70 @@ impl<'a> SessionTerminationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
         <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(268, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (25, 0) => t.any(5, 0, avp, rt::view::no_check),
+            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(8, 1, avp, super::base::FailedAvpView::check),
+            (408, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(11, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 3, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10453,168 +9375,24 @@ impl<'a> SessionTerminationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[5],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10821,10 +9599,100 @@ impl<'a> AbortSessionRequestView<'a> {
     pub fn to_struct(&self) -> Result<AbortSessionRequest, rt::DecodeError> {
         <AbortSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(10, avp, rt::view::no_check),
+            (95, 0) => t.one(11, avp, rt::view::no_check),
+            (5, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(13, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(14, avp, rt::view::check::<i32>),
+            (6, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (8, 0) => t.one(16, avp, rt::view::no_check),
+            (97, 0) => t.one(17, avp, rt::view::no_check),
+            (96, 0) => t.one(18, avp, rt::view::check::<u64>),
+            (30, 0) => t.one(19, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(20, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(21, avp, rt::view::no_check),
+            (44, 0) => t.one(22, avp, rt::view::no_check),
+            (50, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (24, 0) => t.one(24, avp, rt::view::no_check),
+            (25, 0) => t.any(25, 0, avp, rt::view::no_check),
+            (18, 0) => t.any(26, 1, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(27, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(28, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10832,258 +9700,24 @@ impl<'a> AbortSessionRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (32, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (4, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (95, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (5, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (87, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (61, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (96, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (31, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (94, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {}
-                }
-                (44, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {}
-                }
-                (50, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {}
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[25],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (18, 0) => {
-                    rt::view::more(
-                        &mut self.first[26],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -11367,10 +10001,70 @@ impl<'a> AbortSessionAnswerView<'a> {
     pub fn to_struct(&self) -> Result<AbortSessionAnswer, rt::DecodeError> {
         <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(268, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (24, 0) => t.one(7, avp, rt::view::no_check),
+            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(10, 0, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(11, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -11378,163 +10072,24 @@ impl<'a> AbortSessionAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (24, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {}
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -11733,10 +10288,156 @@ impl<'a> AccountingRequestView<'a> {
     pub fn to_struct(&self) -> Result<AccountingRequest, rt::DecodeError> {
         <AccountingRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(480, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(485, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(259, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (287, 0) => t.one(8, avp, rt::view::check::<u64>),
+            (44, 0) => t.one(9, avp, rt::view::no_check),
+            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (55, 0) => t.one(14, avp, rt::view::check::<rt::data::Time>),
+            (41, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(16, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(17, avp, rt::view::no_check),
+            (95, 0) => t.one(18, avp, rt::view::no_check),
+            (5, 0) => t.one(19, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(20, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(21, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(22, 0, avp, rt::view::no_check),
+            (6, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (363, 0) => t.one(25, avp, rt::view::check::<u64>),
+            (365, 0) => t.one(26, avp, rt::view::check::<u64>),
+            (364, 0) => t.one(27, avp, rt::view::check::<u64>),
+            (366, 0) => t.one(28, avp, rt::view::check::<u64>),
+            (45, 0) => t.one(29, avp, rt::view::check::<i32>),
+            (406, 0) => t.one(30, avp, rt::view::check::<i32>),
+            (51, 0) => t.one(31, avp, rt::view::check::<u32>),
+            (46, 0) => t.one(32, avp, rt::view::check::<u32>),
+            (68, 0) => t.one(33, avp, rt::view::no_check),
+            (86, 0) => t.one(34, avp, rt::view::check::<u32>),
+            (20, 0) => t.one(35, avp, rt::view::check_utf8_string),
+            (19, 0) => t.one(36, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(37, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(38, avp, rt::view::check_utf8_string),
+            (77, 0) => t.any(39, 1, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(40, avp, rt::view::no_check),
+            (291, 0) => t.one(41, avp, rt::view::check::<u32>),
+            (27, 0) => t.one(42, avp, rt::view::check::<u32>),
+            (28, 0) => t.one(43, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(44, avp, rt::view::check::<u32>),
+            (483, 0) => t.one(45, avp, rt::view::check::<i32>),
+            (85, 0) => t.one(46, avp, rt::view::check::<u32>),
+            (11, 0) => t.any(47, 2, avp, rt::view::check_utf8_string),
+            (400, 0) => t.any(48, 3, avp, rt::view::check_ip_filter_rule),
+            (407, 0) => t.any(49, 4, avp, rt::view::check_qos_filter_rule),
+            (37, 0) => t.one(50, avp, rt::view::check::<u32>),
+            (38, 0) => t.one(51, avp, rt::view::check::<u32>),
+            (39, 0) => t.one(52, avp, rt::view::no_check),
+            (13, 0) => t.one(53, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(54, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(55, avp, rt::view::no_check),
+            (9, 0) => t.one(56, avp, rt::view::no_check),
+            (97, 0) => t.any(57, 5, avp, rt::view::no_check),
+            (100, 0) => t.one(58, avp, rt::view::no_check),
+            (99, 0) => t.any(59, 6, avp, rt::view::check_utf8_string),
+            (23, 0) => t.one(60, avp, rt::view::check::<u32>),
+            (12, 0) => t.one(61, avp, rt::view::check::<u32>),
+            (88, 0) => t.one(62, avp, rt::view::no_check),
+            (7, 0) => t.one(63, avp, rt::view::check::<i32>),
+            (22, 0) => t.any(64, 7, avp, rt::view::check_utf8_string),
+            (10, 0) => t.one(65, avp, rt::view::check::<i32>),
+            (14, 0) => t.any(66, 8, avp, rt::view::no_check),
+            (98, 0) => t.any(67, 9, avp, rt::view::no_check),
+            (36, 0) => t.one(68, avp, rt::view::no_check),
+            (35, 0) => t.one(69, avp, rt::view::no_check),
+            (63, 0) => t.one(70, avp, rt::view::no_check),
+            (34, 0) => t.one(71, avp, rt::view::no_check),
+            (15, 0) => t.one(72, avp, rt::view::check::<i32>),
+            (16, 0) => t.one(73, avp, rt::view::check::<u32>),
+            (401, 0) => t.any(74, 10, avp, TunnelingView::check),
+            (284, 0) => t.any(75, 11, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(76, 12, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -11744,581 +10445,24 @@ impl<'a> AccountingRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (480, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (485, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (259, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (287, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (44, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (50, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (55, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (41, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (32, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (4, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (95, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (5, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (87, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (61, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (363, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (365, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (364, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (366, 0) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (45, 0) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (406, 0) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (51, 0) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (46, 0) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (68, 0) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {}
-                }
-                (86, 0) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (20, 0) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (19, 0) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (31, 0) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (77, 0) => {
-                    rt::view::more(
-                        &mut self.first[39],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (94, 0) => {
-                    rt::view::once(&mut self.first[40], &avp)?;
-                    if deep {}
-                }
-                (291, 0) => {
-                    rt::view::once(&mut self.first[41], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (27, 0) => {
-                    rt::view::once(&mut self.first[42], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (28, 0) => {
-                    rt::view::once(&mut self.first[43], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (62, 0) => {
-                    rt::view::once(&mut self.first[44], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (483, 0) => {
-                    rt::view::once(&mut self.first[45], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (85, 0) => {
-                    rt::view::once(&mut self.first[46], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (11, 0) => {
-                    rt::view::more(
-                        &mut self.first[47],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (400, 0) => {
-                    rt::view::more(
-                        &mut self.first[48],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (407, 0) => {
-                    rt::view::more(
-                        &mut self.first[49],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::QosFilterRule::INVALID)?;
-                    }
-                }
-                (37, 0) => {
-                    rt::view::once(&mut self.first[50], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (38, 0) => {
-                    rt::view::once(&mut self.first[51], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (39, 0) => {
-                    rt::view::once(&mut self.first[52], &avp)?;
-                    if deep {}
-                }
-                (13, 0) => {
-                    rt::view::once(&mut self.first[53], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (96, 0) => {
-                    rt::view::once(&mut self.first[54], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[55], &avp)?;
-                    if deep {}
-                }
-                (9, 0) => {
-                    rt::view::once(&mut self.first[56], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::more(
-                        &mut self.first[57],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (100, 0) => {
-                    rt::view::once(&mut self.first[58], &avp)?;
-                    if deep {}
-                }
-                (99, 0) => {
-                    rt::view::more(
-                        &mut self.first[59],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (23, 0) => {
-                    rt::view::once(&mut self.first[60], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (12, 0) => {
-                    rt::view::once(&mut self.first[61], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (88, 0) => {
-                    rt::view::once(&mut self.first[62], &avp)?;
-                    if deep {}
-                }
-                (7, 0) => {
-                    rt::view::once(&mut self.first[63], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (22, 0) => {
-                    rt::view::more(
-                        &mut self.first[64],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (10, 0) => {
-                    rt::view::once(&mut self.first[65], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (14, 0) => {
-                    rt::view::more(
-                        &mut self.first[66],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (98, 0) => {
-                    rt::view::more(
-                        &mut self.first[67],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (36, 0) => {
-                    rt::view::once(&mut self.first[68], &avp)?;
-                    if deep {}
-                }
-                (35, 0) => {
-                    rt::view::once(&mut self.first[69], &avp)?;
-                    if deep {}
-                }
-                (63, 0) => {
-                    rt::view::once(&mut self.first[70], &avp)?;
-                    if deep {}
-                }
-                (34, 0) => {
-                    rt::view::once(&mut self.first[71], &avp)?;
-                    if deep {}
-                }
-                (15, 0) => {
-                    rt::view::once(&mut self.first[72], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (16, 0) => {
-                    rt::view::once(&mut self.first[73], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (401, 0) => {
-                    rt::view::more(
-                        &mut self.first[74],
-                        &mut self.count[10],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        TunnelingView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[75],
-                        &mut self.count[11],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[76],
-                        &mut self.count[12],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(480, 0),
-                        <super::base::AccountingRecordType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(485, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(259, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -12972,10 +11116,108 @@ impl<'a> AccountingAnswerView<'a> {
     pub fn to_struct(&self) -> Result<AccountingAnswer, rt::DecodeError> {
         <AccountingAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(268, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(480, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(485, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(259, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (287, 0) => t.one(8, avp, rt::view::check::<u64>),
+            (44, 0) => t.one(9, avp, rt::view::no_check),
+            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (55, 0) => t.one(11, avp, rt::view::check::<rt::data::Time>),
+            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(14, 0, avp, super::base::FailedAvpView::check),
+            (408, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(17, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(18, avp, rt::view::no_check),
+            (95, 0) => t.one(19, avp, rt::view::no_check),
+            (5, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (6, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (483, 0) => t.one(25, avp, rt::view::check::<i32>),
+            (85, 0) => t.one(26, avp, rt::view::check::<u32>),
+            (25, 0) => t.any(27, 1, avp, rt::view::no_check),
+            (284, 0) => t.any(28, 2, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -12983,271 +11225,24 @@ impl<'a> AccountingAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (480, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (485, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (259, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (287, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (44, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (50, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (55, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (408, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (32, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (4, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (95, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {}
-                }
-                (5, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (87, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (61, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (6, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (483, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (85, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(268, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(480, 0),
-                        <super::base::AccountingRecordType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(485, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(259, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

@@ -525,10 +525,46 @@ impl<'a> M2mInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1001, 45687) => t.one(0, avp, rt::view::check_utf8_string),
+            (1005, 45687) => t.one(1, avp, rt::view::check_utf8_string),
+            (1014, 45687) => t.one(2, avp, rt::view::check_utf8_string),
+            (1008, 45687) => t.one(3, avp, rt::view::check_utf8_string),
+            (1007, 45687) => t.one(4, avp, rt::view::check_utf8_string),
+            (1022, 45687) => t.one(5, avp, rt::view::check_utf8_string),
+            (1013, 45687) => t.one(6, avp, rt::view::check::<i32>),
+            (1017, 45687) => t.one(7, avp, rt::view::check::<i32>),
+            (1016, 45687) => t.one(8, avp, rt::view::check::<u32>),
+            (1015, 45687) => t.one(9, avp, rt::view::check::<u32>),
+            (1019, 45687) => t.one(10, avp, rt::view::check::<u32>),
+            (1018, 45687) => t.one(11, avp, rt::view::check::<u32>),
+            (1020, 45687) => t.one(12, avp, rt::view::check::<i32>),
+            (432, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (1010, 45687) => t.one(14, avp, rt::view::check::<rt::data::Time>),
+            (1002, 45687) => t.one(15, avp, rt::view::check::<u32>),
+            (1004, 45687) => t.one(16, avp, rt::view::check::<u32>),
+            (1000, 45687) => t.one(17, avp, rt::view::check::<u32>),
+            (1012, 45687) => t.one(18, avp, rt::view::check::<u32>),
+            (1006, 45687) => t.one(19, avp, rt::view::check_utf8_string),
+            (1009, 45687) => t.one(20, avp, rt::view::check::<u32>),
+            (1003, 45687) => t.one(21, avp, rt::view::check::<u32>),
+            (1021, 45687) => t.one(22, avp, rt::view::check_utf8_string),
+            (2064, 10415) => t.one(23, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -536,163 +572,24 @@ impl<'a> M2mInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1001, 45687) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1005, 45687) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1014, 45687) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1008, 45687) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1007, 45687) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1022, 45687) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1013, 45687) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1017, 45687) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1016, 45687) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1015, 45687) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1019, 45687) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1018, 45687) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1020, 45687) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (432, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1010, 45687) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1002, 45687) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1004, 45687) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1000, 45687) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1012, 45687) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1006, 45687) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1009, 45687) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1003, 45687) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1021, 45687) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2064, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -846,118 +743,15 @@ impl<'a> M2mInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1001, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1005, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1014, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1008, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1007, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1022, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1013, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1017, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1016, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1015, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1019, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1018, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1020, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (432, 0) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1010, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (1002, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1004, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1000, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1012, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1006, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1009, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1003, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1021, 45687) => {
-                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (2064, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

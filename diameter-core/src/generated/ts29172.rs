@@ -5268,10 +5268,24 @@ impl<'a> LcsEpsClientNameView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1238, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5279,31 +5293,24 @@ impl<'a> LcsEpsClientNameView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1238, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1237, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -5340,30 +5347,15 @@ impl<'a> LcsEpsClientNameView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1238, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1237, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5450,10 +5442,24 @@ impl<'a> LcsRequestorNameView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1240, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5461,31 +5467,24 @@ impl<'a> LcsRequestorNameView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1240, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1237, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -5522,30 +5521,15 @@ impl<'a> LcsRequestorNameView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1240, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1237, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5629,10 +5613,27 @@ impl<'a> LcsQosView<'a> {
     pub fn to_struct(&self) -> Result<LcsQos, rt::DecodeError> {
         <LcsQos as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2523, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2505, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2506, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2507, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2509, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5640,49 +5641,24 @@ impl<'a> LcsQosView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2523, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2505, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2506, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2507, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2509, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -5747,42 +5723,15 @@ impl<'a> LcsQosView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2523, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2505, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2506, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2507, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2509, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5869,10 +5818,32 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2512, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5880,36 +5851,24 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2512, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2512, 10415),
-                        <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -5941,36 +5900,15 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2512, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2512, 10415),
-                    <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6057,10 +5995,32 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2512, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6068,36 +6028,24 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2512, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2512, 10415),
-                        <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6129,36 +6077,15 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2512, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2512, 10415),
-                    <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6245,10 +6172,24 @@ impl<'a> GeranPositioningInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2525, 10415) => t.one(0, avp, rt::view::no_check),
+            (2526, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6256,27 +6197,24 @@ impl<'a> GeranPositioningInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2525, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2526, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6308,28 +6246,15 @@ impl<'a> GeranPositioningInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2525, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2526, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6416,10 +6341,25 @@ impl<'a> UtranPositioningInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2528, 10415) => t.one(0, avp, rt::view::no_check),
+            (2529, 10415) => t.one(1, avp, rt::view::no_check),
+            (2558, 10415) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6427,31 +6367,24 @@ impl<'a> UtranPositioningInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2528, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2529, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (2558, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6488,31 +6421,15 @@ impl<'a> UtranPositioningInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2528, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2529, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (2558, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6599,10 +6516,38 @@ impl<'a> AreaEventInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2534, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2534, 10415) => t.one(0, avp, AreaDefinitionView::check),
+            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6610,72 +6555,24 @@ impl<'a> AreaEventInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2534, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        AreaDefinitionView::check(&avp, cx)?;
-                    }
-                }
-                (2538, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2539, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2561, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2562, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2563, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2564, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2534, 10415),
-                        <AreaDefinition as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6740,60 +6637,15 @@ impl<'a> AreaEventInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2534, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    AreaDefinitionView::check(&avp, cx)?;
-                }
-                (2538, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2539, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2561, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2562, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2563, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2564, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2534, 10415),
-                    <AreaDefinition as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6883,10 +6735,33 @@ impl<'a> AreaDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey::new(2535, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2535, 10415) => t.many(0, 0, 10, avp, AreaView::check),
+            (2565, 10415) => t.many(1, 1, 240, avp, AdditionalAreaView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6894,42 +6769,24 @@ impl<'a> AreaDefinitionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2535, 10415) => {
-                    rt::view::more(&mut self.first[0], &mut self.count[0], &avp, 10)?;
-                    if deep {
-                        AreaView::check(&avp, cx)?;
-                    }
-                }
-                (2565, 10415) => {
-                    rt::view::more(&mut self.first[1], &mut self.count[1], &avp, 240)?;
-                    if deep {
-                        AdditionalAreaView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.count[0] < 1 {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2535, 10415),
-                        <Area as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6977,40 +6834,15 @@ impl<'a> AreaDefinitionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut count = [0u32; 2];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2535, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 10)?;
-                    AreaView::check(&avp, cx)?;
-                }
-                (2565, 10415) => {
-                    rt::view::count(&mut count[1], &avp, 240)?;
-                    AdditionalAreaView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if count[0] < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2535, 10415),
-                    <Area as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7094,10 +6926,41 @@ impl<'a> AreaView<'a> {
     pub fn to_struct(&self) -> Result<Area, rt::DecodeError> {
         <Area as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2536, 10415),
+            ty: rt::dictionary::AvpType::Integer32,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2537, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2537, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7105,50 +6968,24 @@ impl<'a> AreaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2536, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2537, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2536, 10415),
-                        <i32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2537, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7180,49 +7017,15 @@ impl<'a> AreaView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2536, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2537, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2536, 10415),
-                    <i32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2537, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7309,10 +7112,41 @@ impl<'a> PeriodicLdrInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2541, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2542, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2541, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2542, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7320,52 +7154,24 @@ impl<'a> PeriodicLdrInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2541, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2542, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2541, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2542, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7397,50 +7203,15 @@ impl<'a> PeriodicLdrInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2541, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2542, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2541, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2542, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7530,10 +7301,33 @@ impl<'a> ReportingPlmnListView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey::new(2544, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2544, 10415) => t.many(0, 0, 20, avp, PlmnIdListView::check),
+            (2551, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7541,42 +7335,24 @@ impl<'a> ReportingPlmnListView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2544, 10415) => {
-                    rt::view::more(&mut self.first[0], &mut self.count[0], &avp, 20)?;
-                    if deep {
-                        PlmnIdListView::check(&avp, cx)?;
-                    }
-                }
-                (2551, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.count[0] < 1 {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2544, 10415),
-                        <PlmnIdList as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7621,41 +7397,15 @@ impl<'a> ReportingPlmnListView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2544, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 20)?;
-                    PlmnIdListView::check(&avp, cx)?;
-                }
-                (2551, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if count[0] < 1 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2544, 10415),
-                    <PlmnIdList as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7739,10 +7489,33 @@ impl<'a> PlmnIdListView<'a> {
     pub fn to_struct(&self) -> Result<PlmnIdList, rt::DecodeError> {
         <PlmnIdList as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1407, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1407, 10415) => t.one(0, avp, rt::view::no_check),
+            (2550, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7750,40 +7523,24 @@ impl<'a> PlmnIdListView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2550, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1407, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7822,39 +7579,15 @@ impl<'a> PlmnIdListView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2550, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1407, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7941,10 +7674,34 @@ impl<'a> DeferredMtLrDataView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2532, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2532, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2548, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2401, 10415) => t.one(2, avp, super::ts29173::ServingNodeView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7952,48 +7709,24 @@ impl<'a> DeferredMtLrDataView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2532, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2548, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2401, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::ts29173::ServingNodeView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2532, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8035,44 +7768,15 @@ impl<'a> DeferredMtLrDataView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2532, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2548, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2401, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    super::ts29173::ServingNodeView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2532, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8159,10 +7863,24 @@ impl<'a> EsmlcCellInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2517, 10415) => t.one(0, avp, rt::view::no_check),
+            (2553, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8170,27 +7888,24 @@ impl<'a> EsmlcCellInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2517, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2553, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8222,28 +7937,15 @@ impl<'a> EsmlcCellInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2517, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2553, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8330,10 +8032,24 @@ impl<'a> DelayedLocationReportingDataView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2548, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2401, 10415) => t.one(1, avp, super::ts29173::ServingNodeView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8341,31 +8057,24 @@ impl<'a> DelayedLocationReportingDataView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2548, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2401, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        super::ts29173::ServingNodeView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8402,30 +8111,15 @@ impl<'a> DelayedLocationReportingDataView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2548, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2401, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    super::ts29173::ServingNodeView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8512,10 +8206,38 @@ impl<'a> MotionEventInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2560, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2560, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8523,72 +8245,24 @@ impl<'a> MotionEventInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2560, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2538, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2539, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2561, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2562, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2563, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2564, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2560, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8653,60 +8327,15 @@ impl<'a> MotionEventInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2560, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2538, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2539, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2561, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2562, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2563, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2564, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2560, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8793,10 +8422,41 @@ impl<'a> AdditionalAreaView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2536, 10415),
+            ty: rt::dictionary::AvpType::Integer32,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2537, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2537, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8804,50 +8464,24 @@ impl<'a> AdditionalAreaView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2536, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2537, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2536, 10415),
-                        <i32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2537, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8879,49 +8513,15 @@ impl<'a> AdditionalAreaView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2536, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2537, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2536, 10415),
-                    <i32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2537, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8991,10 +8591,134 @@ impl<'a> ProvideLocationRequestView<'a> {
     pub fn to_struct(&self) -> Result<ProvideLocationRequest, rt::DecodeError> {
         <ProvideLocationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2500, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 12,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2501, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 13,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1241, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (2500, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(10, avp, rt::view::no_check),
+            (1402, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (2501, 10415) => t.one(12, avp, LcsEpsClientNameView::check),
+            (1241, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (2502, 10415) => t.one(14, avp, LcsRequestorNameView::check),
+            (2503, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (2504, 10415) => t.one(16, avp, LcsQosView::check),
+            (2508, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (2510, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (2520, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2511, 10415) => t.one(20, avp, rt::view::check_utf8_string),
+            (2521, 10415) => t.one(21, avp, LcsPrivacyCheckNonSessionView::check),
+            (2522, 10415) => t.one(22, avp, LcsPrivacyCheckSessionView::check),
+            (493, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (2532, 10415) => t.one(24, avp, rt::view::check::<u32>),
+            (2531, 10415) => t.one(25, avp, rt::view::no_check),
+            (2533, 10415) => t.one(26, avp, AreaEventInfoView::check),
+            (2405, 10415) => t.one(27, avp, rt::view::check::<rt::data::Address>),
+            (2545, 10415) => t.one(28, avp, rt::view::check::<u32>),
+            (2540, 10415) => t.one(29, avp, PeriodicLdrInformationView::check),
+            (2543, 10415) => t.one(30, avp, ReportingPlmnListView::check),
+            (2559, 10415) => t.one(31, avp, MotionEventInfoView::check),
+            (628, 10415) => {
+                t.any(32, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(33, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(34, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9002,331 +8726,24 @@ impl<'a> ProvideLocationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2500, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (701, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (1402, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2501, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        LcsEpsClientNameView::check(&avp, cx)?;
-                    }
-                }
-                (1241, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2502, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        LcsRequestorNameView::check(&avp, cx)?;
-                    }
-                }
-                (2503, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2504, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        LcsQosView::check(&avp, cx)?;
-                    }
-                }
-                (2508, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2510, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2520, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2511, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2521, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        LcsPrivacyCheckNonSessionView::check(&avp, cx)?;
-                    }
-                }
-                (2522, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        LcsPrivacyCheckSessionView::check(&avp, cx)?;
-                    }
-                }
-                (493, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2532, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2531, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {}
-                }
-                (2533, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        AreaEventInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2405, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2545, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2540, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        PeriodicLdrInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2543, 10415) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        ReportingPlmnListView::check(&avp, cx)?;
-                    }
-                }
-                (2559, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        MotionEventInfoView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[32],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[33],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[34],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2500, 10415),
-                        <SlgLocationType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[12] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2501, 10415),
-                        <LcsEpsClientName as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[13] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1241, 10415),
-                        <super::ts32299::LcsClientType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9675,10 +9092,86 @@ impl<'a> ProvideLocationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ProvideLocationAnswer, rt::DecodeError> {
         <ProvideLocationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1242, 10415) => t.one(8, avp, rt::view::no_check),
+            (2513, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (2514, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (2515, 10415) => t.one(11, avp, rt::view::no_check),
+            (2516, 10415) => t.one(12, avp, rt::view::no_check),
+            (2517, 10415) => t.one(13, avp, rt::view::no_check),
+            (2524, 10415) => t.one(14, avp, GeranPositioningInfoView::check),
+            (2527, 10415) => t.one(15, avp, UtranPositioningInfoView::check),
+            (1604, 10415) => t.one(16, avp, rt::view::no_check),
+            (1607, 10415) => t.one(17, avp, rt::view::no_check),
+            (2401, 10415) => t.one(18, avp, super::ts29173::ServingNodeView::check),
+            (2546, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2552, 10415) => t.one(20, avp, EsmlcCellInfoView::check),
+            (2556, 10415) => t.one(21, avp, rt::view::check_utf8_string),
+            (2557, 10415) => t.one(22, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(23, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(25, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(26, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9686,225 +9179,24 @@ impl<'a> ProvideLocationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1242, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (2513, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2514, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2515, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (2516, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (2517, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {}
-                }
-                (2524, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        GeranPositioningInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2527, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        UtranPositioningInfoView::check(&avp, cx)?;
-                    }
-                }
-                (1604, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (1607, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (2401, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        super::ts29173::ServingNodeView::check(&avp, cx)?;
-                    }
-                }
-                (2546, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2552, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        EsmlcCellInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2556, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2557, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[23],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[25],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[26],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10207,10 +9499,120 @@ impl<'a> LocationReportRequestView<'a> {
     pub fn to_struct(&self) -> Result<LocationReportRequest, rt::DecodeError> {
         <LocationReportRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2518, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (2518, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (2501, 10415) => t.one(9, avp, LcsEpsClientNameView::check),
+            (1, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(11, avp, rt::view::no_check),
+            (1402, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (1242, 10415) => t.one(13, avp, rt::view::no_check),
+            (2513, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (2514, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (2515, 10415) => t.one(16, avp, rt::view::no_check),
+            (2516, 10415) => t.one(17, avp, rt::view::no_check),
+            (2517, 10415) => t.one(18, avp, rt::view::no_check),
+            (2524, 10415) => t.one(19, avp, GeranPositioningInfoView::check),
+            (2527, 10415) => t.one(20, avp, UtranPositioningInfoView::check),
+            (2520, 10415) => t.one(21, avp, rt::view::check::<u32>),
+            (2519, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (2530, 10415) => t.one(23, avp, rt::view::check::<u32>),
+            (2531, 10415) => t.one(24, avp, rt::view::no_check),
+            (2547, 10415) => t.one(25, avp, DeferredMtLrDataView::check),
+            (2405, 10415) => t.one(26, avp, rt::view::check::<rt::data::Address>),
+            (2541, 10415) => t.one(27, avp, rt::view::check::<u32>),
+            (2540, 10415) => t.one(28, avp, PeriodicLdrInformationView::check),
+            (2552, 10415) => t.one(29, avp, EsmlcCellInfoView::check),
+            (2554, 10415) => t.one(30, avp, rt::view::no_check),
+            (2555, 10415) => t.one(31, avp, DelayedLocationReportingDataView::check),
+            (2556, 10415) => t.one(32, avp, rt::view::check_utf8_string),
+            (2557, 10415) => t.one(33, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(34, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(35, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(36, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10218,313 +9620,24 @@ impl<'a> LocationReportRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2518, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2501, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        LcsEpsClientNameView::check(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (701, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (1402, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1242, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {}
-                }
-                (2513, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2514, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2515, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (2516, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (2517, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (2524, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        GeranPositioningInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2527, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        UtranPositioningInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2520, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2519, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2530, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2531, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {}
-                }
-                (2547, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        DeferredMtLrDataView::check(&avp, cx)?;
-                    }
-                }
-                (2405, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2541, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2540, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        PeriodicLdrInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2552, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        EsmlcCellInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2554, 10415) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {}
-                }
-                (2555, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        DelayedLocationReportingDataView::check(&avp, cx)?;
-                    }
-                }
-                (2556, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2557, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[34],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[35],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[36],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2518, 10415),
-                        <LocationEvent as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10889,10 +10002,75 @@ impl<'a> LocationReportAnswerView<'a> {
     pub fn to_struct(&self) -> Result<LocationReportAnswer, rt::DecodeError> {
         <LocationReportAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            (2549, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (2543, 10415) => t.one(10, avp, ReportingPlmnListView::check),
+            (2531, 10415) => t.one(11, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10900,169 +10078,24 @@ impl<'a> LocationReportAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2405, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2549, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2543, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        ReportingPlmnListView::check(&avp, cx)?;
-                    }
-                }
-                (2531, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

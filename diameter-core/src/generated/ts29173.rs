@@ -1212,10 +1212,31 @@ impl<'a> ServingNodeView<'a> {
     pub fn to_struct(&self) -> Result<ServingNode, rt::DecodeError> {
         <ServingNode as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1489, 10415) => t.one(0, avp, rt::view::no_check),
+            (2409, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (2410, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (2402, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
+            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
+            (2403, 10415) => t.one(5, avp, rt::view::no_check),
+            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
+            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1223,69 +1244,24 @@ impl<'a> ServingNodeView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1489, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2409, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2410, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2402, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2408, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2403, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {}
-                }
-                (318, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2404, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2405, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1361,56 +1337,15 @@ impl<'a> ServingNodeView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1489, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2409, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2410, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2402, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2408, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2403, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                }
-                (318, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2404, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2405, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -1527,10 +1462,31 @@ impl<'a> AdditionalServingNodeView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1489, 10415) => t.one(0, avp, rt::view::no_check),
+            (2402, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (2409, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (2410, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
+            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
+            (2403, 10415) => t.one(5, avp, rt::view::no_check),
+            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
+            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1538,69 +1494,24 @@ impl<'a> AdditionalServingNodeView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1489, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2402, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2409, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2410, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2408, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2403, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {}
-                }
-                (318, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2404, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2405, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1676,56 +1587,15 @@ impl<'a> AdditionalServingNodeView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1489, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2402, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2409, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2410, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2408, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2403, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                }
-                (318, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (2404, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2405, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -1804,10 +1674,81 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     pub fn to_struct(&self) -> Result<LcsRoutingInfoRequest, rt::DecodeError> {
         <LcsRoutingInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(9, avp, rt::view::no_check),
+            (1474, 10415) => t.one(10, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1815,165 +1756,24 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (701, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (1474, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -2176,10 +1976,79 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     pub fn to_struct(&self) -> Result<LcsRoutingInfoAnswer, rt::DecodeError> {
         <LcsRoutingInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(10, avp, rt::view::no_check),
+            (2400, 10415) => t.one(11, avp, rt::view::no_check),
+            (2401, 10415) => t.one(12, avp, ServingNodeView::check),
+            (2406, 10415) => t.any(13, 1, avp, AdditionalServingNodeView::check),
+            (2405, 10415) => t.one(14, avp, rt::view::check::<rt::data::Address>),
+            (2407, 10415) => t.one(15, avp, rt::view::check::<rt::data::Address>),
+            (2411, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(18, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(19, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -2187,196 +2056,24 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (701, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (2400, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (2401, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        ServingNodeView::check(&avp, cx)?;
-                    }
-                }
-                (2406, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdditionalServingNodeView::check(&avp, cx)?;
-                    }
-                }
-                (2405, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2407, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2411, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

@@ -22375,10 +22375,32 @@ impl<'a> ChargingRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1003, 10415) => t.any(0, 0, avp, ChargingRuleDefinitionView::check),
+            (1005, 10415) => t.any(1, 1, avp, rt::view::no_check),
+            (1004, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            (1020, 10415) => t.one(3, avp, rt::view::no_check),
+            (2828, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (1043, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            (1044, 10415) => t.one(6, avp, rt::view::check::<rt::data::Time>),
+            (1063, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (1073, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -22386,90 +22408,24 @@ impl<'a> ChargingRuleInstallView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1003, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ChargingRuleDefinitionView::check(&avp, cx)?;
-                    }
-                }
-                (1005, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1004, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1020, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                (2828, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1043, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1044, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1063, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1073, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -22600,56 +22556,15 @@ impl<'a> ChargingRuleInstallView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1003, 10415) => {
-                    ChargingRuleDefinitionView::check(&avp, cx)?;
-                }
-                (1005, 10415) => {}
-                (1004, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1020, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2828, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1043, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (1044, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (1063, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1073, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1027, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 3>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -22739,10 +22654,26 @@ impl<'a> ChargingRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1005, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1004, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (536, 10415) => t.any(2, 2, avp, rt::view::check::<i32>),
+            (2841, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -22750,56 +22681,24 @@ impl<'a> ChargingRuleRemoveView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1004, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (536, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2841, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -22874,33 +22773,15 @@ impl<'a> ChargingRuleRemoveView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {}
-                (1004, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (536, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2841, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 3>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -22989,10 +22870,63 @@ impl<'a> ChargingRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1005, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1005, 10415) => t.one(0, avp, rt::view::no_check),
+            (439, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (1058, 10415) => t.any(3, 0, avp, FlowInformationView::check),
+            (2844, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1088, 10415) => t.one(5, avp, rt::view::no_check),
+            (511, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.one(7, avp, QosInformationView::check),
+            (1099, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1011, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1009, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (2852, 10415) => t.one(12, avp, rt::view::check::<f32>),
+            (2853, 10415) => t.one(13, avp, rt::view::check::<f32>),
+            (1007, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (1010, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (505, 10415) => t.one(16, avp, rt::view::no_check),
+            (510, 10415) => t.any(17, 1, avp, super::ts29214::FlowsView::check),
+            (1066, 10415) => t.one(18, avp, rt::view::no_check),
+            (1085, 10415) => t.many(19, 2, 2, avp, RedirectInformationView::check),
+            (2809, 10415) => t.one(20, avp, rt::view::check::<i32>),
+            (529, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (531, 10415) => t.one(22, avp, rt::view::check_utf8_string),
+            (532, 10415) => t.one(23, avp, rt::view::check_utf8_string),
+            (536, 10415) => t.any(24, 3, avp, rt::view::check::<i32>),
+            (539, 10415) => t.one(25, avp, rt::view::check::<u32>),
+            (540, 10415) => t.one(26, avp, rt::view::check::<u32>),
+            (2836, 10415) => t.one(27, avp, rt::view::no_check),
+            (2837, 10415) => t.one(28, avp, rt::view::no_check),
+            (552, 10415) => t.one(29, avp, rt::view::check::<u64>),
+            (831, 10415) => t.any(30, 4, avp, rt::view::check_utf8_string),
+            (565, 10415) => t.one(31, avp, super::ts29214::CalleeInformationView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -23000,230 +22934,24 @@ impl<'a> ChargingRuleDefinitionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (439, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (432, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1058, 10415) => {
-                    rt::view::more(
-                        &mut self.first[3],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2844, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1088, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {}
-                }
-                (511, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1099, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1011, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2852, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (2853, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (1007, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (505, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (510, 10415) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29214::FlowsView::check(&avp, cx)?;
-                    }
-                }
-                (1066, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (1085, 10415) => {
-                    rt::view::more(&mut self.first[19], &mut self.count[2], &avp, 2)?;
-                    if deep {
-                        RedirectInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2809, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (529, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (531, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (532, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (536, 10415) => {
-                    rt::view::more(
-                        &mut self.first[24],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (539, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (540, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2836, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {}
-                }
-                (2837, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {}
-                }
-                (552, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (831, 10415) => {
-                    rt::view::more(
-                        &mut self.first[30],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (565, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        super::ts29214::CalleeInformationView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1005, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -23511,151 +23239,15 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (439, 0) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (432, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1058, 10415) => {
-                    FlowInformationView::check(&avp, cx)?;
-                }
-                (2844, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1088, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                }
-                (511, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1016, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    QosInformationView::check(&avp, cx)?;
-                }
-                (1099, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1011, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1009, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1008, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2852, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                    rt::view::check::<f32>(&avp, cx)?;
-                }
-                (2853, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check::<f32>(&avp, cx)?;
-                }
-                (1007, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1010, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (505, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
-                }
-                (510, 10415) => {
-                    super::ts29214::FlowsView::check(&avp, cx)?;
-                }
-                (1066, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
-                }
-                (1085, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                    RedirectInformationView::check(&avp, cx)?;
-                }
-                (2809, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (529, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (531, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (532, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (536, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (539, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (540, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2836, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
-                }
-                (2837, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
-                }
-                (552, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                (831, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (565, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
-                    super::ts29214::CalleeInformationView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1005, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 5>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -23742,10 +23334,28 @@ impl<'a> TftPacketFilterInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1010, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1012, 10415) => t.one(1, avp, rt::view::check_ip_filter_rule),
+            (1014, 10415) => t.one(2, avp, rt::view::no_check),
+            (1056, 10415) => t.one(3, avp, rt::view::no_check),
+            (1057, 10415) => t.one(4, avp, rt::view::no_check),
+            (1080, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -23753,49 +23363,24 @@ impl<'a> TftPacketFilterInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1012, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (1014, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                (1056, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                (1057, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {}
-                }
-                (1080, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -23855,43 +23440,15 @@ impl<'a> TftPacketFilterInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1010, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1012, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                }
-                (1014, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                (1056, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                }
-                (1057, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                }
-                (1080, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24008,10 +23565,40 @@ impl<'a> QosInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (516, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (555, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (554, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (1026, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (1025, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (2851, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (2850, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (1020, 10415) => t.one(9, avp, rt::view::no_check),
+            (1034, 10415) => t.one(10, avp, AllocationRetentionPriorityView::check),
+            (1041, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (1040, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (2849, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (2848, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (2818, 10415) => {
+                t.any(15, 0, avp, ConditionalApnAggregateMaxBitrateView::check)
+            }
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -24019,118 +23606,24 @@ impl<'a> QosInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (516, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (515, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (555, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (554, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1026, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1025, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2851, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2850, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1020, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (1034, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        AllocationRetentionPriorityView::check(&avp, cx)?;
-                    }
-                }
-                (1041, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1040, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2849, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2848, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2818, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ConditionalApnAggregateMaxBitrateView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -24259,84 +23752,15 @@ impl<'a> QosInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (516, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (515, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (555, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (554, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1026, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1025, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2851, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2850, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1020, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                }
-                (1034, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    AllocationRetentionPriorityView::check(&avp, cx)?;
-                }
-                (1041, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1040, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2849, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2848, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2818, 10415) => {
-                    ConditionalApnAggregateMaxBitrateView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -24440,10 +23864,32 @@ impl<'a> ChargingRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1005, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1004, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (1020, 10415) => t.one(2, avp, rt::view::no_check),
+            (1019, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (1031, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (430, 0) => {
+                t.one(5, avp, super::credit_control::FinalUnitIndicationView::check)
+            }
+            (2819, 10415) => t.any(6, 2, avp, rt::view::no_check),
+            (552, 10415) => t.any(7, 3, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -24451,81 +23897,24 @@ impl<'a> ChargingRuleReportView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1004, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1020, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                (1019, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1031, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (430, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::credit_control::FinalUnitIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (2819, 10415) => {
-                    rt::view::more(
-                        &mut self.first[6],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (552, 10415) => {
-                    rt::view::more(
-                        &mut self.first[7],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -24639,45 +24028,15 @@ impl<'a> ChargingRuleReportView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1005, 10415) => {}
-                (1004, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1020, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (1019, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1031, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (430, 0) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    super::credit_control::FinalUnitIndicationView::check(&avp, cx)?;
-                }
-                (2819, 10415) => {}
-                (552, 10415) => {
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 4>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24769,10 +24128,35 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(503, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (503, 10415) => t.one(0, avp, rt::view::no_check),
+            (1004, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
+            (1005, 10415) => t.any(2, 1, avp, rt::view::no_check),
+            (2827, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -24780,60 +24164,24 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (503, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (1004, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1005, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (2827, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(503, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -24898,43 +24246,15 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (503, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (1004, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1005, 10415) => {}
-                (2827, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(503, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25041,10 +24361,43 @@ impl<'a> EventReportIndicationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1503, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(1, 0, avp, rt::view::check::<i32>),
+            (2319, 10415) => t.one(2, avp, super::ts32299::UserCsgInformationView::check),
+            (1027, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (1050, 10415) => t.many(4, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            (6, 10415) => t.one(5, avp, rt::view::no_check),
+            (15, 10415) => t.one(6, avp, rt::view::no_check),
+            (18, 10415) => t.one(7, avp, rt::view::check_utf8_string),
+            (8, 0) => t.one(8, avp, rt::view::no_check),
+            (1032, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (909, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(11, avp, rt::view::no_check),
+            (1458, 10415) => t.one(12, avp, super::ts29272::TraceDataView::check),
+            (1459, 10415) => t.one(13, avp, rt::view::no_check),
+            (9010, 5535) => t.one(14, avp, rt::view::check_utf8_string),
+            (23, 10415) => t.one(15, avp, rt::view::no_check),
+            (1079, 10415) => t.one(16, avp, rt::view::check::<rt::data::Address>),
+            (2805, 10415) => t.one(17, avp, rt::view::check::<rt::data::Address>),
+            (2804, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
+            (2806, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2822, 10415) => t.one(20, avp, PresenceReportingAreaInformationView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -25052,138 +24405,24 @@ impl<'a> EventReportIndicationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1503, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[4], &mut self.count[1], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (6, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {}
-                }
-                (15, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {}
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (1458, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        super::ts29272::TraceDataView::check(&avp, cx)?;
-                    }
-                }
-                (1459, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {}
-                }
-                (9010, 5535) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {}
-                }
-                (1079, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2804, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2822, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        PresenceReportingAreaInformationView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -25381,100 +24620,15 @@ impl<'a> EventReportIndicationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1503, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1006, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2319, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                }
-                (1027, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1050, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (6, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                }
-                (15, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                }
-                (18, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (8, 0) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                }
-                (1032, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (909, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (22, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                }
-                (1458, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    super::ts29272::TraceDataView::check(&avp, cx)?;
-                }
-                (1459, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                }
-                (9010, 5535) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (23, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                }
-                (1079, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (2805, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (2804, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (2806, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2822, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
-                    PresenceReportingAreaInformationView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -25614,10 +24768,34 @@ impl<'a> AllocationRetentionPriorityView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1046, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1046, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1047, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1048, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -25625,48 +24803,24 @@ impl<'a> AllocationRetentionPriorityView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1046, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1047, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1048, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1046, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -25713,44 +24867,15 @@ impl<'a> AllocationRetentionPriorityView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1046, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1047, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1048, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1046, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -25878,10 +25003,33 @@ impl<'a> TunnelInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 1,
+            rep: 0,
+            min: 2,
+            key: rt::AvpKey::new(1036, 10415),
+            ty: rt::dictionary::AvpType::IPFilterRule,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1037, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1036, 10415) => t.many(1, 0, 2, avp, rt::view::check_ip_filter_rule),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -25889,42 +25037,24 @@ impl<'a> TunnelInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1037, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1036, 10415) => {
-                    rt::view::more(&mut self.first[1], &mut self.count[0], &avp, 2)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.count[0] < 2 {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1036, 10415),
-                        <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -25964,41 +25094,15 @@ impl<'a> TunnelInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1037, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1036, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if count[0] < 2 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1036, 10415),
-                    <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -26093,10 +25197,41 @@ impl<'a> CoaInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1038, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1035, 10415),
+            ty: rt::dictionary::AvpType::Address,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1038, 10415) => t.one(0, avp, TunnelInformationView::check),
+            (1035, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -26104,52 +25239,24 @@ impl<'a> CoaInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1038, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        TunnelInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1035, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1038, 10415),
-                        <TunnelInformation as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1035, 10415),
-                        <rt::data::Address as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -26186,50 +25293,15 @@ impl<'a> CoaInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1038, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    TunnelInformationView::check(&avp, cx)?;
-                }
-                (1035, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1038, 10415),
-                    <TunnelInformation as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1035, 10415),
-                    <rt::data::Address as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -26332,10 +25404,24 @@ impl<'a> DefaultEpsBearerQosView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1034, 10415) => t.one(1, avp, AllocationRetentionPriorityView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -26343,31 +25429,24 @@ impl<'a> DefaultEpsBearerQosView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1034, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        AllocationRetentionPriorityView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -26411,30 +25490,15 @@ impl<'a> DefaultEpsBearerQosView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1034, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    AllocationRetentionPriorityView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -26549,10 +25613,30 @@ impl<'a> FlowInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (507, 10415) => t.one(0, avp, rt::view::check_ip_filter_rule),
+            (1060, 10415) => t.one(1, avp, rt::view::no_check),
+            (1072, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1014, 10415) => t.one(3, avp, rt::view::no_check),
+            (1056, 10415) => t.one(4, avp, rt::view::no_check),
+            (1057, 10415) => t.one(5, avp, rt::view::no_check),
+            (1080, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (1077, 10415) => t.one(7, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -26560,57 +25644,24 @@ impl<'a> FlowInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (1060, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (1072, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1014, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                (1056, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {}
-                }
-                (1057, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {}
-                }
-                (1080, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1077, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -26685,49 +25736,15 @@ impl<'a> FlowInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                }
-                (1060, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (1072, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1014, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                }
-                (1056, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                }
-                (1057, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                }
-                (1080, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1077, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -26840,10 +25857,29 @@ impl<'a> PacketFilterInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1060, 10415) => t.one(0, avp, rt::view::no_check),
+            (1010, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1059, 10415) => t.one(2, avp, rt::view::check_ip_filter_rule),
+            (1014, 10415) => t.one(3, avp, rt::view::no_check),
+            (1056, 10415) => t.one(4, avp, rt::view::no_check),
+            (1057, 10415) => t.one(5, avp, rt::view::no_check),
+            (1080, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -26851,53 +25887,24 @@ impl<'a> PacketFilterInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1060, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1059, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (1014, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                (1056, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {}
-                }
-                (1057, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {}
-                }
-                (1080, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -26962,46 +25969,15 @@ impl<'a> PacketFilterInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1060, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (1010, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1059, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                }
-                (1014, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                }
-                (1056, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                }
-                (1057, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                }
-                (1080, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -27115,10 +26091,39 @@ impl<'a> UsageMonitoringInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1066, 10415) => t.one(0, avp, rt::view::no_check),
+            (431, 0) => {
+                t.many(
+                    1,
+                    0,
+                    2,
+                    avp,
+                    super::credit_control::GrantedServiceUnitView::check,
+                )
+            }
+            (446, 0) => {
+                t.many(2, 1, 2, avp, super::credit_control::UsedServiceUnitView::check)
+            }
+            (881, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (1068, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1069, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (1070, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -27126,59 +26131,24 @@ impl<'a> UsageMonitoringInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1066, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (431, 0) => {
-                    rt::view::more(&mut self.first[1], &mut self.count[0], &avp, 2)?;
-                    if deep {
-                        super::credit_control::GrantedServiceUnitView::check(&avp, cx)?;
-                    }
-                }
-                (446, 0) => {
-                    rt::view::more(&mut self.first[2], &mut self.count[1], &avp, 2)?;
-                    if deep {
-                        super::credit_control::UsedServiceUnitView::check(&avp, cx)?;
-                    }
-                }
-                (881, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1068, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1069, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1070, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -27273,50 +26243,15 @@ impl<'a> UsageMonitoringInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 2];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1066, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (431, 0) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                    super::credit_control::GrantedServiceUnitView::check(&avp, cx)?;
-                }
-                (446, 0) => {
-                    rt::view::count(&mut count[1], &avp, 2)?;
-                    super::credit_control::UsedServiceUnitView::check(&avp, cx)?;
-                }
-                (881, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1068, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1069, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1070, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -27414,10 +26349,23 @@ impl<'a> RoutingRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1076, 10415) => t.any(0, 0, avp, RoutingRuleDefinitionView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -27425,30 +26373,24 @@ impl<'a> RoutingRuleInstallView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1076, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        RoutingRuleDefinitionView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -27485,24 +26427,15 @@ impl<'a> RoutingRuleInstallView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1076, 10415) => {
-                    RoutingRuleDefinitionView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -27592,10 +26525,23 @@ impl<'a> RoutingRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1077, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -27603,28 +26549,24 @@ impl<'a> RoutingRuleRemoveView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1077, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -27659,22 +26601,15 @@ impl<'a> RoutingRuleRemoveView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1077, 10415) => {}
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -27764,10 +26699,36 @@ impl<'a> RoutingRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1077, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1077, 10415) => t.one(0, avp, rt::view::no_check),
+            (1078, 10415) => t.any(1, 0, avp, RoutingFilterView::check),
+            (1010, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1079, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
+            (1027, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -27775,63 +26736,24 @@ impl<'a> RoutingRuleDefinitionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1077, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (1078, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        RoutingFilterView::check(&avp, cx)?;
-                    }
-                }
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1079, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1077, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -27899,50 +26821,15 @@ impl<'a> RoutingRuleDefinitionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1077, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (1078, 10415) => {
-                    RoutingFilterView::check(&avp, cx)?;
-                }
-                (1010, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1079, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (1027, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1077, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28029,10 +26916,44 @@ impl<'a> RoutingFilterView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(507, 10415),
+            ty: rt::dictionary::AvpType::IPFilterRule,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1080, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (507, 10415) => t.one(0, avp, rt::view::check_ip_filter_rule),
+            (1080, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1014, 10415) => t.one(2, avp, rt::view::no_check),
+            (1056, 10415) => t.one(3, avp, rt::view::no_check),
+            (1057, 10415) => t.one(4, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -28040,64 +26961,24 @@ impl<'a> RoutingFilterView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (1080, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1014, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                (1056, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                (1057, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(507, 10415),
-                        <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1080, 10415),
-                        <FlowDirection as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -28152,59 +27033,15 @@ impl<'a> RoutingFilterView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (507, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                }
-                (1080, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1014, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                (1056, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                }
-                (1057, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(507, 10415),
-                    <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1080, 10415),
-                    <FlowDirection as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -28291,10 +27128,25 @@ impl<'a> TdfInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1090, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
+            (1089, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (1091, 10415) => t.one(2, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -28302,37 +27154,24 @@ impl<'a> TdfInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1090, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1089, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1091, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -28374,34 +27213,15 @@ impl<'a> TdfInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1090, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (1089, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (1091, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -28506,10 +27326,25 @@ impl<'a> RedirectInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1086, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (433, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (435, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -28517,37 +27352,24 @@ impl<'a> RedirectInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1086, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (433, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (435, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -28596,34 +27418,15 @@ impl<'a> RedirectInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1086, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (433, 0) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (435, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -28738,10 +27541,34 @@ impl<'a> ApplicationDetectionInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1088, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1088, 10415) => t.one(0, avp, rt::view::no_check),
+            (2802, 10415) => t.one(1, avp, rt::view::no_check),
+            (1058, 10415) => t.any(2, 0, avp, FlowInformationView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -28749,49 +27576,24 @@ impl<'a> ApplicationDetectionInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1088, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2802, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (1058, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowInformationView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1088, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -28836,41 +27638,15 @@ impl<'a> ApplicationDetectionInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1088, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2802, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (1058, 10415) => {
-                    FlowInformationView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1088, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -28965,10 +27741,26 @@ impl<'a> DefaultQosInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (516, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2817, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -28976,43 +27768,24 @@ impl<'a> DefaultQosInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (516, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (515, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2817, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -29061,38 +27834,15 @@ impl<'a> DefaultQosInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1028, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (516, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (515, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2817, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -29212,10 +27962,28 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1041, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1040, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2849, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2848, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (1027, 10415) => t.any(4, 0, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.any(5, 1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -29223,65 +27991,24 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1041, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1040, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2849, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2848, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::more(
-                        &mut self.first[4],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::more(
-                        &mut self.first[5],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -29352,44 +28079,15 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1041, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1040, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2849, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2848, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1027, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1032, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -29514,10 +28212,26 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2821, 10415) => t.one(0, avp, rt::view::no_check),
+            (2823, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2820, 10415) => t.one(2, avp, rt::view::no_check),
+            (2855, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -29525,39 +28239,24 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2821, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2823, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2820, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                (2855, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -29601,36 +28300,15 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2821, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2823, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2820, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                (2855, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -29744,10 +28422,26 @@ impl<'a> FixedUserLocationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (302, 13019) => t.one(2, avp, rt::view::no_check),
+            (313, 13019) => t.one(3, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -29755,41 +28449,24 @@ impl<'a> FixedUserLocationInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1524, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2716, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (302, 13019) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                (313, 13019) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -29833,37 +28510,15 @@ impl<'a> FixedUserLocationInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1524, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (2716, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (302, 13019) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                (313, 13019) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -29961,10 +28616,25 @@ impl<'a> RoutingRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1077, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1019, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2834, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -29972,40 +28642,24 @@ impl<'a> RoutingRuleReportView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1077, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1019, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2834, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -30055,31 +28709,15 @@ impl<'a> RoutingRuleReportView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1077, 10415) => {}
-                (1019, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2834, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -30169,10 +28807,31 @@ impl<'a> ConditionalPolicyInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2839, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (1049, 10415) => t.one(1, avp, DefaultEpsBearerQosView::check),
+            (1041, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1040, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2849, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (2848, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (2818, 10415) => {
+                t.any(6, 0, avp, ConditionalApnAggregateMaxBitrateView::check)
+            }
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -30180,66 +28839,24 @@ impl<'a> ConditionalPolicyInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2839, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (1041, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1040, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2849, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2848, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2818, 10415) => {
-                    rt::view::more(
-                        &mut self.first[6],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ConditionalApnAggregateMaxBitrateView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -30314,49 +28931,15 @@ impl<'a> ConditionalPolicyInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2839, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (1049, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    DefaultEpsBearerQosView::check(&avp, cx)?;
-                }
-                (1041, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1040, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2849, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2848, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2818, 10415) => {
-                    ConditionalApnAggregateMaxBitrateView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -30443,10 +29026,25 @@ impl<'a> PraInstallView<'a> {
     pub fn to_struct(&self) -> Result<PraInstall, rt::DecodeError> {
         <PraInstall as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2822, 10415) => {
+                t.any(0, 0, avp, PresenceReportingAreaInformationView::check)
+            }
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -30454,30 +29052,24 @@ impl<'a> PraInstallView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2822, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        PresenceReportingAreaInformationView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -30514,24 +29106,15 @@ impl<'a> PraInstallView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2822, 10415) => {
-                    PresenceReportingAreaInformationView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -30618,10 +29201,23 @@ impl<'a> PraRemoveView<'a> {
     pub fn to_struct(&self) -> Result<PraRemove, rt::DecodeError> {
         <PraRemove as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2821, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -30629,28 +29225,24 @@ impl<'a> PraRemoveView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2821, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -30685,22 +29277,15 @@ impl<'a> PraRemoveView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2821, 10415) => {}
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -30790,10 +29375,28 @@ impl<'a> QosRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1053, 10415) => t.any(0, 0, avp, QosRuleDefinitionView::check),
+            (1054, 10415) => t.any(1, 1, avp, rt::view::no_check),
+            (1074, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            (1038, 10415) => t.one(3, avp, TunnelInformationView::check),
+            (1043, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
+            (1044, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -30801,68 +29404,24 @@ impl<'a> QosRuleInstallView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1053, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosRuleDefinitionView::check(&avp, cx)?;
-                    }
-                }
-                (1054, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1074, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1038, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        TunnelInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1043, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1044, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -30953,41 +29512,15 @@ impl<'a> QosRuleInstallView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1053, 10415) => {
-                    QosRuleDefinitionView::check(&avp, cx)?;
-                }
-                (1054, 10415) => {}
-                (1074, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1038, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    TunnelInformationView::check(&avp, cx)?;
-                }
-                (1043, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (1044, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 3>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -31077,10 +29610,24 @@ impl<'a> QosRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1054, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1074, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -31088,39 +29635,24 @@ impl<'a> QosRuleRemoveView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1054, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1074, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -31168,25 +29700,15 @@ impl<'a> QosRuleRemoveView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1054, 10415) => {}
-                (1074, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -31276,10 +29798,39 @@ impl<'a> QosRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1054, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1054, 10415) => t.one(0, avp, rt::view::no_check),
+            (1058, 10415) => t.any(1, 0, avp, FlowInformationView::check),
+            (1016, 10415) => t.one(2, avp, QosInformationView::check),
+            (1010, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (536, 10415) => t.any(4, 1, avp, rt::view::check::<i32>),
+            (539, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (540, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (552, 10415) => t.one(7, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -31287,86 +29838,24 @@ impl<'a> QosRuleDefinitionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1054, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (1058, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (536, 10415) => {
-                    rt::view::more(
-                        &mut self.first[4],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (539, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (540, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (552, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1054, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -31449,61 +29938,15 @@ impl<'a> QosRuleDefinitionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1054, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (1058, 10415) => {
-                    FlowInformationView::check(&avp, cx)?;
-                }
-                (1016, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    QosInformationView::check(&avp, cx)?;
-                }
-                (1010, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (536, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (539, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (540, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (552, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1054, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -31593,10 +30036,27 @@ impl<'a> QosRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1054, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1074, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (1019, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1031, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (552, 10415) => t.any(4, 2, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -31604,62 +30064,24 @@ impl<'a> QosRuleReportView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1054, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1074, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1019, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1031, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (552, 10415) => {
-                    rt::view::more(
-                        &mut self.first[4],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -31743,37 +30165,15 @@ impl<'a> QosRuleReportView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1054, 10415) => {}
-                (1074, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1019, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1031, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (552, 10415) => {
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 3>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -31863,10 +30263,28 @@ impl<'a> AdcRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1094, 10415) => t.any(0, 0, avp, AdcRuleDefinitionView::check),
+            (1096, 10415) => t.any(1, 1, avp, rt::view::no_check),
+            (1095, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            (2828, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (1043, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
+            (1044, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -31874,68 +30292,24 @@ impl<'a> AdcRuleInstallView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1094, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleDefinitionView::check(&avp, cx)?;
-                    }
-                }
-                (1096, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1095, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2828, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1043, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1044, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -32026,41 +30400,15 @@ impl<'a> AdcRuleInstallView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1094, 10415) => {
-                    AdcRuleDefinitionView::check(&avp, cx)?;
-                }
-                (1096, 10415) => {}
-                (1095, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (2828, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1043, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (1044, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 3>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -32150,10 +30498,24 @@ impl<'a> AdcRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1096, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1095, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -32161,39 +30523,24 @@ impl<'a> AdcRuleRemoveView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1096, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1095, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -32241,25 +30588,15 @@ impl<'a> AdcRuleRemoveView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1096, 10415) => {}
-                (1095, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -32348,10 +30685,51 @@ impl<'a> AdcRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1096, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1096, 10415) => t.one(0, avp, rt::view::no_check),
+            (1088, 10415) => t.one(1, avp, rt::view::no_check),
+            (1058, 10415) => t.any(2, 0, avp, FlowInformationView::check),
+            (439, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (432, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (1011, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (1009, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (1007, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1010, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (511, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.one(11, avp, QosInformationView::check),
+            (1066, 10415) => t.one(12, avp, rt::view::no_check),
+            (531, 10415) => t.one(13, avp, rt::view::check_utf8_string),
+            (532, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (1085, 10415) => t.any(15, 1, avp, RedirectInformationView::check),
+            (2809, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (2836, 10415) => t.one(17, avp, rt::view::no_check),
+            (2837, 10415) => t.one(18, avp, rt::view::no_check),
+            (1014, 10415) => t.one(19, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -32359,148 +30737,24 @@ impl<'a> AdcRuleDefinitionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1096, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (1088, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (1058, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowInformationView::check(&avp, cx)?;
-                    }
-                }
-                (439, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (432, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1011, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1007, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1010, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (511, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1066, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (531, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (532, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1085, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        RedirectInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2809, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2836, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (2837, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (1014, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1096, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -32671,104 +30925,15 @@ impl<'a> AdcRuleDefinitionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1096, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (1088, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (1058, 10415) => {
-                    FlowInformationView::check(&avp, cx)?;
-                }
-                (439, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (432, 0) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1011, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1009, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1008, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1007, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1010, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (511, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1016, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    QosInformationView::check(&avp, cx)?;
-                }
-                (1066, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                }
-                (531, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (532, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1085, 10415) => {
-                    RedirectInformationView::check(&avp, cx)?;
-                }
-                (2809, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2836, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
-                }
-                (2837, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
-                }
-                (1014, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(1096, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -32858,10 +31023,29 @@ impl<'a> AdcRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1096, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1095, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (1019, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1031, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (430, 0) => {
+                t.one(4, avp, super::credit_control::FinalUnitIndicationView::check)
+            }
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -32869,57 +31053,24 @@ impl<'a> AdcRuleReportView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1096, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (1095, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1019, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1031, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (430, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::credit_control::FinalUnitIndicationView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -33002,38 +31153,15 @@ impl<'a> AdcRuleReportView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1096, 10415) => {}
-                (1095, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1019, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1031, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (430, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    super::credit_control::FinalUnitIndicationView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -33120,10 +31248,34 @@ impl<'a> CsServiceResourceReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2807, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2807, 10415) => t.one(0, avp, rt::view::no_check),
+            (2815, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2814, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -33131,46 +31283,24 @@ impl<'a> CsServiceResourceReportView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2807, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (2815, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2814, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2807, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -33221,43 +31351,15 @@ impl<'a> CsServiceResourceReportView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2807, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (2815, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2814, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2807, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -33327,10 +31429,185 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxCreditControlRequest, rt::DecodeError> {
         <TgppGxCreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (1082, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (443, 0) => {
+                t.any(11, 0, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(13, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1087, 10415) => t.one(14, avp, TdfInformationView::check),
+            (1024, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1061, 10415) => t.any(16, 2, avp, PacketFilterInformationView::check),
+            (1062, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (1020, 10415) => t.one(18, avp, rt::view::no_check),
+            (1021, 10415) => t.one(19, avp, rt::view::check::<i32>),
+            (2051, 10415) => t.one(20, avp, rt::view::check::<i32>),
+            (2068, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (2050, 10415) => t.one(22, avp, rt::view::check::<u32>),
+            (8, 0) => t.one(23, avp, rt::view::no_check),
+            (97, 0) => t.one(24, avp, rt::view::no_check),
+            (1027, 10415) => t.one(25, avp, rt::view::check::<i32>),
+            (21, 10415) => t.one(26, avp, rt::view::no_check),
+            (1503, 10415) => t.one(27, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(28, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(29, avp, rt::view::check::<i32>),
+            (458, 0) => {
+                t.one(30, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (653, 0) => {
+                t.one(
+                    31,
+                    avp,
+                    super::credit_control::UserEquipmentInfoExtensionView::check,
+                )
+            }
+            (1016, 10415) => t.one(32, avp, QosInformationView::check),
+            (1029, 10415) => t.one(33, avp, rt::view::check::<i32>),
+            (1030, 10415) => t.one(34, avp, rt::view::check::<i32>),
+            (1049, 10415) => t.one(35, avp, DefaultEpsBearerQosView::check),
+            (2816, 10415) => t.one(36, avp, DefaultQosInformationView::check),
+            (1050, 10415) => t.many(37, 3, 2, avp, rt::view::check::<rt::data::Address>),
+            (2811, 10415) => t.one(38, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(39, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(40, avp, rt::view::no_check),
+            (15, 10415) => t.one(41, avp, rt::view::no_check),
+            (7, 10415) => t.one(42, avp, rt::view::no_check),
+            (16, 10415) => t.one(43, avp, rt::view::no_check),
+            (12, 10415) => t.one(44, avp, rt::view::check_utf8_string),
+            (909, 10415) => t.one(45, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(46, avp, rt::view::no_check),
+            (2825, 10415) => t.one(47, avp, FixedUserLocationInfoView::check),
+            (2812, 10415) => t.one(48, avp, rt::view::check::<rt::data::Time>),
+            (2319, 10415) => {
+                t.one(49, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (29, 10415) => t.one(50, avp, rt::view::no_check),
+            (23, 10415) => t.one(51, avp, rt::view::no_check),
+            (2819, 10415) => t.any(52, 4, avp, rt::view::no_check),
+            (13, 10415) => t.one(53, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(54, avp, rt::view::check_utf8_string),
+            (1065, 10415) => t.one(55, avp, rt::view::no_check),
+            (1000, 10415) => t.one(56, avp, rt::view::check::<i32>),
+            (1009, 10415) => t.one(57, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(58, avp, rt::view::check::<i32>),
+            (1013, 10415) => t.any(59, 5, avp, TftPacketFilterInformationView::check),
+            (1018, 10415) => t.any(60, 6, avp, ChargingRuleReportView::check),
+            (1098, 10415) => {
+                t.any(61, 7, avp, ApplicationDetectionInformationView::check)
+            }
+            (1006, 10415) => t.any(62, 8, avp, rt::view::check::<i32>),
+            (1033, 10415) => t.one(63, avp, EventReportIndicationView::check),
+            (501, 10415) => t.one(64, avp, rt::view::check::<rt::data::Address>),
+            (1022, 10415) => {
+                t.any(65, 9, avp, AccessNetworkChargingIdentifierGxView::check)
+            }
+            (1039, 10415) => t.any(66, 10, avp, CoaInformationView::check),
+            (1067, 10415) => t.any(67, 11, avp, UsageMonitoringInformationView::check),
+            (2831, 10415) => t.one(68, avp, rt::view::check::<i32>),
+            (2830, 10415) => t.one(69, avp, rt::view::check::<i32>),
+            (2829, 10415) => t.one(70, avp, rt::view::check::<i32>),
+            (1536, 10415) => t.one(71, avp, rt::view::check::<u64>),
+            (1537, 10415) => t.one(72, avp, rt::view::check::<u32>),
+            (2833, 10415) => t.one(73, avp, rt::view::check::<u32>),
+            (1081, 10415) => t.one(74, avp, RoutingRuleInstallView::check),
+            (1075, 10415) => t.one(75, avp, RoutingRuleRemoveView::check),
+            (2804, 10415) => t.one(76, avp, rt::view::check::<rt::data::Address>),
+            (2805, 10415) => t.one(77, avp, rt::view::check::<rt::data::Address>),
+            (2806, 10415) => t.one(78, avp, rt::view::check::<u32>),
+            (2843, 10415) => t.one(79, avp, rt::view::check::<u32>),
+            (2822, 10415) => {
+                t.any(80, 12, avp, PresenceReportingAreaInformationView::check)
+            }
+            (302, 13019) => t.one(81, avp, rt::view::no_check),
+            (313, 13019) => t.one(82, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(83, 13, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(84, 14, avp, rt::view::check_diameter_identity),
+            (2847, 10415) => t.one(85, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -33338,651 +31615,24 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1082, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1087, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        TdfInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1024, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1061, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        PacketFilterInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1062, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1020, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (1021, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2051, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2068, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2050, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {}
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (21, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {}
-                }
-                (1503, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (458, 0) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
-                    }
-                }
-                (653, 0) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoExtensionView::check(
-                            &avp,
-                            cx,
-                        )?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1029, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1030, 10415) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (2816, 10415) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        DefaultQosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[37], &mut self.count[3], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2811, 10415) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[39], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (6, 10415) => {
-                    rt::view::once(&mut self.first[40], &avp)?;
-                    if deep {}
-                }
-                (15, 10415) => {
-                    rt::view::once(&mut self.first[41], &avp)?;
-                    if deep {}
-                }
-                (7, 10415) => {
-                    rt::view::once(&mut self.first[42], &avp)?;
-                    if deep {}
-                }
-                (16, 10415) => {
-                    rt::view::once(&mut self.first[43], &avp)?;
-                    if deep {}
-                }
-                (12, 10415) => {
-                    rt::view::once(&mut self.first[44], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[45], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[46], &avp)?;
-                    if deep {}
-                }
-                (2825, 10415) => {
-                    rt::view::once(&mut self.first[47], &avp)?;
-                    if deep {
-                        FixedUserLocationInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2812, 10415) => {
-                    rt::view::once(&mut self.first[48], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[49], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (29, 10415) => {
-                    rt::view::once(&mut self.first[50], &avp)?;
-                    if deep {}
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[51], &avp)?;
-                    if deep {}
-                }
-                (2819, 10415) => {
-                    rt::view::more(
-                        &mut self.first[52],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (13, 10415) => {
-                    rt::view::once(&mut self.first[53], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[54], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1065, 10415) => {
-                    rt::view::once(&mut self.first[55], &avp)?;
-                    if deep {}
-                }
-                (1000, 10415) => {
-                    rt::view::once(&mut self.first[56], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[57], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[58], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1013, 10415) => {
-                    rt::view::more(
-                        &mut self.first[59],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        TftPacketFilterInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1018, 10415) => {
-                    rt::view::more(
-                        &mut self.first[60],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ChargingRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1098, 10415) => {
-                    rt::view::more(
-                        &mut self.first[61],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ApplicationDetectionInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[62],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[63], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (501, 10415) => {
-                    rt::view::once(&mut self.first[64], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1022, 10415) => {
-                    rt::view::more(
-                        &mut self.first[65],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AccessNetworkChargingIdentifierGxView::check(&avp, cx)?;
-                    }
-                }
-                (1039, 10415) => {
-                    rt::view::more(
-                        &mut self.first[66],
-                        &mut self.count[10],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        CoaInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[67],
-                        &mut self.count[11],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2831, 10415) => {
-                    rt::view::once(&mut self.first[68], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2830, 10415) => {
-                    rt::view::once(&mut self.first[69], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2829, 10415) => {
-                    rt::view::once(&mut self.first[70], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1536, 10415) => {
-                    rt::view::once(&mut self.first[71], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (1537, 10415) => {
-                    rt::view::once(&mut self.first[72], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2833, 10415) => {
-                    rt::view::once(&mut self.first[73], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1081, 10415) => {
-                    rt::view::once(&mut self.first[74], &avp)?;
-                    if deep {
-                        RoutingRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1075, 10415) => {
-                    rt::view::once(&mut self.first[75], &avp)?;
-                    if deep {
-                        RoutingRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (2804, 10415) => {
-                    rt::view::once(&mut self.first[76], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[77], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[78], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2843, 10415) => {
-                    rt::view::once(&mut self.first[79], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2822, 10415) => {
-                    rt::view::more(
-                        &mut self.first[80],
-                        &mut self.count[12],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        PresenceReportingAreaInformationView::check(&avp, cx)?;
-                    }
-                }
-                (302, 13019) => {
-                    rt::view::once(&mut self.first[81], &avp)?;
-                    if deep {}
-                }
-                (313, 13019) => {
-                    rt::view::once(&mut self.first[82], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[83],
-                        &mut self.count[13],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[84],
-                        &mut self.count[14],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2847, 10415) => {
-                    rt::view::once(&mut self.first[85], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -34824,10 +32474,129 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxCreditControlAnswer, rt::DecodeError> {
         <TgppGxCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1023, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(13, 1, avp, rt::view::check::<i32>),
+            (1033, 10415) => t.one(14, avp, EventReportIndicationView::check),
+            (278, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(16, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(17, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(18, avp, rt::view::check::<u32>),
+            (1002, 10415) => t.any(19, 3, avp, ChargingRuleRemoveView::check),
+            (1001, 10415) => t.any(20, 4, avp, ChargingRuleInstallView::check),
+            (618, 10415) => {
+                t.one(21, avp, super::ts29229::ChargingInformationView::check)
+            }
+            (1009, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.any(24, 5, avp, QosInformationView::check),
+            (1042, 10415) => t.one(25, avp, rt::view::check::<rt::data::Time>),
+            (1049, 10415) => t.one(26, avp, DefaultEpsBearerQosView::check),
+            (2816, 10415) => t.one(27, avp, DefaultQosInformationView::check),
+            (1000, 10415) => t.one(28, avp, rt::view::check::<i32>),
+            (1067, 10415) => t.any(29, 6, avp, UsageMonitoringInformationView::check),
+            (1071, 10415) => t.any(30, 7, avp, rt::view::check::<i32>),
+            (2319, 10415) => {
+                t.one(31, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (2845, 10415) => t.one(32, avp, PraInstallView::check),
+            (2846, 10415) => t.one(33, avp, PraRemoveView::check),
+            (2822, 10415) => t.one(34, avp, PresenceReportingAreaInformationView::check),
+            (1045, 10415) => t.one(35, avp, rt::view::check::<i32>),
+            (2831, 10415) => t.one(36, avp, rt::view::check::<i32>),
+            (2830, 10415) => t.one(37, avp, rt::view::check::<i32>),
+            (2829, 10415) => t.one(38, avp, rt::view::check::<i32>),
+            (2832, 10415) => t.one(39, avp, rt::view::check::<u32>),
+            (2835, 10415) => t.any(40, 8, avp, RoutingRuleReportView::check),
+            (2840, 10415) => {
+                t.many(41, 9, 4, avp, ConditionalPolicyInformationView::check)
+            }
+            (2842, 10415) => t.one(42, avp, rt::view::check::<i32>),
+            (1027, 10415) => t.one(43, avp, rt::view::check::<i32>),
+            (281, 0) => t.one(44, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(45, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(46, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(47, 10, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(48, 11, avp, rt::view::check_diameter_identity),
+            (650, 0) => t.any(49, 12, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -34835,440 +32604,24 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1023, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1002, 10415) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ChargingRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1001, 10415) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ChargingRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (618, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        super::ts29229::ChargingInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::more(
-                        &mut self.first[24],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1042, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (2816, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        DefaultQosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1000, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[29],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1071, 10415) => {
-                    rt::view::more(
-                        &mut self.first[30],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2845, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        PraInstallView::check(&avp, cx)?;
-                    }
-                }
-                (2846, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        PraRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (2822, 10415) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        PresenceReportingAreaInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1045, 10415) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2831, 10415) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2830, 10415) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2829, 10415) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2832, 10415) => {
-                    rt::view::once(&mut self.first[39], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2835, 10415) => {
-                    rt::view::more(
-                        &mut self.first[40],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        RoutingRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (2840, 10415) => {
-                    rt::view::more(&mut self.first[41], &mut self.count[9], &avp, 4)?;
-                    if deep {
-                        ConditionalPolicyInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2842, 10415) => {
-                    rt::view::once(&mut self.first[42], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[43], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[44], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[45], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[46], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[47],
-                        &mut self.count[10],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[48],
-                        &mut self.count[11],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[49],
-                        &mut self.count[12],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -35853,10 +33206,110 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxReAuthRequest, rt::DecodeError> {
         <TgppGxReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(285, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1045, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (1006, 10415) => t.any(11, 0, avp, rt::view::check::<i32>),
+            (1033, 10415) => t.one(12, avp, EventReportIndicationView::check),
+            (1002, 10415) => t.any(13, 1, avp, ChargingRuleRemoveView::check),
+            (1001, 10415) => t.any(14, 2, avp, ChargingRuleInstallView::check),
+            (1049, 10415) => t.one(15, avp, DefaultEpsBearerQosView::check),
+            (1016, 10415) => t.any(16, 3, avp, QosInformationView::check),
+            (2816, 10415) => t.one(17, avp, DefaultQosInformationView::check),
+            (1042, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
+            (1067, 10415) => t.any(19, 4, avp, UsageMonitoringInformationView::check),
+            (2826, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (2840, 10415) => {
+                t.many(21, 5, 4, avp, ConditionalPolicyInformationView::check)
+            }
+            (2842, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1027, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (2845, 10415) => t.one(24, avp, PraInstallView::check),
+            (2846, 10415) => t.one(25, avp, PraRemoveView::check),
+            (1071, 10415) => t.any(26, 6, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(27, 7, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(28, 8, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -35864,304 +33317,24 @@ impl<'a> TgppGxReAuthRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1045, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (1002, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ChargingRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1001, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ChargingRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2816, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        DefaultQosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1042, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2826, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2840, 10415) => {
-                    rt::view::more(&mut self.first[21], &mut self.count[5], &avp, 4)?;
-                    if deep {
-                        ConditionalPolicyInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2842, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2845, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        PraInstallView::check(&avp, cx)?;
-                    }
-                }
-                (2846, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        PraRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1071, 10415) => {
-                    rt::view::more(
-                        &mut self.first[26],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(285, 0),
-                        <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -36528,10 +33701,77 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxReAuthAnswer, rt::DecodeError> {
         <TgppGxReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
+            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (1503, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (1050, 10415) => t.many(12, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (18, 10415) => t.one(13, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(14, avp, rt::view::no_check),
+            (15, 10415) => t.one(15, avp, rt::view::no_check),
+            (909, 10415) => t.one(16, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(17, avp, rt::view::no_check),
+            (2812, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
+            (2824, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2319, 10415) => {
+                t.one(20, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (23, 10415) => t.one(21, avp, rt::view::no_check),
+            (2816, 10415) => t.one(22, avp, DefaultQosInformationView::check),
+            (1018, 10415) => t.any(23, 1, avp, ChargingRuleReportView::check),
+            (281, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(25, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(26, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(27, 2, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -36539,220 +33779,24 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1503, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[12], &mut self.count[0], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (6, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {}
-                }
-                (15, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {}
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (2812, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (2824, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {}
-                }
-                (2816, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        DefaultQosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1018, 10415) => {
-                    rt::view::more(
-                        &mut self.first[23],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ChargingRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -37069,10 +34113,138 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (443, 0) => {
+                t.any(12, 1, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (1024, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1061, 10415) => t.any(14, 2, avp, PacketFilterInformationView::check),
+            (1062, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (8, 0) => t.one(16, avp, rt::view::no_check),
+            (97, 0) => t.one(17, avp, rt::view::no_check),
+            (1027, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(19, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(20, avp, rt::view::check::<i32>),
+            (458, 0) => {
+                t.one(21, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (653, 0) => {
+                t.one(
+                    22,
+                    avp,
+                    super::credit_control::UserEquipmentInfoExtensionView::check,
+                )
+            }
+            (1016, 10415) => t.one(23, avp, QosInformationView::check),
+            (1049, 10415) => t.one(24, avp, DefaultEpsBearerQosView::check),
+            (1050, 10415) => t.many(25, 3, 2, avp, rt::view::check::<rt::data::Address>),
+            (18, 10415) => t.one(26, avp, rt::view::check_utf8_string),
+            (909, 10415) => t.one(27, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(28, avp, rt::view::no_check),
+            (2812, 10415) => t.one(29, avp, rt::view::check::<rt::data::Time>),
+            (23, 10415) => t.one(30, avp, rt::view::no_check),
+            (9010, 5535) => t.one(31, avp, rt::view::check_utf8_string),
+            (2319, 10415) => {
+                t.one(32, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (2804, 10415) => t.one(33, avp, rt::view::check::<rt::data::Address>),
+            (2805, 10415) => t.one(34, avp, rt::view::check::<rt::data::Address>),
+            (2806, 10415) => t.one(35, avp, rt::view::check::<u32>),
+            (30, 0) => t.one(36, avp, rt::view::check_utf8_string),
+            (1065, 10415) => t.one(37, avp, rt::view::no_check),
+            (1055, 10415) => t.any(38, 4, avp, QosRuleReportView::check),
+            (1006, 10415) => t.any(39, 5, avp, rt::view::check::<i32>),
+            (1064, 10415) => t.one(40, avp, rt::view::check::<i32>),
+            (1458, 10415) => t.one(41, avp, super::ts29272::TraceDataView::check),
+            (1459, 10415) => t.one(42, avp, rt::view::no_check),
+            (284, 0) => t.any(43, 6, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(44, 7, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -37080,386 +34252,24 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (1024, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1061, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        PacketFilterInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1062, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {}
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (458, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
-                    }
-                }
-                (653, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoExtensionView::check(
-                            &avp,
-                            cx,
-                        )?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[25], &mut self.count[3], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {}
-                }
-                (2812, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {}
-                }
-                (9010, 5535) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2804, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1065, 10415) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {}
-                }
-                (1055, 10415) => {
-                    rt::view::more(
-                        &mut self.first[38],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[39],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1064, 10415) => {
-                    rt::view::once(&mut self.first[40], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1458, 10415) => {
-                    rt::view::once(&mut self.first[41], &avp)?;
-                    if deep {
-                        super::ts29272::TraceDataView::check(&avp, cx)?;
-                    }
-                }
-                (1459, 10415) => {
-                    rt::view::once(&mut self.first[42], &avp)?;
-                    if deep {}
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[43],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[44],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -37938,10 +34748,102 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxxCreditControlAnswer, rt::DecodeError> {
         <TgppGxxCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1023, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(13, 1, avp, rt::view::check::<i32>),
+            (97, 0) => t.one(14, avp, rt::view::no_check),
+            (278, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(16, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(17, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(18, avp, rt::view::check::<u32>),
+            (1052, 10415) => t.any(19, 3, avp, QosRuleRemoveView::check),
+            (1051, 10415) => t.any(20, 4, avp, QosRuleInstallView::check),
+            (1016, 10415) => t.one(21, avp, QosInformationView::check),
+            (1049, 10415) => t.one(22, avp, DefaultEpsBearerQosView::check),
+            (281, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(24, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(25, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(26, 5, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(27, 6, avp, rt::view::check_diameter_identity),
+            (650, 0) => t.any(28, 7, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -37949,292 +34851,24 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1023, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {}
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1052, 10415) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1051, 10415) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[26],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -38576,10 +35210,97 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxxReAuthRequest, rt::DecodeError> {
         <TgppGxxReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(285, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1045, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (1006, 10415) => t.any(11, 0, avp, rt::view::check::<i32>),
+            (1052, 10415) => t.any(12, 1, avp, QosRuleRemoveView::check),
+            (1051, 10415) => t.any(13, 2, avp, QosRuleInstallView::check),
+            (1016, 10415) => t.one(14, avp, QosInformationView::check),
+            (1049, 10415) => t.one(15, avp, DefaultEpsBearerQosView::check),
+            (284, 0) => t.any(16, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(17, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -38587,223 +35308,24 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1045, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1052, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1051, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(285, 0),
-                        <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -39046,10 +35568,72 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxxReAuthAnswer, rt::DecodeError> {
         <TgppGxxReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
+            (1032, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (909, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(12, avp, rt::view::no_check),
+            (2812, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
+            (2824, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (2319, 10415) => {
+                t.one(15, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (23, 10415) => t.one(16, avp, rt::view::no_check),
+            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
+            (1055, 10415) => t.any(18, 0, avp, QosRuleReportView::check),
+            (281, 0) => t.one(19, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(20, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(21, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(22, 1, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -39057,194 +35641,24 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (2812, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (2824, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (9010, 5535) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1055, 10415) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        QosRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -39508,10 +35922,132 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdTdfSessionRequest, rt::DecodeError> {
         <TgppSdTdfSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (443, 0) => {
+                t.any(9, 0, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (628, 10415) => {
+                t.any(10, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (8, 0) => t.one(11, avp, rt::view::no_check),
+            (97, 0) => t.one(12, avp, rt::view::no_check),
+            (1027, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (1503, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (458, 0) => {
+                t.one(16, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (653, 0) => {
+                t.one(
+                    17,
+                    avp,
+                    super::credit_control::UserEquipmentInfoExtensionView::check,
+                )
+            }
+            (1016, 10415) => t.one(18, avp, QosInformationView::check),
+            (1050, 10415) => t.many(19, 2, 2, avp, rt::view::check::<rt::data::Address>),
+            (6, 10415) => t.one(20, avp, rt::view::no_check),
+            (15, 10415) => t.one(21, avp, rt::view::no_check),
+            (7, 10415) => t.one(22, avp, rt::view::no_check),
+            (16, 10415) => t.one(23, avp, rt::view::no_check),
+            (12, 10415) => t.one(24, avp, rt::view::check_utf8_string),
+            (2051, 10415) => t.one(25, avp, rt::view::check::<i32>),
+            (2068, 10415) => t.one(26, avp, rt::view::check::<i32>),
+            (2050, 10415) => t.one(27, avp, rt::view::check::<u32>),
+            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
+            (909, 10415) => t.one(29, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(30, avp, rt::view::no_check),
+            (2825, 10415) => t.one(31, avp, FixedUserLocationInfoView::check),
+            (2319, 10415) => {
+                t.one(32, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (29, 10415) => t.one(33, avp, rt::view::no_check),
+            (23, 10415) => t.one(34, avp, rt::view::no_check),
+            (13, 10415) => t.one(35, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(36, avp, rt::view::check_utf8_string),
+            (618, 10415) => {
+                t.one(37, avp, super::ts29229::ChargingInformationView::check)
+            }
+            (1009, 10415) => t.one(38, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(39, avp, rt::view::check::<i32>),
+            (1092, 10415) => t.any(40, 3, avp, AdcRuleInstallView::check),
+            (1042, 10415) => t.one(41, avp, rt::view::check::<rt::data::Time>),
+            (1067, 10415) => t.any(42, 4, avp, UsageMonitoringInformationView::check),
+            (1071, 10415) => t.any(43, 5, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(44, 6, avp, rt::view::check::<i32>),
+            (2822, 10415) => t.one(45, avp, PresenceReportingAreaInformationView::check),
+            (302, 13019) => t.one(46, avp, rt::view::no_check),
+            (313, 13019) => t.one(47, avp, rt::view::check_utf8_string),
+            (9010, 5535) => t.one(48, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(49, 7, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(50, 8, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -39519,399 +36055,24 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1503, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (458, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
-                    }
-                }
-                (653, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoExtensionView::check(
-                            &avp,
-                            cx,
-                        )?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[19], &mut self.count[2], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (6, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {}
-                }
-                (15, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {}
-                }
-                (7, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {}
-                }
-                (16, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {}
-                }
-                (12, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2051, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2068, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2050, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {}
-                }
-                (2825, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        FixedUserLocationInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (29, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {}
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {}
-                }
-                (13, 10415) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (618, 10415) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {
-                        super::ts29229::ChargingInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[39], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1092, 10415) => {
-                    rt::view::more(
-                        &mut self.first[40],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1042, 10415) => {
-                    rt::view::once(&mut self.first[41], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[42],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1071, 10415) => {
-                    rt::view::more(
-                        &mut self.first[43],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[44],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2822, 10415) => {
-                    rt::view::once(&mut self.first[45], &avp)?;
-                    if deep {
-                        PresenceReportingAreaInformationView::check(&avp, cx)?;
-                    }
-                }
-                (302, 13019) => {
-                    rt::view::once(&mut self.first[46], &avp)?;
-                    if deep {}
-                }
-                (313, 13019) => {
-                    rt::view::once(&mut self.first[47], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (9010, 5535) => {
-                    rt::view::once(&mut self.first[48], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[49],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[50],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -40444,10 +36605,78 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdTdfSessionAnswer, rt::DecodeError> {
         <TgppSdTdfSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
+            (628, 10415) => {
+                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1097, 10415) => t.any(11, 1, avp, AdcRuleReportView::check),
+            (1033, 10415) => t.one(12, avp, EventReportIndicationView::check),
+            (281, 0) => t.one(13, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(14, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            (650, 0) => t.any(18, 4, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -40455,199 +36684,24 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1097, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -40911,10 +36965,105 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdCreditControlRequest, rt::DecodeError> {
         <TgppSdCreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
+            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (1082, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(10, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (8, 0) => t.one(12, avp, rt::view::no_check),
+            (97, 0) => t.one(13, avp, rt::view::no_check),
+            (1097, 10415) => t.any(14, 0, avp, AdcRuleReportView::check),
+            (1098, 10415) => {
+                t.any(15, 1, avp, ApplicationDetectionInformationView::check)
+            }
+            (1006, 10415) => t.any(16, 2, avp, rt::view::check::<i32>),
+            (1033, 10415) => t.one(17, avp, EventReportIndicationView::check),
+            (1067, 10415) => t.any(18, 3, avp, UsageMonitoringInformationView::check),
+            (284, 0) => t.any(19, 4, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(20, 5, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(21, 6, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -40922,253 +37071,24 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1082, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {}
-                }
-                (1097, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1098, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ApplicationDetectionInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -41453,10 +37373,104 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdCreditControlAnswer, rt::DecodeError> {
         <TgppSdCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (97, 0) => t.one(11, avp, rt::view::no_check),
+            (1016, 10415) => t.one(12, avp, QosInformationView::check),
+            (1006, 10415) => t.any(13, 0, avp, rt::view::check::<i32>),
+            (1071, 10415) => t.any(14, 1, avp, rt::view::check::<i32>),
+            (1033, 10415) => t.one(15, avp, EventReportIndicationView::check),
+            (278, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(17, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(19, avp, rt::view::check::<u32>),
+            (1093, 10415) => t.any(20, 3, avp, AdcRuleRemoveView::check),
+            (1092, 10415) => t.any(21, 4, avp, AdcRuleInstallView::check),
+            (1042, 10415) => t.one(22, avp, rt::view::check::<rt::data::Time>),
+            (1067, 10415) => t.any(23, 5, avp, UsageMonitoringInformationView::check),
+            (281, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(25, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(26, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(27, 6, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(28, 7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(29, 8, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (650, 0) => t.any(30, 9, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -41464,314 +37478,24 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1071, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1093, 10415) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1092, 10415) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1042, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[23],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[29],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[30],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -42149,10 +37873,100 @@ impl<'a> TgppSdReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdReAuthRequest, rt::DecodeError> {
         <TgppSdReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(285, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1045, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (1016, 10415) => t.one(11, avp, QosInformationView::check),
+            (1006, 10415) => t.any(12, 0, avp, rt::view::check::<i32>),
+            (1071, 10415) => t.any(13, 1, avp, rt::view::check::<i32>),
+            (1033, 10415) => t.one(14, avp, EventReportIndicationView::check),
+            (1093, 10415) => t.any(15, 2, avp, AdcRuleRemoveView::check),
+            (1092, 10415) => t.any(16, 3, avp, AdcRuleInstallView::check),
+            (1042, 10415) => t.one(17, avp, rt::view::check::<rt::data::Time>),
+            (1067, 10415) => t.any(18, 4, avp, UsageMonitoringInformationView::check),
+            (284, 0) => t.any(19, 5, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(20, 6, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -42160,251 +37974,24 @@ impl<'a> TgppSdReAuthRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1045, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1071, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (1093, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1092, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1042, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(285, 0),
-                        <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -42692,10 +38279,63 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdReAuthAnswer, rt::DecodeError> {
         <TgppSdReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
+            (1097, 10415) => t.any(9, 0, avp, AdcRuleReportView::check),
+            (1033, 10415) => t.one(10, avp, EventReportIndicationView::check),
+            (281, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(12, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(15, 2, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -42703,161 +38343,24 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (1097, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -43080,10 +38583,94 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppStTdfSessionRequest, rt::DecodeError> {
         <TgppStTdfSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2838, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (2838, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (1033, 10415) => t.one(10, avp, EventReportIndicationView::check),
+            (8, 0) => t.one(11, avp, rt::view::no_check),
+            (97, 0) => t.one(12, avp, rt::view::no_check),
+            (30, 0) => t.one(13, avp, rt::view::check_utf8_string),
+            (1092, 10415) => t.any(14, 0, avp, AdcRuleInstallView::check),
+            (1093, 10415) => t.any(15, 1, avp, AdcRuleRemoveView::check),
+            (628, 10415) => {
+                t.any(16, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -43091,215 +38678,24 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (2838, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1092, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1093, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2838, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -43551,10 +38947,77 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppStTdfSessionAnswer, rt::DecodeError> {
         <TgppStTdfSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
+            (1097, 10415) => t.any(10, 0, avp, AdcRuleReportView::check),
+            (628, 10415) => {
+                t.any(11, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            (650, 0) => t.any(17, 4, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -43562,193 +39025,24 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (1097, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -44001,10 +39295,84 @@ impl<'a> SessionTerminationRequestView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
         <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(295, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (25, 0) => t.any(9, 0, avp, rt::view::no_check),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -44012,171 +39380,24 @@ impl<'a> SessionTerminationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(295, 0),
-                        <super::base::TerminationCause as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -44372,10 +39593,64 @@ impl<'a> SessionTerminationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
         <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (25, 0) => t.any(11, 0, avp, rt::view::no_check),
+            (292, 0) => t.any(12, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(16, 3, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -44383,170 +39658,24 @@ impl<'a> SessionTerminationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -44775,10 +39904,85 @@ impl<'a> TssfNotificationRequestView<'a> {
     pub fn to_struct(&self) -> Result<TssfNotificationRequest, rt::DecodeError> {
         <TssfNotificationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (1097, 10415) => t.any(8, 0, avp, AdcRuleReportView::check),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -44786,167 +39990,24 @@ impl<'a> TssfNotificationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1097, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AdcRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -45138,10 +40199,72 @@ impl<'a> TssfNotificationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TssfNotificationAnswer, rt::DecodeError> {
         <TssfNotificationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(11, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -45149,160 +40272,24 @@ impl<'a> TssfNotificationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

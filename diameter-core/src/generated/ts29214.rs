@@ -7161,10 +7161,33 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(503, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (503, 10415) => t.one(0, avp, rt::view::no_check),
+            (510, 10415) => t.any(1, 0, avp, FlowsView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7172,45 +7195,24 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (503, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (510, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowsView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(503, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7250,38 +7252,15 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (503, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (510, 10415) => {
-                    FlowsView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(503, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7392,10 +7371,36 @@ impl<'a> FlowsView<'a> {
     pub fn to_struct(&self) -> Result<Flows, rt::DecodeError> {
         <Flows as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(518, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (509, 10415) => t.any(1, 0, avp, rt::view::check::<u32>),
+            (552, 10415) => t.any(2, 1, avp, rt::view::check::<u64>),
+            (449, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (549, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7403,70 +7408,24 @@ impl<'a> FlowsView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (518, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (509, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (552, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (449, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (549, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(518, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7537,50 +7496,15 @@ impl<'a> FlowsView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (518, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (509, 10415) => {
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (552, 10415) => {
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                (449, 0) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (549, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(518, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -7681,10 +7605,67 @@ impl<'a> MediaComponentDescriptionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(518, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (519, 10415) => t.any(1, 0, avp, MediaSubComponentView::check),
+            (504, 10415) => t.one(2, avp, rt::view::no_check),
+            (566, 10415) => t.one(3, avp, rt::view::no_check),
+            (520, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (516, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (544, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (543, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (546, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (545, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (535, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (534, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (555, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (554, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (557, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (556, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (559, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            (558, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (561, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (560, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (511, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (550, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1047, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (1048, 10415) => t.one(24, avp, rt::view::check::<i32>),
+            (458, 13019) => t.one(25, avp, rt::view::check::<i32>),
+            (522, 10415) => t.one(26, avp, rt::view::check::<u32>),
+            (521, 10415) => t.one(27, avp, rt::view::check::<u32>),
+            (524, 10415) => t.many(28, 1, 2, avp, rt::view::no_check),
+            (539, 10415) => t.one(29, avp, rt::view::check::<u32>),
+            (540, 10415) => t.one(30, avp, rt::view::check::<u32>),
+            (552, 10415) => t.one(31, avp, rt::view::check::<u64>),
+            (2852, 10415) => t.one(32, avp, rt::view::check::<f32>),
+            (2853, 10415) => t.one(33, avp, rt::view::check::<f32>),
+            (567, 10415) => t.one(34, avp, rt::view::check::<f32>),
+            (568, 10415) => t.one(35, avp, rt::view::check::<f32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7692,245 +7673,24 @@ impl<'a> MediaComponentDescriptionView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (518, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (519, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        MediaSubComponentView::check(&avp, cx)?;
-                    }
-                }
-                (504, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                (566, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                (520, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (516, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (515, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (544, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (543, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (546, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (545, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (535, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (534, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (555, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (554, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (557, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (556, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (559, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (558, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (561, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (560, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (511, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (550, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1047, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1048, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (458, 13019) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (522, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (521, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (524, 10415) => {
-                    rt::view::more(&mut self.first[28], &mut self.count[1], &avp, 2)?;
-                    if deep {}
-                }
-                (539, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (540, 10415) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (552, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check::<u64>(&avp, cx)?;
-                    }
-                }
-                (2852, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (2853, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (567, 10415) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                (568, 10415) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check::<f32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(518, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8193,173 +7953,15 @@ impl<'a> MediaComponentDescriptionView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (518, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (519, 10415) => {
-                    MediaSubComponentView::check(&avp, cx)?;
-                }
-                (504, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (566, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                (520, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (516, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (515, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (544, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (543, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (546, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (545, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (535, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (534, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (555, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (554, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (557, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (556, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (559, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (558, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (561, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (560, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (511, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (550, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1047, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1048, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (458, 13019) => {
-                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (522, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (521, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (524, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                }
-                (539, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (540, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (552, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
-                    rt::view::check::<u64>(&avp, cx)?;
-                }
-                (2852, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
-                    rt::view::check::<f32>(&avp, cx)?;
-                }
-                (2853, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
-                    rt::view::check::<f32>(&avp, cx)?;
-                }
-                (567, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
-                    rt::view::check::<f32>(&avp, cx)?;
-                }
-                (568, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
-                    rt::view::check::<f32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(518, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8448,10 +8050,41 @@ impl<'a> MediaSubComponentView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(509, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (509, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (507, 10415) => t.many(1, 0, 2, avp, rt::view::check_ip_filter_rule),
+            (511, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (512, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (516, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (555, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (554, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (529, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1014, 10415) => t.one(9, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8459,88 +8092,24 @@ impl<'a> MediaSubComponentView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (509, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (507, 10415) => {
-                    rt::view::more(&mut self.first[1], &mut self.count[0], &avp, 2)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (511, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (512, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (516, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (515, 10415) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (555, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (554, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (529, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1014, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(509, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8639,72 +8208,15 @@ impl<'a> MediaSubComponentView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (509, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (507, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                }
-                (511, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (512, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (516, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (515, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (555, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (554, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (529, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1014, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(509, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8794,10 +8306,27 @@ impl<'a> AcceptableServiceInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (517, 10415) => t.any(0, 0, avp, MediaComponentDescriptionView::check),
+            (515, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (516, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (554, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (555, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8805,54 +8334,24 @@ impl<'a> AcceptableServiceInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (517, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        MediaComponentDescriptionView::check(&avp, cx)?;
-                    }
-                }
-                (515, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (516, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (554, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (555, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8912,41 +8411,15 @@ impl<'a> AcceptableServiceInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (517, 10415) => {
-                    MediaComponentDescriptionView::check(&avp, cx)?;
-                }
-                (515, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (516, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (554, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (555, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9033,10 +8506,29 @@ impl<'a> SponsoredConnectivityDataView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (531, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (532, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (431, 0) => {
+                t.one(2, avp, super::credit_control::GrantedServiceUnitView::check)
+            }
+            (446, 0) => t.one(3, avp, super::credit_control::UsedServiceUnitView::check),
+            (542, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9044,49 +8536,24 @@ impl<'a> SponsoredConnectivityDataView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (531, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (532, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (431, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::credit_control::GrantedServiceUnitView::check(&avp, cx)?;
-                    }
-                }
-                (446, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        super::credit_control::UsedServiceUnitView::check(&avp, cx)?;
-                    }
-                }
-                (542, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9155,42 +8622,15 @@ impl<'a> SponsoredConnectivityDataView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (531, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (532, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (431, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    super::credit_control::GrantedServiceUnitView::check(&avp, cx)?;
-                }
-                (446, 0) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    super::credit_control::UsedServiceUnitView::check(&avp, cx)?;
-                }
-                (542, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9302,10 +8742,25 @@ impl<'a> CalleeInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (832, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1251, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
+            (1250, 10415) => t.any(2, 1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9313,47 +8768,24 @@ impl<'a> CalleeInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (832, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1251, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1250, 10415) => {
-                    rt::view::more(
-                        &mut self.first[2],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9406,32 +8838,15 @@ impl<'a> CalleeInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (832, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1251, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1250, 10415) => {
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 2>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -9529,10 +8944,25 @@ impl<'a> MaInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1027, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (571, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9540,37 +8970,24 @@ impl<'a> MaInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (571, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9617,34 +9034,15 @@ impl<'a> MaInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1027, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1032, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (571, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9731,10 +9129,25 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (573, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (574, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (575, 10415) => t.one(2, avp, NgapCauseView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9742,37 +9155,24 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (573, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (574, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (575, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        NgapCauseView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9809,34 +9209,15 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (573, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (574, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (575, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    NgapCauseView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9920,10 +9301,41 @@ impl<'a> NgapCauseView<'a> {
     pub fn to_struct(&self) -> Result<NgapCause, rt::DecodeError> {
         <NgapCause as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(576, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(577, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (576, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (577, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9931,52 +9343,24 @@ impl<'a> NgapCauseView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (576, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (577, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(576, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(577, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10008,50 +9392,15 @@ impl<'a> NgapCauseView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (576, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (577, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(576, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(577, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10138,10 +9487,25 @@ impl<'a> WirelineUserLocationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (579, 10415) => t.one(0, avp, rt::view::no_check),
+            (580, 10415) => t.one(1, avp, rt::view::no_check),
+            (581, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10149,33 +9513,24 @@ impl<'a> WirelineUserLocationInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (579, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (580, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (581, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10212,32 +9567,15 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (579, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (580, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (581, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10324,10 +9662,23 @@ impl<'a> FlowGroupingView<'a> {
     pub fn to_struct(&self) -> Result<FlowGrouping, rt::DecodeError> {
         <FlowGrouping as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (510, 10415) => t.any(0, 0, avp, FlowsView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10335,30 +9686,24 @@ impl<'a> FlowGroupingView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (510, 10415) => {
-                    rt::view::more(
-                        &mut self.first[0],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowsView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -10393,24 +9738,15 @@ impl<'a> FlowGroupingView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (510, 10415) => {
-                    FlowsView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -10480,10 +9816,108 @@ impl<'a> AaRequestView<'a> {
     pub fn to_struct(&self) -> Result<AaRequest, rt::DecodeError> {
         <AaRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (537, 10415) => t.one(7, avp, rt::view::no_check),
+            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (504, 10415) => t.one(9, avp, rt::view::no_check),
+            (517, 10415) => t.any(10, 0, avp, MediaComponentDescriptionView::check),
+            (527, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (505, 10415) => t.one(12, avp, rt::view::no_check),
+            (523, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (513, 10415) => t.any(14, 1, avp, rt::view::check::<i32>),
+            (443, 0) => {
+                t.any(15, 2, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(17, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (458, 13019) => t.one(18, avp, rt::view::check::<i32>),
+            (8, 0) => t.one(19, avp, rt::view::no_check),
+            (97, 0) => t.one(20, avp, rt::view::no_check),
+            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (525, 10415) => t.one(22, avp, rt::view::no_check),
+            (530, 10415) => t.one(23, avp, SponsoredConnectivityDataView::check),
+            (528, 10415) => t.one(24, avp, rt::view::no_check),
+            (538, 10415) => t.one(25, avp, rt::view::no_check),
+            (547, 10415) => t.one(26, avp, rt::view::no_check),
+            (562, 10415) => t.one(27, avp, rt::view::no_check),
+            (563, 10415) => t.one(28, avp, rt::view::no_check),
+            (564, 10415) => t.one(29, avp, rt::view::check::<i32>),
+            (831, 10415) => t.any(30, 4, avp, rt::view::check_utf8_string),
+            (565, 10415) => t.one(31, avp, CalleeInformationView::check),
+            (533, 10415) => t.one(32, avp, rt::view::check::<i32>),
+            (536, 10415) => t.any(33, 5, avp, rt::view::check::<i32>),
+            (551, 10415) => t.one(34, avp, rt::view::check::<u32>),
+            (4202, 10415) => t.one(35, avp, rt::view::no_check),
+            (553, 10415) => t.one(36, avp, rt::view::check::<u32>),
+            (582, 10415) => t.one(37, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(38, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(39, 6, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(40, 7, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -10491,332 +9925,24 @@ impl<'a> AaRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (537, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {}
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (504, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (517, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        MediaComponentDescriptionView::check(&avp, cx)?;
-                    }
-                }
-                (527, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (505, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (523, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (513, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (458, 13019) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {}
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (525, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {}
-                }
-                (530, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        SponsoredConnectivityDataView::check(&avp, cx)?;
-                    }
-                }
-                (528, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {}
-                }
-                (538, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {}
-                }
-                (547, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {}
-                }
-                (562, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {}
-                }
-                (563, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {}
-                }
-                (564, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (831, 10415) => {
-                    rt::view::more(
-                        &mut self.first[30],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (565, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        CalleeInformationView::check(&avp, cx)?;
-                    }
-                }
-                (533, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (536, 10415) => {
-                    rt::view::more(
-                        &mut self.first[33],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (551, 10415) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (4202, 10415) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {}
-                }
-                (553, 10415) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (582, 10415) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[39],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[40],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -11240,10 +10366,105 @@ impl<'a> AaAnswerView<'a> {
     pub fn to_struct(&self) -> Result<AaAnswer, rt::DecodeError> {
         <AaAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (502, 10415) => t.any(8, 0, avp, AccessNetworkChargingIdentifierView::check),
+            (501, 10415) => t.one(9, avp, rt::view::check::<rt::data::Address>),
+            (526, 10415) => t.one(10, avp, AcceptableServiceInfoView::check),
+            (1050, 10415) => t.many(11, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (548, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (1027, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (570, 10415) => t.one(15, avp, MaInformationView::check),
+            (2824, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (1032, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (510, 10415) => t.any(18, 2, avp, FlowsView::check),
+            (621, 0) => t.one(19, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(20, avp, super::doic::OcOlrView::check),
+            (628, 10415) => {
+                t.any(21, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (443, 0) => {
+                t.any(22, 4, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (458, 0) => {
+                t.one(23, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (653, 0) => {
+                t.one(
+                    24,
+                    avp,
+                    super::credit_control::UserEquipmentInfoExtensionView::check,
+                )
+            }
+            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
+            (569, 10415) => t.one(26, avp, rt::view::no_check),
+            (25, 0) => t.any(27, 5, avp, rt::view::no_check),
+            (281, 0) => t.one(28, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(29, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(30, avp, super::base::FailedAvpView::check),
+            (541, 10415) => t.one(31, avp, rt::view::check::<u32>),
+            (278, 0) => t.one(32, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(33, 6, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(34, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(35, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(36, 7, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(37, 8, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -11251,327 +10472,24 @@ impl<'a> AaAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (502, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AccessNetworkChargingIdentifierView::check(&avp, cx)?;
-                    }
-                }
-                (501, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (526, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        AcceptableServiceInfoView::check(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[11], &mut self.count[1], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1503, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (548, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (570, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        MaInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2824, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (510, 10415) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowsView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (458, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
-                    }
-                }
-                (653, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoExtensionView::check(
-                            &avp,
-                            cx,
-                        )?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (569, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {}
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (541, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[33],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[36],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[37],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -12006,10 +10924,118 @@ impl<'a> ReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
         <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey::new(513, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (513, 10415) => t.many(7, 0, 4294967295, avp, rt::view::check::<i32>),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (502, 10415) => t.any(9, 1, avp, AccessNetworkChargingIdentifierView::check),
+            (501, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
+            (1050, 10415) => t.many(11, 2, 2, avp, rt::view::check::<rt::data::Address>),
+            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (510, 10415) => t.any(13, 3, avp, FlowsView::check),
+            (443, 0) => {
+                t.any(14, 4, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (500, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1027, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (570, 10415) => t.one(17, avp, MaInformationView::check),
+            (2824, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (1032, 10415) => t.one(19, avp, rt::view::check::<i32>),
+            (530, 10415) => t.one(20, avp, SponsoredConnectivityDataView::check),
+            (22, 10415) => t.one(21, avp, rt::view::no_check),
+            (2812, 10415) => t.one(22, avp, rt::view::check::<rt::data::Time>),
+            (23, 10415) => t.one(23, avp, rt::view::no_check),
+            (2819, 10415) => t.any(24, 5, avp, rt::view::no_check),
+            (572, 10415) => t.any(25, 6, avp, N5gsRanNasReleaseCauseView::check),
+            (18, 10415) => t.one(26, avp, rt::view::check_utf8_string),
+            (569, 10415) => t.one(27, avp, rt::view::no_check),
+            (29, 10415) => t.one(28, avp, rt::view::no_check),
+            (2843, 10415) => t.one(29, avp, rt::view::check::<u32>),
+            (2806, 10415) => t.one(30, avp, rt::view::check::<u32>),
+            (2805, 10415) => t.one(31, avp, rt::view::check::<rt::data::Address>),
+            (578, 10415) => t.one(32, avp, WirelineUserLocationInfoView::check),
+            (278, 0) => t.one(33, avp, rt::view::check::<u32>),
+            (25, 0) => t.any(34, 7, avp, rt::view::no_check),
+            (284, 0) => t.any(35, 8, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(36, 9, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -12017,345 +11043,24 @@ impl<'a> ReAuthRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (513, 10415) => {
-                    rt::view::more(
-                        &mut self.first[7],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (502, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        AccessNetworkChargingIdentifierView::check(&avp, cx)?;
-                    }
-                }
-                (501, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[11], &mut self.count[2], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1503, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (510, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        FlowsView::check(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (500, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (570, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        MaInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2824, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (530, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        SponsoredConnectivityDataView::check(&avp, cx)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {}
-                }
-                (2812, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {}
-                }
-                (2819, 10415) => {
-                    rt::view::more(
-                        &mut self.first[24],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (572, 10415) => {
-                    rt::view::more(
-                        &mut self.first[25],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        N5gsRanNasReleaseCauseView::check(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (569, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {}
-                }
-                (29, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {}
-                }
-                (2843, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (578, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        WirelineUserLocationInfoView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[34],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[35],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[36],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.count[0] < 1 {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(513, 10415),
-                        <SpecificAction as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -12781,10 +11486,66 @@ impl<'a> ReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
         <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(7, avp, super::doic::OcOlrView::check),
+            (517, 10415) => t.any(8, 0, avp, MediaComponentDescriptionView::check),
+            (525, 10415) => t.one(9, avp, rt::view::no_check),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (25, 0) => t.any(11, 1, avp, rt::view::no_check),
+            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (292, 0) => t.any(14, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(18, 3, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -12792,180 +11553,24 @@ impl<'a> ReAuthAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (517, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        MediaComponentDescriptionView::check(&avp, cx)?;
-                    }
-                }
-                (525, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -13213,10 +11818,85 @@ impl<'a> SessionTerminationRequestView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
         <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(295, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (536, 10415) => t.any(9, 0, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(10, 1, avp, rt::view::no_check),
+            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -13224,182 +11904,24 @@ impl<'a> SessionTerminationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (536, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(295, 0),
-                        <super::base::TerminationCause as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -13608,10 +12130,78 @@ impl<'a> SessionTerminationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
         <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (530, 10415) => t.one(10, avp, SponsoredConnectivityDataView::check),
+            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (22, 10415) => t.one(12, avp, rt::view::no_check),
+            (2812, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
+            (23, 10415) => t.one(14, avp, rt::view::no_check),
+            (2819, 10415) => t.any(15, 0, avp, rt::view::no_check),
+            (572, 10415) => t.any(16, 1, avp, N5gsRanNasReleaseCauseView::check),
+            (18, 10415) => t.one(17, avp, rt::view::check_utf8_string),
+            (569, 10415) => t.one(18, avp, rt::view::no_check),
+            (29, 10415) => t.one(19, avp, rt::view::no_check),
+            (2843, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (2806, 10415) => t.one(21, avp, rt::view::check::<u32>),
+            (2805, 10415) => t.one(22, avp, rt::view::check::<rt::data::Address>),
+            (2824, 10415) => t.one(23, avp, rt::view::check::<u32>),
+            (578, 10415) => t.one(24, avp, WirelineUserLocationInfoView::check),
+            (25, 0) => t.any(25, 2, avp, rt::view::no_check),
+            (292, 0) => t.any(26, 3, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(27, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(28, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(29, 4, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(30, 5, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -13619,254 +12209,24 @@ impl<'a> SessionTerminationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (530, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        SponsoredConnectivityDataView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (2812, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {}
-                }
-                (2819, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (572, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        N5gsRanNasReleaseCauseView::check(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (569, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {}
-                }
-                (29, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {}
-                }
-                (2843, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2824, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (578, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        WirelineUserLocationInfoView::check(&avp, cx)?;
-                    }
-                }
-                (25, 0) => {
-                    rt::view::more(
-                        &mut self.first[25],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[26],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[29],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[30],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -14210,10 +12570,91 @@ impl<'a> AbortSessionRequestView<'a> {
     pub fn to_struct(&self) -> Result<AbortSessionRequest, rt::DecodeError> {
         <AbortSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(500, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (500, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -14221,172 +12662,24 @@ impl<'a> AbortSessionRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (500, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(500, 10415),
-                        <AbortCause as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -14568,10 +12861,62 @@ impl<'a> AbortSessionAnswerView<'a> {
     pub fn to_struct(&self) -> Result<AbortSessionAnswer, rt::DecodeError> {
         <AbortSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(5, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(6, avp, super::doic::OcOlrView::check),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -14579,150 +12924,24 @@ impl<'a> AbortSessionAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (292, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (261, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (262, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

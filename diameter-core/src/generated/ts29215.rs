@@ -4334,10 +4334,69 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2202, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1050, 10415) => t.many(1, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (298, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (1002, 10415) => {
+                t.any(4, 1, avp, super::ts29212::ChargingRuleRemoveView::check)
+            }
+            (1001, 10415) => {
+                t.any(5, 2, avp, super::ts29212::ChargingRuleInstallView::check)
+            }
+            (1033, 10415) => {
+                t.one(6, avp, super::ts29212::EventReportIndicationView::check)
+            }
+            (1051, 10415) => t.any(7, 3, avp, super::ts29212::QosRuleInstallView::check),
+            (1052, 10415) => t.any(8, 4, avp, super::ts29212::QosRuleRemoveView::check),
+            (1049, 10415) => {
+                t.one(9, avp, super::ts29212::DefaultEpsBearerQosView::check)
+            }
+            (97, 0) => t.one(10, avp, rt::view::no_check),
+            (1067, 10415) => {
+                t.any(11, 5, avp, super::ts29212::UsageMonitoringInformationView::check)
+            }
+            (1045, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (1023, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(14, 6, avp, rt::view::check::<i32>),
+            (1042, 10415) => t.one(15, avp, rt::view::check::<rt::data::Time>),
+            (2829, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (2831, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (2830, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (2832, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2835, 10415) => {
+                t.any(20, 7, avp, super::ts29212::RoutingRuleReportView::check)
+            }
+            (2842, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1009, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(24, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.any(25, 8, avp, super::ts29212::QosInformationView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4345,224 +4404,24 @@ impl<'a> SubsessionDecisionInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2202, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[1], &mut self.count[0], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (298, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1002, 10415) => {
-                    rt::view::more(
-                        &mut self.first[4],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::ChargingRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1001, 10415) => {
-                    rt::view::more(
-                        &mut self.first[5],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::ChargingRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1033, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::ts29212::EventReportIndicationView::check(&avp, cx)?;
-                    }
-                }
-                (1051, 10415) => {
-                    rt::view::more(
-                        &mut self.first[7],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1052, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1045, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1023, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1042, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (2829, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2831, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2830, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2832, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2835, 10415) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::RoutingRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (2842, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::more(
-                        &mut self.first[25],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2202, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -4871,128 +4730,15 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2202, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1050, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (268, 0) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (298, 0) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1002, 10415) => {
-                    super::ts29212::ChargingRuleRemoveView::check(&avp, cx)?;
-                }
-                (1001, 10415) => {
-                    super::ts29212::ChargingRuleInstallView::check(&avp, cx)?;
-                }
-                (1033, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    super::ts29212::EventReportIndicationView::check(&avp, cx)?;
-                }
-                (1051, 10415) => {
-                    super::ts29212::QosRuleInstallView::check(&avp, cx)?;
-                }
-                (1052, 10415) => {
-                    super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
-                }
-                (1049, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
-                }
-                (97, 0) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                }
-                (1067, 10415) => {
-                    super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
-                }
-                (1045, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1023, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1006, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1042, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (2829, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2831, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2830, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2832, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2835, 10415) => {
-                    super::ts29212::RoutingRuleReportView::check(&avp, cx)?;
-                }
-                (2842, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1027, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1009, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1008, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1016, 10415) => {
-                    super::ts29212::QosInformationView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2202, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 9>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5081,10 +4827,113 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(2202, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2203, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1050, 10415) => t.many(2, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (1020, 10415) => t.one(3, avp, rt::view::no_check),
+            (1021, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1061, 10415) => {
+                t.any(5, 1, avp, super::ts29212::PacketFilterInformationView::check)
+            }
+            (1062, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.one(7, avp, super::ts29212::QosInformationView::check),
+            (8, 0) => t.one(8, avp, rt::view::no_check),
+            (97, 0) => t.one(9, avp, rt::view::no_check),
+            (1039, 10415) => t.any(10, 2, avp, super::ts29212::CoaInformationView::check),
+            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (1065, 10415) => t.one(12, avp, rt::view::no_check),
+            (1000, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1013, 10415) => {
+                t.any(14, 3, avp, super::ts29212::TftPacketFilterInformationView::check)
+            }
+            (1009, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(17, avp, rt::view::check::<u32>),
+            (298, 0) => t.one(18, avp, rt::view::check::<u32>),
+            (1018, 10415) => {
+                t.any(19, 4, avp, super::ts29212::ChargingRuleReportView::check)
+            }
+            (1082, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (1055, 10415) => t.any(21, 5, avp, super::ts29212::QosRuleReportView::check),
+            (1098, 10415) => {
+                t.any(
+                    22,
+                    6,
+                    avp,
+                    super::ts29212::ApplicationDetectionInformationView::check,
+                )
+            }
+            (1027, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(24, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(26, avp, rt::view::no_check),
+            (15, 10415) => t.one(27, avp, rt::view::no_check),
+            (909, 10415) => t.one(28, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(29, avp, rt::view::no_check),
+            (9010, 5535) => t.one(30, avp, rt::view::check_utf8_string),
+            (2319, 10415) => {
+                t.one(31, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (1049, 10415) => {
+                t.one(32, avp, super::ts29212::DefaultEpsBearerQosView::check)
+            }
+            (2829, 10415) => t.one(33, avp, rt::view::check::<i32>),
+            (2831, 10415) => t.one(34, avp, rt::view::check::<i32>),
+            (2830, 10415) => t.one(35, avp, rt::view::check::<i32>),
+            (2833, 10415) => t.one(36, avp, rt::view::check::<u32>),
+            (1024, 10415) => t.one(37, avp, rt::view::check::<i32>),
+            (1081, 10415) => {
+                t.one(38, avp, super::ts29212::RoutingRuleInstallView::check)
+            }
+            (1075, 10415) => t.one(39, avp, super::ts29212::RoutingRuleRemoveView::check),
+            (2812, 10415) => t.one(40, avp, rt::view::check::<rt::data::Time>),
+            (302, 13019) => t.one(41, avp, rt::view::no_check),
+            (313, 13019) => t.one(42, avp, rt::view::check_utf8_string),
+            (1067, 10415) => {
+                t.any(43, 7, avp, super::ts29212::UsageMonitoringInformationView::check)
+            }
+            (2204, 10415) => t.one(44, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(45, 8, avp, rt::view::check::<i32>),
+            (501, 10415) => t.one(46, avp, rt::view::check::<rt::data::Address>),
+            (1022, 10415) => {
+                t.any(
+                    47,
+                    9,
+                    avp,
+                    super::ts29212::AccessNetworkChargingIdentifierGxView::check,
+                )
+            }
+            (1064, 10415) => t.one(48, avp, rt::view::check::<i32>),
+            (2804, 10415) => t.one(49, avp, rt::view::check::<rt::data::Address>),
+            (2805, 10415) => t.one(50, avp, rt::view::check::<rt::data::Address>),
+            (2205, 10415) => t.one(51, avp, rt::view::no_check),
+            (2806, 10415) => t.one(52, avp, rt::view::check::<u32>),
+            (2811, 10415) => t.one(53, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5092,387 +4941,24 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2202, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2203, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[2], &mut self.count[0], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1020, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {}
-                }
-                (1021, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1061, 10415) => {
-                    rt::view::more(
-                        &mut self.first[5],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::PacketFilterInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1062, 10415) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        super::ts29212::QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (1039, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::CoaInformationView::check(&avp, cx)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1065, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (1000, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1013, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::TftPacketFilterInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1009, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1008, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (298, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1018, 10415) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::ChargingRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1082, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1055, 10415) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1098, 10415) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::ApplicationDetectionInformationView::check(
-                            &avp,
-                            cx,
-                        )?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (6, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {}
-                }
-                (15, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {}
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {}
-                }
-                (9010, 5535) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1049, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {
-                        super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
-                    }
-                }
-                (2829, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2831, 10415) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2830, 10415) => {
-                    rt::view::once(&mut self.first[35], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2833, 10415) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1024, 10415) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1081, 10415) => {
-                    rt::view::once(&mut self.first[38], &avp)?;
-                    if deep {
-                        super::ts29212::RoutingRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1075, 10415) => {
-                    rt::view::once(&mut self.first[39], &avp)?;
-                    if deep {
-                        super::ts29212::RoutingRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (2812, 10415) => {
-                    rt::view::once(&mut self.first[40], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (302, 13019) => {
-                    rt::view::once(&mut self.first[41], &avp)?;
-                    if deep {}
-                }
-                (313, 13019) => {
-                    rt::view::once(&mut self.first[42], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1067, 10415) => {
-                    rt::view::more(
-                        &mut self.first[43],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2204, 10415) => {
-                    rt::view::once(&mut self.first[44], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[45],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (501, 10415) => {
-                    rt::view::once(&mut self.first[46], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1022, 10415) => {
-                    rt::view::more(
-                        &mut self.first[47],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::AccessNetworkChargingIdentifierGxView::check(
-                            &avp,
-                            cx,
-                        )?;
-                    }
-                }
-                (1064, 10415) => {
-                    rt::view::once(&mut self.first[48], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2804, 10415) => {
-                    rt::view::once(&mut self.first[49], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[50], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2205, 10415) => {
-                    rt::view::once(&mut self.first[51], &avp)?;
-                    if deep {}
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[52], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2811, 10415) => {
-                    rt::view::once(&mut self.first[53], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(2202, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6010,237 +5496,15 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut count = [0u32; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2202, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2203, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1050, 10415) => {
-                    rt::view::count(&mut count[0], &avp, 2)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (1020, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                (1021, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1061, 10415) => {
-                    super::ts29212::PacketFilterInformationView::check(&avp, cx)?;
-                }
-                (1062, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1016, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
-                    super::ts29212::QosInformationView::check(&avp, cx)?;
-                }
-                (8, 0) => {
-                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
-                }
-                (97, 0) => {
-                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
-                }
-                (1039, 10415) => {
-                    super::ts29212::CoaInformationView::check(&avp, cx)?;
-                }
-                (30, 0) => {
-                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1065, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
-                }
-                (1000, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1013, 10415) => {
-                    super::ts29212::TftPacketFilterInformationView::check(&avp, cx)?;
-                }
-                (1009, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1008, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (268, 0) => {
-                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (298, 0) => {
-                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1018, 10415) => {
-                    super::ts29212::ChargingRuleReportView::check(&avp, cx)?;
-                }
-                (1082, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1055, 10415) => {
-                    super::ts29212::QosRuleReportView::check(&avp, cx)?;
-                }
-                (1098, 10415) => {
-                    super::ts29212::ApplicationDetectionInformationView::check(
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1027, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1032, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (18, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (6, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
-                }
-                (15, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
-                }
-                (909, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (22, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
-                }
-                (9010, 5535) => {
-                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (2319, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
-                    super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                }
-                (1049, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
-                    super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
-                }
-                (2829, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2831, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2830, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2833, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (1024, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1081, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
-                    super::ts29212::RoutingRuleInstallView::check(&avp, cx)?;
-                }
-                (1075, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
-                    super::ts29212::RoutingRuleRemoveView::check(&avp, cx)?;
-                }
-                (2812, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
-                    rt::view::check::<rt::data::Time>(&avp, cx)?;
-                }
-                (302, 13019) => {
-                    rt::view::seen_once(&mut seen[0], 17179869184, &avp)?;
-                }
-                (313, 13019) => {
-                    rt::view::seen_once(&mut seen[0], 34359738368, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (1067, 10415) => {
-                    super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
-                }
-                (2204, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 68719476736, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (1006, 10415) => {
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (501, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 137438953472, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (1022, 10415) => {
-                    super::ts29212::AccessNetworkChargingIdentifierGxView::check(
-                        &avp,
-                        cx,
-                    )?;
-                }
-                (1064, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 274877906944, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (2804, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 549755813888, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (2805, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1099511627776, &avp)?;
-                    rt::view::check::<rt::data::Address>(&avp, cx)?;
-                }
-                (2205, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2199023255552, &avp)?;
-                }
-                (2806, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4398046511104, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (2811, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8796093022208, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(2202, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 10>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6310,10 +5574,129 @@ impl<'a> CreditControlRequestView<'a> {
     pub fn to_struct(&self) -> Result<CreditControlRequest, rt::DecodeError> {
         <CreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (443, 0) => {
+                t.any(10, 0, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (8, 0) => t.one(11, avp, rt::view::no_check),
+            (97, 0) => t.one(12, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(13, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
+            (1016, 10415) => t.one(15, avp, super::ts29212::QosInformationView::check),
+            (1055, 10415) => t.any(16, 2, avp, super::ts29212::QosRuleReportView::check),
+            (1050, 10415) => t.many(17, 3, 2, avp, rt::view::check::<rt::data::Address>),
+            (1024, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (1061, 10415) => {
+                t.any(19, 4, avp, super::ts29212::PacketFilterInformationView::check)
+            }
+            (1062, 10415) => t.one(20, avp, rt::view::check::<i32>),
+            (2201, 10415) => t.any(21, 5, avp, SubsessionEnforcementInfoView::check),
+            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (458, 0) => {
+                t.one(25, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (1029, 10415) => t.one(26, avp, rt::view::check::<i32>),
+            (1030, 10415) => t.one(27, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(29, avp, rt::view::no_check),
+            (15, 10415) => t.one(30, avp, rt::view::no_check),
+            (909, 10415) => t.one(31, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(32, avp, rt::view::no_check),
+            (23, 10415) => t.one(33, avp, rt::view::no_check),
+            (9010, 5535) => t.one(34, avp, rt::view::check_utf8_string),
+            (1006, 10415) => t.any(35, 6, avp, rt::view::check::<i32>),
+            (2204, 10415) => t.one(36, avp, rt::view::check::<i32>),
+            (2319, 10415) => {
+                t.one(37, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (284, 0) => t.any(38, 7, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(39, 8, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6321,358 +5704,24 @@ impl<'a> CreditControlRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        super::ts29212::QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1055, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[17], &mut self.count[3], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1024, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1061, 10415) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::PacketFilterInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1062, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2201, 10415) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        SubsessionEnforcementInfoView::check(&avp, cx)?;
-                    }
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (295, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (458, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
-                    }
-                }
-                (1029, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1030, 10415) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[28], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (6, 10415) => {
-                    rt::view::once(&mut self.first[29], &avp)?;
-                    if deep {}
-                }
-                (15, 10415) => {
-                    rt::view::once(&mut self.first[30], &avp)?;
-                    if deep {}
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[31], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[32], &avp)?;
-                    if deep {}
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[33], &avp)?;
-                    if deep {}
-                }
-                (9010, 5535) => {
-                    rt::view::once(&mut self.first[34], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[35],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2204, 10415) => {
-                    rt::view::once(&mut self.first[36], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[37], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[38],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[39],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7129,10 +6178,103 @@ impl<'a> CreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<CreditControlAnswer, rt::DecodeError> {
         <CreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(416, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(415, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(11, avp, super::doic::OcOlrView::check),
+            (1051, 10415) => t.any(12, 1, avp, super::ts29212::QosRuleInstallView::check),
+            (1052, 10415) => t.any(13, 2, avp, super::ts29212::QosRuleRemoveView::check),
+            (1016, 10415) => t.any(14, 3, avp, super::ts29212::QosInformationView::check),
+            (1023, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(16, 4, avp, rt::view::check::<i32>),
+            (618, 10415) => {
+                t.one(17, avp, super::ts29229::ChargingInformationView::check)
+            }
+            (2200, 10415) => t.any(18, 5, avp, SubsessionDecisionInfoView::check),
+            (1071, 10415) => t.any(19, 6, avp, rt::view::check::<i32>),
+            (1050, 10415) => t.many(20, 7, 2, avp, rt::view::check::<rt::data::Address>),
+            (278, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(22, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(23, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(25, 8, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(26, 9, avp, rt::view::check_diameter_identity),
+            (650, 0) => t.any(27, 10, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7140,298 +6282,24 @@ impl<'a> CreditControlAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (416, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (415, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (1051, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1052, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1023, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (618, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        super::ts29229::ChargingInformationView::check(&avp, cx)?;
-                    }
-                }
-                (2200, 10415) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        SubsessionDecisionInfoView::check(&avp, cx)?;
-                    }
-                }
-                (1071, 10415) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[20], &mut self.count[7], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[25],
-                        &mut self.count[8],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[26],
-                        &mut self.count[9],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[27],
-                        &mut self.count[10],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(416, 0),
-                        <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(415, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7804,10 +6672,102 @@ impl<'a> ReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthRequest, rt::DecodeError> {
         <ReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(285, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (1051, 10415) => t.any(10, 0, avp, super::ts29212::QosRuleInstallView::check),
+            (1052, 10415) => t.any(11, 1, avp, super::ts29212::QosRuleRemoveView::check),
+            (1016, 10415) => t.any(12, 2, avp, super::ts29212::QosInformationView::check),
+            (1006, 10415) => t.any(13, 3, avp, rt::view::check::<i32>),
+            (2200, 10415) => t.any(14, 4, avp, SubsessionDecisionInfoView::check),
+            (1050, 10415) => t.many(15, 5, 2, avp, rt::view::check::<rt::data::Address>),
+            (1045, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (2804, 10415) => t.one(17, avp, rt::view::check::<rt::data::Address>),
+            (2805, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
+            (2806, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(20, 6, avp, super::base::ProxyInfoView::check),
+            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (282, 0) => t.any(22, 7, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7815,263 +6775,24 @@ impl<'a> ReAuthRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (285, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1051, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleInstallView::check(&avp, cx)?;
-                    }
-                }
-                (1052, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1006, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2200, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        SubsessionDecisionInfoView::check(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[15], &mut self.count[5], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (1045, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2804, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[20],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[22],
-                        &mut self.count[7],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(285, 0),
-                        <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8382,10 +7103,79 @@ impl<'a> ReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ReAuthAnswer, rt::DecodeError> {
         <ReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (8, 0) => t.one(7, avp, rt::view::no_check),
+            (97, 0) => t.one(8, avp, rt::view::no_check),
+            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(12, avp, rt::view::no_check),
+            (15, 10415) => t.one(13, avp, rt::view::no_check),
+            (909, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(15, avp, rt::view::no_check),
+            (23, 10415) => t.one(16, avp, rt::view::no_check),
+            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(18, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(19, avp, super::doic::OcOlrView::check),
+            (1016, 10415) => t.one(20, avp, super::ts29212::QosInformationView::check),
+            (1055, 10415) => t.any(21, 0, avp, super::ts29212::QosRuleReportView::check),
+            (1050, 10415) => t.many(22, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            (2201, 10415) => t.any(23, 2, avp, SubsessionEnforcementInfoView::check),
+            (2319, 10415) => {
+                t.one(24, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (281, 0) => t.one(25, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(26, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(27, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(28, 3, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(29, 4, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8393,238 +7183,24 @@ impl<'a> ReAuthAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (8, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {}
-                }
-                (97, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {}
-                }
-                (1027, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1032, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (18, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (6, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {}
-                }
-                (15, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {}
-                }
-                (909, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (22, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {}
-                }
-                (23, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {}
-                }
-                (9010, 5535) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (1016, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        super::ts29212::QosInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1055, 10415) => {
-                    rt::view::more(
-                        &mut self.first[21],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29212::QosRuleReportView::check(&avp, cx)?;
-                    }
-                }
-                (1050, 10415) => {
-                    rt::view::more(&mut self.first[22], &mut self.count[1], &avp, 2)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2201, 10415) => {
-                    rt::view::more(
-                        &mut self.first[23],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        SubsessionEnforcementInfoView::check(&avp, cx)?;
-                    }
-                }
-                (2319, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        super::ts32299::UserCsgInformationView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[29],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8959,10 +7535,89 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(258, 0),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (443, 0) => t.one(9, avp, super::credit_control::SubscriptionIdView::check),
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (2805, 10415) => t.one(12, avp, rt::view::check::<rt::data::Address>),
+            (2804, 10415) => t.one(13, avp, rt::view::check::<rt::data::Address>),
+            (2208, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (2806, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(16, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(17, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8970,198 +7625,24 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (258, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (443, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::credit_control::SubscriptionIdView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (30, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (2805, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2804, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Address>(&avp, cx)?;
-                    }
-                }
-                (2208, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (2806, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(258, 0),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -9396,10 +7877,62 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TriggerEstablishmentAnswer, rt::DecodeError> {
         <TriggerEstablishmentAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (2206, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
+            (281, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(11, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -9407,150 +7940,24 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (278, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (2206, 10415) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (281, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (294, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

@@ -1036,10 +1036,27 @@ impl<'a> WlanUserDataView<'a> {
     pub fn to_struct(&self) -> Result<WlanUserData, rt::DecodeError> {
         <WlanUserData as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (304, 10415) => t.one(0, avp, ChargingDataView::check),
+            (305, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (306, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (307, 10415) => t.any(3, 0, avp, ApnAuthorizedView::check),
+            (319, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1047,54 +1064,24 @@ impl<'a> WlanUserDataView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (304, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        ChargingDataView::check(&avp, cx)?;
-                    }
-                }
-                (305, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (306, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (307, 10415) => {
-                    rt::view::more(
-                        &mut self.first[3],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ApnAuthorizedView::check(&avp, cx)?;
-                    }
-                }
-                (319, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1162,41 +1149,15 @@ impl<'a> WlanUserDataView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (304, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    ChargingDataView::check(&avp, cx)?;
-                }
-                (305, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (306, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (307, 10415) => {
-                    ApnAuthorizedView::check(&avp, cx)?;
-                }
-                (319, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1280,10 +1241,24 @@ impl<'a> ChargingDataView<'a> {
     pub fn to_struct(&self) -> Result<ChargingData, rt::DecodeError> {
         <ChargingData as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (314, 10415) => t.one(0, avp, rt::view::no_check),
+            (315, 10415) => t.one(1, avp, ChargingNodesView::check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1291,29 +1266,24 @@ impl<'a> ChargingDataView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (314, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (315, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        ChargingNodesView::check(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1345,29 +1315,15 @@ impl<'a> ChargingDataView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (314, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (315, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    ChargingNodesView::check(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1454,10 +1410,36 @@ impl<'a> ApnAuthorizedView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(493, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (309, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (310, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (312, 10415) => t.one(3, avp, rt::view::check_ip_filter_rule),
+            (313, 10415) => t.one(4, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1465,58 +1447,24 @@ impl<'a> ApnAuthorizedView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (493, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (309, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (310, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (312, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                    }
-                }
-                (313, 10415) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(493, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1576,51 +1524,15 @@ impl<'a> ApnAuthorizedView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (493, 0) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (309, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (310, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<i32>(&avp, cx)?;
-                }
-                (312, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
-                }
-                (313, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(493, 0),
-                    <rt::data::Utf8String as rt::AvpData>::TYPE,
-                    rt::AvpFlags(64),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1707,10 +1619,26 @@ impl<'a> ChargingNodesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (316, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
+            (317, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (621, 10415) => t.one(2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (622, 10415) => t.one(3, avp, rt::view::check::<rt::data::DiameterUri>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -1718,43 +1646,24 @@ impl<'a> ChargingNodesView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (316, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (317, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (621, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                (622, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -1812,38 +1721,15 @@ impl<'a> ChargingNodesView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (316, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (317, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (621, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                }
-                (622, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "ts29234"))]

@@ -4286,10 +4286,25 @@ impl<'a> UserIdentityView<'a> {
     pub fn to_struct(&self) -> Result<UserIdentity, rt::DecodeError> {
         <UserIdentity as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (601, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(1, avp, rt::view::no_check),
+            (3111, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4297,35 +4312,24 @@ impl<'a> UserIdentityView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (601, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (701, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (3111, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -4362,33 +4366,15 @@ impl<'a> UserIdentityView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (601, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                (701, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (3111, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
@@ -4475,10 +4461,41 @@ impl<'a> RepositoryDataIdView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(704, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(716, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (704, 10415) => t.one(0, avp, rt::view::no_check),
+            (716, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4486,50 +4503,24 @@ impl<'a> RepositoryDataIdView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (704, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (716, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(704, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(716, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -4561,49 +4552,15 @@ impl<'a> RepositoryDataIdView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (704, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (716, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(704, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(716, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4690,10 +4647,41 @@ impl<'a> CallReferenceInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(721, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 128,
+        },
+        rt::view::Required {
+            slot: 1,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(722, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 128,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (721, 10415) => t.one(0, avp, rt::view::no_check),
+            (722, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4701,48 +4689,24 @@ impl<'a> CallReferenceInfoView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (721, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (722, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(721, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[1] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(722, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(128),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -4774,48 +4738,15 @@ impl<'a> CallReferenceInfoView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (721, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (722, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(721, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        if seen[0] & 2 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(722, 10415),
-                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                    rt::AvpFlags(128),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4885,10 +4816,121 @@ impl<'a> UserDataRequestView<'a> {
     pub fn to_struct(&self) -> Result<UserDataRequest, rt::DecodeError> {
         <UserDataRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 9,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(700, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 14,
+            rep: 2,
+            min: 1,
+            key: rt::AvpKey::new(703, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (700, 10415) => t.one(9, avp, UserIdentityView::check),
+            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (704, 10415) => t.any(13, 1, avp, rt::view::no_check),
+            (703, 10415) => t.many(14, 2, 4294967295, avp, rt::view::check::<i32>),
+            (708, 10415) => t.any(15, 3, avp, rt::view::check::<i32>),
+            (706, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (707, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (711, 10415) => t.any(18, 4, avp, rt::view::no_check),
+            (650, 10415) => t.one(19, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(20, avp, rt::view::check_utf8_string),
+            (713, 10415) => t.one(21, avp, rt::view::check::<u32>),
+            (714, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (717, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (718, 10415) => t.one(24, avp, rt::view::check::<i32>),
+            (719, 10415) => t.one(25, avp, rt::view::check::<u32>),
+            (720, 10415) => t.one(26, avp, CallReferenceInfoView::check),
+            (621, 0) => t.one(27, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(28, 5, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(29, 6, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4896,311 +4938,24 @@ impl<'a> UserDataRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (700, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        UserIdentityView::check(&avp, cx)?;
-                    }
-                }
-                (634, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (636, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (602, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (704, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (703, 10415) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (708, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (706, 10415) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (707, 10415) => {
-                    rt::view::once(&mut self.first[17], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (711, 10415) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (650, 10415) => {
-                    rt::view::once(&mut self.first[19], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (713, 10415) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (714, 10415) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (717, 10415) => {
-                    rt::view::once(&mut self.first[23], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (718, 10415) => {
-                    rt::view::once(&mut self.first[24], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (719, 10415) => {
-                    rt::view::once(&mut self.first[25], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (720, 10415) => {
-                    rt::view::once(&mut self.first[26], &avp)?;
-                    if deep {
-                        CallReferenceInfoView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[27], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[28],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[29],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[9] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(700, 10415),
-                        <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.count[2] < 1 {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(703, 10415),
-                        <DataReference as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -5555,10 +5310,85 @@ impl<'a> UserDataAnswerView<'a> {
     pub fn to_struct(&self) -> Result<UserDataAnswer, rt::DecodeError> {
         <UserDataAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (634, 10415) => t.one(9, avp, rt::view::check_utf8_string),
+            (636, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (702, 10415) => t.one(11, avp, rt::view::no_check),
+            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5566,196 +5396,24 @@ impl<'a> UserDataAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (634, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (636, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (702, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6005,10 +5663,117 @@ impl<'a> ProfileUpdateRequestView<'a> {
     pub fn to_struct(&self) -> Result<ProfileUpdateRequest, rt::DecodeError> {
         <ProfileUpdateRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 9,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(700, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 13,
+            rep: 1,
+            min: 1,
+            key: rt::AvpKey::new(703, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 14,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(702, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (700, 10415) => t.one(9, avp, UserIdentityView::check),
+            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (703, 10415) => t.many(13, 1, 4294967295, avp, rt::view::check::<i32>),
+            (702, 10415) => t.one(14, avp, rt::view::no_check),
+            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6016,236 +5781,24 @@ impl<'a> ProfileUpdateRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (700, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        UserIdentityView::check(&avp, cx)?;
-                    }
-                }
-                (634, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (636, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (703, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (702, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {}
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[9] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(700, 10415),
-                        <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.count[1] < 1 {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(703, 10415),
-                        <DataReference as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[14] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(702, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6484,10 +6037,86 @@ impl<'a> ProfileUpdateAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ProfileUpdateAnswer, rt::DecodeError> {
         <ProfileUpdateAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (634, 10415) => t.one(8, avp, rt::view::check_utf8_string),
+            (636, 10415) => t.one(9, avp, rt::view::check_utf8_string),
+            (715, 10415) => t.one(10, avp, RepositoryDataIdView::check),
+            (703, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (628, 10415) => {
+                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(15, 1, avp, super::rfc8583::LoadView::check),
+            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(17, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6495,204 +6124,24 @@ impl<'a> ProfileUpdateAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (634, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (636, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (715, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        RepositoryDataIdView::check(&avp, cx)?;
-                    }
-                }
-                (703, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6955,10 +6404,124 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 9,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(700, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 15,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(705, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 16,
+            rep: 2,
+            min: 1,
+            key: rt::AvpKey::new(703, 10415),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (700, 10415) => t.one(9, avp, UserIdentityView::check),
+            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (704, 10415) => t.any(12, 1, avp, rt::view::no_check),
+            (710, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (602, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (705, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (703, 10415) => t.many(16, 2, 4294967295, avp, rt::view::check::<i32>),
+            (708, 10415) => t.any(17, 3, avp, rt::view::check::<i32>),
+            (709, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
+            (711, 10415) => t.any(19, 4, avp, rt::view::no_check),
+            (712, 10415) => t.one(20, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(22, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(23, 5, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(24, 6, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6966,291 +6529,24 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (700, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        UserIdentityView::check(&avp, cx)?;
-                    }
-                }
-                (634, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (636, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (704, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (710, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (602, 10415) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (705, 10415) => {
-                    rt::view::once(&mut self.first[15], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (703, 10415) => {
-                    rt::view::more(
-                        &mut self.first[16],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (708, 10415) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (709, 10415) => {
-                    rt::view::once(&mut self.first[18], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (711, 10415) => {
-                    rt::view::more(
-                        &mut self.first[19],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (712, 10415) => {
-                    rt::view::once(&mut self.first[20], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[21], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[22], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[23],
-                        &mut self.count[5],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[24],
-                        &mut self.count[6],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[9] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(700, 10415),
-                        <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[15] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(705, 10415),
-                        <SubsReqType as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.count[2] < 1 {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(703, 10415),
-                        <DataReference as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7571,10 +6867,86 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (634, 10415) => t.one(8, avp, rt::view::check_utf8_string),
+            (636, 10415) => t.one(9, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (702, 10415) => t.one(11, avp, rt::view::no_check),
+            (709, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
+            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(15, 1, avp, super::rfc8583::LoadView::check),
+            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(17, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7582,202 +6954,24 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (634, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (636, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (702, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (709, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<rt::data::Time>(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[14], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8038,10 +7232,115 @@ impl<'a> PushNotificationRequestView<'a> {
     pub fn to_struct(&self) -> Result<PushNotificationRequest, rt::DecodeError> {
         <PushNotificationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 9,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(700, 10415),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 192,
+        },
+        rt::view::Required {
+            slot: 13,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(702, 10415),
+            ty: rt::dictionary::AvpType::OctetString,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (700, 10415) => t.one(9, avp, UserIdentityView::check),
+            (634, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (636, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (702, 10415) => t.one(13, avp, rt::view::no_check),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8049,219 +7348,24 @@ impl<'a> PushNotificationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (700, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        UserIdentityView::check(&avp, cx)?;
-                    }
-                }
-                (634, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (636, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (702, 10415) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {}
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[9] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(700, 10415),
-                        <rt::lazy::Lazy<UserIdentity> as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[13] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(702, 10415),
-                        <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -8474,10 +7578,79 @@ impl<'a> PushNotificationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<PushNotificationAnswer, rt::DecodeError> {
         <PushNotificationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 2,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(260, 0),
+            ty: rt::dictionary::AvpType::Grouped,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -8485,157 +7658,24 @@ impl<'a> PushNotificationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[2] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(260, 0),
-                        <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {

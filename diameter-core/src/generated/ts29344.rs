@@ -3728,10 +3728,34 @@ impl<'a> ProseSubscriptionDataView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(3702, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (3702, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3703, 10415) => t.any(1, 0, avp, ProseAllowedPlmnView::check),
+            (13, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -3739,53 +3763,24 @@ impl<'a> ProseSubscriptionDataView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (3702, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (3703, 10415) => {
-                    rt::view::more(
-                        &mut self.first[1],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        ProseAllowedPlmnView::check(&avp, cx)?;
-                    }
-                }
-                (13, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(3702, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -3830,43 +3825,15 @@ impl<'a> ProseSubscriptionDataView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (3702, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (3703, 10415) => {
-                    ProseAllowedPlmnView::check(&avp, cx)?;
-                }
-                (13, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        if seen[0] & 1 == 0 {
-            return Err(
-                rt::typed::missing(
-                    rt::AvpKey::new(3702, 10415),
-                    <u32 as rt::AvpData>::TYPE,
-                    rt::AvpFlags(192),
-                    missing_at,
-                ),
-            );
-        }
-        Ok(())
+        let mut t = rt::view::Seen::<1, 1>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -3977,10 +3944,25 @@ impl<'a> ProseAllowedPlmnView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (1407, 10415) => t.one(0, avp, rt::view::no_check),
+            (3708, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3704, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -3988,35 +3970,24 @@ impl<'a> ProseAllowedPlmnView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {}
-                }
-                (3708, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (3704, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -4053,33 +4024,15 @@ impl<'a> ProseAllowedPlmnView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1407, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                }
-                (3708, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                (3704, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(
@@ -4174,10 +4127,26 @@ impl<'a> ProseInitialLocationInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (2402, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
+            (1602, 10415) => t.one(1, avp, rt::view::no_check),
+            (1603, 10415) => t.one(2, avp, rt::view::no_check),
+            (1611, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4185,39 +4154,24 @@ impl<'a> ProseInitialLocationInformationView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2402, 10415) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1602, 10415) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {}
-                }
-                (1603, 10415) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {}
-                }
-                (1611, 10415) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut [],
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
+        if deep {
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        avps.finish()?;
-        if deep {}
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -4261,36 +4215,15 @@ impl<'a> ProseInitialLocationInformationView<'a> {
     /// errors in the same order, but without indexing them: the check of a view that
     /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
     /// which then fills no offset arrays (a bit per single member instead).
-    #[allow(unused_variables)]
     #[inline]
     fn check_members(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen = [0u64; 1];
-        let mut avps = avp.children();
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2402, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
-                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                }
-                (1602, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
-                }
-                (1603, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
-                }
-                (1611, 10415) => {
-                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
-                    rt::view::check::<u32>(&avp, cx)?;
-                }
-                _ => {}
-            }
-        }
-        avps.finish()?;
-        Ok(())
+        let mut t = rt::view::Seen::<1, 0>::new(cx);
+        rt::view::walk(avp.children(), &mut t, Self::step)?;
+        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4364,10 +4297,88 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4375,173 +4386,24 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -4750,10 +4612,78 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (3701, 10415) => t.one(8, avp, ProseSubscriptionDataView::check),
+            (701, 10415) => t.one(9, avp, rt::view::no_check),
+            (1407, 10415) => t.one(10, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            (1670, 10415) => t.any(15, 2, avp, rt::view::no_check),
+            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -4761,193 +4691,24 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (3701, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        ProseSubscriptionDataView::check(&avp, cx)?;
-                    }
-                }
-                (701, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (1407, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                (1670, 10415) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[16], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[17],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[18],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -5220,10 +4981,107 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 12,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(3705, 10415),
+            ty: rt::dictionary::AvpType::Unsigned32,
+            flags: 192,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3701, 10415) => t.one(10, avp, ProseSubscriptionDataView::check),
+            (1407, 10415) => t.one(11, avp, rt::view::no_check),
+            (3705, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (1670, 10415) => t.any(13, 1, avp, rt::view::no_check),
+            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5231,212 +5089,24 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (3701, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        ProseSubscriptionDataView::check(&avp, cx)?;
-                    }
-                }
-                (1407, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {}
-                }
-                (3705, 10415) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1670, 10415) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[12] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(3705, 10415),
-                        <u32 as rt::AvpData>::TYPE,
-                        rt::AvpFlags(192),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -5664,10 +5334,71 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (628, 10415) => {
+                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -5675,147 +5406,24 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[3],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6019,10 +5627,83 @@ impl<'a> ProseNotifyRequestView<'a> {
     pub fn to_struct(&self) -> Result<ProseNotifyRequest, rt::DecodeError> {
         <ProseNotifyRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (3702, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (1407, 10415) => t.one(10, avp, rt::view::no_check),
+            (3706, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6030,179 +5711,24 @@ impl<'a> ProseNotifyRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (3702, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (1407, 10415) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {}
-                }
-                (3706, 10415) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[13], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[15],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6422,10 +5948,74 @@ impl<'a> ProseNotifyAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ProseNotifyAnswer, rt::DecodeError> {
         <ProseNotifyAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
+            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6433,170 +6023,24 @@ impl<'a> ProseNotifyAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (621, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::doic::OcSupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (623, 0) => {
-                    rt::view::once(&mut self.first[10], &avp)?;
-                    if deep {
-                        super::doic::OcOlrView::check(&avp, cx)?;
-                    }
-                }
-                (650, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::rfc8583::LoadView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[12], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[14],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -6831,10 +6275,79 @@ impl<'a> ResetRequestView<'a> {
     pub fn to_struct(&self) -> Result<ResetRequest, rt::DecodeError> {
         <ResetRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(293, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(7, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1444, 10415) => t.any(8, 1, avp, rt::view::check_utf8_string),
+            (1670, 10415) => t.any(9, 2, avp, rt::view::no_check),
+            (284, 0) => t.any(10, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -6842,165 +6355,24 @@ impl<'a> ResetRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[7],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (1444, 10415) => {
-                    rt::view::more(
-                        &mut self.first[8],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (1670, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {}
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[3],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[4],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(293, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7204,10 +6576,71 @@ impl<'a> ResetAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ResetAnswer, rt::DecodeError> {
         <ResetAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (628, 10415) => {
+                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7215,147 +6648,24 @@ impl<'a> ResetAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[3],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7563,10 +6873,87 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 3,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 4,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(283, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 8,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(1, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7574,167 +6961,24 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (293, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (283, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (1, 0) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[9],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[11],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[3] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[4] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(283, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[8] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(1, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
@@ -7934,10 +7178,73 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             self.root.clone(),
         )
     }
+    /// The members the ABNF requires, checked after the walk.
+    const REQUIRED: &'static [rt::view::Required] = &[
+        rt::view::Required {
+            slot: 0,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(263, 0),
+            ty: rt::dictionary::AvpType::UTF8String,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 5,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(277, 0),
+            ty: rt::dictionary::AvpType::Enumerated,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 6,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(264, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+        rt::view::Required {
+            slot: 7,
+            rep: rt::view::SINGLE,
+            min: 1,
+            key: rt::AvpKey::new(296, 0),
+            ty: rt::dictionary::AvpType::DiameterIdentity,
+            flags: 64,
+        },
+    ];
+    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
+    /// tracker does the rest (see `view::Tracker`).
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (3707, 10415) => t.one(8, avp, ProseInitialLocationInformationView::check),
+            (1407, 10415) => t.one(9, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
     /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
     /// the owned struct does (and Grouped members' contents too). A missing member is
     /// reported at `missing_at`.
-    #[allow(unused_variables)]
     #[inline]
     fn fill_members(
         &mut self,
@@ -7945,157 +7252,24 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
         deep: bool,
         missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut avps = rt::AvpIter::within(
+        let avps = rt::AvpIter::within(
             self.root,
             self.start as usize,
             self.end as usize,
         );
-        while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    rt::view::once(&mut self.first[0], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
-                    }
-                }
-                (301, 0) => {
-                    rt::view::once(&mut self.first[1], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (260, 0) => {
-                    rt::view::once(&mut self.first[2], &avp)?;
-                    if deep {
-                        super::base::VendorSpecificApplicationIdView::check(&avp, cx)?;
-                    }
-                }
-                (268, 0) => {
-                    rt::view::once(&mut self.first[3], &avp)?;
-                    if deep {
-                        rt::view::check::<u32>(&avp, cx)?;
-                    }
-                }
-                (297, 0) => {
-                    rt::view::once(&mut self.first[4], &avp)?;
-                    if deep {
-                        super::base::ExperimentalResultView::check(&avp, cx)?;
-                    }
-                }
-                (277, 0) => {
-                    rt::view::once(&mut self.first[5], &avp)?;
-                    if deep {
-                        rt::view::check::<i32>(&avp, cx)?;
-                    }
-                }
-                (264, 0) => {
-                    rt::view::once(&mut self.first[6], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (296, 0) => {
-                    rt::view::once(&mut self.first[7], &avp)?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                (3707, 10415) => {
-                    rt::view::once(&mut self.first[8], &avp)?;
-                    if deep {
-                        ProseInitialLocationInformationView::check(&avp, cx)?;
-                    }
-                }
-                (1407, 10415) => {
-                    rt::view::once(&mut self.first[9], &avp)?;
-                    if deep {}
-                }
-                (628, 10415) => {
-                    rt::view::more(
-                        &mut self.first[10],
-                        &mut self.count[0],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
-                    }
-                }
-                (279, 0) => {
-                    rt::view::once(&mut self.first[11], &avp)?;
-                    if deep {
-                        super::base::FailedAvpView::check(&avp, cx)?;
-                    }
-                }
-                (284, 0) => {
-                    rt::view::more(
-                        &mut self.first[12],
-                        &mut self.count[1],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        super::base::ProxyInfoView::check(&avp, cx)?;
-                    }
-                }
-                (282, 0) => {
-                    rt::view::more(
-                        &mut self.first[13],
-                        &mut self.count[2],
-                        &avp,
-                        4294967295,
-                    )?;
-                    if deep {
-                        rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
-                    }
-                }
-                _ => self.extra += 1,
-            }
-        }
-        avps.finish()?;
+        let mut t = rt::view::Index {
+            first: &mut self.first,
+            count: &mut self.count,
+            extra: &mut self.extra,
+            cx,
+            deep,
+        };
+        rt::view::walk(avps, &mut t, Self::step)?;
         if deep {
-            if self.first[0] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(263, 0),
-                        <rt::data::Utf8String as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[5] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(277, 0),
-                        <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[6] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(264, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
-            if self.first[7] == rt::view::ABSENT {
-                return Err(
-                    rt::typed::missing(
-                        rt::AvpKey::new(296, 0),
-                        <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                        rt::AvpFlags(64),
-                        missing_at,
-                    ),
-                );
-            }
+            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
     /// Whether the ABNF names this AVP.
     fn is_member(code: u32, vendor: u32) -> bool {
