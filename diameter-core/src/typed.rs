@@ -32,8 +32,13 @@ pub trait Command: Sized {
 
     /// Decodes the AVPs of a checked message.
     fn decode_avps(msg: &Message, cx: DecodeCx) -> Result<Self, DecodeError>;
-    /// Length of all AVPs when encoded.
-    fn avps_len(&self) -> usize;
+    /// Length of all AVPs when encoded: written and measured (encoding patches the length
+    /// in, so nothing on its path asks; see [`AvpData::data_len`]).
+    fn avps_len(&self) -> usize {
+        let mut buf = BytesMut::new();
+        self.encode_avps(&mut buf);
+        buf.len()
+    }
     /// Writes all AVPs.
     fn encode_avps(&self, buf: &mut BytesMut);
 
@@ -490,30 +495,6 @@ pub fn put_extra(extra: &[RawAvp], buf: &mut BytesMut) {
     for a in extra {
         a.encode(buf);
     }
-}
-
-/// Encoded length of a single member with its header and padding.
-#[inline(always)]
-pub fn len_one<T: AvpData>(v: &T, vendor: u32) -> usize {
-    v.avp_len(vendor)
-}
-
-/// Encoded length of an optional member (0 if absent).
-#[inline(always)]
-pub fn len_opt<T: AvpData>(v: &Option<T>, vendor: u32) -> usize {
-    v.as_ref().map_or(0, |v| v.avp_len(vendor))
-}
-
-/// Encoded length of every occurrence of a repeated member.
-#[inline(always)]
-pub fn len_all<T: AvpData>(list: &[T], vendor: u32) -> usize {
-    list.iter().map(|v| v.avp_len(vendor)).sum()
-}
-
-/// Encoded length of the AVPs outside the ABNF.
-#[inline(always)]
-pub fn len_extra(extra: &[RawAvp]) -> usize {
-    extra.iter().map(RawAvp::encoded_len).sum()
 }
 
 /// A Grouped value decoded in place into its `Default` (the `AvpData::decode` of generated

@@ -2,9 +2,10 @@
 //!
 //! A view is the fast way to read a received message with its dictionary's types: decoding
 //! one walks the AVPs once, checks everything the owned typed struct's decoding checks (the
-//! struct checks its wide `Lazy` members with the same walk's check-only form, the generated
-//! `check_members`, which indexes nothing: [`seen_once`], [`count`]), and records
-//! where each ABNF member's first occurrence starts, and how many there are. Nothing is
+//! struct checks its wide `Lazy` members with the same walk's check-only form, the tracker
+//! [`Seen`], which indexes nothing), and records where each ABNF member's first occurrence
+//! starts, and how many there are. Each view's generated `step` names the member an AVP is
+//! and how to check its value; the [`Tracker`]s here do the rest. Nothing is
 //! copied, counted or allocated: accessors then read values straight from the message's
 //! bytes, and never fail, since every value was checked. Grouped members are views too,
 //! indexed again (without the checks) when read.
@@ -319,21 +320,109 @@ impl<'a, const W: usize, const R: usize> Tracker<'a> for Seen<W, R> {
     }
 }
 
-/// Walks the AVPs of `avps` with a view's generated `step` and `tracker`, then checks the
-/// framing's end. The check of required members ([`Tracker::missing`]) is the caller's, so
-/// that its table is a constant where it runs (a table chosen at run time would keep
-/// LLVM from unrolling the loop over it).
+/// A view's generated walk step: which ABNF member an AVP is (its `slot`) and the check of
+/// its value, told to a [`Tracker`]. A trait rather than a function passed by value, so
+/// that the walk calls it directly and inlines it (through an `impl Fn` argument, LLVM
+/// left the step out of line in a `Fn::call` shim for the widest views).
+pub trait Step<'a> {
+    /// Tells `t` what `avp` is.
+    fn step<T: Tracker<'a>>(t: &mut T, avp: &AvpRef<'a>) -> Result<(), DecodeError>;
+}
+
+/// Walks the AVPs of `avps` with view `S`'s step and `tracker`, then checks the framing's
+/// end. The check of required members ([`Tracker::missing`]) comes after, from the
+/// callers below, with the view's table as a constant (a table chosen at run time would
+/// keep LLVM from unrolling the loop over it).
 #[inline(always)]
-pub fn walk<'a, T: Tracker<'a>>(
+pub fn walk<'a, S: Step<'a>, T: Tracker<'a>>(
     mut avps: AvpIter<'a>,
     tracker: &mut T,
-    step: impl Fn(&mut T, &AvpRef<'a>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     while let Some(avp) = avps.next_framed() {
-        step(tracker, &avp)?;
+        S::step(tracker, &avp)?;
     }
     avps.finish()
 }
+
+/// [`walk`] and then, when the tracker checks values, the required members: how a view is
+/// built.
+#[inline(always)]
+pub fn index<'a, S: Step<'a>>(
+    avps: AvpIter<'a>,
+    tracker: &mut Index<'_>,
+    required: &[Required],
+    missing_at: usize,
+) -> Result<(), DecodeError> {
+    walk::<S, _>(avps, tracker)?;
+    if tracker.deep {
+        tracker.missing(required, missing_at)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`walk`] and then the required members: how a view that is not kept checks.
+#[inline(always)]
+pub fn checked<'a, S: Step<'a>, T: Tracker<'a>>(
+    avps: AvpIter<'a>,
+    tracker: &mut T,
+    required: &[Required],
+    missing_at: usize,
+) -> Result<(), DecodeError> {
+    walk::<S, T>(avps, tracker)?;
+    tracker.missing(required, missing_at)
+}
+
+/// The tracker that only tells whether the ABNF names an AVP (how [`Extra`] skips members):
+/// it checks nothing.
+#[derive(Default)]
+pub struct Probe {
+    extra: bool,
+}
+
+impl<'a> Tracker<'a> for Probe {
+    #[inline(always)]
+    fn one(&mut self, _: usize, _: &AvpRef<'a>, _: CheckFn<'a>) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn many(
+        &mut self,
+        _: usize,
+        _: usize,
+        _: u32,
+        _: &AvpRef<'a>,
+        _: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn any(
+        &mut self,
+        _: usize,
+        _: usize,
+        _: &AvpRef<'a>,
+        _: CheckFn<'a>,
+    ) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn extra(&mut self) -> Result<(), DecodeError> {
+        self.extra = true;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn missing(&self, _: &[Required], _: usize) -> Result<(), DecodeError> {
+        Ok(())
+    }
+}
+
+/// A view's generated `step`, as [`Extra`] calls it.
+pub type ProbeFn<'a> = fn(&mut Probe, &AvpRef<'a>) -> Result<(), DecodeError>;
 
 /// Checks nothing: an OctetString member's value (any bytes are one).
 #[inline(always)]
@@ -558,23 +647,17 @@ impl<T> ExactSizeIterator for Members<'_, T> {}
 pub struct Extra<'a> {
     iter: AvpIter<'a>,
     left: u32,
-    is_member: fn(u32, u32) -> bool,
+    step: ProbeFn<'a>,
 }
 
 impl<'a> Extra<'a> {
-    /// The `count` AVPs of `root[start..end]` for which `is_member(code, vendor)` is false.
+    /// The `count` AVPs of `root[start..end]` that the view's `step` does not name.
     #[inline]
-    pub fn new(
-        root: &'a Bytes,
-        start: u32,
-        end: u32,
-        count: u32,
-        is_member: fn(u32, u32) -> bool,
-    ) -> Self {
+    pub fn new(root: &'a Bytes, start: u32, end: u32, count: u32, step: ProbeFn<'a>) -> Self {
         Self {
             iter: AvpIter::within(root, start as usize, end as usize),
             left: count,
-            is_member,
+            step,
         }
     }
 }
@@ -587,7 +670,10 @@ impl<'a> Iterator for Extra<'a> {
             return None;
         }
         while let Some(avp) = self.iter.next_framed() {
-            if !(self.is_member)(avp.code, avp.vendor) {
+            let mut probe = Probe::default();
+            // A probe checks nothing and never fails.
+            let _ = (self.step)(&mut probe, &avp);
+            if probe.extra {
                 self.left -= 1;
                 return Some(avp);
             }

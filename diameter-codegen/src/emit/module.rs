@@ -221,19 +221,18 @@ impl Ctx<'_> {
         }
     }
 
-    /// Statements that write the members in ABNF order (extra where `*[ AVP ]` stands),
-    /// and the expression of their length: one `rt::typed::{put,len}_{one,opt,all}` call
-    /// per member.
-    fn encode_body(&self, rules: &[Rule], fields: &[Field<'_>]) -> (TokenStream, TokenStream) {
+    /// Statements that write the members in ABNF order (extra where `*[ AVP ]` stands): one
+    /// `rt::typed::put_{one,opt,all}` call per member. (No length is generated: a Grouped
+    /// value's `data_len` and a message's `avps_len` are measured by writing, the traits'
+    /// default, since encoding patches lengths in and never asks for them.)
+    fn encode_body(&self, rules: &[Rule], fields: &[Field<'_>]) -> TokenStream {
         let rt = &self.rt;
         let mut enc = Vec::new();
-        let mut len = Vec::new();
         let mut extra_done = false;
         let mut fi = fields.iter();
         for r in rules {
             if r.avp.is_none() {
                 enc.push(quote!(#rt::typed::put_extra(&self.extra, buf);));
-                len.push(quote!(#rt::typed::len_extra(&self.extra)));
                 extra_done = true;
                 continue;
             }
@@ -242,33 +241,35 @@ impl Ctx<'_> {
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let (put, l) = match f.card {
-                Card::One => (quote!(put_one), quote!(len_one)),
-                Card::Optional => (quote!(put_opt), quote!(len_opt)),
-                Card::Many => (quote!(put_all), quote!(len_all)),
+            let put = match f.card {
+                Card::One => quote!(put_one),
+                Card::Optional => quote!(put_opt),
+                Card::Many => quote!(put_all),
             };
             enc.push(
                 quote!(#rt::typed::#put(&self.#ident, buf, &self.avp_flags, #code, #vendor, #df);),
             );
-            len.push(quote!(#rt::typed::#l(&self.#ident, #vendor)));
         }
         if !extra_done {
             enc.push(quote!(#rt::typed::put_extra(&self.extra, buf);));
-            len.push(quote!(#rt::typed::len_extra(&self.extra)));
         }
-        (quote!(#(#enc)*), quote!(#(#len)+*))
+        quote!(#(#enc)*)
     }
 
-    fn derives(&self, fields: &[Field<'_>]) -> TokenStream {
+    /// The derives of an owned struct, and its `Eq` (written as an empty impl: `derive(Eq)`
+    /// adds a body asserting each field's type is `Eq`, which costs compile time per field
+    /// and says nothing the generator does not already know).
+    fn derives(
+        &self,
+        name: &proc_macro2::Ident,
+        fields: &[Field<'_>],
+    ) -> (TokenStream, TokenStream) {
         let has_float = fields.iter().any(|f| {
             matches!(f.avp.ty, AvpType::Float32 | AvpType::Float64)
                 || self.contains_float(&f.avp.name)
         });
-        if has_float {
-            quote!(#[derive(Clone, Debug, PartialEq)])
-        } else {
-            quote!(#[derive(Clone, Debug, PartialEq, Eq)])
-        }
+        let eq = (!has_float).then(|| quote!(impl Eq for #name {}));
+        (quote!(#[derive(Clone, Debug, PartialEq)]), quote!(#eq))
     }
 
     pub(super) fn emit_enum(&self, a: &Avp) -> TokenStream {
@@ -412,10 +413,10 @@ impl Ctx<'_> {
                 .map(|d| format!("\n\n{}", doc_prose(d)))
                 .unwrap_or_default()
         ));
-        let derives = self.derives(&fields);
+        let (derives, eq) = self.derives(&name, &fields);
         let body = self.struct_fields(&fields);
         let decode = self.decode_body(&fields, quote!(parent.children()), quote!(parent.offset));
-        let (enc, len) = self.encode_body(rules, &fields);
+        let enc = self.encode_body(rules, &fields);
         let code = u32_lit(a.code);
         let vendor = u32_lit(a.vendor);
         let defaults = fields.iter().map(|f| {
@@ -428,6 +429,8 @@ impl Ctx<'_> {
             pub struct #name {
                 #body
             }
+
+            #eq
 
             impl Default for #name {
                 fn default() -> Self {
@@ -459,9 +462,6 @@ impl Ctx<'_> {
                     #rt::typed::within(self.decode_members(avp, cx), Self::KEY)
                 }
                 #check
-                fn data_len(&self) -> usize {
-                    #len
-                }
                 fn encode_data(&self, buf: &mut #rt::bytes::BytesMut) {
                     #enc
                 }
@@ -509,14 +509,14 @@ impl Ctx<'_> {
                 .map(|d| format!("\n\n{}", doc_prose(d)))
                 .unwrap_or_default()
         ));
-        let derives = self.derives(&fields);
+        let (derives, eq) = self.derives(&name, &fields);
         let body = self.struct_fields(&fields);
         let decode = self.decode_body(
             &fields,
             quote!(msg.avps()),
             quote!(msg.header().length as usize),
         );
-        let (enc, len) = self.encode_body(rules, &fields);
+        let enc = self.encode_body(rules, &fields);
         let code = u32_lit(c.code);
         let app = u32_lit(c.application);
         let proxiable = c.proxiable;
@@ -533,6 +533,8 @@ impl Ctx<'_> {
                 pub header: #rt::Header,
                 #body
             }
+
+            #eq
 
             impl Default for #name {
                 fn default() -> Self {
@@ -569,9 +571,6 @@ impl Ctx<'_> {
                     out.header = #rt::typed::header_of(msg);
                     out.decode_members(msg, cx)?;
                     Ok(out)
-                }
-                fn avps_len(&self) -> usize {
-                    #len
                 }
                 fn encode_avps(&self, buf: &mut #rt::bytes::BytesMut) {
                     #enc

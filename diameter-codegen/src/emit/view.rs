@@ -115,11 +115,9 @@ impl Ctx<'_> {
         let mut arms = Vec::new();
         let mut required = Vec::new();
         let mut accessors = Vec::new();
-        let mut keys = Vec::new();
         for (i, f) in fields.iter().enumerate() {
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
-            keys.push(quote!((#code, #vendor)));
             let acc = self.access(f.avp);
             let (ty, read, check) = (&acc.ty, &acc.read, &acc.check);
             let ident = &f.ident;
@@ -207,40 +205,49 @@ impl Ctx<'_> {
         let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
         let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
         let first_arg = if k > 0 {
-            quote!(&mut self.first)
+            quote!(&mut v.first)
         } else {
             quote!(&mut [])
         };
         let count_arg = if repeated > 0 {
-            quote!(&mut self.count)
+            quote!(&mut v.count)
         } else {
             quote!(&mut [])
         };
         let words = Literal::usize_unsuffixed(k.div_ceil(64));
         let reps = Literal::usize_unsuffixed(repeated);
+        // The check of a view that is not kept ([`Self::check`], how the owned struct checks
+        // its `Lazy` members): the same walk with the same errors in the same order, which
+        // fills no offset arrays (a bit per single member instead).
         let check_fn = quote! {
-            /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-            /// errors in the same order, but without indexing them: the check of a view that
-            /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-            /// which then fills no offset arrays (a bit per single member instead).
-            #[inline]
-            fn check_members(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, missing_at: usize) -> Result<(), #rt::DecodeError> {
-                let mut t = #rt::view::Seen::<#words, #reps>::new(cx);
-                #rt::view::walk(avp.children(), &mut t, Self::step)?;
-                #rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-            }
+            #rt::view::checked::<Self, _>(avp.children(), &mut #rt::view::Seen::<#words, #reps>::new(cx), Self::REQUIRED, avp.offset)
         };
-        let is_member = if keys.is_empty() {
-            quote!(false)
-        } else {
-            quote!(matches!((code, vendor), #(#keys)|*))
+        // The tracker indexing into `v`, the view being built.
+        let index = quote! {
+            #rt::view::Index {
+                first: #first_arg,
+                count: #count_arg,
+                extra: &mut v.extra,
+                cx,
+                deep,
+            }
         };
         let fill = quote! {
             /// The members the ABNF requires, checked after the walk.
             const REQUIRED: &'static [#rt::view::Required] = &[#(#required)*];
 
-            /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-            /// tracker does the rest (see `view::Tracker`).
+            /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
+            /// as received.
+            #[inline]
+            pub fn extra(&self) -> #rt::view::Extra<'a> {
+                #rt::view::Extra::new(self.root, self.start, self.end, self.extra, <Self as #rt::view::Step<'a>>::step)
+            }
+
+            #(#accessors)*
+        };
+        // One AVP of the walk: which ABNF member it is, and the check of its value; the
+        // tracker does the rest (see `view::Tracker`). Implemented for `#name<'a>`.
+        let step = quote! {
             #[inline(always)]
             fn step<T: #rt::view::Tracker<'a>>(t: &mut T, avp: &#rt::AvpRef<'a>) -> Result<(), #rt::DecodeError> {
                 match (avp.code, avp.vendor) {
@@ -248,47 +255,14 @@ impl Ctx<'_> {
                     _ => t.extra(),
                 }
             }
-
-            /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-            /// the owned struct does (and Grouped members' contents too). A missing member is
-            /// reported at `missing_at`.
-            #[inline]
-            fn fill_members(&mut self, cx: #rt::data::DecodeCx, deep: bool, missing_at: usize) -> Result<(), #rt::DecodeError> {
-                let avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
-                let mut t = #rt::view::Index {
-                    first: #first_arg,
-                    count: #count_arg,
-                    extra: &mut self.extra,
-                    cx,
-                    deep,
-                };
-                #rt::view::walk(avps, &mut t, Self::step)?;
-                if deep {
-                    #rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-                } else {
-                    Ok(())
-                }
-            }
-
-            /// Whether the ABNF names this AVP.
-            fn is_member(code: u32, vendor: u32) -> bool {
-                #is_member
-            }
-
-            /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
-            /// as received.
-            #[inline]
-            pub fn extra(&self) -> #rt::view::Extra<'a> {
-                #rt::view::Extra::new(self.root, self.start, self.end, self.extra, Self::is_member)
-            }
-
-            #(#accessors)*
         };
         ViewParts {
+            step,
             fields: quote!(#first_field #count_field),
             init: quote!(#first_init #count_init),
             methods: fill,
             check: check_fn,
+            index,
         }
     }
 
@@ -307,7 +281,7 @@ impl Ctx<'_> {
              contents) and indexes its members."
         ));
         let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
-        let check_members = &parts.check;
+        let (check_members, tracker, step) = (&parts.check, &parts.index, &parts.step);
         // Small groups (Subscription-Id, Requested-Service-Unit, ...) are checked inline in
         // their parent's walk.
         let inline_check = (fields.len() <= 8).then(|| quote!(#[inline]));
@@ -345,7 +319,7 @@ impl Ctx<'_> {
                     // Not through `scan` and `fill_members`: no view is built (BENCHMARKS.md,
                     // "Typed decoding: the Lazy check").
                     let cx = cx.enter(avp)?;
-                    match Self::check_members(avp, cx, avp.offset) {
+                    match #check_members {
                         Ok(()) => Ok(()),
                         Err(e) => Err(e.within(#owned::KEY)),
                     }
@@ -356,7 +330,8 @@ impl Ctx<'_> {
                 pub fn scan(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, deep: bool) -> Result<Self, #rt::DecodeError> {
                     let cx = cx.enter(avp)?;
                     let mut v = Self::empty(avp);
-                    match v.fill_members(cx, deep, avp.offset) {
+                    let mut t = #tracker;
+                    match #rt::view::index::<Self>(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
                         Ok(()) => Ok(v),
                         Err(e) => Err(e.within(#owned::KEY)),
                     }
@@ -395,8 +370,10 @@ impl Ctx<'_> {
                 }
 
                 #methods
+            }
 
-                #check_members
+            impl<'a> #rt::view::Step<'a> for #name<'a> {
+                #step
             }
 
             impl std::fmt::Debug for #name<'_> {
@@ -422,6 +399,7 @@ impl Ctx<'_> {
              check the command code or application."
         ));
         let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
+        let (tracker, step) = (&parts.index, &parts.step);
         let doc = doc_attr(&format!(
             "A checked, zero-copy view of a received {}-{} ({} {}; see [`{owned}`]): \
              decoding checks it once, then members are read straight from the message's bytes.",
@@ -480,8 +458,19 @@ impl Ctx<'_> {
                         #init
                         extra: 0,
                     };
-                    v.fill_members(#rt::data::DecodeCx::default(), true, header.length as usize)?;
+                    v.fill_members(header.length as usize)?;
                     Ok(v)
+                }
+
+                /// Indexes and checks the members; a missing one is reported at `missing_at`.
+                /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+                /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+                #[inline(never)]
+                fn fill_members(&mut self, missing_at: usize) -> Result<(), #rt::DecodeError> {
+                    let avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
+                    let (v, cx, deep) = (self, #rt::data::DecodeCx::default(), true);
+                    let mut t = #tracker;
+                    #rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
                 }
 
                 /// The header as received.
@@ -502,6 +491,10 @@ impl Ctx<'_> {
                 #methods
             }
 
+            impl<'a> #rt::view::Step<'a> for #name<'a> {
+                #step
+            }
+
             impl std::fmt::Debug for #name<'_> {
                 /// As the owned struct prints.
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -513,10 +506,14 @@ impl Ctx<'_> {
 }
 
 struct ViewParts {
+    /// The body of the view's `view::Step` impl.
+    step: TokenStream,
     fields: TokenStream,
     init: TokenStream,
     methods: TokenStream,
-    /// `check_members`, for Grouped views (a command's view is never checked without
-    /// being kept).
+    /// The body of a Grouped view's `check` (a command's view is never checked without
+    /// being kept), with `avp` and `cx` in scope.
     check: TokenStream,
+    /// The `view::Index` tracker filling `v`, with `cx` and `deep` in scope.
+    index: TokenStream,
 }

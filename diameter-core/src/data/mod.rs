@@ -162,7 +162,16 @@ pub trait AvpData: Sized {
     }
 
     /// Length of the data, without header and padding.
-    fn data_len(&self) -> usize;
+    ///
+    /// Every scalar type says; the default, which Grouped types use, writes the value and
+    /// measures it. Encoding never asks a Grouped value its length (it patches the length
+    /// in once the members are written), so one generic measure costs less than a
+    /// generated sum of member lengths per Grouped type.
+    fn data_len(&self) -> usize {
+        let mut buf = BytesMut::new();
+        self.encode_data(&mut buf);
+        buf.len()
+    }
 
     /// Writes the data, without padding.
     fn encode_data(&self, buf: &mut BytesMut);

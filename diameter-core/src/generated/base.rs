@@ -948,7 +948,7 @@ impl rt::AvpData for AccountingRealtimeRequired {
 ///     { Proxy-State }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProxyInfo {
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
     pub proxy_host: rt::data::DiameterIdentity,
@@ -960,6 +960,7 @@ pub struct ProxyInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for ProxyInfo {}
 impl Default for ProxyInfo {
     fn default() -> Self {
         Self {
@@ -1032,11 +1033,6 @@ impl rt::AvpData for ProxyInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.proxy_host, 0)
-            + rt::typed::len_one(&self.proxy_state, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.proxy_host, buf, &self.avp_flags, 280, 0, 64);
         rt::typed::put_one(&self.proxy_state, buf, &self.avp_flags, 33, 0, 64);
@@ -1051,7 +1047,7 @@ impl rt::AvpData for ProxyInfo {
 ///     [ Auth-Application-Id ]
 ///     [ Acct-Application-Id ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VendorSpecificApplicationId {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1065,6 +1061,7 @@ pub struct VendorSpecificApplicationId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for VendorSpecificApplicationId {}
 impl Default for VendorSpecificApplicationId {
     fn default() -> Self {
         Self {
@@ -1135,12 +1132,6 @@ impl rt::AvpData for VendorSpecificApplicationId {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.vendor_id, 0)
-            + rt::typed::len_opt(&self.auth_application_id, 0)
-            + rt::typed::len_opt(&self.acct_application_id, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
         rt::typed::put_opt(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1154,7 +1145,7 @@ impl rt::AvpData for VendorSpecificApplicationId {
 /// Failed-AVP ::= < AVP Header: 279 >
 ///     1*[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FailedAvp {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1162,6 +1153,7 @@ pub struct FailedAvp {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for FailedAvp {}
 impl Default for FailedAvp {
     fn default() -> Self {
         Self {
@@ -1213,9 +1205,6 @@ impl rt::AvpData for FailedAvp {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -1227,7 +1216,7 @@ impl rt::AvpData for FailedAvp {
 ///     { Vendor-Id }
 ///     { Experimental-Result-Code }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExperimentalResult {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1239,6 +1228,7 @@ pub struct ExperimentalResult {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for ExperimentalResult {}
 impl Default for ExperimentalResult {
     fn default() -> Self {
         Self {
@@ -1319,11 +1309,6 @@ impl rt::AvpData for ExperimentalResult {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.vendor_id, 0)
-            + rt::typed::len_one(&self.experimental_result_code, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
         rt::typed::put_one(
@@ -1345,7 +1330,7 @@ impl rt::AvpData for ExperimentalResult {
 /// ```
 ///
 /// Defined by RFC 3588; RFC 6733 deprecates the end-to-end security framework (E2E-Sequence AVP and P bit).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct E2eSequence {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -1353,6 +1338,7 @@ pub struct E2eSequence {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for E2eSequence {}
 impl Default for E2eSequence {
     fn default() -> Self {
         Self {
@@ -1404,9 +1390,6 @@ impl rt::AvpData for E2eSequence {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -1429,7 +1412,7 @@ impl rt::AvpData for E2eSequence {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CapabilitiesExchangeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1463,6 +1446,7 @@ pub struct CapabilitiesExchangeRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for CapabilitiesExchangeRequest {}
 impl Default for CapabilitiesExchangeRequest {
     fn default() -> Self {
         Self {
@@ -1630,21 +1614,6 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.host_ip_address, 0)
-            + rt::typed::len_one(&self.vendor_id, 0)
-            + rt::typed::len_one(&self.product_name, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.supported_vendor_id, 0)
-            + rt::typed::len_all(&self.auth_application_id, 0)
-            + rt::typed::len_all(&self.inband_security_id, 0)
-            + rt::typed::len_all(&self.acct_application_id, 0)
-            + rt::typed::len_all(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.firmware_revision, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
         rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
@@ -1689,7 +1658,7 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
 ///     [ Firmware-Revision ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CapabilitiesExchangeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1729,6 +1698,7 @@ pub struct CapabilitiesExchangeAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for CapabilitiesExchangeAnswer {}
 impl Default for CapabilitiesExchangeAnswer {
     fn default() -> Self {
         Self {
@@ -1910,24 +1880,6 @@ impl rt::typed::Command for CapabilitiesExchangeAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.host_ip_address, 0)
-            + rt::typed::len_one(&self.vendor_id, 0)
-            + rt::typed::len_one(&self.product_name, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.supported_vendor_id, 0)
-            + rt::typed::len_all(&self.auth_application_id, 0)
-            + rt::typed::len_all(&self.inband_security_id, 0)
-            + rt::typed::len_all(&self.acct_application_id, 0)
-            + rt::typed::len_all(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.firmware_revision, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -2012,7 +1964,7 @@ impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
 ///     { Disconnect-Cause }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DisconnectPeerRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2028,6 +1980,7 @@ pub struct DisconnectPeerRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for DisconnectPeerRequest {}
 impl Default for DisconnectPeerRequest {
     fn default() -> Self {
         Self {
@@ -2116,12 +2069,6 @@ impl rt::typed::Command for DisconnectPeerRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.disconnect_cause, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
         rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
@@ -2140,7 +2087,7 @@ impl rt::typed::Command for DisconnectPeerRequest {
 ///     [ Failed-AVP ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DisconnectPeerAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2160,6 +2107,7 @@ pub struct DisconnectPeerAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for DisconnectPeerAnswer {}
 impl Default for DisconnectPeerAnswer {
     fn default() -> Self {
         Self {
@@ -2250,13 +2198,6 @@ impl rt::typed::Command for DisconnectPeerAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -2315,7 +2256,7 @@ impl rt::typed::RequestCommand for DisconnectPeerRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeviceWatchdogRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2331,6 +2272,7 @@ pub struct DeviceWatchdogRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for DeviceWatchdogRequest {}
 impl Default for DeviceWatchdogRequest {
     fn default() -> Self {
         Self {
@@ -2409,12 +2351,6 @@ impl rt::typed::Command for DeviceWatchdogRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
         rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
@@ -2434,7 +2370,7 @@ impl rt::typed::Command for DeviceWatchdogRequest {
 ///     [ Origin-State-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeviceWatchdogAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2456,6 +2392,7 @@ pub struct DeviceWatchdogAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for DeviceWatchdogAnswer {}
 impl Default for DeviceWatchdogAnswer {
     fn default() -> Self {
         Self {
@@ -2548,15 +2485,6 @@ impl rt::typed::Command for DeviceWatchdogAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -2624,7 +2552,7 @@ impl rt::typed::RequestCommand for DeviceWatchdogRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2656,6 +2584,7 @@ pub struct ReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for ReAuthRequest {}
 impl Default for ReAuthRequest {
     fn default() -> Self {
         Self {
@@ -2809,20 +2738,6 @@ impl rt::typed::Command for ReAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -2857,7 +2772,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2893,6 +2808,7 @@ pub struct ReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for ReAuthAnswer {}
 impl Default for ReAuthAnswer {
     fn default() -> Self {
         Self {
@@ -3024,21 +2940,6 @@ impl rt::typed::Command for ReAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -3145,7 +3046,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3179,6 +3080,7 @@ pub struct SessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for SessionTerminationRequest {}
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
         Self {
@@ -3326,21 +3228,6 @@ impl rt::typed::Command for SessionTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -3377,7 +3264,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3415,6 +3302,7 @@ pub struct SessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for SessionTerminationAnswer {}
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
         Self {
@@ -3550,21 +3438,6 @@ impl rt::typed::Command for SessionTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -3667,7 +3540,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3697,6 +3570,7 @@ pub struct AbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for AbortSessionRequest {}
 impl Default for AbortSessionRequest {
     fn default() -> Self {
         Self {
@@ -3838,19 +3712,6 @@ impl rt::typed::Command for AbortSessionRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -3884,7 +3745,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3920,6 +3781,7 @@ pub struct AbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for AbortSessionAnswer {}
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
         Self {
@@ -4051,21 +3913,6 @@ impl rt::typed::Command for AbortSessionAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -4179,7 +4026,7 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4227,6 +4074,7 @@ pub struct AccountingRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for AccountingRequest {}
 impl Default for AccountingRequest {
     fn default() -> Self {
         Self {
@@ -4414,28 +4262,6 @@ impl rt::typed::Command for AccountingRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.accounting_record_type, 0)
-            + rt::typed::len_one(&self.accounting_record_number, 0)
-            + rt::typed::len_opt(&self.acct_application_id, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -4520,7 +4346,7 @@ impl rt::typed::Command for AccountingRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4570,6 +4396,7 @@ pub struct AccountingAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+impl Eq for AccountingAnswer {}
 impl Default for AccountingAnswer {
     fn default() -> Self {
         Self {
@@ -4750,28 +4577,6 @@ impl rt::typed::Command for AccountingAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.accounting_record_type, 0)
-            + rt::typed::len_one(&self.accounting_record_number, 0)
-            + rt::typed::len_opt(&self.acct_application_id, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -4930,7 +4735,15 @@ impl<'a> ProxyInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProxyInfo::KEY)),
         }
@@ -4944,7 +4757,16 @@ impl<'a> ProxyInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ProxyInfo::KEY)),
         }
@@ -4994,52 +4816,6 @@ impl<'a> ProxyInfoView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (280, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (33, 0) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (280, 0) | (33, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5049,7 +4825,7 @@ impl<'a> ProxyInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
@@ -5062,19 +4838,18 @@ impl<'a> ProxyInfoView<'a> {
     pub fn proxy_state(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+impl<'a> rt::view::Step<'a> for ProxyInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (280, 0) => t.one(0, avp, rt::view::check_diameter_identity),
+            (33, 0) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for ProxyInfoView<'_> {
@@ -5110,7 +4885,15 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VendorSpecificApplicationId::KEY)),
         }
@@ -5124,7 +4907,16 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(VendorSpecificApplicationId::KEY)),
         }
@@ -5169,53 +4961,6 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (266, 0) | (258, 0) | (259, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5225,7 +4970,7 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
@@ -5243,19 +4988,19 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     pub fn acct_application_id(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+impl<'a> rt::view::Step<'a> for VendorSpecificApplicationIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (259, 0) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for VendorSpecificApplicationIdView<'_> {
@@ -5289,7 +5034,15 @@ impl<'a> FailedAvpView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FailedAvp::KEY)),
         }
@@ -5303,7 +5056,16 @@ impl<'a> FailedAvpView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FailedAvp::KEY)),
         }
@@ -5335,50 +5097,6 @@ impl<'a> FailedAvpView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5388,22 +5106,19 @@ impl<'a> FailedAvpView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+impl<'a> rt::view::Step<'a> for FailedAvpView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for FailedAvpView<'_> {
@@ -5439,7 +5154,15 @@ impl<'a> ExperimentalResultView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ExperimentalResult::KEY)),
         }
@@ -5453,7 +5176,16 @@ impl<'a> ExperimentalResultView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ExperimentalResult::KEY)),
         }
@@ -5506,52 +5238,6 @@ impl<'a> ExperimentalResultView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (298, 0) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (266, 0) | (298, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5561,7 +5247,7 @@ impl<'a> ExperimentalResultView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
@@ -5574,19 +5260,18 @@ impl<'a> ExperimentalResultView<'a> {
     pub fn experimental_result_code(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+impl<'a> rt::view::Step<'a> for ExperimentalResultView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (298, 0) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for ExperimentalResultView<'_> {
@@ -5620,7 +5305,15 @@ impl<'a> E2eSequenceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(E2eSequence::KEY)),
         }
@@ -5634,7 +5327,16 @@ impl<'a> E2eSequenceView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(E2eSequence::KEY)),
         }
@@ -5666,50 +5368,6 @@ impl<'a> E2eSequenceView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5719,22 +5377,19 @@ impl<'a> E2eSequenceView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+impl<'a> rt::view::Step<'a> for E2eSequenceView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for E2eSequenceView<'_> {
@@ -5786,8 +5441,28 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             count: [0; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5846,67 +5521,6 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (257, 0) => {
-                t.many(2, 0, 4294967295, avp, rt::view::check::<rt::data::Address>)
-            }
-            (266, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (269, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (265, 0) => t.any(6, 1, avp, rt::view::check::<u32>),
-            (258, 0) => t.any(7, 2, avp, rt::view::check::<u32>),
-            (299, 0) => t.any(8, 3, avp, rt::view::check::<u32>),
-            (259, 0) => t.any(9, 4, avp, rt::view::check::<u32>),
-            (260, 0) => t.any(10, 5, avp, VendorSpecificApplicationIdView::check),
-            (267, 0) => t.one(11, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (264, 0) | (296, 0) | (257, 0) | (266, 0) | (269, 0) | (278,
-            0) | (265, 0) | (258, 0) | (299, 0) | (259, 0) | (260, 0) | (267, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5916,7 +5530,7 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -6030,6 +5644,31 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
         rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
 }
+impl<'a> rt::view::Step<'a> for CapabilitiesExchangeRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (257, 0) => {
+                t.many(2, 0, 4294967295, avp, rt::view::check::<rt::data::Address>)
+            }
+            (266, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (269, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (265, 0) => t.any(6, 1, avp, rt::view::check::<u32>),
+            (258, 0) => t.any(7, 2, avp, rt::view::check::<u32>),
+            (299, 0) => t.any(8, 3, avp, rt::view::check::<u32>),
+            (259, 0) => t.any(9, 4, avp, rt::view::check::<u32>),
+            (260, 0) => t.any(10, 5, avp, VendorSpecificApplicationIdView::check),
+            (267, 0) => t.one(11, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for CapabilitiesExchangeRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6079,8 +5718,28 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             count: [0; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6145,71 +5804,6 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (257, 0) => {
-                t.many(3, 0, 4294967295, avp, rt::view::check::<rt::data::Address>)
-            }
-            (266, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (269, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (265, 0) => t.any(9, 1, avp, rt::view::check::<u32>),
-            (258, 0) => t.any(10, 2, avp, rt::view::check::<u32>),
-            (299, 0) => t.any(11, 3, avp, rt::view::check::<u32>),
-            (259, 0) => t.any(12, 4, avp, rt::view::check::<u32>),
-            (260, 0) => t.any(13, 5, avp, VendorSpecificApplicationIdView::check),
-            (267, 0) => t.one(14, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (268, 0) | (264, 0) | (296, 0) | (257, 0) | (266, 0) | (269,
-            0) | (278, 0) | (281, 0) | (279, 0) | (265, 0) | (258, 0) | (299, 0) | (259,
-            0) | (260, 0) | (267, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6219,7 +5813,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -6348,6 +5942,34 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
         rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
 }
+impl<'a> rt::view::Step<'a> for CapabilitiesExchangeAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (257, 0) => {
+                t.many(3, 0, 4294967295, avp, rt::view::check::<rt::data::Address>)
+            }
+            (266, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (269, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (279, 0) => t.one(8, avp, FailedAvpView::check),
+            (265, 0) => t.any(9, 1, avp, rt::view::check::<u32>),
+            (258, 0) => t.any(10, 2, avp, rt::view::check::<u32>),
+            (299, 0) => t.any(11, 3, avp, rt::view::check::<u32>),
+            (259, 0) => t.any(12, 4, avp, rt::view::check::<u32>),
+            (260, 0) => t.any(13, 5, avp, VendorSpecificApplicationIdView::check),
+            (267, 0) => t.one(14, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for CapabilitiesExchangeAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6394,8 +6016,28 @@ impl<'a> DisconnectPeerRequestView<'a> {
             first: [rt::view::ABSENT; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6436,53 +6078,6 @@ impl<'a> DisconnectPeerRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (273, 0) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (264, 0) | (296, 0) | (273, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6492,7 +6087,7 @@ impl<'a> DisconnectPeerRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -6514,6 +6109,20 @@ impl<'a> DisconnectPeerRequestView<'a> {
             self.end,
             rt::view::enumerated::<DisconnectCause>,
         )
+    }
+}
+impl<'a> rt::view::Step<'a> for DisconnectPeerRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (273, 0) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for DisconnectPeerRequestView<'_> {
@@ -6562,8 +6171,28 @@ impl<'a> DisconnectPeerAnswerView<'a> {
             first: [rt::view::ABSENT; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6604,55 +6233,6 @@ impl<'a> DisconnectPeerAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (281, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (279, 0) => t.one(4, avp, FailedAvpView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (268, 0) | (264, 0) | (296, 0) | (281, 0) | (279, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6662,7 +6242,7 @@ impl<'a> DisconnectPeerAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -6689,6 +6269,22 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
         rt::view::opt(self.root, self.first[4], self.end, FailedAvpView::read)
+    }
+}
+impl<'a> rt::view::Step<'a> for DisconnectPeerAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (281, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (279, 0) => t.one(4, avp, FailedAvpView::check),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for DisconnectPeerAnswerView<'_> {
@@ -6737,8 +6333,28 @@ impl<'a> DeviceWatchdogRequestView<'a> {
             first: [rt::view::ABSENT; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6771,53 +6387,6 @@ impl<'a> DeviceWatchdogRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (264, 0) | (296, 0) | (278, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6827,7 +6396,7 @@ impl<'a> DeviceWatchdogRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -6844,6 +6413,20 @@ impl<'a> DeviceWatchdogRequestView<'a> {
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+    }
+}
+impl<'a> rt::view::Step<'a> for DeviceWatchdogRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (264, 0) => t.one(0, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for DeviceWatchdogRequestView<'_> {
@@ -6892,8 +6475,28 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6934,59 +6537,6 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (281, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (279, 0) => t.one(4, avp, FailedAvpView::check),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (268, 0) | (264, 0) | (296, 0) | (281, 0) | (279, 0) | (278,
-            0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6996,7 +6546,7 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -7028,6 +6578,23 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
+    }
+}
+impl<'a> rt::view::Step<'a> for DeviceWatchdogAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (268, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (281, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (279, 0) => t.one(4, avp, FailedAvpView::check),
+            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for DeviceWatchdogAnswerView<'_> {
@@ -7079,8 +6646,28 @@ impl<'a> ReAuthRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7153,64 +6740,6 @@ impl<'a> ReAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (285, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(9, 0, avp, ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (293, 0) | (258,
-            0) | (285, 0) | (1, 0) | (278, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7220,7 +6749,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7300,6 +6829,28 @@ impl<'a> ReAuthRequestView<'a> {
         )
     }
 }
+impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (285, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(9, 0, avp, ProxyInfoView::check),
+            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7349,8 +6900,28 @@ impl<'a> ReAuthAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7399,66 +6970,6 @@ impl<'a> ReAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (292, 0) => t.any(9, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(10, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (278, 0)
-            | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7468,7 +6979,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7558,6 +7069,30 @@ impl<'a> ReAuthAnswerView<'a> {
         )
     }
 }
+impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(8, avp, FailedAvpView::check),
+            (292, 0) => t.any(9, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(10, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(12, 1, avp, ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7607,8 +7142,28 @@ impl<'a> SessionTerminationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7673,65 +7228,6 @@ impl<'a> SessionTerminationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(10, 1, avp, ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (258, 0) | (295,
-            0) | (1, 0) | (293, 0) | (25, 0) | (278, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7741,7 +7237,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7834,6 +7330,29 @@ impl<'a> SessionTerminationRequestView<'a> {
         )
     }
 }
+impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(10, 1, avp, ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7883,8 +7402,28 @@ impl<'a> SessionTerminationAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7933,68 +7472,6 @@ impl<'a> SessionTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (25, 0) => t.any(5, 0, avp, rt::view::no_check),
-            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(10, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(13, 2, avp, ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (25, 0)
-            | (281, 0) | (294, 0) | (279, 0) | (278, 0) | (292, 0) | (261, 0) | (262, 0)
-            | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8004,7 +7481,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8107,6 +7584,31 @@ impl<'a> SessionTerminationAnswerView<'a> {
         )
     }
 }
+impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (25, 0) => t.any(5, 0, avp, rt::view::no_check),
+            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(8, avp, FailedAvpView::check),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(10, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(13, 2, avp, ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8156,8 +7658,28 @@ impl<'a> AbortSessionRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8222,63 +7744,6 @@ impl<'a> AbortSessionRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(8, 0, avp, ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (293, 0) | (258,
-            0) | (1, 0) | (278, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8288,7 +7753,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8358,6 +7823,27 @@ impl<'a> AbortSessionRequestView<'a> {
         )
     }
 }
+impl<'a> rt::view::Step<'a> for AbortSessionRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(8, 0, avp, ProxyInfoView::check),
+            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8407,8 +7893,28 @@ impl<'a> AbortSessionAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8457,66 +7963,6 @@ impl<'a> AbortSessionAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(8, avp, FailedAvpView::check),
-            (292, 0) => t.any(9, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(10, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (278, 0)
-            | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8526,7 +7972,7 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8616,6 +8062,30 @@ impl<'a> AbortSessionAnswerView<'a> {
         )
     }
 }
+impl<'a> rt::view::Step<'a> for AbortSessionAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(8, avp, FailedAvpView::check),
+            (292, 0) => t.any(9, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(10, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(12, 1, avp, ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for AbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8665,8 +8135,28 @@ impl<'a> AccountingRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8731,73 +8221,6 @@ impl<'a> AccountingRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (260, 0) => t.one(7, avp, VendorSpecificApplicationIdView::check),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (287, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (44, 0) => t.one(11, avp, rt::view::no_check),
-            (50, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (85, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (483, 0) => t.one(14, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(16, avp, rt::view::check::<rt::data::Time>),
-            (284, 0) => t.any(17, 0, avp, ProxyInfoView::check),
-            (282, 0) => t.any(18, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (480, 0) | (485,
-            0) | (259, 0) | (260, 0) | (1, 0) | (293, 0) | (287, 0) | (44, 0) | (50, 0) |
-            (85, 0) | (483, 0) | (278, 0) | (55, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8807,7 +8230,7 @@ impl<'a> AccountingRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8944,6 +8367,36 @@ impl<'a> AccountingRequestView<'a> {
         )
     }
 }
+impl<'a> rt::view::Step<'a> for AccountingRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (260, 0) => t.one(7, avp, VendorSpecificApplicationIdView::check),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (287, 0) => t.one(10, avp, rt::view::check::<u64>),
+            (44, 0) => t.one(11, avp, rt::view::no_check),
+            (50, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (85, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (483, 0) => t.one(14, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (55, 0) => t.one(16, avp, rt::view::check::<rt::data::Time>),
+            (284, 0) => t.any(17, 0, avp, ProxyInfoView::check),
+            (282, 0) => t.any(18, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
 impl std::fmt::Debug for AccountingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8993,8 +8446,28 @@ impl<'a> AccountingAnswerView<'a> {
             count: [0; 1usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9059,74 +8532,6 @@ impl<'a> AccountingAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (260, 0) => t.one(7, avp, VendorSpecificApplicationIdView::check),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (287, 0) => t.one(9, avp, rt::view::check::<u64>),
-            (44, 0) => t.one(10, avp, rt::view::no_check),
-            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(14, avp, FailedAvpView::check),
-            (85, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (483, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(18, avp, rt::view::check::<rt::data::Time>),
-            (284, 0) => t.any(19, 0, avp, ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (480, 0) | (485,
-            0) | (259, 0) | (260, 0) | (1, 0) | (287, 0) | (44, 0) | (50, 0) | (281, 0) |
-            (294, 0) | (279, 0) | (85, 0) | (483, 0) | (278, 0) | (55, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9136,7 +8541,7 @@ impl<'a> AccountingAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9268,6 +8673,37 @@ impl<'a> AccountingAnswerView<'a> {
             0,
             ProxyInfoView::read,
         )
+    }
+}
+impl<'a> rt::view::Step<'a> for AccountingAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (260, 0) => t.one(7, avp, VendorSpecificApplicationIdView::check),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (287, 0) => t.one(9, avp, rt::view::check::<u64>),
+            (44, 0) => t.one(10, avp, rt::view::no_check),
+            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(14, avp, FailedAvpView::check),
+            (85, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (483, 0) => t.one(16, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(17, avp, rt::view::check::<u32>),
+            (55, 0) => t.one(18, avp, rt::view::check::<rt::data::Time>),
+            (284, 0) => t.any(19, 0, avp, ProxyInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 impl std::fmt::Debug for AccountingAnswerView<'_> {

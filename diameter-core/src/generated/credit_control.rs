@@ -1439,7 +1439,7 @@ impl rt::AvpData for UserEquipmentInfoType {
 ///     { Currency-Code }
 ///     [ Cost-Unit ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CostInformation {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -1453,6 +1453,8 @@ pub struct CostInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for CostInformation {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for CostInformation {
     fn default() -> Self {
@@ -1530,11 +1532,6 @@ impl rt::AvpData for CostInformation {
     ) -> Result<(), rt::DecodeError> {
         CostInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.unit_value, 0)
-            + rt::typed::len_one(&self.currency_code, 0)
-            + rt::typed::len_opt(&self.cost_unit, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
         rt::typed::put_one(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
@@ -1563,7 +1560,7 @@ impl rt::AvpData for CostInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UnitValue {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -1575,6 +1572,21 @@ pub struct UnitValue {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for UnitValue {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -1681,10 +1693,6 @@ impl rt::AvpData for UnitValue {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.value_digits, 0) + rt::typed::len_opt(&self.exponent, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
         rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
@@ -1709,7 +1717,7 @@ impl rt::AvpData for UnitValue {
 ///     [ QoS-Final-Unit-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultipleServicesCreditControl {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     pub granted_service_unit: Option<rt::lazy::Lazy<GrantedServiceUnit>>,
@@ -1739,6 +1747,8 @@ pub struct MultipleServicesCreditControl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for MultipleServicesCreditControl {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for MultipleServicesCreditControl {
     fn default() -> Self {
@@ -1859,20 +1869,6 @@ impl rt::AvpData for MultipleServicesCreditControl {
     ) -> Result<(), rt::DecodeError> {
         MultipleServicesCreditControlView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.granted_service_unit, 0)
-            + rt::typed::len_opt(&self.requested_service_unit, 0)
-            + rt::typed::len_all(&self.used_service_unit, 0)
-            + rt::typed::len_opt(&self.tariff_change_usage, 0)
-            + rt::typed::len_all(&self.service_identifier, 0)
-            + rt::typed::len_opt(&self.rating_group, 0)
-            + rt::typed::len_all(&self.g_s_u_pool_reference, 0)
-            + rt::typed::len_opt(&self.validity_time, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.final_unit_indication, 0)
-            + rt::typed::len_opt(&self.qos_final_unit_indication, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
         rt::typed::put_opt(
@@ -1936,7 +1932,7 @@ impl rt::AvpData for MultipleServicesCreditControl {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GrantedServiceUnit {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     pub tariff_time_change: Option<rt::data::Time>,
@@ -1958,6 +1954,21 @@ pub struct GrantedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for GrantedServiceUnit {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2076,16 +2087,6 @@ impl rt::AvpData for GrantedServiceUnit {
     ) -> Result<(), rt::DecodeError> {
         GrantedServiceUnitView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.tariff_time_change, 0)
-            + rt::typed::len_opt(&self.cc_time, 0)
-            + rt::typed::len_opt(&self.cc_money, 0)
-            + rt::typed::len_opt(&self.cc_total_octets, 0)
-            + rt::typed::len_opt(&self.cc_input_octets, 0)
-            + rt::typed::len_opt(&self.cc_output_octets, 0)
-            + rt::typed::len_opt(&self.cc_service_specific_units, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.tariff_time_change, buf, &self.avp_flags, 451, 0, 64);
         rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
@@ -2117,7 +2118,7 @@ impl rt::AvpData for GrantedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RequestedServiceUnit {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     pub cc_time: Option<u32>,
@@ -2137,6 +2138,8 @@ pub struct RequestedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for RequestedServiceUnit {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for RequestedServiceUnit {
     fn default() -> Self {
@@ -2212,14 +2215,6 @@ impl rt::AvpData for RequestedServiceUnit {
     ) -> Result<(), rt::DecodeError> {
         RequestedServiceUnitView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.cc_time, 0) + rt::typed::len_opt(&self.cc_money, 0)
-            + rt::typed::len_opt(&self.cc_total_octets, 0)
-            + rt::typed::len_opt(&self.cc_input_octets, 0)
-            + rt::typed::len_opt(&self.cc_output_octets, 0)
-            + rt::typed::len_opt(&self.cc_service_specific_units, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
         rt::typed::put_opt(&self.cc_money, buf, &self.avp_flags, 413, 0, 64);
@@ -2264,7 +2259,7 @@ impl rt::AvpData for RequestedServiceUnit {
 ///     [ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UsedServiceUnit {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     pub tariff_change_usage: Option<TariffChangeUsage>,
@@ -2286,6 +2281,21 @@ pub struct UsedServiceUnit {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for UsedServiceUnit {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2404,16 +2414,6 @@ impl rt::AvpData for UsedServiceUnit {
     ) -> Result<(), rt::DecodeError> {
         UsedServiceUnitView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.tariff_change_usage, 0)
-            + rt::typed::len_opt(&self.cc_time, 0)
-            + rt::typed::len_opt(&self.cc_money, 0)
-            + rt::typed::len_opt(&self.cc_total_octets, 0)
-            + rt::typed::len_opt(&self.cc_input_octets, 0)
-            + rt::typed::len_opt(&self.cc_output_octets, 0)
-            + rt::typed::len_opt(&self.cc_service_specific_units, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.tariff_change_usage, buf, &self.avp_flags, 452, 0, 64);
         rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
@@ -2453,7 +2453,7 @@ impl rt::AvpData for UsedServiceUnit {
 ///     { Unit-Value }
 ///     [ Currency-Code ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CcMoney {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: UnitValue,
@@ -2465,6 +2465,21 @@ pub struct CcMoney {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for CcMoney {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2564,11 +2579,6 @@ impl rt::AvpData for CcMoney {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.unit_value, 0)
-            + rt::typed::len_opt(&self.currency_code, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
         rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
@@ -2584,7 +2594,7 @@ impl rt::AvpData for CcMoney {
 ///     { CC-Unit-Type }
 ///     { Unit-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GSUPoolReference {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     pub g_s_u_pool_identifier: u32,
@@ -2598,6 +2608,8 @@ pub struct GSUPoolReference {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for GSUPoolReference {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for GSUPoolReference {
     fn default() -> Self {
@@ -2678,11 +2690,6 @@ impl rt::AvpData for GSUPoolReference {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.g_s_u_pool_identifier, 0)
-            + rt::typed::len_one(&self.cc_unit_type, 0)
-            + rt::typed::len_one(&self.unit_value, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.g_s_u_pool_identifier,
@@ -2719,7 +2726,7 @@ impl rt::AvpData for GSUPoolReference {
 ///     *[ Filter-Id ]
 ///     [ Redirect-Server ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -2735,6 +2742,20 @@ pub struct FinalUnitIndication {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for FinalUnitIndication {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2862,13 +2883,6 @@ impl rt::AvpData for FinalUnitIndication {
     ) -> Result<(), rt::DecodeError> {
         FinalUnitIndicationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.final_unit_action, 0)
-            + rt::typed::len_all(&self.restriction_filter_rule, 0)
-            + rt::typed::len_all(&self.filter_id, 0)
-            + rt::typed::len_opt(&self.redirect_server, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
         rt::typed::put_all(
@@ -2904,7 +2918,7 @@ impl rt::AvpData for FinalUnitIndication {
 ///     { Redirect-Address-Type }
 ///     { Redirect-Server-Address }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RedirectServer {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     pub redirect_address_type: RedirectAddressType,
@@ -2916,6 +2930,20 @@ pub struct RedirectServer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for RedirectServer {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3037,11 +3065,6 @@ impl rt::AvpData for RedirectServer {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.redirect_address_type, 0)
-            + rt::typed::len_one(&self.redirect_server_address, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.redirect_address_type,
@@ -3070,7 +3093,7 @@ impl rt::AvpData for RedirectServer {
 ///     { Service-Parameter-Type }
 ///     { Service-Parameter-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServiceParameterInfo {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     pub service_parameter_type: u32,
@@ -3082,6 +3105,8 @@ pub struct ServiceParameterInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for ServiceParameterInfo {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for ServiceParameterInfo {
     fn default() -> Self {
@@ -3161,11 +3186,6 @@ impl rt::AvpData for ServiceParameterInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.service_parameter_type, 0)
-            + rt::typed::len_one(&self.service_parameter_value, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.service_parameter_type,
@@ -3216,7 +3236,7 @@ impl rt::AvpData for ServiceParameterInfo {
 ///     { Subscription-Id-Type }
 ///     { Subscription-Id-Data }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SubscriptionId {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     pub subscription_id_type: SubscriptionIdType,
@@ -3228,6 +3248,30 @@ pub struct SubscriptionId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for SubscriptionId {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3373,11 +3417,6 @@ impl rt::AvpData for SubscriptionId {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.subscription_id_type, 0)
-            + rt::typed::len_one(&self.subscription_id_data, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.subscription_id_type, buf, &self.avp_flags, 450, 0, 64);
         rt::typed::put_one(&self.subscription_id_data, buf, &self.avp_flags, 444, 0, 64);
@@ -3406,7 +3445,7 @@ impl rt::AvpData for SubscriptionId {
 ///     { User-Equipment-Info-Type }
 ///     { User-Equipment-Info-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserEquipmentInfo {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     pub user_equipment_info_type: UserEquipmentInfoType,
@@ -3418,6 +3457,22 @@ pub struct UserEquipmentInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for UserEquipmentInfo {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3551,11 +3606,6 @@ impl rt::AvpData for UserEquipmentInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.user_equipment_info_type, 0)
-            + rt::typed::len_one(&self.user_equipment_info_value, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.user_equipment_info_type,
@@ -3600,7 +3650,7 @@ impl rt::AvpData for UserEquipmentInfo {
 ///     [ User-Equipment-Info-IMEI ]
 ///     [ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserEquipmentInfoExtension {
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     pub user_equipment_info_imeisv: Option<rt::bytes::Bytes>,
@@ -3618,6 +3668,20 @@ pub struct UserEquipmentInfoExtension {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
+impl Eq for UserEquipmentInfoExtension {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3740,14 +3804,6 @@ impl rt::AvpData for UserEquipmentInfoExtension {
     ) -> Result<(), rt::DecodeError> {
         UserEquipmentInfoExtensionView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.user_equipment_info_imeisv, 0)
-            + rt::typed::len_opt(&self.user_equipment_info_mac, 0)
-            + rt::typed::len_opt(&self.user_equipment_info_eui64, 0)
-            + rt::typed::len_opt(&self.user_equipment_info_modifiedeui64, 0)
-            + rt::typed::len_opt(&self.user_equipment_info_imei, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.user_equipment_info_imeisv,
@@ -3804,7 +3860,7 @@ impl rt::AvpData for UserEquipmentInfoExtension {
 ///     [ Subscription-Id-Private ]
 ///     [ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SubscriptionIdExtension {
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     pub subscription_id_e164: Option<rt::data::Utf8String>,
@@ -3822,6 +3878,8 @@ pub struct SubscriptionIdExtension {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for SubscriptionIdExtension {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for SubscriptionIdExtension {
     fn default() -> Self {
@@ -3903,14 +3961,6 @@ impl rt::AvpData for SubscriptionIdExtension {
     ) -> Result<(), rt::DecodeError> {
         SubscriptionIdExtensionView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.subscription_id_e164, 0)
-            + rt::typed::len_opt(&self.subscription_id_imsi, 0)
-            + rt::typed::len_opt(&self.subscription_id_sip_uri, 0)
-            + rt::typed::len_opt(&self.subscription_id_nai, 0)
-            + rt::typed::len_opt(&self.subscription_id_private, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.subscription_id_e164, buf, &self.avp_flags, 660, 0, 0);
         rt::typed::put_opt(&self.subscription_id_imsi, buf, &self.avp_flags, 661, 0, 0);
@@ -3944,7 +3994,7 @@ impl rt::AvpData for SubscriptionIdExtension {
 ///     [ Redirect-Address-SIP-URI ]
 ///     [ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RedirectServerExtension {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     pub redirect_address_ipaddress: Option<rt::data::Address>,
@@ -3958,6 +4008,8 @@ pub struct RedirectServerExtension {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for RedirectServerExtension {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for RedirectServerExtension {
     fn default() -> Self {
@@ -4031,12 +4083,6 @@ impl rt::AvpData for RedirectServerExtension {
     ) -> Result<(), rt::DecodeError> {
         RedirectServerExtensionView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.redirect_address_ipaddress, 0)
-            + rt::typed::len_opt(&self.redirect_address_url, 0)
-            + rt::typed::len_opt(&self.redirect_address_sip_uri, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.redirect_address_ipaddress,
@@ -4069,7 +4115,7 @@ impl rt::AvpData for RedirectServerExtension {
 ///     [ Redirect-Server-Extension ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct QosFinalUnitIndication {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     pub final_unit_action: FinalUnitAction,
@@ -4085,6 +4131,8 @@ pub struct QosFinalUnitIndication {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl Eq for QosFinalUnitIndication {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl Default for QosFinalUnitIndication {
     fn default() -> Self {
@@ -4171,13 +4219,6 @@ impl rt::AvpData for QosFinalUnitIndication {
     ) -> Result<(), rt::DecodeError> {
         QosFinalUnitIndicationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.final_unit_action, 0)
-            + rt::typed::len_all(&self.filter_rule, 0)
-            + rt::typed::len_all(&self.filter_id, 0)
-            + rt::typed::len_opt(&self.redirect_server_extension, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
         rt::typed::put_all(&self.filter_rule, buf, &self.avp_flags, 509, 0, 64);
@@ -4236,7 +4277,7 @@ impl rt::AvpData for QosFinalUnitIndication {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4306,6 +4347,8 @@ pub struct CreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
@@ -4575,38 +4618,6 @@ impl rt::typed::Command for CreditControlRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.service_context_id, 0)
-            + rt::typed::len_one(&self.cc_request_type, 0)
-            + rt::typed::len_one(&self.cc_request_number, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.cc_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_all(&self.subscription_id, 0)
-            + rt::typed::len_all(&self.subscription_id_extension, 0)
-            + rt::typed::len_opt(&self.service_identifier, 0)
-            + rt::typed::len_opt(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.requested_service_unit, 0)
-            + rt::typed::len_opt(&self.requested_action, 0)
-            + rt::typed::len_all(&self.used_service_unit, 0)
-            + rt::typed::len_opt(&self.multiple_services_indicator, 0)
-            + rt::typed::len_all(&self.multiple_services_credit_control, 0)
-            + rt::typed::len_all(&self.service_parameter_info, 0)
-            + rt::typed::len_opt(&self.cc_correlation_id, 0)
-            + rt::typed::len_opt(&self.user_equipment_info, 0)
-            + rt::typed::len_opt(&self.user_equipment_info_extension, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -4724,7 +4735,7 @@ impl rt::typed::Command for CreditControlRequest {
 /// DIAMETER_CREDIT_LIMIT_REACHED = 4012
 /// DIAMETER_USER_UNKNOWN = 5030
 /// DIAMETER_RATING_FAILED = 5031
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4790,6 +4801,8 @@ pub struct CreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl Eq for CreditControlAnswer {}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl Default for CreditControlAnswer {
     fn default() -> Self {
@@ -5028,36 +5041,6 @@ impl rt::typed::Command for CreditControlAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.cc_request_type, 0)
-            + rt::typed::len_one(&self.cc_request_number, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.cc_session_failover, 0)
-            + rt::typed::len_opt(&self.cc_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_opt(&self.granted_service_unit, 0)
-            + rt::typed::len_all(&self.multiple_services_credit_control, 0)
-            + rt::typed::len_opt(&self.cost_information, 0)
-            + rt::typed::len_opt(&self.final_unit_indication, 0)
-            + rt::typed::len_opt(&self.qos_final_unit_indication, 0)
-            + rt::typed::len_opt(&self.check_balance_result, 0)
-            + rt::typed::len_opt(&self.credit_control_failure_handling, 0)
-            + rt::typed::len_opt(&self.direct_debiting_failure_handling, 0)
-            + rt::typed::len_opt(&self.validity_time, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.failed_avp, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -5225,7 +5208,15 @@ impl<'a> CostInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CostInformation::KEY)),
         }
@@ -5239,7 +5230,16 @@ impl<'a> CostInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CostInformation::KEY)),
         }
@@ -5292,53 +5292,6 @@ impl<'a> CostInformationView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (445, 0) => t.one(0, avp, UnitValueView::check),
-            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (424, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (445, 0) | (425, 0) | (424, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5348,7 +5301,7 @@ impl<'a> CostInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
@@ -5366,19 +5319,20 @@ impl<'a> CostInformationView<'a> {
     pub fn cost_unit(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CostInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (445, 0) => t.one(0, avp, UnitValueView::check),
+            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (424, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5443,7 +5397,15 @@ impl<'a> UnitValueView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UnitValue::KEY)),
         }
@@ -5457,7 +5419,16 @@ impl<'a> UnitValueView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UnitValue::KEY)),
         }
@@ -5499,52 +5470,6 @@ impl<'a> UnitValueView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (447, 0) | (429, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5554,7 +5479,7 @@ impl<'a> UnitValueView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
@@ -5567,19 +5492,32 @@ impl<'a> UnitValueView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for UnitValueView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
+            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -5632,7 +5570,15 @@ impl<'a> MultipleServicesCreditControlView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MultipleServicesCreditControl::KEY)),
         }
@@ -5646,7 +5592,16 @@ impl<'a> MultipleServicesCreditControlView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MultipleServicesCreditControl::KEY)),
         }
@@ -5683,64 +5638,6 @@ impl<'a> MultipleServicesCreditControlView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (431, 0) => t.one(0, avp, GrantedServiceUnitView::check),
-            (437, 0) => t.one(1, avp, RequestedServiceUnitView::check),
-            (446, 0) => t.any(2, 0, avp, UsedServiceUnitView::check),
-            (452, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (439, 0) => t.any(4, 1, avp, rt::view::check::<u32>),
-            (432, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (457, 0) => t.any(6, 2, avp, GSUPoolReferenceView::check),
-            (448, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (430, 0) => t.one(9, avp, FinalUnitIndicationView::check),
-            (669, 0) => t.one(10, avp, QosFinalUnitIndicationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (431, 0) | (437, 0) | (446, 0) | (452, 0) | (439, 0) | (432,
-            0) | (457, 0) | (448, 0) | (268, 0) | (430, 0) | (669, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5750,7 +5647,7 @@ impl<'a> MultipleServicesCreditControlView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
@@ -5844,19 +5741,28 @@ impl<'a> MultipleServicesCreditControlView<'a> {
             QosFinalUnitIndicationView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MultipleServicesCreditControlView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (431, 0) => t.one(0, avp, GrantedServiceUnitView::check),
+            (437, 0) => t.one(1, avp, RequestedServiceUnitView::check),
+            (446, 0) => t.any(2, 0, avp, UsedServiceUnitView::check),
+            (452, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (439, 0) => t.any(4, 1, avp, rt::view::check::<u32>),
+            (432, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (457, 0) => t.any(6, 2, avp, GSUPoolReferenceView::check),
+            (448, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (430, 0) => t.one(9, avp, FinalUnitIndicationView::check),
+            (669, 0) => t.one(10, avp, QosFinalUnitIndicationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5921,7 +5827,15 @@ impl<'a> GrantedServiceUnitView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(GrantedServiceUnit::KEY)),
         }
@@ -5935,7 +5849,16 @@ impl<'a> GrantedServiceUnitView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(GrantedServiceUnit::KEY)),
         }
@@ -5971,60 +5894,6 @@ impl<'a> GrantedServiceUnitView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (451, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (420, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (413, 0) => t.one(2, avp, CcMoneyView::check),
-            (421, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(5, avp, rt::view::check::<u64>),
-            (417, 0) => t.one(6, avp, rt::view::check::<u64>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (451, 0) | (420, 0) | (413, 0) | (421, 0) | (412, 0) | (414,
-            0) | (417, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6034,7 +5903,7 @@ impl<'a> GrantedServiceUnitView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
@@ -6077,19 +5946,37 @@ impl<'a> GrantedServiceUnitView<'a> {
     pub fn cc_service_specific_units(&self) -> Option<u64> {
         rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u64>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for GrantedServiceUnitView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (451, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (420, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (413, 0) => t.one(2, avp, CcMoneyView::check),
+            (421, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (412, 0) => t.one(4, avp, rt::view::check::<u64>),
+            (414, 0) => t.one(5, avp, rt::view::check::<u64>),
+            (417, 0) => t.one(6, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -6141,7 +6028,15 @@ impl<'a> RequestedServiceUnitView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RequestedServiceUnit::KEY)),
         }
@@ -6155,7 +6050,16 @@ impl<'a> RequestedServiceUnitView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RequestedServiceUnit::KEY)),
         }
@@ -6191,59 +6095,6 @@ impl<'a> RequestedServiceUnitView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (420, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (413, 0) => t.one(1, avp, CcMoneyView::check),
-            (421, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (417, 0) => t.one(5, avp, rt::view::check::<u64>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (420, 0) | (413, 0) | (421, 0) | (412, 0) | (414, 0) | (417,
-            0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6253,7 +6104,7 @@ impl<'a> RequestedServiceUnitView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
@@ -6286,19 +6137,23 @@ impl<'a> RequestedServiceUnitView<'a> {
     pub fn cc_service_specific_units(&self) -> Option<u64> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u64>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RequestedServiceUnitView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (420, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (413, 0) => t.one(1, avp, CcMoneyView::check),
+            (421, 0) => t.one(2, avp, rt::view::check::<u64>),
+            (412, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (414, 0) => t.one(4, avp, rt::view::check::<u64>),
+            (417, 0) => t.one(5, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -6363,7 +6218,15 @@ impl<'a> UsedServiceUnitView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UsedServiceUnit::KEY)),
         }
@@ -6377,7 +6240,16 @@ impl<'a> UsedServiceUnitView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UsedServiceUnit::KEY)),
         }
@@ -6413,60 +6285,6 @@ impl<'a> UsedServiceUnitView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (452, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (420, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (413, 0) => t.one(2, avp, CcMoneyView::check),
-            (421, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(5, avp, rt::view::check::<u64>),
-            (417, 0) => t.one(6, avp, rt::view::check::<u64>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (452, 0) | (420, 0) | (413, 0) | (421, 0) | (412, 0) | (414,
-            0) | (417, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6476,7 +6294,7 @@ impl<'a> UsedServiceUnitView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
@@ -6519,19 +6337,37 @@ impl<'a> UsedServiceUnitView<'a> {
     pub fn cc_service_specific_units(&self) -> Option<u64> {
         rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u64>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for UsedServiceUnitView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (452, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (420, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (413, 0) => t.one(2, avp, CcMoneyView::check),
+            (421, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (412, 0) => t.one(4, avp, rt::view::check::<u64>),
+            (414, 0) => t.one(5, avp, rt::view::check::<u64>),
+            (417, 0) => t.one(6, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -6609,7 +6445,15 @@ impl<'a> CcMoneyView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CcMoney::KEY)),
         }
@@ -6623,7 +6467,16 @@ impl<'a> CcMoneyView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CcMoney::KEY)),
         }
@@ -6665,52 +6518,6 @@ impl<'a> CcMoneyView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (445, 0) => t.one(0, avp, UnitValueView::check),
-            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (445, 0) | (425, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6720,7 +6527,7 @@ impl<'a> CcMoneyView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
@@ -6733,19 +6540,32 @@ impl<'a> CcMoneyView<'a> {
     pub fn currency_code(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for CcMoneyView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (445, 0) => t.one(0, avp, UnitValueView::check),
+            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -6797,7 +6617,15 @@ impl<'a> GSUPoolReferenceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(GSUPoolReference::KEY)),
         }
@@ -6811,7 +6639,16 @@ impl<'a> GSUPoolReferenceView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(GSUPoolReference::KEY)),
         }
@@ -6872,53 +6709,6 @@ impl<'a> GSUPoolReferenceView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (453, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (454, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (445, 0) => t.one(2, avp, UnitValueView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (453, 0) | (454, 0) | (445, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6928,7 +6718,7 @@ impl<'a> GSUPoolReferenceView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
@@ -6951,19 +6741,20 @@ impl<'a> GSUPoolReferenceView<'a> {
     pub fn unit_value(&self) -> UnitValueView<'a> {
         rt::view::one(self.root, self.first[2], self.end, UnitValueView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for GSUPoolReferenceView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (453, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (454, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (445, 0) => t.one(2, avp, UnitValueView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7028,7 +6819,15 @@ impl<'a> FinalUnitIndicationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FinalUnitIndication::KEY)),
         }
@@ -7042,7 +6841,16 @@ impl<'a> FinalUnitIndicationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FinalUnitIndication::KEY)),
         }
@@ -7088,54 +6896,6 @@ impl<'a> FinalUnitIndicationView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (449, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (438, 0) => t.any(1, 0, avp, rt::view::check_ip_filter_rule),
-            (11, 0) => t.any(2, 1, avp, rt::view::check_utf8_string),
-            (434, 0) => t.one(3, avp, RedirectServerView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (449, 0) | (438, 0) | (11, 0) | (434, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7145,7 +6905,7 @@ impl<'a> FinalUnitIndicationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
@@ -7189,19 +6949,33 @@ impl<'a> FinalUnitIndicationView<'a> {
     pub fn redirect_server(&self) -> Option<RedirectServerView<'a>> {
         rt::view::opt(self.root, self.first[3], self.end, RedirectServerView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for FinalUnitIndicationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (449, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (438, 0) => t.any(1, 0, avp, rt::view::check_ip_filter_rule),
+            (11, 0) => t.any(2, 1, avp, rt::view::check_utf8_string),
+            (434, 0) => t.one(3, avp, RedirectServerView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7276,7 +7050,15 @@ impl<'a> RedirectServerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RedirectServer::KEY)),
         }
@@ -7290,7 +7072,16 @@ impl<'a> RedirectServerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RedirectServer::KEY)),
         }
@@ -7343,52 +7134,6 @@ impl<'a> RedirectServerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (433, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (435, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (433, 0) | (435, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7398,7 +7143,7 @@ impl<'a> RedirectServerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
@@ -7416,19 +7161,31 @@ impl<'a> RedirectServerView<'a> {
     pub fn redirect_server_address(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for RedirectServerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (433, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (435, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7479,7 +7236,15 @@ impl<'a> ServiceParameterInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceParameterInfo::KEY)),
         }
@@ -7493,7 +7258,16 @@ impl<'a> ServiceParameterInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServiceParameterInfo::KEY)),
         }
@@ -7546,52 +7320,6 @@ impl<'a> ServiceParameterInfoView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (441, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (442, 0) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (441, 0) | (442, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7601,7 +7329,7 @@ impl<'a> ServiceParameterInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
@@ -7614,19 +7342,19 @@ impl<'a> ServiceParameterInfoView<'a> {
     pub fn service_parameter_value(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ServiceParameterInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (441, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (442, 0) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7709,7 +7437,15 @@ impl<'a> SubscriptionIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubscriptionId::KEY)),
         }
@@ -7723,7 +7459,16 @@ impl<'a> SubscriptionIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SubscriptionId::KEY)),
         }
@@ -7776,52 +7521,6 @@ impl<'a> SubscriptionIdView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (450, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (444, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (450, 0) | (444, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7831,7 +7530,7 @@ impl<'a> SubscriptionIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
@@ -7849,19 +7548,41 @@ impl<'a> SubscriptionIdView<'a> {
     pub fn subscription_id_data(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for SubscriptionIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (450, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (444, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7950,7 +7671,15 @@ impl<'a> UserEquipmentInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UserEquipmentInfo::KEY)),
         }
@@ -7964,7 +7693,16 @@ impl<'a> UserEquipmentInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UserEquipmentInfo::KEY)),
         }
@@ -8017,52 +7755,6 @@ impl<'a> UserEquipmentInfoView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (459, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (460, 0) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (459, 0) | (460, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8072,7 +7764,7 @@ impl<'a> UserEquipmentInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
@@ -8090,19 +7782,33 @@ impl<'a> UserEquipmentInfoView<'a> {
     pub fn user_equipment_info_value(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for UserEquipmentInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (459, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (460, 0) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8179,7 +7885,15 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UserEquipmentInfoExtension::KEY)),
         }
@@ -8193,7 +7907,16 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UserEquipmentInfoExtension::KEY)),
         }
@@ -8229,55 +7952,6 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (654, 0) => t.one(0, avp, rt::view::no_check),
-            (655, 0) => t.one(1, avp, rt::view::no_check),
-            (656, 0) => t.one(2, avp, rt::view::no_check),
-            (657, 0) => t.one(3, avp, rt::view::no_check),
-            (658, 0) => t.one(4, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (654, 0) | (655, 0) | (656, 0) | (657, 0) | (658, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8287,7 +7961,7 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
@@ -8315,19 +7989,34 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
     pub fn user_equipment_info_imei(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for UserEquipmentInfoExtensionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (654, 0) => t.one(0, avp, rt::view::no_check),
+            (655, 0) => t.one(1, avp, rt::view::no_check),
+            (656, 0) => t.one(2, avp, rt::view::no_check),
+            (657, 0) => t.one(3, avp, rt::view::no_check),
+            (658, 0) => t.one(4, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8378,7 +8067,15 @@ impl<'a> SubscriptionIdExtensionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubscriptionIdExtension::KEY)),
         }
@@ -8392,7 +8089,16 @@ impl<'a> SubscriptionIdExtensionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SubscriptionIdExtension::KEY)),
         }
@@ -8428,55 +8134,6 @@ impl<'a> SubscriptionIdExtensionView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (660, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (661, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (662, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (663, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (664, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (660, 0) | (661, 0) | (662, 0) | (663, 0) | (664, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8486,7 +8143,7 @@ impl<'a> SubscriptionIdExtensionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
@@ -8514,19 +8171,22 @@ impl<'a> SubscriptionIdExtensionView<'a> {
     pub fn subscription_id_private(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for SubscriptionIdExtensionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (660, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (661, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (662, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (663, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (664, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8565,7 +8225,15 @@ impl<'a> RedirectServerExtensionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RedirectServerExtension::KEY)),
         }
@@ -8579,7 +8247,16 @@ impl<'a> RedirectServerExtensionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RedirectServerExtension::KEY)),
         }
@@ -8615,53 +8292,6 @@ impl<'a> RedirectServerExtensionView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (666, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (667, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (668, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (666, 0) | (667, 0) | (668, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8671,7 +8301,7 @@ impl<'a> RedirectServerExtensionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
@@ -8694,19 +8324,20 @@ impl<'a> RedirectServerExtensionView<'a> {
     pub fn redirect_address_sip_uri(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RedirectServerExtensionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (666, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
+            (667, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (668, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8747,7 +8378,15 @@ impl<'a> QosFinalUnitIndicationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosFinalUnitIndication::KEY)),
         }
@@ -8761,7 +8400,16 @@ impl<'a> QosFinalUnitIndicationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosFinalUnitIndication::KEY)),
         }
@@ -8807,54 +8455,6 @@ impl<'a> QosFinalUnitIndicationView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (449, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (509, 0) => t.any(1, 0, avp, super::qos::FilterRuleView::check),
-            (11, 0) => t.any(2, 1, avp, rt::view::check_utf8_string),
-            (665, 0) => t.one(3, avp, RedirectServerExtensionView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (449, 0) | (509, 0) | (11, 0) | (665, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8864,7 +8464,7 @@ impl<'a> QosFinalUnitIndicationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
@@ -8913,19 +8513,21 @@ impl<'a> QosFinalUnitIndicationView<'a> {
             RedirectServerExtensionView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for QosFinalUnitIndicationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (449, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (509, 0) => t.any(1, 0, avp, super::qos::FilterRuleView::check),
+            (11, 0) => t.any(2, 1, avp, rt::view::check_utf8_string),
+            (665, 0) => t.one(3, avp, RedirectServerExtensionView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8980,8 +8582,28 @@ impl<'a> CreditControlRequestView<'a> {
             count: [0; 7usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9062,85 +8684,6 @@ impl<'a> CreditControlRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (461, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (419, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (443, 0) => t.any(14, 0, avp, SubscriptionIdView::check),
-            (659, 0) => t.any(15, 1, avp, SubscriptionIdExtensionView::check),
-            (439, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(17, avp, rt::view::check::<i32>),
-            (437, 0) => t.one(18, avp, RequestedServiceUnitView::check),
-            (436, 0) => t.one(19, avp, rt::view::check::<i32>),
-            (446, 0) => t.any(20, 2, avp, UsedServiceUnitView::check),
-            (455, 0) => t.one(21, avp, rt::view::check::<i32>),
-            (456, 0) => t.any(22, 3, avp, MultipleServicesCreditControlView::check),
-            (440, 0) => t.any(23, 4, avp, ServiceParameterInfoView::check),
-            (411, 0) => t.one(24, avp, rt::view::no_check),
-            (458, 0) => t.one(25, avp, UserEquipmentInfoView::check),
-            (653, 0) => t.one(26, avp, UserEquipmentInfoExtensionView::check),
-            (284, 0) => t.any(27, 5, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(28, 6, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (258, 0) | (461,
-            0) | (416, 0) | (415, 0) | (293, 0) | (1, 0) | (419, 0) | (50, 0) | (278, 0)
-            | (55, 0) | (443, 0) | (659, 0) | (439, 0) | (295, 0) | (437, 0) | (436, 0) |
-            (446, 0) | (455, 0) | (456, 0) | (440, 0) | (411, 0) | (458, 0) | (653, 0) |
-            (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9150,7 +8693,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9399,6 +8942,47 @@ impl<'a> CreditControlRequestView<'a> {
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
+impl<'a> rt::view::Step<'a> for CreditControlRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (461, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (419, 0) => t.one(10, avp, rt::view::check::<u64>),
+            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (55, 0) => t.one(13, avp, rt::view::check::<rt::data::Time>),
+            (443, 0) => t.any(14, 0, avp, SubscriptionIdView::check),
+            (659, 0) => t.any(15, 1, avp, SubscriptionIdExtensionView::check),
+            (439, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(17, avp, rt::view::check::<i32>),
+            (437, 0) => t.one(18, avp, RequestedServiceUnitView::check),
+            (436, 0) => t.one(19, avp, rt::view::check::<i32>),
+            (446, 0) => t.any(20, 2, avp, UsedServiceUnitView::check),
+            (455, 0) => t.one(21, avp, rt::view::check::<i32>),
+            (456, 0) => t.any(22, 3, avp, MultipleServicesCreditControlView::check),
+            (440, 0) => t.any(23, 4, avp, ServiceParameterInfoView::check),
+            (411, 0) => t.one(24, avp, rt::view::no_check),
+            (458, 0) => t.one(25, avp, UserEquipmentInfoView::check),
+            (653, 0) => t.one(26, avp, UserEquipmentInfoExtensionView::check),
+            (284, 0) => t.any(27, 5, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(28, 6, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9450,8 +9034,28 @@ impl<'a> CreditControlAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9524,84 +9128,6 @@ impl<'a> CreditControlAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (416, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (418, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (419, 0) => t.one(9, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (431, 0) => t.one(13, avp, GrantedServiceUnitView::check),
-            (456, 0) => t.any(14, 0, avp, MultipleServicesCreditControlView::check),
-            (423, 0) => t.one(15, avp, CostInformationView::check),
-            (430, 0) => t.one(16, avp, FinalUnitIndicationView::check),
-            (669, 0) => t.one(17, avp, QosFinalUnitIndicationView::check),
-            (422, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (427, 0) => t.one(19, avp, rt::view::check::<i32>),
-            (428, 0) => t.one(20, avp, rt::view::check::<i32>),
-            (448, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(22, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(23, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(24, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(25, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(26, 3, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(27, 4, avp, super::base::FailedAvpView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (258, 0) | (416,
-            0) | (415, 0) | (1, 0) | (418, 0) | (419, 0) | (50, 0) | (278, 0) | (55, 0) |
-            (431, 0) | (456, 0) | (423, 0) | (430, 0) | (669, 0) | (422, 0) | (427, 0) |
-            (428, 0) | (448, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0) | (282, 0) |
-            (279, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9611,7 +9137,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9839,6 +9365,46 @@ impl<'a> CreditControlAnswerView<'a> {
             0,
             super::base::FailedAvpView::read,
         )
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl<'a> rt::view::Step<'a> for CreditControlAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (416, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (418, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (419, 0) => t.one(9, avp, rt::view::check::<u64>),
+            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (55, 0) => t.one(12, avp, rt::view::check::<rt::data::Time>),
+            (431, 0) => t.one(13, avp, GrantedServiceUnitView::check),
+            (456, 0) => t.any(14, 0, avp, MultipleServicesCreditControlView::check),
+            (423, 0) => t.one(15, avp, CostInformationView::check),
+            (430, 0) => t.one(16, avp, FinalUnitIndicationView::check),
+            (669, 0) => t.one(17, avp, QosFinalUnitIndicationView::check),
+            (422, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (427, 0) => t.one(19, avp, rt::view::check::<i32>),
+            (428, 0) => t.one(20, avp, rt::view::check::<i32>),
+            (448, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(22, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(24, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(25, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(26, 3, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(27, 4, avp, super::base::FailedAvpView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]

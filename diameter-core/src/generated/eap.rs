@@ -68,7 +68,7 @@ pub mod application {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -154,6 +154,8 @@ pub struct DiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "eap"))]
+impl Eq for DiameterEapRequest {}
 #[cfg(any(feature = "eap"))]
 impl Default for DiameterEapRequest {
     fn default() -> Self {
@@ -390,47 +392,6 @@ impl rt::typed::Command for DiameterEapRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.nas_identifier, 0)
-            + rt::typed::len_opt(&self.nas_ip_address, 0)
-            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
-            + rt::typed::len_opt(&self.nas_port, 0)
-            + rt::typed::len_opt(&self.nas_port_id, 0)
-            + rt::typed::len_opt(&self.nas_port_type, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.port_limit, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_one(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.eap_key_name, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_opt(&self.state, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.callback_number, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.calling_station_id, 0)
-            + rt::typed::len_opt(&self.originating_line_info, 0)
-            + rt::typed::len_opt(&self.connect_info, 0)
-            + rt::typed::len_all(&self.framed_compression, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
-            + rt::typed::len_opt(&self.framed_mtu, 0)
-            + rt::typed::len_opt(&self.framed_protocol, 0)
-            + rt::typed::len_all(&self.tunneling, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -543,7 +504,7 @@ impl rt::typed::Command for DiameterEapRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -665,6 +626,8 @@ pub struct DiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "eap"))]
+impl Eq for DiameterEapAnswer {}
 #[cfg(any(feature = "eap"))]
 impl Default for DiameterEapAnswer {
     fn default() -> Self {
@@ -1016,64 +979,6 @@ impl rt::typed::Command for DiameterEapAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.eap_reissued_payload, 0)
-            + rt::typed::len_opt(&self.eap_master_session_key, 0)
-            + rt::typed::len_opt(&self.eap_key_name, 0)
-            + rt::typed::len_opt(&self.multi_round_time_out, 0)
-            + rt::typed::len_opt(&self.accounting_eap_auth_method, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_all(&self.configuration_token, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_all(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.idle_timeout, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.state, 0)
-            + rt::typed::len_all(&self.reply_message, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.filter_id, 0)
-            + rt::typed::len_opt(&self.port_limit, 0)
-            + rt::typed::len_opt(&self.callback_id, 0)
-            + rt::typed::len_opt(&self.callback_number, 0)
-            + rt::typed::len_opt(&self.framed_appletalk_link, 0)
-            + rt::typed::len_all(&self.framed_appletalk_network, 0)
-            + rt::typed::len_opt(&self.framed_appletalk_zone, 0)
-            + rt::typed::len_all(&self.framed_compression, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_pool, 0)
-            + rt::typed::len_all(&self.framed_ipv6_route, 0)
-            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
-            + rt::typed::len_all(&self.framed_route, 0)
-            + rt::typed::len_opt(&self.framed_pool, 0)
-            + rt::typed::len_opt(&self.framed_ipx_network, 0)
-            + rt::typed::len_opt(&self.framed_mtu, 0)
-            + rt::typed::len_opt(&self.framed_protocol, 0)
-            + rt::typed::len_opt(&self.framed_routing, 0)
-            + rt::typed::len_all(&self.nas_filter_rule, 0)
-            + rt::typed::len_all(&self.qos_filter_rule, 0)
-            + rt::typed::len_all(&self.tunneling, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1276,8 +1181,28 @@ impl<'a> DiameterEapRequestView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -1350,95 +1275,6 @@ impl<'a> DiameterEapRequestView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (32, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(8, avp, rt::view::no_check),
-            (95, 0) => t.one(9, avp, rt::view::no_check),
-            (5, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (87, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (62, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(15, avp, rt::view::check_utf8_string),
-            (462, 0) => t.one(16, avp, rt::view::no_check),
-            (102, 0) => t.one(17, avp, rt::view::no_check),
-            (6, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (24, 0) => t.one(19, avp, rt::view::no_check),
-            (291, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(22, avp, rt::view::check::<i32>),
-            (19, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (30, 0) => t.one(24, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(25, avp, rt::view::check_utf8_string),
-            (94, 0) => t.one(26, avp, rt::view::no_check),
-            (77, 0) => t.one(27, avp, rt::view::check_utf8_string),
-            (13, 0) => t.any(28, 0, avp, rt::view::check::<i32>),
-            (96, 0) => t.one(29, avp, rt::view::check::<u64>),
-            (8, 0) => t.one(30, avp, rt::view::no_check),
-            (97, 0) => t.any(31, 1, avp, rt::view::no_check),
-            (9, 0) => t.one(32, avp, rt::view::no_check),
-            (12, 0) => t.one(33, avp, rt::view::check::<u32>),
-            (7, 0) => t.one(34, avp, rt::view::check::<i32>),
-            (401, 0) => t.any(35, 2, avp, super::nasreq::TunnelingView::check),
-            (284, 0) => t.any(36, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(37, 4, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (264, 0) | (296, 0) | (283, 0) | (274,
-            0) | (293, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) | (87, 0) | (61, 0) |
-            (278, 0) | (62, 0) | (1, 0) | (462, 0) | (102, 0) | (6, 0) | (24, 0) | (291,
-            0) | (276, 0) | (277, 0) | (19, 0) | (30, 0) | (31, 0) | (94, 0) | (77, 0) |
-            (13, 0) | (96, 0) | (8, 0) | (97, 0) | (9, 0) | (12, 0) | (7, 0) | (401, 0) |
-            (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1448,7 +1284,7 @@ impl<'a> DiameterEapRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -1710,6 +1546,56 @@ impl<'a> DiameterEapRequestView<'a> {
     }
 }
 #[cfg(any(feature = "eap"))]
+impl<'a> rt::view::Step<'a> for DiameterEapRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (32, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(8, avp, rt::view::no_check),
+            (95, 0) => t.one(9, avp, rt::view::no_check),
+            (5, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(15, avp, rt::view::check_utf8_string),
+            (462, 0) => t.one(16, avp, rt::view::no_check),
+            (102, 0) => t.one(17, avp, rt::view::no_check),
+            (6, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (24, 0) => t.one(19, avp, rt::view::no_check),
+            (291, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (19, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(25, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(26, avp, rt::view::no_check),
+            (77, 0) => t.one(27, avp, rt::view::check_utf8_string),
+            (13, 0) => t.any(28, 0, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(29, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(30, avp, rt::view::no_check),
+            (97, 0) => t.any(31, 1, avp, rt::view::no_check),
+            (9, 0) => t.one(32, avp, rt::view::no_check),
+            (12, 0) => t.one(33, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(34, avp, rt::view::check::<i32>),
+            (401, 0) => t.any(35, 2, avp, super::nasreq::TunnelingView::check),
+            (284, 0) => t.any(36, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(37, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "eap"))]
 impl std::fmt::Debug for DiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1761,8 +1647,28 @@ impl<'a> DiameterEapAnswerView<'a> {
             count: [0; 15usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -1827,115 +1733,6 @@ impl<'a> DiameterEapAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (462, 0) => t.one(7, avp, rt::view::no_check),
-            (463, 0) => t.one(8, avp, rt::view::no_check),
-            (464, 0) => t.one(9, avp, rt::view::no_check),
-            (102, 0) => t.one(10, avp, rt::view::no_check),
-            (272, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (465, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (6, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (25, 0) => t.any(14, 0, avp, rt::view::no_check),
-            (78, 0) => t.any(15, 1, avp, rt::view::no_check),
-            (85, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(17, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(18, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(19, 2, avp, super::base::FailedAvpView::check),
-            (28, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(22, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(23, avp, rt::view::check::<i32>),
-            (285, 0) => t.one(24, avp, rt::view::check::<i32>),
-            (27, 0) => t.one(25, avp, rt::view::check::<u32>),
-            (24, 0) => t.one(26, avp, rt::view::no_check),
-            (18, 0) => t.any(27, 3, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(28, avp, rt::view::check::<u32>),
-            (11, 0) => t.any(29, 4, avp, rt::view::check_utf8_string),
-            (62, 0) => t.one(30, avp, rt::view::check::<u32>),
-            (20, 0) => t.one(31, avp, rt::view::check_utf8_string),
-            (19, 0) => t.one(32, avp, rt::view::check_utf8_string),
-            (37, 0) => t.one(33, avp, rt::view::check::<u32>),
-            (38, 0) => t.any(34, 5, avp, rt::view::check::<u32>),
-            (39, 0) => t.one(35, avp, rt::view::no_check),
-            (13, 0) => t.any(36, 6, avp, rt::view::check::<i32>),
-            (96, 0) => t.one(37, avp, rt::view::check::<u64>),
-            (8, 0) => t.one(38, avp, rt::view::no_check),
-            (97, 0) => t.any(39, 7, avp, rt::view::no_check),
-            (100, 0) => t.one(40, avp, rt::view::no_check),
-            (99, 0) => t.any(41, 8, avp, rt::view::check_utf8_string),
-            (9, 0) => t.one(42, avp, rt::view::no_check),
-            (22, 0) => t.any(43, 9, avp, rt::view::check_utf8_string),
-            (88, 0) => t.one(44, avp, rt::view::no_check),
-            (23, 0) => t.one(45, avp, rt::view::check::<u32>),
-            (12, 0) => t.one(46, avp, rt::view::check::<u32>),
-            (7, 0) => t.one(47, avp, rt::view::check::<i32>),
-            (10, 0) => t.one(48, avp, rt::view::check::<i32>),
-            (400, 0) => t.any(49, 10, avp, rt::view::check_ip_filter_rule),
-            (407, 0) => t.any(50, 11, avp, rt::view::check_qos_filter_rule),
-            (401, 0) => t.any(51, 12, avp, super::nasreq::TunnelingView::check),
-            (292, 0) => t.any(52, 13, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(53, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(54, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(55, 14, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (274, 0) | (268, 0) | (264, 0) | (296,
-            0) | (1, 0) | (462, 0) | (463, 0) | (464, 0) | (102, 0) | (272, 0) | (465, 0)
-            | (6, 0) | (25, 0) | (78, 0) | (85, 0) | (281, 0) | (294, 0) | (279, 0) |
-            (28, 0) | (291, 0) | (276, 0) | (277, 0) | (285, 0) | (27, 0) | (24, 0) |
-            (18, 0) | (278, 0) | (11, 0) | (62, 0) | (20, 0) | (19, 0) | (37, 0) | (38,
-            0) | (39, 0) | (13, 0) | (96, 0) | (8, 0) | (97, 0) | (100, 0) | (99, 0) |
-            (9, 0) | (22, 0) | (88, 0) | (23, 0) | (12, 0) | (7, 0) | (10, 0) | (400, 0)
-            | (407, 0) | (401, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1945,7 +1742,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2384,6 +2181,74 @@ impl<'a> DiameterEapAnswerView<'a> {
             0,
             super::base::ProxyInfoView::read,
         )
+    }
+}
+#[cfg(any(feature = "eap"))]
+impl<'a> rt::view::Step<'a> for DiameterEapAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (274, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (462, 0) => t.one(7, avp, rt::view::no_check),
+            (463, 0) => t.one(8, avp, rt::view::no_check),
+            (464, 0) => t.one(9, avp, rt::view::no_check),
+            (102, 0) => t.one(10, avp, rt::view::no_check),
+            (272, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (465, 0) => t.one(12, avp, rt::view::check::<u64>),
+            (6, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(14, 0, avp, rt::view::no_check),
+            (78, 0) => t.any(15, 1, avp, rt::view::no_check),
+            (85, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(17, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(18, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(19, 2, avp, super::base::FailedAvpView::check),
+            (28, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(22, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (285, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (27, 0) => t.one(25, avp, rt::view::check::<u32>),
+            (24, 0) => t.one(26, avp, rt::view::no_check),
+            (18, 0) => t.any(27, 3, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(28, avp, rt::view::check::<u32>),
+            (11, 0) => t.any(29, 4, avp, rt::view::check_utf8_string),
+            (62, 0) => t.one(30, avp, rt::view::check::<u32>),
+            (20, 0) => t.one(31, avp, rt::view::check_utf8_string),
+            (19, 0) => t.one(32, avp, rt::view::check_utf8_string),
+            (37, 0) => t.one(33, avp, rt::view::check::<u32>),
+            (38, 0) => t.any(34, 5, avp, rt::view::check::<u32>),
+            (39, 0) => t.one(35, avp, rt::view::no_check),
+            (13, 0) => t.any(36, 6, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(37, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(38, avp, rt::view::no_check),
+            (97, 0) => t.any(39, 7, avp, rt::view::no_check),
+            (100, 0) => t.one(40, avp, rt::view::no_check),
+            (99, 0) => t.any(41, 8, avp, rt::view::check_utf8_string),
+            (9, 0) => t.one(42, avp, rt::view::no_check),
+            (22, 0) => t.any(43, 9, avp, rt::view::check_utf8_string),
+            (88, 0) => t.one(44, avp, rt::view::no_check),
+            (23, 0) => t.one(45, avp, rt::view::check::<u32>),
+            (12, 0) => t.one(46, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(47, avp, rt::view::check::<i32>),
+            (10, 0) => t.one(48, avp, rt::view::check::<i32>),
+            (400, 0) => t.any(49, 10, avp, rt::view::check_ip_filter_rule),
+            (407, 0) => t.any(50, 11, avp, rt::view::check_qos_filter_rule),
+            (401, 0) => t.any(51, 12, avp, super::nasreq::TunnelingView::check),
+            (292, 0) => t.any(52, 13, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(53, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(54, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(55, 14, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "eap"))]

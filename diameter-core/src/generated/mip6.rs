@@ -114,7 +114,7 @@ impl rt::AvpData for Mip6AuthMode {
 ///     [ MIP6-Home-Link-Prefix ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Mip6AgentInfo {
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     pub mip_home_agent_address: Vec<rt::data::Address>,
@@ -128,6 +128,22 @@ pub struct Mip6AgentInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Eq for Mip6AgentInfo {}
 #[cfg(
     any(
         feature = "mip6",
@@ -250,12 +266,6 @@ impl rt::AvpData for Mip6AgentInfo {
     ) -> Result<(), rt::DecodeError> {
         Mip6AgentInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.mip_home_agent_address, 0)
-            + rt::typed::len_opt(&self.mip_home_agent_host, 0)
-            + rt::typed::len_opt(&self.mip6_home_link_prefix, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.mip_home_agent_address,
@@ -289,7 +299,7 @@ impl rt::AvpData for Mip6AgentInfo {
 ///     [ MIP-Replay-Mode ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipMnHaMsa {
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     pub mip_session_key: rt::bytes::Bytes,
@@ -307,6 +317,8 @@ pub struct MipMnHaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl Eq for MipMnHaMsa {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for MipMnHaMsa {
     fn default() -> Self {
@@ -394,14 +406,6 @@ impl rt::AvpData for MipMnHaMsa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_session_key, 0)
-            + rt::typed::len_one(&self.mip_msa_lifetime, 0)
-            + rt::typed::len_opt(&self.mip_mn_ha_spi, 0)
-            + rt::typed::len_opt(&self.mip_algorithm_type, 0)
-            + rt::typed::len_opt(&self.mip_replay_mode, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
         rt::typed::put_one(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
@@ -453,7 +457,7 @@ impl rt::AvpData for MipMnHaMsa {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Mip6Request {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -529,6 +533,8 @@ pub struct Mip6Request {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl Eq for Mip6Request {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for Mip6Request {
     fn default() -> Self {
@@ -786,42 +792,6 @@ impl rt::typed::Command for Mip6Request {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.nas_identifier, 0)
-            + rt::typed::len_opt(&self.nas_ip_address, 0)
-            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
-            + rt::typed::len_opt(&self.nas_port_type, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.calling_station_id, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_one(&self.mip6_auth_mode, 0)
-            + rt::typed::len_opt(&self.mip_mn_aaa_spi, 0)
-            + rt::typed::len_opt(&self.mip_mn_ha_spi, 0)
-            + rt::typed::len_all(&self.mip_mobile_node_address, 0)
-            + rt::typed::len_one(&self.mip6_agent_info, 0)
-            + rt::typed::len_one(&self.mip_careof_address, 0)
-            + rt::typed::len_opt(&self.mip_authenticator, 0)
-            + rt::typed::len_opt(&self.mip_mac_mobility_data, 0)
-            + rt::typed::len_opt(&self.mip_timestamp, 0)
-            + rt::typed::len_opt(&self.qos_capability, 0)
-            + rt::typed::len_all(&self.qos_resources, 0)
-            + rt::typed::len_opt(&self.chargeable_user_identity, 0)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -921,7 +891,7 @@ impl rt::typed::Command for Mip6Request {
 /// ```
 ///
 /// RFC 5778 §5.2.1 writes "< Session-ID >". The MIP6I application (7) reuses DER/DEA with RFC 5778 §5.1 ABNF (not transcribed here).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Mip6Answer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -981,6 +951,8 @@ pub struct Mip6Answer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl Eq for Mip6Answer {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl Default for Mip6Answer {
     fn default() -> Self {
@@ -1189,33 +1161,6 @@ impl rt::typed::Command for Mip6Answer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.mip6_agent_info, 0)
-            + rt::typed::len_all(&self.mip_mobile_node_address, 0)
-            + rt::typed::len_opt(&self.mip_mn_ha_msa, 0)
-            + rt::typed::len_all(&self.qos_resources, 0)
-            + rt::typed::len_opt(&self.chargeable_user_identity, 0)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.failed_avp, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1397,7 +1342,15 @@ impl<'a> Mip6AgentInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Mip6AgentInfo::KEY)),
         }
@@ -1411,7 +1364,16 @@ impl<'a> Mip6AgentInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Mip6AgentInfo::KEY)),
         }
@@ -1448,53 +1410,6 @@ impl<'a> Mip6AgentInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (334, 0) => t.many(0, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (348, 0) => t.one(1, avp, super::mipv4::MipHomeAgentHostView::check),
-            (125, 0) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (334, 0) | (348, 0) | (125, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1504,7 +1419,7 @@ impl<'a> Mip6AgentInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
@@ -1535,19 +1450,34 @@ impl<'a> Mip6AgentInfoView<'a> {
     pub fn mip6_home_link_prefix(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::Step<'a> for Mip6AgentInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (334, 0) => t.many(0, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (348, 0) => t.one(1, avp, super::mipv4::MipHomeAgentHostView::check),
+            (125, 0) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -1600,7 +1530,15 @@ impl<'a> MipMnHaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipMnHaMsa::KEY)),
         }
@@ -1614,7 +1552,16 @@ impl<'a> MipMnHaMsaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipMnHaMsa::KEY)),
         }
@@ -1664,55 +1611,6 @@ impl<'a> MipMnHaMsaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (343, 0) => t.one(0, avp, rt::view::no_check),
-            (367, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (491, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (346, 0) => t.one(4, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (343, 0) | (367, 0) | (491, 0) | (345, 0) | (346, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1722,7 +1620,7 @@ impl<'a> MipMnHaMsaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
@@ -1760,19 +1658,22 @@ impl<'a> MipMnHaMsaView<'a> {
             rt::view::enumerated::<super::mipv4::MipReplayMode>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl<'a> rt::view::Step<'a> for MipMnHaMsaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (343, 0) => t.one(0, avp, rt::view::no_check),
+            (367, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (491, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (345, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (346, 0) => t.one(4, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1827,8 +1728,28 @@ impl<'a> Mip6RequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -1933,89 +1854,6 @@ impl<'a> Mip6RequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (32, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(10, avp, rt::view::no_check),
-            (95, 0) => t.one(11, avp, rt::view::no_check),
-            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (30, 0) => t.one(13, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(14, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(15, avp, rt::view::check::<u64>),
-            (494, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (341, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (491, 0) => t.one(18, avp, rt::view::check::<u32>),
-            (333, 0) => t.many(19, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (486, 0) => t.one(20, avp, Mip6AgentInfoView::check),
-            (487, 0) => t.one(21, avp, rt::view::check::<rt::data::Address>),
-            (488, 0) => t.one(22, avp, rt::view::no_check),
-            (489, 0) => t.one(23, avp, rt::view::no_check),
-            (490, 0) => t.one(24, avp, rt::view::no_check),
-            (578, 0) => t.one(25, avp, super::qos::QosCapabilityView::check),
-            (508, 0) => t.any(26, 1, avp, super::qos::QosResourcesView::check),
-            (89, 0) => t.one(27, avp, rt::view::no_check),
-            (493, 0) => t.one(28, avp, rt::view::check_utf8_string),
-            (291, 0) => t.one(29, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(30, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(31, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(32, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (1, 0) | (283, 0) | (264, 0) | (296, 0)
-            | (274, 0) | (293, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) | (61, 0) |
-            (30, 0) | (31, 0) | (124, 0) | (494, 0) | (341, 0) | (491, 0) | (333, 0) |
-            (486, 0) | (487, 0) | (488, 0) | (489, 0) | (490, 0) | (578, 0) | (508, 0) |
-            (89, 0) | (493, 0) | (291, 0) | (277, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2025,7 +1863,7 @@ impl<'a> Mip6RequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2259,6 +2097,51 @@ impl<'a> Mip6RequestView<'a> {
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl<'a> rt::view::Step<'a> for Mip6RequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(10, avp, rt::view::no_check),
+            (95, 0) => t.one(11, avp, rt::view::no_check),
+            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (30, 0) => t.one(13, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(14, avp, rt::view::check_utf8_string),
+            (124, 0) => t.one(15, avp, rt::view::check::<u64>),
+            (494, 0) => t.one(16, avp, rt::view::check::<i32>),
+            (341, 0) => t.one(17, avp, rt::view::check::<u32>),
+            (491, 0) => t.one(18, avp, rt::view::check::<u32>),
+            (333, 0) => t.many(19, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (486, 0) => t.one(20, avp, Mip6AgentInfoView::check),
+            (487, 0) => t.one(21, avp, rt::view::check::<rt::data::Address>),
+            (488, 0) => t.one(22, avp, rt::view::no_check),
+            (489, 0) => t.one(23, avp, rt::view::no_check),
+            (490, 0) => t.one(24, avp, rt::view::no_check),
+            (578, 0) => t.one(25, avp, super::qos::QosCapabilityView::check),
+            (508, 0) => t.any(26, 1, avp, super::qos::QosResourcesView::check),
+            (89, 0) => t.one(27, avp, rt::view::no_check),
+            (493, 0) => t.one(28, avp, rt::view::check_utf8_string),
+            (291, 0) => t.one(29, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(30, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(31, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(32, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl std::fmt::Debug for Mip6RequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2310,8 +2193,28 @@ impl<'a> Mip6AnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2376,80 +2279,6 @@ impl<'a> Mip6AnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (291, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (486, 0) => t.one(13, avp, Mip6AgentInfoView::check),
-            (333, 0) => t.many(14, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (492, 0) => t.one(15, avp, MipMnHaMsaView::check),
-            (508, 0) => t.any(16, 1, avp, super::qos::QosResourcesView::check),
-            (89, 0) => t.one(17, avp, rt::view::no_check),
-            (493, 0) => t.one(18, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(19, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(20, 2, avp, super::base::ProxyInfoView::check),
-            (292, 0) => t.any(21, 3, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(22, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(23, avp, rt::view::check::<u32>),
-            (279, 0) => t.any(24, 4, avp, super::base::FailedAvpView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (264, 0) | (296, 0) | (274,
-            0) | (1, 0) | (291, 0) | (277, 0) | (281, 0) | (294, 0) | (285, 0) | (124, 0)
-            | (486, 0) | (333, 0) | (492, 0) | (508, 0) | (89, 0) | (493, 0) | (278, 0) |
-            (284, 0) | (292, 0) | (261, 0) | (262, 0) | (279, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2459,7 +2288,7 @@ impl<'a> Mip6AnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2648,6 +2477,43 @@ impl<'a> Mip6AnswerView<'a> {
             0,
             super::base::FailedAvpView::read,
         )
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl<'a> rt::view::Step<'a> for Mip6AnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (291, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
+            (486, 0) => t.one(13, avp, Mip6AgentInfoView::check),
+            (333, 0) => t.many(14, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (492, 0) => t.one(15, avp, MipMnHaMsaView::check),
+            (508, 0) => t.any(16, 1, avp, super::qos::QosResourcesView::check),
+            (89, 0) => t.one(17, avp, rt::view::no_check),
+            (493, 0) => t.one(18, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(19, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(20, 2, avp, super::base::ProxyInfoView::check),
+            (292, 0) => t.any(21, 3, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(23, avp, rt::view::check::<u32>),
+            (279, 0) => t.any(24, 4, avp, super::base::FailedAvpView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]

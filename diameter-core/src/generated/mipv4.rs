@@ -231,7 +231,7 @@ impl rt::AvpData for MipReplayMode {
 ///     { MIP-Authenticator-Offset }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipMnAaaAuth {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     pub mip_mn_aaa_spi: u32,
@@ -247,6 +247,8 @@ pub struct MipMnAaaAuth {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipMnAaaAuth {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipMnAaaAuth {
     fn default() -> Self {
@@ -366,13 +368,6 @@ impl rt::AvpData for MipMnAaaAuth {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_mn_aaa_spi, 0)
-            + rt::typed::len_one(&self.mip_auth_input_data_length, 0)
-            + rt::typed::len_one(&self.mip_authenticator_length, 0)
-            + rt::typed::len_one(&self.mip_authenticator_offset, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_aaa_spi, buf, &self.avp_flags, 341, 0, 64);
         rt::typed::put_one(
@@ -411,7 +406,7 @@ impl rt::AvpData for MipMnAaaAuth {
 ///     { Origin-Host }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipOriginatingForeignAaa {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     pub origin_realm: rt::data::DiameterIdentity,
@@ -423,6 +418,8 @@ pub struct MipOriginatingForeignAaa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipOriginatingForeignAaa {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipOriginatingForeignAaa {
     fn default() -> Self {
@@ -498,11 +495,6 @@ impl rt::AvpData for MipOriginatingForeignAaa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -535,7 +527,7 @@ impl rt::AvpData for MipOriginatingForeignAaa {
 /// ```
 ///
 /// The §7 table lists the type as DiamIdent; §7.11 defines it as Grouped with the ABNF below (IANA: Grouped).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipHomeAgentHost {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     pub destination_realm: rt::data::DiameterIdentity,
@@ -547,6 +539,23 @@ pub struct MipHomeAgentHost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl Eq for MipHomeAgentHost {}
 #[cfg(
     any(
         feature = "mip6",
@@ -671,11 +680,6 @@ impl rt::AvpData for MipHomeAgentHost {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
         rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
@@ -692,7 +696,7 @@ impl rt::AvpData for MipHomeAgentHost {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipFaToMnMsa {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     pub mip_fa_to_mn_spi: u32,
@@ -706,6 +710,8 @@ pub struct MipFaToMnMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipFaToMnMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipFaToMnMsa {
     fn default() -> Self {
@@ -797,12 +803,6 @@ impl rt::AvpData for MipFaToMnMsa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_fa_to_mn_spi, 0)
-            + rt::typed::len_one(&self.mip_algorithm_type, 0)
-            + rt::typed::len_one(&self.mip_session_key, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
         rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
@@ -820,7 +820,7 @@ impl rt::AvpData for MipFaToMnMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipFaToHaMsa {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     pub mip_fa_to_ha_spi: u32,
@@ -834,6 +834,8 @@ pub struct MipFaToHaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipFaToHaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipFaToHaMsa {
     fn default() -> Self {
@@ -925,12 +927,6 @@ impl rt::AvpData for MipFaToHaMsa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_fa_to_ha_spi, 0)
-            + rt::typed::len_one(&self.mip_algorithm_type, 0)
-            + rt::typed::len_one(&self.mip_session_key, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
         rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
@@ -948,7 +944,7 @@ impl rt::AvpData for MipFaToHaMsa {
 ///     { MIP-Session-Key }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipHaToFaMsa {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     pub mip_ha_to_fa_spi: u32,
@@ -962,6 +958,8 @@ pub struct MipHaToFaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipHaToFaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipHaToFaMsa {
     fn default() -> Self {
@@ -1053,12 +1051,6 @@ impl rt::AvpData for MipHaToFaMsa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_ha_to_fa_spi, 0)
-            + rt::typed::len_one(&self.mip_algorithm_type, 0)
-            + rt::typed::len_one(&self.mip_session_key, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
         rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
@@ -1080,7 +1072,7 @@ impl rt::AvpData for MipHaToFaMsa {
 ///
 /// §9.4 names the first member MIP-HA-to-MN-SPI, an AVP RFC 4004 never assigns a code to; the SPI of the MN-HA
 /// mobility security association is carried as MIP-MN-HA-SPI (code 491, RFC 5778 §6.4), as in MIP-MN-to-HA-MSA.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipHaToMnMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1096,6 +1088,8 @@ pub struct MipHaToMnMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipHaToMnMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipHaToMnMsa {
     fn default() -> Self {
@@ -1197,13 +1191,6 @@ impl rt::AvpData for MipHaToMnMsa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_mn_ha_spi, 0)
-            + rt::typed::len_one(&self.mip_algorithm_type, 0)
-            + rt::typed::len_one(&self.mip_replay_mode, 0)
-            + rt::typed::len_one(&self.mip_session_key, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
         rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
@@ -1224,7 +1211,7 @@ impl rt::AvpData for MipHaToMnMsa {
 /// ```
 ///
 /// §9.5 writes MIP-MN-FA-SPI and MIP-nonce: the AVPs MIP-MN-to-FA-SPI (324) and MIP-Nonce (335).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipMnToFaMsa {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     pub mip_mn_to_fa_spi: u32,
@@ -1238,6 +1225,8 @@ pub struct MipMnToFaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipMnToFaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipMnToFaMsa {
     fn default() -> Self {
@@ -1327,11 +1316,6 @@ impl rt::AvpData for MipMnToFaMsa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_mn_to_fa_spi, 0)
-            + rt::typed::len_one(&self.mip_algorithm_type, 0)
-            + rt::typed::len_one(&self.mip_nonce, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_to_fa_spi, buf, &self.avp_flags, 324, 0, 64);
         rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
@@ -1352,7 +1336,7 @@ impl rt::AvpData for MipMnToFaMsa {
 /// ```
 ///
 /// §9.6 writes MIP-nonce: the AVP MIP-Nonce (335). MIP-MN-HA-SPI is code 491 (defined with RFC 5778).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MipMnToHaMsa {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     pub mip_mn_ha_spi: u32,
@@ -1368,6 +1352,8 @@ pub struct MipMnToHaMsa {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for MipMnToHaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for MipMnToHaMsa {
     fn default() -> Self {
@@ -1467,12 +1453,6 @@ impl rt::AvpData for MipMnToHaMsa {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mip_mn_ha_spi, 0)
-            + rt::typed::len_one(&self.mip_algorithm_type, 0)
-            + rt::typed::len_one(&self.mip_replay_mode, 0)
-            + rt::typed::len_one(&self.mip_nonce, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
         rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
@@ -1519,7 +1499,7 @@ impl rt::AvpData for MipMnToHaMsa {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AaMobileNodeRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1575,6 +1555,8 @@ pub struct AaMobileNodeRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for AaMobileNodeRequest {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for AaMobileNodeRequest {
     fn default() -> Self {
@@ -1784,32 +1766,6 @@ impl rt::typed::Command for AaMobileNodeRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.mip_reg_request, 0)
-            + rt::typed::len_one(&self.mip_mn_aaa_auth, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
-            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
-            + rt::typed::len_opt(&self.mip_feature_vector, 0)
-            + rt::typed::len_opt(&self.mip_originating_foreign_aaa, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.mip_fa_challenge, 0)
-            + rt::typed::len_opt(&self.mip_candidate_home_agent_host, 0)
-            + rt::typed::len_opt(&self.mip_home_agent_host, 0)
-            + rt::typed::len_opt(&self.mip_ha_to_fa_spi, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1912,7 +1868,7 @@ impl rt::typed::Command for AaMobileNodeRequest {
 /// DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED = 4008
 /// DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE = 5024
 /// DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION = 5025
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AaMobileNodeAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1972,6 +1928,8 @@ pub struct AaMobileNodeAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for AaMobileNodeAnswer {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for AaMobileNodeAnswer {
     fn default() -> Self {
@@ -2150,33 +2108,6 @@ impl rt::typed::Command for AaMobileNodeAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.mip_feature_vector, 0)
-            + rt::typed::len_opt(&self.mip_reg_reply, 0)
-            + rt::typed::len_opt(&self.mip_mn_to_fa_msa, 0)
-            + rt::typed::len_opt(&self.mip_mn_to_ha_msa, 0)
-            + rt::typed::len_opt(&self.mip_fa_to_mn_msa, 0)
-            + rt::typed::len_opt(&self.mip_fa_to_ha_msa, 0)
-            + rt::typed::len_opt(&self.mip_ha_to_mn_msa, 0)
-            + rt::typed::len_opt(&self.mip_msa_lifetime, 0)
-            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
-            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
-            + rt::typed::len_all(&self.mip_filter_rule, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -2323,7 +2254,7 @@ impl rt::typed::RequestCommand for AaMobileNodeRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HomeAgentMipRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2379,6 +2310,8 @@ pub struct HomeAgentMipRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for HomeAgentMipRequest {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for HomeAgentMipRequest {
     fn default() -> Self {
@@ -2607,32 +2540,6 @@ impl rt::typed::Command for HomeAgentMipRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.authorization_lifetime, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.mip_reg_request, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.mip_feature_vector, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.mip_mn_to_ha_msa, 0)
-            + rt::typed::len_opt(&self.mip_mn_to_fa_msa, 0)
-            + rt::typed::len_opt(&self.mip_ha_to_mn_msa, 0)
-            + rt::typed::len_opt(&self.mip_ha_to_fa_msa, 0)
-            + rt::typed::len_opt(&self.mip_msa_lifetime, 0)
-            + rt::typed::len_opt(&self.mip_originating_foreign_aaa, 0)
-            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
-            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
-            + rt::typed::len_all(&self.mip_filter_rule, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -2711,7 +2618,7 @@ impl rt::typed::Command for HomeAgentMipRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HomeAgentMipAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2753,6 +2660,8 @@ pub struct HomeAgentMipAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "mipv4"))]
+impl Eq for HomeAgentMipAnswer {}
 #[cfg(any(feature = "mipv4"))]
 impl Default for HomeAgentMipAnswer {
     fn default() -> Self {
@@ -2896,24 +2805,6 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.mip_reg_reply, 0)
-            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
-            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
-            + rt::typed::len_opt(&self.mip_fa_to_ha_spi, 0)
-            + rt::typed::len_opt(&self.mip_fa_to_mn_spi, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -3041,7 +2932,15 @@ impl<'a> MipMnAaaAuthView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipMnAaaAuth::KEY)),
         }
@@ -3055,7 +2954,16 @@ impl<'a> MipMnAaaAuthView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipMnAaaAuth::KEY)),
         }
@@ -3121,54 +3029,6 @@ impl<'a> MipMnAaaAuthView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (341, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (338, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (339, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (340, 0) => t.one(3, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (341, 0) | (338, 0) | (339, 0) | (340, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3178,7 +3038,7 @@ impl<'a> MipMnAaaAuthView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
@@ -3201,19 +3061,21 @@ impl<'a> MipMnAaaAuthView<'a> {
     pub fn mip_authenticator_offset(&self) -> u32 {
         rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipMnAaaAuthView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (341, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (338, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (339, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (340, 0) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3252,7 +3114,15 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipOriginatingForeignAaa::KEY)),
         }
@@ -3266,7 +3136,16 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipOriginatingForeignAaa::KEY)),
         }
@@ -3319,52 +3198,6 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (296, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (296, 0) | (264, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3374,7 +3207,7 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
@@ -3387,19 +3220,19 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     pub fn origin_host(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipOriginatingForeignAaaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (296, 0) => t.one(0, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3468,7 +3301,15 @@ impl<'a> MipHomeAgentHostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipHomeAgentHost::KEY)),
         }
@@ -3482,7 +3323,16 @@ impl<'a> MipHomeAgentHostView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipHomeAgentHost::KEY)),
         }
@@ -3535,52 +3385,6 @@ impl<'a> MipHomeAgentHostView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (283, 0) => t.one(0, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (283, 0) | (293, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3590,7 +3394,7 @@ impl<'a> MipHomeAgentHostView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
@@ -3603,19 +3407,34 @@ impl<'a> MipHomeAgentHostView<'a> {
     pub fn destination_host(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::Step<'a> for MipHomeAgentHostView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (283, 0) => t.one(0, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -3669,7 +3488,15 @@ impl<'a> MipFaToMnMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipFaToMnMsa::KEY)),
         }
@@ -3683,7 +3510,16 @@ impl<'a> MipFaToMnMsaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipFaToMnMsa::KEY)),
         }
@@ -3741,53 +3577,6 @@ impl<'a> MipFaToMnMsaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (319, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (319, 0) | (345, 0) | (343, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3797,7 +3586,7 @@ impl<'a> MipFaToMnMsaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
@@ -3820,19 +3609,20 @@ impl<'a> MipFaToMnMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipFaToMnMsaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (319, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (343, 0) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3871,7 +3661,15 @@ impl<'a> MipFaToHaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipFaToHaMsa::KEY)),
         }
@@ -3885,7 +3683,16 @@ impl<'a> MipFaToHaMsaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipFaToHaMsa::KEY)),
         }
@@ -3943,53 +3750,6 @@ impl<'a> MipFaToHaMsaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (318, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (318, 0) | (345, 0) | (343, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3999,7 +3759,7 @@ impl<'a> MipFaToHaMsaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
@@ -4022,19 +3782,20 @@ impl<'a> MipFaToHaMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipFaToHaMsaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (318, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (343, 0) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4073,7 +3834,15 @@ impl<'a> MipHaToFaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipHaToFaMsa::KEY)),
         }
@@ -4087,7 +3856,16 @@ impl<'a> MipHaToFaMsaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipHaToFaMsa::KEY)),
         }
@@ -4145,53 +3923,6 @@ impl<'a> MipHaToFaMsaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (323, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (323, 0) | (345, 0) | (343, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4201,7 +3932,7 @@ impl<'a> MipHaToFaMsaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
@@ -4224,19 +3955,20 @@ impl<'a> MipHaToFaMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipHaToFaMsaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (323, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (343, 0) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4275,7 +4007,15 @@ impl<'a> MipHaToMnMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipHaToMnMsa::KEY)),
         }
@@ -4289,7 +4029,16 @@ impl<'a> MipHaToMnMsaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipHaToMnMsa::KEY)),
         }
@@ -4355,54 +4104,6 @@ impl<'a> MipHaToMnMsaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (491, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (346, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (343, 0) => t.one(3, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (491, 0) | (345, 0) | (346, 0) | (343, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4412,7 +4113,7 @@ impl<'a> MipHaToMnMsaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
@@ -4445,19 +4146,21 @@ impl<'a> MipHaToMnMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipHaToMnMsaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (491, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (346, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (343, 0) => t.one(3, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4496,7 +4199,15 @@ impl<'a> MipMnToFaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipMnToFaMsa::KEY)),
         }
@@ -4510,7 +4221,16 @@ impl<'a> MipMnToFaMsaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipMnToFaMsa::KEY)),
         }
@@ -4568,53 +4288,6 @@ impl<'a> MipMnToFaMsaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (324, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (335, 0) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (324, 0) | (345, 0) | (335, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4624,7 +4297,7 @@ impl<'a> MipMnToFaMsaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
@@ -4647,19 +4320,20 @@ impl<'a> MipMnToFaMsaView<'a> {
     pub fn mip_nonce(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipMnToFaMsaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (324, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (335, 0) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4698,7 +4372,15 @@ impl<'a> MipMnToHaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipMnToHaMsa::KEY)),
         }
@@ -4712,7 +4394,16 @@ impl<'a> MipMnToHaMsaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipMnToHaMsa::KEY)),
         }
@@ -4778,54 +4469,6 @@ impl<'a> MipMnToHaMsaView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (491, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (346, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (335, 0) => t.one(3, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (491, 0) | (345, 0) | (346, 0) | (335, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4835,7 +4478,7 @@ impl<'a> MipMnToHaMsaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
@@ -4868,19 +4511,21 @@ impl<'a> MipMnToHaMsaView<'a> {
     pub fn mip_nonce(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for MipMnToHaMsaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (491, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (345, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (346, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (335, 0) => t.one(3, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4935,8 +4580,28 @@ impl<'a> AaMobileNodeRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5017,78 +4682,6 @@ impl<'a> AaMobileNodeRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (320, 0) => t.one(6, avp, rt::view::no_check),
-            (322, 0) => t.one(7, avp, MipMnAaaAuthView::check),
-            (50, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (333, 0) => t.one(11, avp, rt::view::check::<rt::data::Address>),
-            (334, 0) => t.one(12, avp, rt::view::check::<rt::data::Address>),
-            (337, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (347, 0) => t.one(14, avp, MipOriginatingForeignAaaView::check),
-            (291, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (344, 0) => t.one(17, avp, rt::view::no_check),
-            (336, 0) => t.one(18, avp, rt::view::check_diameter_identity),
-            (348, 0) => t.one(19, avp, MipHomeAgentHostView::check),
-            (323, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(21, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(22, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (1, 0) | (283, 0) | (264, 0) | (296, 0)
-            | (320, 0) | (322, 0) | (50, 0) | (293, 0) | (278, 0) | (333, 0) | (334, 0) |
-            (337, 0) | (347, 0) | (291, 0) | (277, 0) | (344, 0) | (336, 0) | (348, 0) |
-            (323, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5098,7 +4691,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5256,6 +4849,41 @@ impl<'a> AaMobileNodeRequestView<'a> {
     }
 }
 #[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for AaMobileNodeRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (320, 0) => t.one(6, avp, rt::view::no_check),
+            (322, 0) => t.one(7, avp, MipMnAaaAuthView::check),
+            (50, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (333, 0) => t.one(11, avp, rt::view::check::<rt::data::Address>),
+            (334, 0) => t.one(12, avp, rt::view::check::<rt::data::Address>),
+            (337, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (347, 0) => t.one(14, avp, MipOriginatingForeignAaaView::check),
+            (291, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(16, avp, rt::view::check::<i32>),
+            (344, 0) => t.one(17, avp, rt::view::no_check),
+            (336, 0) => t.one(18, avp, rt::view::check_diameter_identity),
+            (348, 0) => t.one(19, avp, MipHomeAgentHostView::check),
+            (323, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(21, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(22, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for AaMobileNodeRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5307,8 +4935,28 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5365,80 +5013,6 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (50, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (291, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (337, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (321, 0) => t.one(13, avp, rt::view::no_check),
-            (325, 0) => t.one(14, avp, MipMnToFaMsaView::check),
-            (331, 0) => t.one(15, avp, MipMnToHaMsaView::check),
-            (326, 0) => t.one(16, avp, MipFaToMnMsaView::check),
-            (328, 0) => t.one(17, avp, MipFaToHaMsaView::check),
-            (332, 0) => t.one(18, avp, MipHaToMnMsaView::check),
-            (367, 0) => t.one(19, avp, rt::view::check::<u32>),
-            (334, 0) => t.one(20, avp, rt::view::check::<rt::data::Address>),
-            (333, 0) => t.one(21, avp, rt::view::check::<rt::data::Address>),
-            (342, 0) => t.any(22, 0, avp, rt::view::check_ip_filter_rule),
-            (278, 0) => t.one(23, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(24, 1, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (264, 0) | (296, 0) | (50,
-            0) | (1, 0) | (291, 0) | (277, 0) | (281, 0) | (294, 0) | (285, 0) | (337, 0)
-            | (321, 0) | (325, 0) | (331, 0) | (326, 0) | (328, 0) | (332, 0) | (367, 0)
-            | (334, 0) | (333, 0) | (342, 0) | (278, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5448,7 +5022,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5614,6 +5188,43 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for AaMobileNodeAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (50, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (291, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (281, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(10, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (337, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (321, 0) => t.one(13, avp, rt::view::no_check),
+            (325, 0) => t.one(14, avp, MipMnToFaMsaView::check),
+            (331, 0) => t.one(15, avp, MipMnToHaMsaView::check),
+            (326, 0) => t.one(16, avp, MipFaToMnMsaView::check),
+            (328, 0) => t.one(17, avp, MipFaToHaMsaView::check),
+            (332, 0) => t.one(18, avp, MipHaToMnMsaView::check),
+            (367, 0) => t.one(19, avp, rt::view::check::<u32>),
+            (334, 0) => t.one(20, avp, rt::view::check::<rt::data::Address>),
+            (333, 0) => t.one(21, avp, rt::view::check::<rt::data::Address>),
+            (342, 0) => t.any(22, 0, avp, rt::view::check_ip_filter_rule),
+            (278, 0) => t.one(23, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(24, 1, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for AaMobileNodeAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5665,8 +5276,28 @@ impl<'a> HomeAgentMipRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5763,78 +5394,6 @@ impl<'a> HomeAgentMipRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (320, 0) => t.one(4, avp, rt::view::no_check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (283, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (337, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(10, avp, rt::view::check_diameter_identity),
-            (331, 0) => t.one(11, avp, MipMnToHaMsaView::check),
-            (325, 0) => t.one(12, avp, MipMnToFaMsaView::check),
-            (332, 0) => t.one(13, avp, MipHaToMnMsaView::check),
-            (329, 0) => t.one(14, avp, MipHaToFaMsaView::check),
-            (367, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (347, 0) => t.one(16, avp, MipOriginatingForeignAaaView::check),
-            (333, 0) => t.one(17, avp, rt::view::check::<rt::data::Address>),
-            (334, 0) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (342, 0) => t.any(19, 0, avp, rt::view::check_ip_filter_rule),
-            (278, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(21, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(22, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (291, 0) | (277, 0) | (320, 0) | (264,
-            0) | (296, 0) | (1, 0) | (283, 0) | (337, 0) | (293, 0) | (331, 0) | (325, 0)
-            | (332, 0) | (329, 0) | (367, 0) | (347, 0) | (333, 0) | (334, 0) | (342, 0)
-            | (278, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5844,7 +5403,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6010,6 +5569,41 @@ impl<'a> HomeAgentMipRequestView<'a> {
     }
 }
 #[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for HomeAgentMipRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (320, 0) => t.one(4, avp, rt::view::no_check),
+            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (283, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (337, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(10, avp, rt::view::check_diameter_identity),
+            (331, 0) => t.one(11, avp, MipMnToHaMsaView::check),
+            (325, 0) => t.one(12, avp, MipMnToFaMsaView::check),
+            (332, 0) => t.one(13, avp, MipHaToMnMsaView::check),
+            (329, 0) => t.one(14, avp, MipHaToFaMsaView::check),
+            (367, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (347, 0) => t.one(16, avp, MipOriginatingForeignAaaView::check),
+            (333, 0) => t.one(17, avp, rt::view::check::<rt::data::Address>),
+            (334, 0) => t.one(18, avp, rt::view::check::<rt::data::Address>),
+            (342, 0) => t.any(19, 0, avp, rt::view::check_ip_filter_rule),
+            (278, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(21, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(22, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for HomeAgentMipRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6061,8 +5655,28 @@ impl<'a> HomeAgentMipAnswerView<'a> {
             count: [0; 1usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6119,70 +5733,6 @@ impl<'a> HomeAgentMipAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (50, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (321, 0) => t.one(9, avp, rt::view::no_check),
-            (334, 0) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (333, 0) => t.one(11, avp, rt::view::check::<rt::data::Address>),
-            (318, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (319, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (278, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 0, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (264, 0) | (296, 0) | (50,
-            0) | (1, 0) | (294, 0) | (281, 0) | (321, 0) | (334, 0) | (333, 0) | (318, 0)
-            | (319, 0) | (278, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6192,7 +5742,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6292,6 +5842,34 @@ impl<'a> HomeAgentMipAnswerView<'a> {
             0,
             super::base::ProxyInfoView::read,
         )
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl<'a> rt::view::Step<'a> for HomeAgentMipAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (50, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (321, 0) => t.one(9, avp, rt::view::no_check),
+            (334, 0) => t.one(10, avp, rt::view::check::<rt::data::Address>),
+            (333, 0) => t.one(11, avp, rt::view::check::<rt::data::Address>),
+            (318, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (319, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (278, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(15, 0, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]

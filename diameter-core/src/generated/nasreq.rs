@@ -1230,7 +1230,7 @@ impl rt::AvpData for AccountingAuthMethod {
 ///     [ CHAP-Response ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChapAuth {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     pub chap_algorithm: ChapAlgorithm,
@@ -1244,6 +1244,8 @@ pub struct ChapAuth {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for ChapAuth {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for ChapAuth {
     fn default() -> Self {
@@ -1321,12 +1323,6 @@ impl rt::AvpData for ChapAuth {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.chap_algorithm, 0)
-            + rt::typed::len_one(&self.chap_ident, 0)
-            + rt::typed::len_opt(&self.chap_response, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.chap_algorithm, buf, &self.avp_flags, 403, 0, 64);
         rt::typed::put_one(&self.chap_ident, buf, &self.avp_flags, 404, 0, 64);
@@ -1350,7 +1346,7 @@ impl rt::AvpData for ChapAuth {
 ///     [ Tunnel-Password ]
 ///     [ Tunnel-Private-Group-Id ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Tunneling {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     pub tunnel_type: TunnelType,
@@ -1378,6 +1374,8 @@ pub struct Tunneling {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl Eq for Tunneling {}
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl Default for Tunneling {
     fn default() -> Self {
@@ -1506,19 +1504,6 @@ impl rt::AvpData for Tunneling {
     ) -> Result<(), rt::DecodeError> {
         TunnelingView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.tunnel_type, 0)
-            + rt::typed::len_one(&self.tunnel_medium_type, 0)
-            + rt::typed::len_one(&self.tunnel_client_endpoint, 0)
-            + rt::typed::len_one(&self.tunnel_server_endpoint, 0)
-            + rt::typed::len_opt(&self.tunnel_preference, 0)
-            + rt::typed::len_opt(&self.tunnel_client_auth_id, 0)
-            + rt::typed::len_opt(&self.tunnel_server_auth_id, 0)
-            + rt::typed::len_opt(&self.tunnel_assignment_id, 0)
-            + rt::typed::len_opt(&self.tunnel_password, 0)
-            + rt::typed::len_opt(&self.tunnel_private_group_id, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tunnel_type, buf, &self.avp_flags, 64, 0, 64);
         rt::typed::put_one(&self.tunnel_medium_type, buf, &self.avp_flags, 65, 0, 64);
@@ -1610,7 +1595,7 @@ impl rt::AvpData for Tunneling {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1718,6 +1703,8 @@ pub struct AaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for AaRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AaRequest {
     fn default() -> Self {
@@ -1997,58 +1984,6 @@ impl rt::typed::Command for AaRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.nas_identifier, 0)
-            + rt::typed::len_opt(&self.nas_ip_address, 0)
-            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
-            + rt::typed::len_opt(&self.nas_port, 0)
-            + rt::typed::len_opt(&self.nas_port_id, 0)
-            + rt::typed::len_opt(&self.nas_port_type, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.port_limit, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.user_password, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_opt(&self.state, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.callback_number, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.calling_station_id, 0)
-            + rt::typed::len_opt(&self.originating_line_info, 0)
-            + rt::typed::len_opt(&self.connect_info, 0)
-            + rt::typed::len_opt(&self.chap_auth, 0)
-            + rt::typed::len_opt(&self.chap_challenge, 0)
-            + rt::typed::len_all(&self.framed_compression, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
-            + rt::typed::len_opt(&self.framed_mtu, 0)
-            + rt::typed::len_opt(&self.framed_protocol, 0)
-            + rt::typed::len_opt(&self.arap_password, 0)
-            + rt::typed::len_opt(&self.arap_security, 0)
-            + rt::typed::len_all(&self.arap_security_data, 0)
-            + rt::typed::len_all(&self.login_ip_host, 0)
-            + rt::typed::len_all(&self.login_ipv6_host, 0)
-            + rt::typed::len_opt(&self.login_lat_group, 0)
-            + rt::typed::len_opt(&self.login_lat_node, 0)
-            + rt::typed::len_opt(&self.login_lat_port, 0)
-            + rt::typed::len_opt(&self.login_lat_service, 0)
-            + rt::typed::len_all(&self.tunneling, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -2183,7 +2118,7 @@ impl rt::typed::Command for AaRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2327,6 +2262,8 @@ pub struct AaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for AaAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AaAnswer {
     fn default() -> Self {
@@ -2725,75 +2662,6 @@ impl rt::typed::Command for AaAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_all(&self.configuration_token, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_all(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.idle_timeout, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.multi_round_time_out, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.state, 0)
-            + rt::typed::len_all(&self.reply_message, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.filter_id, 0)
-            + rt::typed::len_opt(&self.password_retry, 0)
-            + rt::typed::len_opt(&self.port_limit, 0)
-            + rt::typed::len_opt(&self.prompt, 0)
-            + rt::typed::len_opt(&self.arap_challenge_response, 0)
-            + rt::typed::len_opt(&self.arap_features, 0)
-            + rt::typed::len_opt(&self.arap_security, 0)
-            + rt::typed::len_all(&self.arap_security_data, 0)
-            + rt::typed::len_opt(&self.arap_zone_access, 0)
-            + rt::typed::len_opt(&self.callback_id, 0)
-            + rt::typed::len_opt(&self.callback_number, 0)
-            + rt::typed::len_opt(&self.framed_appletalk_link, 0)
-            + rt::typed::len_all(&self.framed_appletalk_network, 0)
-            + rt::typed::len_opt(&self.framed_appletalk_zone, 0)
-            + rt::typed::len_all(&self.framed_compression, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_pool, 0)
-            + rt::typed::len_all(&self.framed_ipv6_route, 0)
-            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
-            + rt::typed::len_all(&self.framed_route, 0)
-            + rt::typed::len_opt(&self.framed_pool, 0)
-            + rt::typed::len_opt(&self.framed_ipx_network, 0)
-            + rt::typed::len_opt(&self.framed_mtu, 0)
-            + rt::typed::len_opt(&self.framed_protocol, 0)
-            + rt::typed::len_opt(&self.framed_routing, 0)
-            + rt::typed::len_all(&self.login_ip_host, 0)
-            + rt::typed::len_all(&self.login_ipv6_host, 0)
-            + rt::typed::len_opt(&self.login_lat_group, 0)
-            + rt::typed::len_opt(&self.login_lat_node, 0)
-            + rt::typed::len_opt(&self.login_lat_port, 0)
-            + rt::typed::len_opt(&self.login_lat_service, 0)
-            + rt::typed::len_opt(&self.login_service, 0)
-            + rt::typed::len_opt(&self.login_tcp_port, 0)
-            + rt::typed::len_all(&self.nas_filter_rule, 0)
-            + rt::typed::len_all(&self.qos_filter_rule, 0)
-            + rt::typed::len_all(&self.tunneling, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -2992,7 +2860,7 @@ impl rt::typed::RequestCommand for AaRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3062,6 +2930,8 @@ pub struct ReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for ReAuthRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for ReAuthRequest {
     fn default() -> Self {
@@ -3266,38 +3136,6 @@ impl rt::typed::Command for ReAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.nas_identifier, 0)
-            + rt::typed::len_opt(&self.nas_ip_address, 0)
-            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
-            + rt::typed::len_opt(&self.nas_port, 0)
-            + rt::typed::len_opt(&self.nas_port_id, 0)
-            + rt::typed::len_opt(&self.nas_port_type, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.calling_station_id, 0)
-            + rt::typed::len_opt(&self.originating_line_info, 0)
-            + rt::typed::len_opt(&self.acct_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.state, 0) + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.reply_message, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -3366,7 +3204,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///
 /// RFC 7155 §3.4 writes Redirected-Host, Redirected-Host-Usage and Redirected-Host-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3424,6 +3262,8 @@ pub struct ReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for ReAuthAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for ReAuthAnswer {
     fn default() -> Self {
@@ -3608,31 +3448,6 @@ impl rt::typed::Command for ReAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_all(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_all(&self.configuration_token, 0)
-            + rt::typed::len_opt(&self.idle_timeout, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.state, 0) + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_all(&self.reply_message, 0)
-            + rt::typed::len_opt(&self.prompt, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -3755,7 +3570,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3791,6 +3606,8 @@ pub struct SessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
@@ -3945,22 +3762,6 @@ impl rt::typed::Command for SessionTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -4000,7 +3801,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4040,6 +3841,8 @@ pub struct SessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
@@ -4184,22 +3987,6 @@ impl rt::typed::Command for SessionTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_all(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -4322,7 +4109,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4390,6 +4177,8 @@ pub struct AbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for AbortSessionRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AbortSessionRequest {
     fn default() -> Self {
@@ -4591,37 +4380,6 @@ impl rt::typed::Command for AbortSessionRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.nas_identifier, 0)
-            + rt::typed::len_opt(&self.nas_ip_address, 0)
-            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
-            + rt::typed::len_opt(&self.nas_port, 0)
-            + rt::typed::len_opt(&self.nas_port_id, 0)
-            + rt::typed::len_opt(&self.nas_port_type, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.calling_station_id, 0)
-            + rt::typed::len_opt(&self.originating_line_info, 0)
-            + rt::typed::len_opt(&self.acct_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.state, 0) + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_all(&self.reply_message, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -4680,7 +4438,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///
 /// RFC 7155 §3.8 writes Redirected-Host, Redirected-Host-Usage and Redirected-Max-Cache-Time; these are the
 /// RFC 6733 AVPs Redirect-Host, Redirect-Host-Usage and Redirect-Max-Cache-Time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4720,6 +4478,8 @@ pub struct AbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for AbortSessionAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
@@ -4861,23 +4621,6 @@ impl rt::typed::Command for AbortSessionAnswer {
         out.header = rt::typed::header_of(msg);
         out.decode_members(msg, cx)?;
         Ok(out)
-    }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.state, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_all(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5051,7 +4794,7 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccountingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5215,6 +4958,8 @@ pub struct AccountingRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for AccountingRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AccountingRequest {
     fn default() -> Self {
@@ -5628,86 +5373,6 @@ impl rt::typed::Command for AccountingRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.accounting_record_type, 0)
-            + rt::typed::len_one(&self.accounting_record_number, 0)
-            + rt::typed::len_one(&self.acct_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_opt(&self.acct_delay_time, 0)
-            + rt::typed::len_opt(&self.nas_identifier, 0)
-            + rt::typed::len_opt(&self.nas_ip_address, 0)
-            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
-            + rt::typed::len_opt(&self.nas_port, 0)
-            + rt::typed::len_opt(&self.nas_port_id, 0)
-            + rt::typed::len_opt(&self.nas_port_type, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_opt(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.accounting_input_octets, 0)
-            + rt::typed::len_opt(&self.accounting_input_packets, 0)
-            + rt::typed::len_opt(&self.accounting_output_octets, 0)
-            + rt::typed::len_opt(&self.accounting_output_packets, 0)
-            + rt::typed::len_opt(&self.acct_authentic, 0)
-            + rt::typed::len_opt(&self.accounting_auth_method, 0)
-            + rt::typed::len_opt(&self.acct_link_count, 0)
-            + rt::typed::len_opt(&self.acct_session_time, 0)
-            + rt::typed::len_opt(&self.acct_tunnel_connection, 0)
-            + rt::typed::len_opt(&self.acct_tunnel_packets_lost, 0)
-            + rt::typed::len_opt(&self.callback_id, 0)
-            + rt::typed::len_opt(&self.callback_number, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.calling_station_id, 0)
-            + rt::typed::len_all(&self.connect_info, 0)
-            + rt::typed::len_opt(&self.originating_line_info, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.idle_timeout, 0)
-            + rt::typed::len_opt(&self.port_limit, 0)
-            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_all(&self.filter_id, 0)
-            + rt::typed::len_all(&self.nas_filter_rule, 0)
-            + rt::typed::len_all(&self.qos_filter_rule, 0)
-            + rt::typed::len_opt(&self.framed_appletalk_link, 0)
-            + rt::typed::len_opt(&self.framed_appletalk_network, 0)
-            + rt::typed::len_opt(&self.framed_appletalk_zone, 0)
-            + rt::typed::len_opt(&self.framed_compression, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
-            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_pool, 0)
-            + rt::typed::len_all(&self.framed_ipv6_route, 0)
-            + rt::typed::len_opt(&self.framed_ipx_network, 0)
-            + rt::typed::len_opt(&self.framed_mtu, 0)
-            + rt::typed::len_opt(&self.framed_pool, 0)
-            + rt::typed::len_opt(&self.framed_protocol, 0)
-            + rt::typed::len_all(&self.framed_route, 0)
-            + rt::typed::len_opt(&self.framed_routing, 0)
-            + rt::typed::len_all(&self.login_ip_host, 0)
-            + rt::typed::len_all(&self.login_ipv6_host, 0)
-            + rt::typed::len_opt(&self.login_lat_group, 0)
-            + rt::typed::len_opt(&self.login_lat_node, 0)
-            + rt::typed::len_opt(&self.login_lat_port, 0)
-            + rt::typed::len_opt(&self.login_lat_service, 0)
-            + rt::typed::len_opt(&self.login_service, 0)
-            + rt::typed::len_opt(&self.login_tcp_port, 0)
-            + rt::typed::len_all(&self.tunneling, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
@@ -5918,7 +5583,7 @@ impl rt::typed::Command for AccountingRequest {
 /// ```
 ///
 /// RFC 7155 §3.9 writes Connection-Info; this is the Connect-Info AVP of §4.2.7.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccountingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5986,6 +5651,8 @@ pub struct AccountingAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nasreq"))]
+impl Eq for AccountingAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl Default for AccountingAnswer {
     fn default() -> Self {
@@ -6194,37 +5861,6 @@ impl rt::typed::Command for AccountingAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.accounting_record_type, 0)
-            + rt::typed::len_one(&self.accounting_record_number, 0)
-            + rt::typed::len_one(&self.acct_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_all(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.nas_identifier, 0)
-            + rt::typed::len_opt(&self.nas_ip_address, 0)
-            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
-            + rt::typed::len_opt(&self.nas_port, 0)
-            + rt::typed::len_opt(&self.nas_port_id, 0)
-            + rt::typed::len_opt(&self.nas_port_type, 0)
-            + rt::typed::len_opt(&self.service_type, 0)
-            + rt::typed::len_opt(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
@@ -6378,7 +6014,15 @@ impl<'a> ChapAuthView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ChapAuth::KEY)),
         }
@@ -6392,7 +6036,16 @@ impl<'a> ChapAuthView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChapAuth::KEY)),
         }
@@ -6442,53 +6095,6 @@ impl<'a> ChapAuthView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (403, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (404, 0) => t.one(1, avp, rt::view::no_check),
-            (405, 0) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (403, 0) | (404, 0) | (405, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6498,7 +6104,7 @@ impl<'a> ChapAuthView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
@@ -6521,19 +6127,20 @@ impl<'a> ChapAuthView<'a> {
     pub fn chap_response(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for ChapAuthView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (403, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (404, 0) => t.one(1, avp, rt::view::no_check),
+            (405, 0) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6571,7 +6178,15 @@ impl<'a> TunnelingView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Tunneling::KEY)),
         }
@@ -6585,7 +6200,16 @@ impl<'a> TunnelingView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Tunneling::KEY)),
         }
@@ -6651,63 +6275,6 @@ impl<'a> TunnelingView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (64, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (65, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (66, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (67, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (83, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (90, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (91, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (82, 0) => t.one(7, avp, rt::view::no_check),
-            (69, 0) => t.one(8, avp, rt::view::no_check),
-            (81, 0) => t.one(9, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (64, 0) | (65, 0) | (66, 0) | (67, 0) | (83, 0) | (90, 0) |
-            (91, 0) | (82, 0) | (69, 0) | (81, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6717,7 +6284,7 @@ impl<'a> TunnelingView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
@@ -6780,19 +6347,27 @@ impl<'a> TunnelingView<'a> {
     pub fn tunnel_private_group_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for TunnelingView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (64, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (65, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (66, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (67, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (83, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (90, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (91, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (82, 0) => t.one(7, avp, rt::view::no_check),
+            (69, 0) => t.one(8, avp, rt::view::no_check),
+            (81, 0) => t.one(9, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -6847,8 +6422,28 @@ impl<'a> AaRequestView<'a> {
             count: [0; 8usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6913,107 +6508,6 @@ impl<'a> AaRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (32, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(8, avp, rt::view::no_check),
-            (95, 0) => t.one(9, avp, rt::view::no_check),
-            (5, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (87, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (408, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (62, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(16, avp, rt::view::check_utf8_string),
-            (2, 0) => t.one(17, avp, rt::view::no_check),
-            (6, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (24, 0) => t.one(19, avp, rt::view::no_check),
-            (291, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(22, avp, rt::view::check::<i32>),
-            (19, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (30, 0) => t.one(24, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(25, avp, rt::view::check_utf8_string),
-            (94, 0) => t.one(26, avp, rt::view::no_check),
-            (77, 0) => t.one(27, avp, rt::view::check_utf8_string),
-            (402, 0) => t.one(28, avp, ChapAuthView::check),
-            (60, 0) => t.one(29, avp, rt::view::no_check),
-            (13, 0) => t.any(30, 0, avp, rt::view::check::<i32>),
-            (96, 0) => t.one(31, avp, rt::view::check::<u64>),
-            (8, 0) => t.one(32, avp, rt::view::no_check),
-            (97, 0) => t.any(33, 1, avp, rt::view::no_check),
-            (9, 0) => t.one(34, avp, rt::view::no_check),
-            (12, 0) => t.one(35, avp, rt::view::check::<u32>),
-            (7, 0) => t.one(36, avp, rt::view::check::<i32>),
-            (70, 0) => t.one(37, avp, rt::view::no_check),
-            (73, 0) => t.one(38, avp, rt::view::check::<u32>),
-            (74, 0) => t.any(39, 2, avp, rt::view::no_check),
-            (14, 0) => t.any(40, 3, avp, rt::view::no_check),
-            (98, 0) => t.any(41, 4, avp, rt::view::no_check),
-            (36, 0) => t.one(42, avp, rt::view::no_check),
-            (35, 0) => t.one(43, avp, rt::view::no_check),
-            (63, 0) => t.one(44, avp, rt::view::no_check),
-            (34, 0) => t.one(45, avp, rt::view::no_check),
-            (401, 0) => t.any(46, 5, avp, TunnelingView::check),
-            (284, 0) => t.any(47, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(48, 7, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (264, 0) | (296, 0) | (283, 0) | (274,
-            0) | (293, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) | (87, 0) | (61, 0) |
-            (408, 0) | (278, 0) | (62, 0) | (1, 0) | (2, 0) | (6, 0) | (24, 0) | (291, 0)
-            | (276, 0) | (277, 0) | (19, 0) | (30, 0) | (31, 0) | (94, 0) | (77, 0) |
-            (402, 0) | (60, 0) | (13, 0) | (96, 0) | (8, 0) | (97, 0) | (9, 0) | (12, 0)
-            | (7, 0) | (70, 0) | (73, 0) | (74, 0) | (14, 0) | (98, 0) | (36, 0) | (35,
-            0) | (63, 0) | (34, 0) | (401, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7023,7 +6517,7 @@ impl<'a> AaRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7367,6 +6861,67 @@ impl<'a> AaRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for AaRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (32, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(8, avp, rt::view::no_check),
+            (95, 0) => t.one(9, avp, rt::view::no_check),
+            (5, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (408, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(16, avp, rt::view::check_utf8_string),
+            (2, 0) => t.one(17, avp, rt::view::no_check),
+            (6, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (24, 0) => t.one(19, avp, rt::view::no_check),
+            (291, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (19, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(25, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(26, avp, rt::view::no_check),
+            (77, 0) => t.one(27, avp, rt::view::check_utf8_string),
+            (402, 0) => t.one(28, avp, ChapAuthView::check),
+            (60, 0) => t.one(29, avp, rt::view::no_check),
+            (13, 0) => t.any(30, 0, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(31, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(32, avp, rt::view::no_check),
+            (97, 0) => t.any(33, 1, avp, rt::view::no_check),
+            (9, 0) => t.one(34, avp, rt::view::no_check),
+            (12, 0) => t.one(35, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(36, avp, rt::view::check::<i32>),
+            (70, 0) => t.one(37, avp, rt::view::no_check),
+            (73, 0) => t.one(38, avp, rt::view::check::<u32>),
+            (74, 0) => t.any(39, 2, avp, rt::view::no_check),
+            (14, 0) => t.any(40, 3, avp, rt::view::no_check),
+            (98, 0) => t.any(41, 4, avp, rt::view::no_check),
+            (36, 0) => t.one(42, avp, rt::view::no_check),
+            (35, 0) => t.one(43, avp, rt::view::no_check),
+            (63, 0) => t.one(44, avp, rt::view::no_check),
+            (34, 0) => t.one(45, avp, rt::view::no_check),
+            (401, 0) => t.any(46, 5, avp, TunnelingView::check),
+            (284, 0) => t.any(47, 6, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(48, 7, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7418,8 +6973,28 @@ impl<'a> AaAnswerView<'a> {
             count: [0; 18usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7484,128 +7059,6 @@ impl<'a> AaAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (6, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
-            (78, 0) => t.any(9, 1, avp, rt::view::no_check),
-            (85, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(12, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(13, 2, avp, super::base::FailedAvpView::check),
-            (28, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(17, avp, rt::view::check::<i32>),
-            (285, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (272, 0) => t.one(19, avp, rt::view::check::<u32>),
-            (27, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (24, 0) => t.one(21, avp, rt::view::no_check),
-            (18, 0) => t.any(22, 3, avp, rt::view::check_utf8_string),
-            (408, 0) => t.one(23, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(24, avp, rt::view::check::<u32>),
-            (11, 0) => t.any(25, 4, avp, rt::view::check_utf8_string),
-            (75, 0) => t.one(26, avp, rt::view::check::<u32>),
-            (62, 0) => t.one(27, avp, rt::view::check::<u32>),
-            (76, 0) => t.one(28, avp, rt::view::check::<i32>),
-            (84, 0) => t.one(29, avp, rt::view::no_check),
-            (71, 0) => t.one(30, avp, rt::view::no_check),
-            (73, 0) => t.one(31, avp, rt::view::check::<u32>),
-            (74, 0) => t.any(32, 5, avp, rt::view::no_check),
-            (72, 0) => t.one(33, avp, rt::view::check::<i32>),
-            (20, 0) => t.one(34, avp, rt::view::check_utf8_string),
-            (19, 0) => t.one(35, avp, rt::view::check_utf8_string),
-            (37, 0) => t.one(36, avp, rt::view::check::<u32>),
-            (38, 0) => t.any(37, 6, avp, rt::view::check::<u32>),
-            (39, 0) => t.one(38, avp, rt::view::no_check),
-            (13, 0) => t.any(39, 7, avp, rt::view::check::<i32>),
-            (96, 0) => t.one(40, avp, rt::view::check::<u64>),
-            (8, 0) => t.one(41, avp, rt::view::no_check),
-            (97, 0) => t.any(42, 8, avp, rt::view::no_check),
-            (100, 0) => t.one(43, avp, rt::view::no_check),
-            (99, 0) => t.any(44, 9, avp, rt::view::check_utf8_string),
-            (9, 0) => t.one(45, avp, rt::view::no_check),
-            (22, 0) => t.any(46, 10, avp, rt::view::check_utf8_string),
-            (88, 0) => t.one(47, avp, rt::view::no_check),
-            (23, 0) => t.one(48, avp, rt::view::check::<u32>),
-            (12, 0) => t.one(49, avp, rt::view::check::<u32>),
-            (7, 0) => t.one(50, avp, rt::view::check::<i32>),
-            (10, 0) => t.one(51, avp, rt::view::check::<i32>),
-            (14, 0) => t.any(52, 11, avp, rt::view::no_check),
-            (98, 0) => t.any(53, 12, avp, rt::view::no_check),
-            (36, 0) => t.one(54, avp, rt::view::no_check),
-            (35, 0) => t.one(55, avp, rt::view::no_check),
-            (63, 0) => t.one(56, avp, rt::view::no_check),
-            (34, 0) => t.one(57, avp, rt::view::no_check),
-            (15, 0) => t.one(58, avp, rt::view::check::<i32>),
-            (16, 0) => t.one(59, avp, rt::view::check::<u32>),
-            (400, 0) => t.any(60, 13, avp, rt::view::check_ip_filter_rule),
-            (407, 0) => t.any(61, 14, avp, rt::view::check_qos_filter_rule),
-            (401, 0) => t.any(62, 15, avp, TunnelingView::check),
-            (292, 0) => t.any(63, 16, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(64, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(65, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(66, 17, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (274, 0) | (268, 0) | (264, 0) | (296,
-            0) | (1, 0) | (6, 0) | (25, 0) | (78, 0) | (85, 0) | (281, 0) | (294, 0) |
-            (279, 0) | (28, 0) | (291, 0) | (276, 0) | (277, 0) | (285, 0) | (272, 0) |
-            (27, 0) | (24, 0) | (18, 0) | (408, 0) | (278, 0) | (11, 0) | (75, 0) | (62,
-            0) | (76, 0) | (84, 0) | (71, 0) | (73, 0) | (74, 0) | (72, 0) | (20, 0) |
-            (19, 0) | (37, 0) | (38, 0) | (39, 0) | (13, 0) | (96, 0) | (8, 0) | (97, 0)
-            | (100, 0) | (99, 0) | (9, 0) | (22, 0) | (88, 0) | (23, 0) | (12, 0) | (7,
-            0) | (10, 0) | (14, 0) | (98, 0) | (36, 0) | (35, 0) | (63, 0) | (34, 0) |
-            (15, 0) | (16, 0) | (400, 0) | (407, 0) | (401, 0) | (292, 0) | (261, 0) |
-            (262, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7615,7 +7068,7 @@ impl<'a> AaAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8154,6 +7607,85 @@ impl<'a> AaAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for AaAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (274, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (6, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
+            (78, 0) => t.any(9, 1, avp, rt::view::no_check),
+            (85, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(12, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(13, 2, avp, super::base::FailedAvpView::check),
+            (28, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(17, avp, rt::view::check::<i32>),
+            (285, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (272, 0) => t.one(19, avp, rt::view::check::<u32>),
+            (27, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (24, 0) => t.one(21, avp, rt::view::no_check),
+            (18, 0) => t.any(22, 3, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(24, avp, rt::view::check::<u32>),
+            (11, 0) => t.any(25, 4, avp, rt::view::check_utf8_string),
+            (75, 0) => t.one(26, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(27, avp, rt::view::check::<u32>),
+            (76, 0) => t.one(28, avp, rt::view::check::<i32>),
+            (84, 0) => t.one(29, avp, rt::view::no_check),
+            (71, 0) => t.one(30, avp, rt::view::no_check),
+            (73, 0) => t.one(31, avp, rt::view::check::<u32>),
+            (74, 0) => t.any(32, 5, avp, rt::view::no_check),
+            (72, 0) => t.one(33, avp, rt::view::check::<i32>),
+            (20, 0) => t.one(34, avp, rt::view::check_utf8_string),
+            (19, 0) => t.one(35, avp, rt::view::check_utf8_string),
+            (37, 0) => t.one(36, avp, rt::view::check::<u32>),
+            (38, 0) => t.any(37, 6, avp, rt::view::check::<u32>),
+            (39, 0) => t.one(38, avp, rt::view::no_check),
+            (13, 0) => t.any(39, 7, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(40, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(41, avp, rt::view::no_check),
+            (97, 0) => t.any(42, 8, avp, rt::view::no_check),
+            (100, 0) => t.one(43, avp, rt::view::no_check),
+            (99, 0) => t.any(44, 9, avp, rt::view::check_utf8_string),
+            (9, 0) => t.one(45, avp, rt::view::no_check),
+            (22, 0) => t.any(46, 10, avp, rt::view::check_utf8_string),
+            (88, 0) => t.one(47, avp, rt::view::no_check),
+            (23, 0) => t.one(48, avp, rt::view::check::<u32>),
+            (12, 0) => t.one(49, avp, rt::view::check::<u32>),
+            (7, 0) => t.one(50, avp, rt::view::check::<i32>),
+            (10, 0) => t.one(51, avp, rt::view::check::<i32>),
+            (14, 0) => t.any(52, 11, avp, rt::view::no_check),
+            (98, 0) => t.any(53, 12, avp, rt::view::no_check),
+            (36, 0) => t.one(54, avp, rt::view::no_check),
+            (35, 0) => t.one(55, avp, rt::view::no_check),
+            (63, 0) => t.one(56, avp, rt::view::no_check),
+            (34, 0) => t.one(57, avp, rt::view::no_check),
+            (15, 0) => t.one(58, avp, rt::view::check::<i32>),
+            (16, 0) => t.one(59, avp, rt::view::check::<u32>),
+            (400, 0) => t.any(60, 13, avp, rt::view::check_ip_filter_rule),
+            (407, 0) => t.any(61, 14, avp, rt::view::check_qos_filter_rule),
+            (401, 0) => t.any(62, 15, avp, TunnelingView::check),
+            (292, 0) => t.any(63, 16, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(64, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(65, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(66, 17, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8205,8 +7737,28 @@ impl<'a> ReAuthRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8279,86 +7831,6 @@ impl<'a> ReAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (285, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (408, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (32, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(11, avp, rt::view::no_check),
-            (95, 0) => t.one(12, avp, rt::view::no_check),
-            (5, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (87, 0) => t.one(14, avp, rt::view::check_utf8_string),
-            (61, 0) => t.one(15, avp, rt::view::check::<i32>),
-            (6, 0) => t.one(16, avp, rt::view::check::<i32>),
-            (8, 0) => t.one(17, avp, rt::view::no_check),
-            (97, 0) => t.one(18, avp, rt::view::no_check),
-            (96, 0) => t.one(19, avp, rt::view::check::<u64>),
-            (30, 0) => t.one(20, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(21, avp, rt::view::check_utf8_string),
-            (94, 0) => t.one(22, avp, rt::view::no_check),
-            (44, 0) => t.one(23, avp, rt::view::no_check),
-            (50, 0) => t.one(24, avp, rt::view::check_utf8_string),
-            (24, 0) => t.one(25, avp, rt::view::no_check),
-            (25, 0) => t.any(26, 0, avp, rt::view::no_check),
-            (18, 0) => t.one(27, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(28, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(29, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (293, 0) | (258,
-            0) | (285, 0) | (1, 0) | (408, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) |
-            (5, 0) | (87, 0) | (61, 0) | (6, 0) | (8, 0) | (97, 0) | (96, 0) | (30, 0) |
-            (31, 0) | (94, 0) | (44, 0) | (50, 0) | (24, 0) | (25, 0) | (18, 0) | (284,
-            0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8368,7 +7840,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8567,6 +8039,48 @@ impl<'a> ReAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (285, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(11, avp, rt::view::no_check),
+            (95, 0) => t.one(12, avp, rt::view::no_check),
+            (5, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(14, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (6, 0) => t.one(16, avp, rt::view::check::<i32>),
+            (8, 0) => t.one(17, avp, rt::view::no_check),
+            (97, 0) => t.one(18, avp, rt::view::no_check),
+            (96, 0) => t.one(19, avp, rt::view::check::<u64>),
+            (30, 0) => t.one(20, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(22, avp, rt::view::no_check),
+            (44, 0) => t.one(23, avp, rt::view::no_check),
+            (50, 0) => t.one(24, avp, rt::view::check_utf8_string),
+            (24, 0) => t.one(25, avp, rt::view::no_check),
+            (25, 0) => t.any(26, 0, avp, rt::view::no_check),
+            (18, 0) => t.one(27, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(28, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(29, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8618,8 +8132,28 @@ impl<'a> ReAuthAnswerView<'a> {
             count: [0; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8668,79 +8202,6 @@ impl<'a> ReAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (408, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(9, 0, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(10, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (6, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (78, 0) => t.any(14, 2, avp, rt::view::no_check),
-            (28, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (285, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (24, 0) => t.one(19, avp, rt::view::no_check),
-            (25, 0) => t.any(20, 3, avp, rt::view::no_check),
-            (18, 0) => t.any(21, 4, avp, rt::view::check_utf8_string),
-            (76, 0) => t.one(22, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(23, 5, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (408, 0)
-            | (278, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262, 0)
-            | (6, 0) | (78, 0) | (28, 0) | (291, 0) | (276, 0) | (285, 0) | (24, 0) |
-            (25, 0) | (18, 0) | (76, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8750,7 +8211,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8948,6 +8409,42 @@ impl<'a> ReAuthAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(9, 0, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(10, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (6, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (78, 0) => t.any(14, 2, avp, rt::view::no_check),
+            (28, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(17, avp, rt::view::check::<u32>),
+            (285, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (24, 0) => t.one(19, avp, rt::view::no_check),
+            (25, 0) => t.any(20, 3, avp, rt::view::no_check),
+            (18, 0) => t.any(21, 4, avp, rt::view::check_utf8_string),
+            (76, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(23, 5, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8999,8 +8496,28 @@ impl<'a> SessionTerminationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9065,66 +8582,6 @@ impl<'a> SessionTerminationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
-            (408, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (258, 0) | (295,
-            0) | (1, 0) | (293, 0) | (25, 0) | (408, 0) | (278, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9134,7 +8591,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9238,6 +8695,31 @@ impl<'a> SessionTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (25, 0) => t.any(8, 0, avp, rt::view::no_check),
+            (408, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9289,8 +8771,28 @@ impl<'a> SessionTerminationAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9339,69 +8841,6 @@ impl<'a> SessionTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (25, 0) => t.any(5, 0, avp, rt::view::no_check),
-            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(8, 1, avp, super::base::FailedAvpView::check),
-            (408, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(11, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 3, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (25, 0)
-            | (281, 0) | (294, 0) | (279, 0) | (408, 0) | (278, 0) | (292, 0) | (261, 0)
-            | (262, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9411,7 +8850,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9533,6 +8972,33 @@ impl<'a> SessionTerminationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (25, 0) => t.any(5, 0, avp, rt::view::no_check),
+            (281, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(8, 1, avp, super::base::FailedAvpView::check),
+            (408, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(11, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 3, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9584,8 +9050,28 @@ impl<'a> AbortSessionRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9650,85 +9136,6 @@ impl<'a> AbortSessionRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (408, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (32, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(10, avp, rt::view::no_check),
-            (95, 0) => t.one(11, avp, rt::view::no_check),
-            (5, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (87, 0) => t.one(13, avp, rt::view::check_utf8_string),
-            (61, 0) => t.one(14, avp, rt::view::check::<i32>),
-            (6, 0) => t.one(15, avp, rt::view::check::<i32>),
-            (8, 0) => t.one(16, avp, rt::view::no_check),
-            (97, 0) => t.one(17, avp, rt::view::no_check),
-            (96, 0) => t.one(18, avp, rt::view::check::<u64>),
-            (30, 0) => t.one(19, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(20, avp, rt::view::check_utf8_string),
-            (94, 0) => t.one(21, avp, rt::view::no_check),
-            (44, 0) => t.one(22, avp, rt::view::no_check),
-            (50, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (24, 0) => t.one(24, avp, rt::view::no_check),
-            (25, 0) => t.any(25, 0, avp, rt::view::no_check),
-            (18, 0) => t.any(26, 1, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(27, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(28, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (293, 0) | (258,
-            0) | (1, 0) | (408, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) |
-            (87, 0) | (61, 0) | (6, 0) | (8, 0) | (97, 0) | (96, 0) | (30, 0) | (31, 0) |
-            (94, 0) | (44, 0) | (50, 0) | (24, 0) | (25, 0) | (18, 0) | (284, 0) | (282,
-            0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9738,7 +9145,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9935,6 +9342,47 @@ impl<'a> AbortSessionRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for AbortSessionRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(10, avp, rt::view::no_check),
+            (95, 0) => t.one(11, avp, rt::view::no_check),
+            (5, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(13, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(14, avp, rt::view::check::<i32>),
+            (6, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (8, 0) => t.one(16, avp, rt::view::no_check),
+            (97, 0) => t.one(17, avp, rt::view::no_check),
+            (96, 0) => t.one(18, avp, rt::view::check::<u64>),
+            (30, 0) => t.one(19, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(20, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(21, avp, rt::view::no_check),
+            (44, 0) => t.one(22, avp, rt::view::no_check),
+            (50, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (24, 0) => t.one(24, avp, rt::view::no_check),
+            (25, 0) => t.any(25, 0, avp, rt::view::no_check),
+            (18, 0) => t.any(26, 1, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(27, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(28, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9986,8 +9434,28 @@ impl<'a> AbortSessionAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10036,69 +9504,6 @@ impl<'a> AbortSessionAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (408, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (24, 0) => t.one(7, avp, rt::view::no_check),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(10, 0, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(11, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0) | (408, 0)
-            | (278, 0) | (24, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) |
-            (262, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10108,7 +9513,7 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10222,6 +9627,33 @@ impl<'a> AbortSessionAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for AbortSessionAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (24, 0) => t.one(7, avp, rt::view::no_check),
+            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(10, 0, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(11, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10273,8 +9705,28 @@ impl<'a> AccountingRequestView<'a> {
             count: [0; 13usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10347,139 +9799,6 @@ impl<'a> AccountingRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (287, 0) => t.one(8, avp, rt::view::check::<u64>),
-            (44, 0) => t.one(9, avp, rt::view::no_check),
-            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (408, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(13, avp, rt::view::check_diameter_identity),
-            (55, 0) => t.one(14, avp, rt::view::check::<rt::data::Time>),
-            (41, 0) => t.one(15, avp, rt::view::check::<u32>),
-            (32, 0) => t.one(16, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(17, avp, rt::view::no_check),
-            (95, 0) => t.one(18, avp, rt::view::no_check),
-            (5, 0) => t.one(19, avp, rt::view::check::<u32>),
-            (87, 0) => t.one(20, avp, rt::view::check_utf8_string),
-            (61, 0) => t.one(21, avp, rt::view::check::<i32>),
-            (25, 0) => t.any(22, 0, avp, rt::view::no_check),
-            (6, 0) => t.one(23, avp, rt::view::check::<i32>),
-            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
-            (363, 0) => t.one(25, avp, rt::view::check::<u64>),
-            (365, 0) => t.one(26, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(27, avp, rt::view::check::<u64>),
-            (366, 0) => t.one(28, avp, rt::view::check::<u64>),
-            (45, 0) => t.one(29, avp, rt::view::check::<i32>),
-            (406, 0) => t.one(30, avp, rt::view::check::<i32>),
-            (51, 0) => t.one(31, avp, rt::view::check::<u32>),
-            (46, 0) => t.one(32, avp, rt::view::check::<u32>),
-            (68, 0) => t.one(33, avp, rt::view::no_check),
-            (86, 0) => t.one(34, avp, rt::view::check::<u32>),
-            (20, 0) => t.one(35, avp, rt::view::check_utf8_string),
-            (19, 0) => t.one(36, avp, rt::view::check_utf8_string),
-            (30, 0) => t.one(37, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(38, avp, rt::view::check_utf8_string),
-            (77, 0) => t.any(39, 1, avp, rt::view::check_utf8_string),
-            (94, 0) => t.one(40, avp, rt::view::no_check),
-            (291, 0) => t.one(41, avp, rt::view::check::<u32>),
-            (27, 0) => t.one(42, avp, rt::view::check::<u32>),
-            (28, 0) => t.one(43, avp, rt::view::check::<u32>),
-            (62, 0) => t.one(44, avp, rt::view::check::<u32>),
-            (483, 0) => t.one(45, avp, rt::view::check::<i32>),
-            (85, 0) => t.one(46, avp, rt::view::check::<u32>),
-            (11, 0) => t.any(47, 2, avp, rt::view::check_utf8_string),
-            (400, 0) => t.any(48, 3, avp, rt::view::check_ip_filter_rule),
-            (407, 0) => t.any(49, 4, avp, rt::view::check_qos_filter_rule),
-            (37, 0) => t.one(50, avp, rt::view::check::<u32>),
-            (38, 0) => t.one(51, avp, rt::view::check::<u32>),
-            (39, 0) => t.one(52, avp, rt::view::no_check),
-            (13, 0) => t.one(53, avp, rt::view::check::<i32>),
-            (96, 0) => t.one(54, avp, rt::view::check::<u64>),
-            (8, 0) => t.one(55, avp, rt::view::no_check),
-            (9, 0) => t.one(56, avp, rt::view::no_check),
-            (97, 0) => t.any(57, 5, avp, rt::view::no_check),
-            (100, 0) => t.one(58, avp, rt::view::no_check),
-            (99, 0) => t.any(59, 6, avp, rt::view::check_utf8_string),
-            (23, 0) => t.one(60, avp, rt::view::check::<u32>),
-            (12, 0) => t.one(61, avp, rt::view::check::<u32>),
-            (88, 0) => t.one(62, avp, rt::view::no_check),
-            (7, 0) => t.one(63, avp, rt::view::check::<i32>),
-            (22, 0) => t.any(64, 7, avp, rt::view::check_utf8_string),
-            (10, 0) => t.one(65, avp, rt::view::check::<i32>),
-            (14, 0) => t.any(66, 8, avp, rt::view::no_check),
-            (98, 0) => t.any(67, 9, avp, rt::view::no_check),
-            (36, 0) => t.one(68, avp, rt::view::no_check),
-            (35, 0) => t.one(69, avp, rt::view::no_check),
-            (63, 0) => t.one(70, avp, rt::view::no_check),
-            (34, 0) => t.one(71, avp, rt::view::no_check),
-            (15, 0) => t.one(72, avp, rt::view::check::<i32>),
-            (16, 0) => t.one(73, avp, rt::view::check::<u32>),
-            (401, 0) => t.any(74, 10, avp, TunnelingView::check),
-            (284, 0) => t.any(75, 11, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(76, 12, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (264, 0) | (296, 0) | (283, 0) | (480, 0) | (485,
-            0) | (259, 0) | (1, 0) | (287, 0) | (44, 0) | (50, 0) | (408, 0) | (278, 0) |
-            (293, 0) | (55, 0) | (41, 0) | (32, 0) | (4, 0) | (95, 0) | (5, 0) | (87, 0)
-            | (61, 0) | (25, 0) | (6, 0) | (295, 0) | (363, 0) | (365, 0) | (364, 0) |
-            (366, 0) | (45, 0) | (406, 0) | (51, 0) | (46, 0) | (68, 0) | (86, 0) | (20,
-            0) | (19, 0) | (30, 0) | (31, 0) | (77, 0) | (94, 0) | (291, 0) | (27, 0) |
-            (28, 0) | (62, 0) | (483, 0) | (85, 0) | (11, 0) | (400, 0) | (407, 0) | (37,
-            0) | (38, 0) | (39, 0) | (13, 0) | (96, 0) | (8, 0) | (9, 0) | (97, 0) |
-            (100, 0) | (99, 0) | (23, 0) | (12, 0) | (88, 0) | (7, 0) | (22, 0) | (10, 0)
-            | (14, 0) | (98, 0) | (36, 0) | (35, 0) | (63, 0) | (34, 0) | (15, 0) | (16,
-            0) | (401, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10489,7 +9808,7 @@ impl<'a> AccountingRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11050,6 +10369,95 @@ impl<'a> AccountingRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for AccountingRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (264, 0) => t.one(1, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (287, 0) => t.one(8, avp, rt::view::check::<u64>),
+            (44, 0) => t.one(9, avp, rt::view::no_check),
+            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (408, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (55, 0) => t.one(14, avp, rt::view::check::<rt::data::Time>),
+            (41, 0) => t.one(15, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(16, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(17, avp, rt::view::no_check),
+            (95, 0) => t.one(18, avp, rt::view::no_check),
+            (5, 0) => t.one(19, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(20, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(21, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(22, 0, avp, rt::view::no_check),
+            (6, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (363, 0) => t.one(25, avp, rt::view::check::<u64>),
+            (365, 0) => t.one(26, avp, rt::view::check::<u64>),
+            (364, 0) => t.one(27, avp, rt::view::check::<u64>),
+            (366, 0) => t.one(28, avp, rt::view::check::<u64>),
+            (45, 0) => t.one(29, avp, rt::view::check::<i32>),
+            (406, 0) => t.one(30, avp, rt::view::check::<i32>),
+            (51, 0) => t.one(31, avp, rt::view::check::<u32>),
+            (46, 0) => t.one(32, avp, rt::view::check::<u32>),
+            (68, 0) => t.one(33, avp, rt::view::no_check),
+            (86, 0) => t.one(34, avp, rt::view::check::<u32>),
+            (20, 0) => t.one(35, avp, rt::view::check_utf8_string),
+            (19, 0) => t.one(36, avp, rt::view::check_utf8_string),
+            (30, 0) => t.one(37, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(38, avp, rt::view::check_utf8_string),
+            (77, 0) => t.any(39, 1, avp, rt::view::check_utf8_string),
+            (94, 0) => t.one(40, avp, rt::view::no_check),
+            (291, 0) => t.one(41, avp, rt::view::check::<u32>),
+            (27, 0) => t.one(42, avp, rt::view::check::<u32>),
+            (28, 0) => t.one(43, avp, rt::view::check::<u32>),
+            (62, 0) => t.one(44, avp, rt::view::check::<u32>),
+            (483, 0) => t.one(45, avp, rt::view::check::<i32>),
+            (85, 0) => t.one(46, avp, rt::view::check::<u32>),
+            (11, 0) => t.any(47, 2, avp, rt::view::check_utf8_string),
+            (400, 0) => t.any(48, 3, avp, rt::view::check_ip_filter_rule),
+            (407, 0) => t.any(49, 4, avp, rt::view::check_qos_filter_rule),
+            (37, 0) => t.one(50, avp, rt::view::check::<u32>),
+            (38, 0) => t.one(51, avp, rt::view::check::<u32>),
+            (39, 0) => t.one(52, avp, rt::view::no_check),
+            (13, 0) => t.one(53, avp, rt::view::check::<i32>),
+            (96, 0) => t.one(54, avp, rt::view::check::<u64>),
+            (8, 0) => t.one(55, avp, rt::view::no_check),
+            (9, 0) => t.one(56, avp, rt::view::no_check),
+            (97, 0) => t.any(57, 5, avp, rt::view::no_check),
+            (100, 0) => t.one(58, avp, rt::view::no_check),
+            (99, 0) => t.any(59, 6, avp, rt::view::check_utf8_string),
+            (23, 0) => t.one(60, avp, rt::view::check::<u32>),
+            (12, 0) => t.one(61, avp, rt::view::check::<u32>),
+            (88, 0) => t.one(62, avp, rt::view::no_check),
+            (7, 0) => t.one(63, avp, rt::view::check::<i32>),
+            (22, 0) => t.any(64, 7, avp, rt::view::check_utf8_string),
+            (10, 0) => t.one(65, avp, rt::view::check::<i32>),
+            (14, 0) => t.any(66, 8, avp, rt::view::no_check),
+            (98, 0) => t.any(67, 9, avp, rt::view::no_check),
+            (36, 0) => t.one(68, avp, rt::view::no_check),
+            (35, 0) => t.one(69, avp, rt::view::no_check),
+            (63, 0) => t.one(70, avp, rt::view::no_check),
+            (34, 0) => t.one(71, avp, rt::view::no_check),
+            (15, 0) => t.one(72, avp, rt::view::check::<i32>),
+            (16, 0) => t.one(73, avp, rt::view::check::<u32>),
+            (401, 0) => t.any(74, 10, avp, TunnelingView::check),
+            (284, 0) => t.any(75, 11, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(76, 12, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AccountingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11101,8 +10509,28 @@ impl<'a> AccountingAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -11175,85 +10603,6 @@ impl<'a> AccountingAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (287, 0) => t.one(8, avp, rt::view::check::<u64>),
-            (44, 0) => t.one(9, avp, rt::view::no_check),
-            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (55, 0) => t.one(11, avp, rt::view::check::<rt::data::Time>),
-            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(14, 0, avp, super::base::FailedAvpView::check),
-            (408, 0) => t.one(15, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (32, 0) => t.one(17, avp, rt::view::check_utf8_string),
-            (4, 0) => t.one(18, avp, rt::view::no_check),
-            (95, 0) => t.one(19, avp, rt::view::no_check),
-            (5, 0) => t.one(20, avp, rt::view::check::<u32>),
-            (87, 0) => t.one(21, avp, rt::view::check_utf8_string),
-            (61, 0) => t.one(22, avp, rt::view::check::<i32>),
-            (6, 0) => t.one(23, avp, rt::view::check::<i32>),
-            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
-            (483, 0) => t.one(25, avp, rt::view::check::<i32>),
-            (85, 0) => t.one(26, avp, rt::view::check::<u32>),
-            (25, 0) => t.any(27, 1, avp, rt::view::no_check),
-            (284, 0) => t.any(28, 2, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (268, 0) | (264, 0) | (296, 0) | (480, 0) | (485,
-            0) | (259, 0) | (1, 0) | (287, 0) | (44, 0) | (50, 0) | (55, 0) | (281, 0) |
-            (294, 0) | (279, 0) | (408, 0) | (278, 0) | (32, 0) | (4, 0) | (95, 0) | (5,
-            0) | (87, 0) | (61, 0) | (6, 0) | (295, 0) | (483, 0) | (85, 0) | (25, 0) |
-            (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11263,7 +10612,7 @@ impl<'a> AccountingAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11471,6 +10820,47 @@ impl<'a> AccountingAnswerView<'a> {
             0,
             super::base::ProxyInfoView::read,
         )
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl<'a> rt::view::Step<'a> for AccountingAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (268, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (480, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (485, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (259, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (287, 0) => t.one(8, avp, rt::view::check::<u64>),
+            (44, 0) => t.one(9, avp, rt::view::no_check),
+            (50, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (55, 0) => t.one(11, avp, rt::view::check::<rt::data::Time>),
+            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(14, 0, avp, super::base::FailedAvpView::check),
+            (408, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (32, 0) => t.one(17, avp, rt::view::check_utf8_string),
+            (4, 0) => t.one(18, avp, rt::view::no_check),
+            (95, 0) => t.one(19, avp, rt::view::no_check),
+            (5, 0) => t.one(20, avp, rt::view::check::<u32>),
+            (87, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (61, 0) => t.one(22, avp, rt::view::check::<i32>),
+            (6, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (483, 0) => t.one(25, avp, rt::view::check::<i32>),
+            (85, 0) => t.one(26, avp, rt::view::check::<u32>),
+            (25, 0) => t.any(27, 1, avp, rt::view::no_check),
+            (284, 0) => t.any(28, 2, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]

@@ -87,7 +87,7 @@ pub mod application {}
 ///     [ Node-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct M2mInformation {
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     pub application_entity_id: Option<rt::data::Utf8String>,
@@ -143,6 +143,8 @@ pub struct M2mInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl Eq for M2mInformation {}
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl Default for M2mInformation {
     fn default() -> Self {
@@ -295,33 +297,6 @@ impl rt::AvpData for M2mInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         M2mInformationView::check(avp, cx)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.application_entity_id, 45687)
-            + rt::typed::len_opt(&self.external_id, 45687)
-            + rt::typed::len_opt(&self.receiver, 45687)
-            + rt::typed::len_opt(&self.onem2m_originator, 45687)
-            + rt::typed::len_opt(&self.hosting_cse_id, 45687)
-            + rt::typed::len_opt(&self.target_id, 45687)
-            + rt::typed::len_opt(&self.protocol_type, 45687)
-            + rt::typed::len_opt(&self.request_operation, 45687)
-            + rt::typed::len_opt(&self.request_headers_size, 45687)
-            + rt::typed::len_opt(&self.request_body_size, 45687)
-            + rt::typed::len_opt(&self.response_headers_size, 45687)
-            + rt::typed::len_opt(&self.response_body_size, 45687)
-            + rt::typed::len_opt(&self.response_status_code, 45687)
-            + rt::typed::len_opt(&self.rating_group, 0)
-            + rt::typed::len_opt(&self.m2m_event_record_timestamp, 45687)
-            + rt::typed::len_opt(&self.control_memory_size, 45687)
-            + rt::typed::len_opt(&self.data_memory_size, 45687)
-            + rt::typed::len_opt(&self.access_network_identifier, 45687)
-            + rt::typed::len_opt(&self.occupancy, 45687)
-            + rt::typed::len_opt(&self.group_name, 45687)
-            + rt::typed::len_opt(&self.maximum_number_members, 45687)
-            + rt::typed::len_opt(&self.current_number_members, 45687)
-            + rt::typed::len_opt(&self.subgroup_name, 45687)
-            + rt::typed::len_opt(&self.node_id, 10415)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -477,7 +452,15 @@ impl<'a> M2mInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(M2mInformation::KEY)),
         }
@@ -491,7 +474,16 @@ impl<'a> M2mInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(M2mInformation::KEY)),
         }
@@ -527,81 +519,6 @@ impl<'a> M2mInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1001, 45687) => t.one(0, avp, rt::view::check_utf8_string),
-            (1005, 45687) => t.one(1, avp, rt::view::check_utf8_string),
-            (1014, 45687) => t.one(2, avp, rt::view::check_utf8_string),
-            (1008, 45687) => t.one(3, avp, rt::view::check_utf8_string),
-            (1007, 45687) => t.one(4, avp, rt::view::check_utf8_string),
-            (1022, 45687) => t.one(5, avp, rt::view::check_utf8_string),
-            (1013, 45687) => t.one(6, avp, rt::view::check::<i32>),
-            (1017, 45687) => t.one(7, avp, rt::view::check::<i32>),
-            (1016, 45687) => t.one(8, avp, rt::view::check::<u32>),
-            (1015, 45687) => t.one(9, avp, rt::view::check::<u32>),
-            (1019, 45687) => t.one(10, avp, rt::view::check::<u32>),
-            (1018, 45687) => t.one(11, avp, rt::view::check::<u32>),
-            (1020, 45687) => t.one(12, avp, rt::view::check::<i32>),
-            (432, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (1010, 45687) => t.one(14, avp, rt::view::check::<rt::data::Time>),
-            (1002, 45687) => t.one(15, avp, rt::view::check::<u32>),
-            (1004, 45687) => t.one(16, avp, rt::view::check::<u32>),
-            (1000, 45687) => t.one(17, avp, rt::view::check::<u32>),
-            (1012, 45687) => t.one(18, avp, rt::view::check::<u32>),
-            (1006, 45687) => t.one(19, avp, rt::view::check_utf8_string),
-            (1009, 45687) => t.one(20, avp, rt::view::check::<u32>),
-            (1003, 45687) => t.one(21, avp, rt::view::check::<u32>),
-            (1021, 45687) => t.one(22, avp, rt::view::check_utf8_string),
-            (2064, 10415) => t.one(23, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1001, 45687) | (1005, 45687) | (1014, 45687) | (1008, 45687)
-            | (1007, 45687) | (1022, 45687) | (1013, 45687) | (1017, 45687) | (1016,
-            45687) | (1015, 45687) | (1019, 45687) | (1018, 45687) | (1020, 45687) |
-            (432, 0) | (1010, 45687) | (1002, 45687) | (1004, 45687) | (1000, 45687) |
-            (1012, 45687) | (1006, 45687) | (1009, 45687) | (1003, 45687) | (1021, 45687)
-            | (2064, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -611,7 +528,7 @@ impl<'a> M2mInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
@@ -739,19 +656,41 @@ impl<'a> M2mInformationView<'a> {
     pub fn node_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for M2mInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1001, 45687) => t.one(0, avp, rt::view::check_utf8_string),
+            (1005, 45687) => t.one(1, avp, rt::view::check_utf8_string),
+            (1014, 45687) => t.one(2, avp, rt::view::check_utf8_string),
+            (1008, 45687) => t.one(3, avp, rt::view::check_utf8_string),
+            (1007, 45687) => t.one(4, avp, rt::view::check_utf8_string),
+            (1022, 45687) => t.one(5, avp, rt::view::check_utf8_string),
+            (1013, 45687) => t.one(6, avp, rt::view::check::<i32>),
+            (1017, 45687) => t.one(7, avp, rt::view::check::<i32>),
+            (1016, 45687) => t.one(8, avp, rt::view::check::<u32>),
+            (1015, 45687) => t.one(9, avp, rt::view::check::<u32>),
+            (1019, 45687) => t.one(10, avp, rt::view::check::<u32>),
+            (1018, 45687) => t.one(11, avp, rt::view::check::<u32>),
+            (1020, 45687) => t.one(12, avp, rt::view::check::<i32>),
+            (432, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (1010, 45687) => t.one(14, avp, rt::view::check::<rt::data::Time>),
+            (1002, 45687) => t.one(15, avp, rt::view::check::<u32>),
+            (1004, 45687) => t.one(16, avp, rt::view::check::<u32>),
+            (1000, 45687) => t.one(17, avp, rt::view::check::<u32>),
+            (1012, 45687) => t.one(18, avp, rt::view::check::<u32>),
+            (1006, 45687) => t.one(19, avp, rt::view::check_utf8_string),
+            (1009, 45687) => t.one(20, avp, rt::view::check::<u32>),
+            (1003, 45687) => t.one(21, avp, rt::view::check::<u32>),
+            (1021, 45687) => t.one(22, avp, rt::view::check_utf8_string),
+            (2064, 10415) => t.one(23, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

@@ -1592,7 +1592,7 @@ impl rt::AvpData for QosSemantics {
 ///     1*{ Filter-Rule }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct QosResources {
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     pub filter_rule: Vec<FilterRule>,
@@ -1602,6 +1602,16 @@ pub struct QosResources {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl Eq for QosResources {}
 #[cfg(
     any(
         feature = "mip6",
@@ -1686,9 +1696,6 @@ impl rt::AvpData for QosResources {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.filter_rule, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.filter_rule, buf, &self.avp_flags, 509, 0, 64);
         rt::typed::put_extra(&self.extra, buf);
@@ -1720,7 +1727,7 @@ impl rt::AvpData for QosResources {
 ///     [ Excess-Treatment ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FilterRule {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     pub filter_rule_precedence: Option<u32>,
@@ -1744,6 +1751,19 @@ pub struct FilterRule {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for FilterRule {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -1867,17 +1887,6 @@ impl rt::AvpData for FilterRule {
     ) -> Result<(), rt::DecodeError> {
         FilterRuleView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.filter_rule_precedence, 0)
-            + rt::typed::len_opt(&self.classifier, 0)
-            + rt::typed::len_all(&self.time_of_day_condition, 0)
-            + rt::typed::len_opt(&self.treatment_action, 0)
-            + rt::typed::len_opt(&self.qos_semantics, 0)
-            + rt::typed::len_opt(&self.qos_profile_template, 0)
-            + rt::typed::len_opt(&self.qos_parameters, 0)
-            + rt::typed::len_opt(&self.excess_treatment, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.filter_rule_precedence,
@@ -1934,7 +1943,7 @@ impl rt::AvpData for FilterRule {
 ///     *[ ETH-Option ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Classifier {
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     pub classifier_id: rt::bytes::Bytes,
@@ -1966,6 +1975,19 @@ pub struct Classifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for Classifier {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2116,20 +2138,6 @@ impl rt::AvpData for Classifier {
     ) -> Result<(), rt::DecodeError> {
         ClassifierView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.classifier_id, 0)
-            + rt::typed::len_opt(&self.protocol, 0)
-            + rt::typed::len_opt(&self.direction, 0)
-            + rt::typed::len_all(&self.from_spec, 0)
-            + rt::typed::len_all(&self.to_spec, 0)
-            + rt::typed::len_all(&self.diffserv_code_point, 0)
-            + rt::typed::len_opt(&self.fragmentation_flag, 0)
-            + rt::typed::len_all(&self.ip_option, 0)
-            + rt::typed::len_all(&self.tcp_option, 0)
-            + rt::typed::len_opt(&self.tcp_flags, 0)
-            + rt::typed::len_all(&self.icmp_type, 0)
-            + rt::typed::len_all(&self.eth_option, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.classifier_id, buf, &self.avp_flags, 512, 0, 64);
         rt::typed::put_opt(&self.protocol, buf, &self.avp_flags, 513, 0, 64);
@@ -2175,7 +2183,7 @@ impl rt::AvpData for Classifier {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FromSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2205,6 +2213,19 @@ pub struct FromSpec {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for FromSpec {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2376,19 +2397,6 @@ impl rt::AvpData for FromSpec {
     ) -> Result<(), rt::DecodeError> {
         FromSpecView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.ip_address, 0)
-            + rt::typed::len_all(&self.ip_address_range, 0)
-            + rt::typed::len_all(&self.ip_address_mask, 0)
-            + rt::typed::len_all(&self.mac_address, 0)
-            + rt::typed::len_all(&self.mac_address_mask, 0)
-            + rt::typed::len_all(&self.eui64_address, 0)
-            + rt::typed::len_all(&self.eui64_address_mask, 0)
-            + rt::typed::len_all(&self.port, 0) + rt::typed::len_all(&self.port_range, 0)
-            + rt::typed::len_opt(&self.negated, 0)
-            + rt::typed::len_opt(&self.use_assigned_address, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
         rt::typed::put_all(&self.ip_address_range, buf, &self.avp_flags, 519, 0, 64);
@@ -2433,7 +2441,7 @@ impl rt::AvpData for FromSpec {
 ///     [ Use-Assigned-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ToSpec {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: Vec<rt::data::Address>,
@@ -2463,6 +2471,19 @@ pub struct ToSpec {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for ToSpec {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2634,19 +2655,6 @@ impl rt::AvpData for ToSpec {
     ) -> Result<(), rt::DecodeError> {
         ToSpecView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.ip_address, 0)
-            + rt::typed::len_all(&self.ip_address_range, 0)
-            + rt::typed::len_all(&self.ip_address_mask, 0)
-            + rt::typed::len_all(&self.mac_address, 0)
-            + rt::typed::len_all(&self.mac_address_mask, 0)
-            + rt::typed::len_all(&self.eui64_address, 0)
-            + rt::typed::len_all(&self.eui64_address_mask, 0)
-            + rt::typed::len_all(&self.port, 0) + rt::typed::len_all(&self.port_range, 0)
-            + rt::typed::len_opt(&self.negated, 0)
-            + rt::typed::len_opt(&self.use_assigned_address, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
         rt::typed::put_all(&self.ip_address_range, buf, &self.avp_flags, 519, 0, 64);
@@ -2682,7 +2690,7 @@ impl rt::AvpData for ToSpec {
 ///     [ IP-Address-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IpAddressRange {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     pub ip_address_start: Option<rt::data::Address>,
@@ -2694,6 +2702,19 @@ pub struct IpAddressRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for IpAddressRange {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2785,11 +2806,6 @@ impl rt::AvpData for IpAddressRange {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.ip_address_start, 0)
-            + rt::typed::len_opt(&self.ip_address_end, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ip_address_start, buf, &self.avp_flags, 520, 0, 64);
         rt::typed::put_opt(&self.ip_address_end, buf, &self.avp_flags, 521, 0, 64);
@@ -2816,7 +2832,7 @@ impl rt::AvpData for IpAddressRange {
 ///     { IP-Bit-Mask-Width }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IpAddressMask {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     pub ip_address: rt::data::Address,
@@ -2828,6 +2844,19 @@ pub struct IpAddressMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for IpAddressMask {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -2931,11 +2960,6 @@ impl rt::AvpData for IpAddressMask {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.ip_address, 0)
-            + rt::typed::len_one(&self.ip_bit_mask_width, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
         rt::typed::put_one(&self.ip_bit_mask_width, buf, &self.avp_flags, 523, 0, 64);
@@ -2962,7 +2986,7 @@ impl rt::AvpData for IpAddressMask {
 ///     { MAC-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MacAddressMask {
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     pub mac_address: rt::bytes::Bytes,
@@ -2974,6 +2998,19 @@ pub struct MacAddressMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for MacAddressMask {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3090,11 +3127,6 @@ impl rt::AvpData for MacAddressMask {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.mac_address, 0)
-            + rt::typed::len_one(&self.mac_address_mask_pattern, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
         rt::typed::put_one(
@@ -3128,7 +3160,7 @@ impl rt::AvpData for MacAddressMask {
 ///     { EUI64-Address-Mask-Pattern }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Eui64AddressMask {
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     pub eui64_address: rt::bytes::Bytes,
@@ -3140,6 +3172,19 @@ pub struct Eui64AddressMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for Eui64AddressMask {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3256,11 +3301,6 @@ impl rt::AvpData for Eui64AddressMask {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.eui64_address, 0)
-            + rt::typed::len_one(&self.eui64_address_mask_pattern, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
         rt::typed::put_one(
@@ -3294,7 +3334,7 @@ impl rt::AvpData for Eui64AddressMask {
 ///     [ Port-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PortRange {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     pub port_start: Option<i32>,
@@ -3306,6 +3346,19 @@ pub struct PortRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for PortRange {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3397,10 +3450,6 @@ impl rt::AvpData for PortRange {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.port_start, 0) + rt::typed::len_opt(&self.port_end, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.port_start, buf, &self.avp_flags, 532, 0, 64);
         rt::typed::put_opt(&self.port_end, buf, &self.avp_flags, 533, 0, 64);
@@ -3428,7 +3477,7 @@ impl rt::AvpData for PortRange {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IpOption {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     pub ip_option_type: IpOptionType,
@@ -3442,6 +3491,19 @@ pub struct IpOption {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for IpOption {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3553,11 +3615,6 @@ impl rt::AvpData for IpOption {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.ip_option_type, 0)
-            + rt::typed::len_all(&self.ip_option_value, 0)
-            + rt::typed::len_opt(&self.negated, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ip_option_type, buf, &self.avp_flags, 538, 0, 64);
         rt::typed::put_all(&self.ip_option_value, buf, &self.avp_flags, 539, 0, 64);
@@ -3586,7 +3643,7 @@ impl rt::AvpData for IpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TcpOption {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     pub tcp_option_type: TcpOptionType,
@@ -3600,6 +3657,19 @@ pub struct TcpOption {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for TcpOption {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3713,11 +3783,6 @@ impl rt::AvpData for TcpOption {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.tcp_option_type, 0)
-            + rt::typed::len_all(&self.tcp_option_value, 0)
-            + rt::typed::len_opt(&self.negated, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tcp_option_type, buf, &self.avp_flags, 541, 0, 64);
         rt::typed::put_all(&self.tcp_option_value, buf, &self.avp_flags, 542, 0, 64);
@@ -3745,7 +3810,7 @@ impl rt::AvpData for TcpOption {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TcpFlags {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     pub tcp_flag_type: u32,
@@ -3757,6 +3822,19 @@ pub struct TcpFlags {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for TcpFlags {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -3857,10 +3935,6 @@ impl rt::AvpData for TcpFlags {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.tcp_flag_type, 0) + rt::typed::len_opt(&self.negated, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tcp_flag_type, buf, &self.avp_flags, 544, 0, 64);
         rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
@@ -3888,7 +3962,7 @@ impl rt::AvpData for TcpFlags {
 ///     [ Negated ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IcmpType {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     pub icmp_type_number: IcmpTypeNumber,
@@ -3902,6 +3976,19 @@ pub struct IcmpType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for IcmpType {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4008,11 +4095,6 @@ impl rt::AvpData for IcmpType {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.icmp_type_number, 0)
-            + rt::typed::len_all(&self.icmp_code, 0)
-            + rt::typed::len_opt(&self.negated, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.icmp_type_number, buf, &self.avp_flags, 546, 0, 64);
         rt::typed::put_all(&self.icmp_code, buf, &self.avp_flags, 547, 0, 64);
@@ -4041,7 +4123,7 @@ impl rt::AvpData for IcmpType {
 ///     *[ User-Priority-Range ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EthOption {
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     pub eth_proto_type: EthProtoType,
@@ -4055,6 +4137,19 @@ pub struct EthOption {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for EthOption {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4175,12 +4270,6 @@ impl rt::AvpData for EthOption {
     ) -> Result<(), rt::DecodeError> {
         EthOptionView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.eth_proto_type, 0)
-            + rt::typed::len_all(&self.vlan_id_range, 0)
-            + rt::typed::len_all(&self.user_priority_range, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.eth_proto_type, buf, &self.avp_flags, 549, 0, 64);
         rt::typed::put_all(&self.vlan_id_range, buf, &self.avp_flags, 552, 0, 64);
@@ -4208,7 +4297,7 @@ impl rt::AvpData for EthOption {
 ///     *[ ETH-SAP ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EthProtoType {
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16.
     pub eth_ether_type: Vec<rt::bytes::Bytes>,
@@ -4220,6 +4309,19 @@ pub struct EthProtoType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for EthProtoType {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4322,10 +4424,6 @@ impl rt::AvpData for EthProtoType {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.eth_ether_type, 0)
-            + rt::typed::len_all(&self.eth_sap, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.eth_ether_type, buf, &self.avp_flags, 550, 0, 64);
         rt::typed::put_all(&self.eth_sap, buf, &self.avp_flags, 551, 0, 64);
@@ -4354,7 +4452,7 @@ impl rt::AvpData for EthProtoType {
 ///     [ C-VID-End ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VlanIdRange {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     pub s_vid_start: Option<u32>,
@@ -4370,6 +4468,19 @@ pub struct VlanIdRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for VlanIdRange {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4465,11 +4576,6 @@ impl rt::AvpData for VlanIdRange {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.s_vid_start, 0) + rt::typed::len_opt(&self.s_vid_end, 0)
-            + rt::typed::len_opt(&self.c_vid_start, 0)
-            + rt::typed::len_opt(&self.c_vid_end, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.s_vid_start, buf, &self.avp_flags, 553, 0, 64);
         rt::typed::put_opt(&self.s_vid_end, buf, &self.avp_flags, 554, 0, 64);
@@ -4498,7 +4604,7 @@ impl rt::AvpData for VlanIdRange {
 ///     *[ High-User-Priority ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserPriorityRange {
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
     pub low_user_priority: Vec<u32>,
@@ -4510,6 +4616,19 @@ pub struct UserPriorityRange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for UserPriorityRange {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4619,11 +4738,6 @@ impl rt::AvpData for UserPriorityRange {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.low_user_priority, 0)
-            + rt::typed::len_all(&self.high_user_priority, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.low_user_priority, buf, &self.avp_flags, 558, 0, 64);
         rt::typed::put_all(&self.high_user_priority, buf, &self.avp_flags, 559, 0, 64);
@@ -4656,7 +4770,7 @@ impl rt::AvpData for UserPriorityRange {
 ///     [ Timezone-Flag ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TimeOfDayCondition {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     pub time_of_day_start: Option<u32>,
@@ -4680,6 +4794,19 @@ pub struct TimeOfDayCondition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for TimeOfDayCondition {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4787,17 +4914,6 @@ impl rt::AvpData for TimeOfDayCondition {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.time_of_day_start, 0)
-            + rt::typed::len_opt(&self.time_of_day_end, 0)
-            + rt::typed::len_opt(&self.day_of_week_mask, 0)
-            + rt::typed::len_opt(&self.day_of_month_mask, 0)
-            + rt::typed::len_opt(&self.month_of_year_mask, 0)
-            + rt::typed::len_opt(&self.absolute_start_time, 0)
-            + rt::typed::len_opt(&self.absolute_end_time, 0)
-            + rt::typed::len_opt(&self.timezone_flag, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.time_of_day_start, buf, &self.avp_flags, 561, 0, 64);
         rt::typed::put_opt(&self.time_of_day_end, buf, &self.avp_flags, 562, 0, 64);
@@ -4832,7 +4948,7 @@ impl rt::AvpData for TimeOfDayCondition {
 ///     { QoS-Profile-Id }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct QosProfileTemplate {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -4844,6 +4960,21 @@ pub struct QosProfileTemplate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for QosProfileTemplate {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -4958,11 +5089,6 @@ impl rt::AvpData for QosProfileTemplate {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.vendor_id, 0)
-            + rt::typed::len_one(&self.qos_profile_id, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
         rt::typed::put_one(&self.qos_profile_id, buf, &self.avp_flags, 573, 0, 64);
@@ -4987,7 +5113,7 @@ impl rt::AvpData for QosProfileTemplate {
 /// QoS-Parameters ::= < AVP Header: 576 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct QosParameters {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -4995,6 +5121,19 @@ pub struct QosParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for QosParameters {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -5082,9 +5221,6 @@ impl rt::AvpData for QosParameters {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -5110,7 +5246,7 @@ impl rt::AvpData for QosParameters {
 ///     [ QoS-Parameters ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExcessTreatment {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     pub treatment_action: TreatmentAction,
@@ -5124,6 +5260,19 @@ pub struct ExcessTreatment {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl Eq for ExcessTreatment {}
 #[cfg(
     any(
         feature = "credit_control",
@@ -5237,12 +5386,6 @@ impl rt::AvpData for ExcessTreatment {
     ) -> Result<(), rt::DecodeError> {
         ExcessTreatmentView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.treatment_action, 0)
-            + rt::typed::len_opt(&self.qos_profile_template, 0)
-            + rt::typed::len_opt(&self.qos_parameters, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.treatment_action, buf, &self.avp_flags, 572, 0, 64);
         rt::typed::put_opt(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
@@ -5268,7 +5411,7 @@ impl rt::AvpData for ExcessTreatment {
 ///     1*{ QoS-Profile-Template }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct QosCapability {
     /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     pub qos_profile_template: Vec<QosProfileTemplate>,
@@ -5278,6 +5421,18 @@ pub struct QosCapability {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl Eq for QosCapability {}
 #[cfg(
     any(
         feature = "mip6",
@@ -5375,10 +5530,6 @@ impl rt::AvpData for QosCapability {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.qos_profile_template, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
         rt::typed::put_extra(&self.extra, buf);
@@ -5431,7 +5582,15 @@ impl<'a> QosResourcesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosResources::KEY)),
         }
@@ -5445,7 +5604,16 @@ impl<'a> QosResourcesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosResources::KEY)),
         }
@@ -5488,51 +5656,6 @@ impl<'a> QosResourcesView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (509, 0) => t.many(0, 0, 4294967295, avp, FilterRuleView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (509, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5542,7 +5665,7 @@ impl<'a> QosResourcesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `1*{ Filter-Rule }`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
@@ -5558,19 +5681,26 @@ impl<'a> QosResourcesView<'a> {
             FilterRuleView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::Step<'a> for QosResourcesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (509, 0) => t.many(0, 0, 4294967295, avp, FilterRuleView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -5641,7 +5771,15 @@ impl<'a> FilterRuleView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FilterRule::KEY)),
         }
@@ -5655,7 +5793,16 @@ impl<'a> FilterRuleView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FilterRule::KEY)),
         }
@@ -5689,61 +5836,6 @@ impl<'a> FilterRuleView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (510, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (511, 0) => t.one(1, avp, ClassifierView::check),
-            (560, 0) => t.any(2, 0, avp, TimeOfDayConditionView::check),
-            (572, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (575, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (574, 0) => t.one(5, avp, QosProfileTemplateView::check),
-            (576, 0) => t.one(6, avp, QosParametersView::check),
-            (577, 0) => t.one(7, avp, ExcessTreatmentView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (510, 0) | (511, 0) | (560, 0) | (572, 0) | (575, 0) | (574,
-            0) | (576, 0) | (577, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5753,7 +5845,7 @@ impl<'a> FilterRuleView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
@@ -5816,19 +5908,36 @@ impl<'a> FilterRuleView<'a> {
     pub fn excess_treatment(&self) -> Option<ExcessTreatmentView<'a>> {
         rt::view::opt(self.root, self.first[7], self.end, ExcessTreatmentView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for FilterRuleView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (510, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (511, 0) => t.one(1, avp, ClassifierView::check),
+            (560, 0) => t.any(2, 0, avp, TimeOfDayConditionView::check),
+            (572, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (575, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (574, 0) => t.one(5, avp, QosProfileTemplateView::check),
+            (576, 0) => t.one(6, avp, QosParametersView::check),
+            (577, 0) => t.one(7, avp, ExcessTreatmentView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -5901,7 +6010,15 @@ impl<'a> ClassifierView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 7>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Classifier::KEY)),
         }
@@ -5915,7 +6032,16 @@ impl<'a> ClassifierView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Classifier::KEY)),
         }
@@ -5958,65 +6084,6 @@ impl<'a> ClassifierView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (512, 0) => t.one(0, avp, rt::view::no_check),
-            (513, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (514, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (515, 0) => t.any(3, 0, avp, FromSpecView::check),
-            (516, 0) => t.any(4, 1, avp, ToSpecView::check),
-            (535, 0) => t.any(5, 2, avp, rt::view::check::<i32>),
-            (536, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (537, 0) => t.any(7, 3, avp, IpOptionView::check),
-            (540, 0) => t.any(8, 4, avp, TcpOptionView::check),
-            (543, 0) => t.one(9, avp, TcpFlagsView::check),
-            (545, 0) => t.any(10, 5, avp, IcmpTypeView::check),
-            (548, 0) => t.any(11, 6, avp, EthOptionView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (512, 0) | (513, 0) | (514, 0) | (515, 0) | (516, 0) | (535,
-            0) | (536, 0) | (537, 0) | (540, 0) | (543, 0) | (545, 0) | (548, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6026,7 +6093,7 @@ impl<'a> ClassifierView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
@@ -6160,19 +6227,40 @@ impl<'a> ClassifierView<'a> {
             EthOptionView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for ClassifierView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 7>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (512, 0) => t.one(0, avp, rt::view::no_check),
+            (513, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (514, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (515, 0) => t.any(3, 0, avp, FromSpecView::check),
+            (516, 0) => t.any(4, 1, avp, ToSpecView::check),
+            (535, 0) => t.any(5, 2, avp, rt::view::check::<i32>),
+            (536, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (537, 0) => t.any(7, 3, avp, IpOptionView::check),
+            (540, 0) => t.any(8, 4, avp, TcpOptionView::check),
+            (543, 0) => t.one(9, avp, TcpFlagsView::check),
+            (545, 0) => t.any(10, 5, avp, IcmpTypeView::check),
+            (548, 0) => t.any(11, 6, avp, EthOptionView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -6245,7 +6333,15 @@ impl<'a> FromSpecView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 9>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FromSpec::KEY)),
         }
@@ -6259,7 +6355,16 @@ impl<'a> FromSpecView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FromSpec::KEY)),
         }
@@ -6293,64 +6398,6 @@ impl<'a> FromSpecView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (518, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::Address>),
-            (519, 0) => t.any(1, 1, avp, IpAddressRangeView::check),
-            (522, 0) => t.any(2, 2, avp, IpAddressMaskView::check),
-            (524, 0) => t.any(3, 3, avp, rt::view::no_check),
-            (525, 0) => t.any(4, 4, avp, MacAddressMaskView::check),
-            (527, 0) => t.any(5, 5, avp, rt::view::no_check),
-            (528, 0) => t.any(6, 6, avp, Eui64AddressMaskView::check),
-            (530, 0) => t.any(7, 7, avp, rt::view::check::<i32>),
-            (531, 0) => t.any(8, 8, avp, PortRangeView::check),
-            (517, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (534, 0) => t.one(10, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (518, 0) | (519, 0) | (522, 0) | (524, 0) | (525, 0) | (527,
-            0) | (528, 0) | (530, 0) | (531, 0) | (517, 0) | (534, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6360,7 +6407,7 @@ impl<'a> FromSpecView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
@@ -6500,19 +6547,39 @@ impl<'a> FromSpecView<'a> {
             rt::view::enumerated::<UseAssignedAddress>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for FromSpecView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 9>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (518, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::Address>),
+            (519, 0) => t.any(1, 1, avp, IpAddressRangeView::check),
+            (522, 0) => t.any(2, 2, avp, IpAddressMaskView::check),
+            (524, 0) => t.any(3, 3, avp, rt::view::no_check),
+            (525, 0) => t.any(4, 4, avp, MacAddressMaskView::check),
+            (527, 0) => t.any(5, 5, avp, rt::view::no_check),
+            (528, 0) => t.any(6, 6, avp, Eui64AddressMaskView::check),
+            (530, 0) => t.any(7, 7, avp, rt::view::check::<i32>),
+            (531, 0) => t.any(8, 8, avp, PortRangeView::check),
+            (517, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (534, 0) => t.one(10, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -6585,7 +6652,15 @@ impl<'a> ToSpecView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 9>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ToSpec::KEY)),
         }
@@ -6599,7 +6674,16 @@ impl<'a> ToSpecView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ToSpec::KEY)),
         }
@@ -6633,64 +6717,6 @@ impl<'a> ToSpecView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (518, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::Address>),
-            (519, 0) => t.any(1, 1, avp, IpAddressRangeView::check),
-            (522, 0) => t.any(2, 2, avp, IpAddressMaskView::check),
-            (524, 0) => t.any(3, 3, avp, rt::view::no_check),
-            (525, 0) => t.any(4, 4, avp, MacAddressMaskView::check),
-            (527, 0) => t.any(5, 5, avp, rt::view::no_check),
-            (528, 0) => t.any(6, 6, avp, Eui64AddressMaskView::check),
-            (530, 0) => t.any(7, 7, avp, rt::view::check::<i32>),
-            (531, 0) => t.any(8, 8, avp, PortRangeView::check),
-            (517, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (534, 0) => t.one(10, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (518, 0) | (519, 0) | (522, 0) | (524, 0) | (525, 0) | (527,
-            0) | (528, 0) | (530, 0) | (531, 0) | (517, 0) | (534, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6700,7 +6726,7 @@ impl<'a> ToSpecView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
@@ -6840,19 +6866,39 @@ impl<'a> ToSpecView<'a> {
             rt::view::enumerated::<UseAssignedAddress>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for ToSpecView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 9>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (518, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::Address>),
+            (519, 0) => t.any(1, 1, avp, IpAddressRangeView::check),
+            (522, 0) => t.any(2, 2, avp, IpAddressMaskView::check),
+            (524, 0) => t.any(3, 3, avp, rt::view::no_check),
+            (525, 0) => t.any(4, 4, avp, MacAddressMaskView::check),
+            (527, 0) => t.any(5, 5, avp, rt::view::no_check),
+            (528, 0) => t.any(6, 6, avp, Eui64AddressMaskView::check),
+            (530, 0) => t.any(7, 7, avp, rt::view::check::<i32>),
+            (531, 0) => t.any(8, 8, avp, PortRangeView::check),
+            (517, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (534, 0) => t.one(10, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -6924,7 +6970,15 @@ impl<'a> IpAddressRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IpAddressRange::KEY)),
         }
@@ -6938,7 +6992,16 @@ impl<'a> IpAddressRangeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IpAddressRange::KEY)),
         }
@@ -6974,52 +7037,6 @@ impl<'a> IpAddressRangeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (520, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (521, 0) => t.one(1, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (520, 0) | (521, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7029,7 +7046,7 @@ impl<'a> IpAddressRangeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
@@ -7052,19 +7069,30 @@ impl<'a> IpAddressRangeView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for IpAddressRangeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (520, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
+            (521, 0) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7136,7 +7164,15 @@ impl<'a> IpAddressMaskView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IpAddressMask::KEY)),
         }
@@ -7150,7 +7186,16 @@ impl<'a> IpAddressMaskView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IpAddressMask::KEY)),
         }
@@ -7203,52 +7248,6 @@ impl<'a> IpAddressMaskView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (518, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (523, 0) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (518, 0) | (523, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7258,7 +7257,7 @@ impl<'a> IpAddressMaskView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
@@ -7276,19 +7275,30 @@ impl<'a> IpAddressMaskView<'a> {
     pub fn ip_bit_mask_width(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for IpAddressMaskView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (518, 0) => t.one(0, avp, rt::view::check::<rt::data::Address>),
+            (523, 0) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7360,7 +7370,15 @@ impl<'a> MacAddressMaskView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MacAddressMask::KEY)),
         }
@@ -7374,7 +7392,16 @@ impl<'a> MacAddressMaskView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MacAddressMask::KEY)),
         }
@@ -7427,52 +7454,6 @@ impl<'a> MacAddressMaskView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (524, 0) => t.one(0, avp, rt::view::no_check),
-            (526, 0) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (524, 0) | (526, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7482,7 +7463,7 @@ impl<'a> MacAddressMaskView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
@@ -7495,19 +7476,30 @@ impl<'a> MacAddressMaskView<'a> {
     pub fn mac_address_mask_pattern(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for MacAddressMaskView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (524, 0) => t.one(0, avp, rt::view::no_check),
+            (526, 0) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7579,7 +7571,15 @@ impl<'a> Eui64AddressMaskView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Eui64AddressMask::KEY)),
         }
@@ -7593,7 +7593,16 @@ impl<'a> Eui64AddressMaskView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Eui64AddressMask::KEY)),
         }
@@ -7646,52 +7655,6 @@ impl<'a> Eui64AddressMaskView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (527, 0) => t.one(0, avp, rt::view::no_check),
-            (529, 0) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (527, 0) | (529, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7701,7 +7664,7 @@ impl<'a> Eui64AddressMaskView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
@@ -7714,19 +7677,30 @@ impl<'a> Eui64AddressMaskView<'a> {
     pub fn eui64_address_mask_pattern(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for Eui64AddressMaskView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (527, 0) => t.one(0, avp, rt::view::no_check),
+            (529, 0) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7798,7 +7772,15 @@ impl<'a> PortRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PortRange::KEY)),
         }
@@ -7812,7 +7794,16 @@ impl<'a> PortRangeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PortRange::KEY)),
         }
@@ -7845,52 +7836,6 @@ impl<'a> PortRangeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (532, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (533, 0) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (532, 0) | (533, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7900,7 +7845,7 @@ impl<'a> PortRangeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
@@ -7913,19 +7858,30 @@ impl<'a> PortRangeView<'a> {
     pub fn port_end(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for PortRangeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (532, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (533, 0) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7999,7 +7955,15 @@ impl<'a> IpOptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IpOption::KEY)),
         }
@@ -8013,7 +7977,16 @@ impl<'a> IpOptionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IpOption::KEY)),
         }
@@ -8056,53 +8029,6 @@ impl<'a> IpOptionView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (538, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (539, 0) => t.any(1, 0, avp, rt::view::no_check),
-            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (538, 0) | (539, 0) | (517, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8112,7 +8038,7 @@ impl<'a> IpOptionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
@@ -8148,19 +8074,31 @@ impl<'a> IpOptionView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for IpOptionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (538, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (539, 0) => t.any(1, 0, avp, rt::view::no_check),
+            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8234,7 +8172,15 @@ impl<'a> TcpOptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TcpOption::KEY)),
         }
@@ -8248,7 +8194,16 @@ impl<'a> TcpOptionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TcpOption::KEY)),
         }
@@ -8291,53 +8246,6 @@ impl<'a> TcpOptionView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (541, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (542, 0) => t.any(1, 0, avp, rt::view::no_check),
-            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (541, 0) | (542, 0) | (517, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8347,7 +8255,7 @@ impl<'a> TcpOptionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
@@ -8383,19 +8291,31 @@ impl<'a> TcpOptionView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for TcpOptionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (541, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (542, 0) => t.any(1, 0, avp, rt::view::no_check),
+            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8467,7 +8387,15 @@ impl<'a> TcpFlagsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TcpFlags::KEY)),
         }
@@ -8481,7 +8409,16 @@ impl<'a> TcpFlagsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TcpFlags::KEY)),
         }
@@ -8523,52 +8460,6 @@ impl<'a> TcpFlagsView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (544, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (517, 0) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (544, 0) | (517, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8578,7 +8469,7 @@ impl<'a> TcpFlagsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
@@ -8596,19 +8487,30 @@ impl<'a> TcpFlagsView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for TcpFlagsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (544, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (517, 0) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8682,7 +8584,15 @@ impl<'a> IcmpTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IcmpType::KEY)),
         }
@@ -8696,7 +8606,16 @@ impl<'a> IcmpTypeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IcmpType::KEY)),
         }
@@ -8739,53 +8658,6 @@ impl<'a> IcmpTypeView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (546, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (547, 0) => t.any(1, 0, avp, rt::view::check::<i32>),
-            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (546, 0) | (547, 0) | (517, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8795,7 +8667,7 @@ impl<'a> IcmpTypeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
@@ -8831,19 +8703,31 @@ impl<'a> IcmpTypeView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for IcmpTypeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (546, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (547, 0) => t.any(1, 0, avp, rt::view::check::<i32>),
+            (517, 0) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8917,7 +8801,15 @@ impl<'a> EthOptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EthOption::KEY)),
         }
@@ -8931,7 +8823,16 @@ impl<'a> EthOptionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EthOption::KEY)),
         }
@@ -8974,53 +8875,6 @@ impl<'a> EthOptionView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (549, 0) => t.one(0, avp, EthProtoTypeView::check),
-            (552, 0) => t.any(1, 0, avp, VlanIdRangeView::check),
-            (557, 0) => t.any(2, 1, avp, UserPriorityRangeView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (549, 0) | (552, 0) | (557, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9030,7 +8884,7 @@ impl<'a> EthOptionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
@@ -9066,19 +8920,31 @@ impl<'a> EthOptionView<'a> {
             UserPriorityRangeView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for EthOptionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (549, 0) => t.one(0, avp, EthProtoTypeView::check),
+            (552, 0) => t.any(1, 0, avp, VlanIdRangeView::check),
+            (557, 0) => t.any(2, 1, avp, UserPriorityRangeView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -9152,7 +9018,15 @@ impl<'a> EthProtoTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EthProtoType::KEY)),
         }
@@ -9166,7 +9040,16 @@ impl<'a> EthProtoTypeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EthProtoType::KEY)),
         }
@@ -9200,52 +9083,6 @@ impl<'a> EthProtoTypeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (550, 0) => t.any(0, 0, avp, rt::view::no_check),
-            (551, 0) => t.any(1, 1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (550, 0) | (551, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9255,7 +9092,7 @@ impl<'a> EthProtoTypeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16.
@@ -9284,19 +9121,30 @@ impl<'a> EthProtoTypeView<'a> {
             rt::view::octets,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for EthProtoTypeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (550, 0) => t.any(0, 0, avp, rt::view::no_check),
+            (551, 0) => t.any(1, 1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -9368,7 +9216,15 @@ impl<'a> VlanIdRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VlanIdRange::KEY)),
         }
@@ -9382,7 +9238,16 @@ impl<'a> VlanIdRangeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(VlanIdRange::KEY)),
         }
@@ -9415,54 +9280,6 @@ impl<'a> VlanIdRangeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (553, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (554, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (555, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (556, 0) => t.one(3, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (553, 0) | (554, 0) | (555, 0) | (556, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9472,7 +9289,7 @@ impl<'a> VlanIdRangeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
@@ -9495,19 +9312,32 @@ impl<'a> VlanIdRangeView<'a> {
     pub fn c_vid_end(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for VlanIdRangeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (553, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (554, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (555, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (556, 0) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -9581,7 +9411,15 @@ impl<'a> UserPriorityRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UserPriorityRange::KEY)),
         }
@@ -9595,7 +9433,16 @@ impl<'a> UserPriorityRangeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UserPriorityRange::KEY)),
         }
@@ -9632,52 +9479,6 @@ impl<'a> UserPriorityRangeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (558, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (559, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (558, 0) | (559, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9687,7 +9488,7 @@ impl<'a> UserPriorityRangeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24.
@@ -9716,19 +9517,30 @@ impl<'a> UserPriorityRangeView<'a> {
             rt::view::value::<u32>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for UserPriorityRangeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (558, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
+            (559, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -9800,7 +9612,15 @@ impl<'a> TimeOfDayConditionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TimeOfDayCondition::KEY)),
         }
@@ -9814,7 +9634,16 @@ impl<'a> TimeOfDayConditionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TimeOfDayCondition::KEY)),
         }
@@ -9850,61 +9679,6 @@ impl<'a> TimeOfDayConditionView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (561, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (562, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (563, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (564, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (565, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (566, 0) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (568, 0) => t.one(6, avp, rt::view::check::<rt::data::Time>),
-            (570, 0) => t.one(7, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (561, 0) | (562, 0) | (563, 0) | (564, 0) | (565, 0) | (566,
-            0) | (568, 0) | (570, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9914,7 +9688,7 @@ impl<'a> TimeOfDayConditionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
@@ -9972,19 +9746,36 @@ impl<'a> TimeOfDayConditionView<'a> {
             rt::view::enumerated::<TimezoneFlag>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for TimeOfDayConditionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (561, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (562, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (563, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (564, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (565, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (566, 0) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            (568, 0) => t.one(6, avp, rt::view::check::<rt::data::Time>),
+            (570, 0) => t.one(7, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -10060,7 +9851,15 @@ impl<'a> QosProfileTemplateView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosProfileTemplate::KEY)),
         }
@@ -10074,7 +9873,16 @@ impl<'a> QosProfileTemplateView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosProfileTemplate::KEY)),
         }
@@ -10127,52 +9935,6 @@ impl<'a> QosProfileTemplateView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (573, 0) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (266, 0) | (573, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10182,7 +9944,7 @@ impl<'a> QosProfileTemplateView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
@@ -10195,19 +9957,32 @@ impl<'a> QosProfileTemplateView<'a> {
     pub fn qos_profile_id(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for QosProfileTemplateView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (573, 0) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -10279,7 +10054,15 @@ impl<'a> QosParametersView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosParameters::KEY)),
         }
@@ -10293,7 +10076,16 @@ impl<'a> QosParametersView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosParameters::KEY)),
         }
@@ -10328,50 +10120,6 @@ impl<'a> QosParametersView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10381,22 +10129,31 @@ impl<'a> QosParametersView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for QosParametersView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -10468,7 +10225,15 @@ impl<'a> ExcessTreatmentView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ExcessTreatment::KEY)),
         }
@@ -10482,7 +10247,16 @@ impl<'a> ExcessTreatmentView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ExcessTreatment::KEY)),
         }
@@ -10527,53 +10301,6 @@ impl<'a> ExcessTreatmentView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (572, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (574, 0) => t.one(1, avp, QosProfileTemplateView::check),
-            (576, 0) => t.one(2, avp, QosParametersView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (572, 0) | (574, 0) | (576, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10583,7 +10310,7 @@ impl<'a> ExcessTreatmentView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
@@ -10606,19 +10333,31 @@ impl<'a> ExcessTreatmentView<'a> {
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, QosParametersView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for ExcessTreatmentView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (572, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (574, 0) => t.one(1, avp, QosProfileTemplateView::check),
+            (576, 0) => t.one(2, avp, QosParametersView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -10690,7 +10429,15 @@ impl<'a> QosCapabilityView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosCapability::KEY)),
         }
@@ -10704,7 +10451,16 @@ impl<'a> QosCapabilityView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosCapability::KEY)),
         }
@@ -10750,51 +10506,6 @@ impl<'a> QosCapabilityView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (574, 0) => t.many(0, 0, 4294967295, avp, QosProfileTemplateView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (574, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10804,7 +10515,7 @@ impl<'a> QosCapabilityView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `1*{ QoS-Profile-Template }`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
@@ -10822,19 +10533,28 @@ impl<'a> QosCapabilityView<'a> {
             QosProfileTemplateView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::Step<'a> for QosCapabilityView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (574, 0) => t.many(0, 0, 4294967295, avp, QosProfileTemplateView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(

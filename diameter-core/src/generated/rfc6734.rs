@@ -93,7 +93,7 @@ impl rt::AvpData for KeyType {
 ///     [ Key-SPI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Key {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     pub key_type: KeyType,
@@ -111,6 +111,8 @@ pub struct Key {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl Eq for Key {}
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl Default for Key {
     fn default() -> Self {
@@ -192,13 +194,6 @@ impl rt::AvpData for Key {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.key_type, 0)
-            + rt::typed::len_one(&self.keying_material, 0)
-            + rt::typed::len_opt(&self.key_lifetime, 0)
-            + rt::typed::len_opt(&self.key_name, 0)
-            + rt::typed::len_opt(&self.key_spi, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.key_type, buf, &self.avp_flags, 582, 0, 0);
         rt::typed::put_one(&self.keying_material, buf, &self.avp_flags, 583, 0, 0);
@@ -237,7 +232,15 @@ impl<'a> KeyView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Key::KEY)),
         }
@@ -251,7 +254,16 @@ impl<'a> KeyView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Key::KEY)),
         }
@@ -301,55 +313,6 @@ impl<'a> KeyView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (582, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (583, 0) => t.one(1, avp, rt::view::no_check),
-            (584, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (586, 0) => t.one(3, avp, rt::view::no_check),
-            (585, 0) => t.one(4, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (582, 0) | (583, 0) | (584, 0) | (586, 0) | (585, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -359,7 +322,7 @@ impl<'a> KeyView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
@@ -392,19 +355,22 @@ impl<'a> KeyView<'a> {
     pub fn key_spi(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for KeyView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (582, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (583, 0) => t.one(1, avp, rt::view::no_check),
+            (584, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (586, 0) => t.one(3, avp, rt::view::no_check),
+            (585, 0) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

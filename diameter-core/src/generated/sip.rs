@@ -503,7 +503,7 @@ impl rt::AvpData for SipUserDataAlreadyAvailable {
 ///     *[ SIP-Credit-Control-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipAccountingInformation {
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1.
     pub sip_accounting_server_uri: Vec<rt::data::DiameterUri>,
@@ -515,6 +515,8 @@ pub struct SipAccountingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipAccountingInformation {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAccountingInformation {
     fn default() -> Self {
@@ -591,11 +593,6 @@ impl rt::AvpData for SipAccountingInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.sip_accounting_server_uri, 0)
-            + rt::typed::len_all(&self.sip_credit_control_server_uri, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.sip_accounting_server_uri,
@@ -626,7 +623,7 @@ impl rt::AvpData for SipAccountingInformation {
 ///     *[ SIP-Server-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipServerCapabilities {
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1.
     pub sip_mandatory_capability: Vec<u32>,
@@ -640,6 +637,8 @@ pub struct SipServerCapabilities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipServerCapabilities {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipServerCapabilities {
     fn default() -> Self {
@@ -727,12 +726,6 @@ impl rt::AvpData for SipServerCapabilities {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.sip_mandatory_capability, 0)
-            + rt::typed::len_all(&self.sip_optional_capability, 0)
-            + rt::typed::len_all(&self.sip_server_uri, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.sip_mandatory_capability,
@@ -766,7 +759,7 @@ impl rt::AvpData for SipServerCapabilities {
 ///     [ SIP-Authentication-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipAuthDataItem {
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     pub sip_authentication_scheme: SipAuthenticationScheme,
@@ -784,6 +777,8 @@ pub struct SipAuthDataItem {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipAuthDataItem {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthDataItem {
     fn default() -> Self {
@@ -874,14 +869,6 @@ impl rt::AvpData for SipAuthDataItem {
     ) -> Result<(), rt::DecodeError> {
         SipAuthDataItemView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.sip_authentication_scheme, 0)
-            + rt::typed::len_opt(&self.sip_item_number, 0)
-            + rt::typed::len_opt(&self.sip_authenticate, 0)
-            + rt::typed::len_opt(&self.sip_authorization, 0)
-            + rt::typed::len_opt(&self.sip_authentication_info, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.sip_authentication_scheme,
@@ -923,7 +910,7 @@ impl rt::AvpData for SipAuthDataItem {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -949,6 +936,8 @@ pub struct SipAuthenticate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipAuthenticate {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthenticate {
     fn default() -> Self {
@@ -1054,18 +1043,6 @@ impl rt::AvpData for SipAuthenticate {
     ) -> Result<(), rt::DecodeError> {
         SipAuthenticateView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.digest_realm, 0)
-            + rt::typed::len_one(&self.digest_nonce, 0)
-            + rt::typed::len_opt(&self.digest_domain, 0)
-            + rt::typed::len_opt(&self.digest_opaque, 0)
-            + rt::typed::len_opt(&self.digest_stale, 0)
-            + rt::typed::len_opt(&self.digest_algorithm, 0)
-            + rt::typed::len_opt(&self.digest_qop, 0)
-            + rt::typed::len_opt(&self.digest_ha1, 0)
-            + rt::typed::len_all(&self.digest_auth_param, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
         rt::typed::put_one(&self.digest_nonce, buf, &self.avp_flags, 105, 0, 64);
@@ -1101,7 +1078,7 @@ impl rt::AvpData for SipAuthenticate {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipAuthorization {
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     pub digest_username: rt::data::Utf8String,
@@ -1135,6 +1112,8 @@ pub struct SipAuthorization {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipAuthorization {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthorization {
     fn default() -> Self {
@@ -1280,22 +1259,6 @@ impl rt::AvpData for SipAuthorization {
     ) -> Result<(), rt::DecodeError> {
         SipAuthorizationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.digest_username, 0)
-            + rt::typed::len_one(&self.digest_realm, 0)
-            + rt::typed::len_one(&self.digest_nonce, 0)
-            + rt::typed::len_one(&self.digest_uri, 0)
-            + rt::typed::len_one(&self.digest_response, 0)
-            + rt::typed::len_opt(&self.digest_algorithm, 0)
-            + rt::typed::len_opt(&self.digest_cnonce, 0)
-            + rt::typed::len_opt(&self.digest_opaque, 0)
-            + rt::typed::len_opt(&self.digest_qop, 0)
-            + rt::typed::len_opt(&self.digest_nonce_count, 0)
-            + rt::typed::len_opt(&self.digest_method, 0)
-            + rt::typed::len_opt(&self.digest_entity_body_hash, 0)
-            + rt::typed::len_all(&self.digest_auth_param, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.digest_username, buf, &self.avp_flags, 115, 0, 64);
         rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
@@ -1334,7 +1297,7 @@ impl rt::AvpData for SipAuthorization {
 /// ```
 ///
 /// RFC 4740 writes Digest-QoP; the RADIUS attribute (RFC 4590, code 110) is named Digest-Qop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipAuthenticationInfo {
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     pub digest_nextnonce: Option<rt::data::Utf8String>,
@@ -1352,6 +1315,8 @@ pub struct SipAuthenticationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipAuthenticationInfo {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipAuthenticationInfo {
     fn default() -> Self {
@@ -1427,14 +1392,6 @@ impl rt::AvpData for SipAuthenticationInfo {
     ) -> Result<(), rt::DecodeError> {
         SipAuthenticationInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.digest_nextnonce, 0)
-            + rt::typed::len_opt(&self.digest_qop, 0)
-            + rt::typed::len_opt(&self.digest_response_auth, 0)
-            + rt::typed::len_opt(&self.digest_cnonce, 0)
-            + rt::typed::len_opt(&self.digest_nonce_count, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.digest_nextnonce, buf, &self.avp_flags, 107, 0, 64);
         rt::typed::put_opt(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
@@ -1453,7 +1410,7 @@ impl rt::AvpData for SipAuthenticationInfo {
 ///     [ SIP-Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipDeregistrationReason {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     pub sip_reason_code: SipReasonCode,
@@ -1465,6 +1422,8 @@ pub struct SipDeregistrationReason {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipDeregistrationReason {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipDeregistrationReason {
     fn default() -> Self {
@@ -1534,11 +1493,6 @@ impl rt::AvpData for SipDeregistrationReason {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.sip_reason_code, 0)
-            + rt::typed::len_opt(&self.sip_reason_info, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.sip_reason_code, buf, &self.avp_flags, 384, 0, 64);
         rt::typed::put_opt(&self.sip_reason_info, buf, &self.avp_flags, 385, 0, 64);
@@ -1554,7 +1508,7 @@ impl rt::AvpData for SipDeregistrationReason {
 ///     { SIP-User-Data-Contents }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipUserData {
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     pub sip_user_data_type: rt::data::Utf8String,
@@ -1566,6 +1520,8 @@ pub struct SipUserData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for SipUserData {}
 #[cfg(any(feature = "sip"))]
 impl Default for SipUserData {
     fn default() -> Self {
@@ -1645,11 +1601,6 @@ impl rt::AvpData for SipUserData {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.sip_user_data_type, 0)
-            + rt::typed::len_one(&self.sip_user_data_contents, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.sip_user_data_type, buf, &self.avp_flags, 390, 0, 64);
         rt::typed::put_one(
@@ -1701,7 +1652,7 @@ impl rt::AvpData for SipUserData {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1737,6 +1688,8 @@ pub struct UserAuthorizationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for UserAuthorizationRequest {}
 #[cfg(any(feature = "sip"))]
 impl Default for UserAuthorizationRequest {
     fn default() -> Self {
@@ -1904,22 +1857,6 @@ impl rt::typed::Command for UserAuthorizationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.sip_aor, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.sip_visited_network_id, 0)
-            + rt::typed::len_opt(&self.sip_user_authorization_type, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1991,7 +1928,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
 /// DIAMETER_ERROR_IN_ASSIGNMENT_TYPE = 5038
 /// DIAMETER_ERROR_TOO_MUCH_DATA = 5039
 /// DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA = 5040
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2031,6 +1968,8 @@ pub struct UserAuthorizationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for UserAuthorizationAnswer {}
 #[cfg(any(feature = "sip"))]
 impl Default for UserAuthorizationAnswer {
     fn default() -> Self {
@@ -2191,24 +2130,6 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.sip_server_uri, 0)
-            + rt::typed::len_opt(&self.sip_server_capabilities, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -2333,7 +2254,7 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2373,6 +2294,8 @@ pub struct ServerAssignmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "sip"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
@@ -2570,24 +2493,6 @@ impl rt::typed::Command for ServerAssignmentRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.sip_server_assignment_type, 0)
-            + rt::typed::len_one(&self.sip_user_data_already_available, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.sip_server_uri, 0)
-            + rt::typed::len_all(&self.sip_supported_user_data_type, 0)
-            + rt::typed::len_all(&self.sip_aor, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -2652,7 +2557,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2696,6 +2601,8 @@ pub struct ServerAssignmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "sip"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
@@ -2883,26 +2790,6 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.sip_user_data, 0)
-            + rt::typed::len_opt(&self.sip_accounting_information, 0)
-            + rt::typed::len_all(&self.sip_supported_user_data_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -3028,7 +2915,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3058,6 +2945,8 @@ pub struct LocationInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for LocationInfoRequest {}
 #[cfg(any(feature = "sip"))]
 impl Default for LocationInfoRequest {
     fn default() -> Self {
@@ -3210,19 +3099,6 @@ impl rt::typed::Command for LocationInfoRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.sip_aor, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -3259,7 +3135,7 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3299,6 +3175,8 @@ pub struct LocationInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for LocationInfoAnswer {}
 #[cfg(any(feature = "sip"))]
 impl Default for LocationInfoAnswer {
     fn default() -> Self {
@@ -3459,24 +3337,6 @@ impl rt::typed::Command for LocationInfoAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.sip_server_uri, 0)
-            + rt::typed::len_opt(&self.sip_server_capabilities, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -3601,7 +3461,7 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3641,6 +3501,8 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "sip"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -3815,24 +3677,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.sip_aor, 0)
-            + rt::typed::len_one(&self.sip_method, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.sip_server_uri, 0)
-            + rt::typed::len_opt(&self.sip_number_auth_items, 0)
-            + rt::typed::len_opt(&self.sip_auth_data_item, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -3883,7 +3727,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3927,6 +3771,8 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "sip"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -4100,26 +3946,6 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.sip_aor, 0)
-            + rt::typed::len_opt(&self.sip_number_auth_items, 0)
-            + rt::typed::len_all(&self.sip_auth_data_item, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -4246,7 +4072,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4280,6 +4106,8 @@ pub struct RegistrationTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "sip"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
@@ -4439,21 +4267,6 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.sip_deregistration_reason, 0)
-            + rt::typed::len_opt(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_all(&self.sip_aor, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -4497,7 +4310,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4533,6 +4346,8 @@ pub struct RegistrationTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "sip"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
@@ -4687,22 +4502,6 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_opt(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -4809,7 +4608,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4847,6 +4646,8 @@ pub struct PushProfileRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "sip"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
@@ -5018,23 +4819,6 @@ impl rt::typed::Command for PushProfileRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_all(&self.sip_user_data, 0)
-            + rt::typed::len_opt(&self.sip_accounting_information, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.authorization_lifetime, 0)
-            + rt::typed::len_opt(&self.auth_grace_period, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -5085,7 +4869,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5117,6 +4901,8 @@ pub struct PushProfileAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sip"))]
+impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "sip"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
@@ -5265,20 +5051,6 @@ impl rt::typed::Command for PushProfileAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -5394,7 +5166,15 @@ impl<'a> SipAccountingInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipAccountingInformation::KEY)),
         }
@@ -5408,7 +5188,16 @@ impl<'a> SipAccountingInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipAccountingInformation::KEY)),
         }
@@ -5445,52 +5234,6 @@ impl<'a> SipAccountingInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (369, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (370, 0) => t.any(1, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (369, 0) | (370, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5500,7 +5243,7 @@ impl<'a> SipAccountingInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1.
@@ -5533,19 +5276,19 @@ impl<'a> SipAccountingInformationView<'a> {
             rt::view::value::<rt::data::DiameterUri>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipAccountingInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (369, 0) => t.any(0, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (370, 0) => t.any(1, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5586,7 +5329,15 @@ impl<'a> SipServerCapabilitiesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipServerCapabilities::KEY)),
         }
@@ -5600,7 +5351,16 @@ impl<'a> SipServerCapabilitiesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipServerCapabilities::KEY)),
         }
@@ -5637,53 +5397,6 @@ impl<'a> SipServerCapabilitiesView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (373, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (374, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
-            (371, 0) => t.any(2, 2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (373, 0) | (374, 0) | (371, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5693,7 +5406,7 @@ impl<'a> SipServerCapabilitiesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1.
@@ -5735,19 +5448,20 @@ impl<'a> SipServerCapabilitiesView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipServerCapabilitiesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (373, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
+            (374, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
+            (371, 0) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5786,7 +5500,15 @@ impl<'a> SipAuthDataItemView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipAuthDataItem::KEY)),
         }
@@ -5800,7 +5522,16 @@ impl<'a> SipAuthDataItemView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipAuthDataItem::KEY)),
         }
@@ -5845,55 +5576,6 @@ impl<'a> SipAuthDataItemView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (377, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (378, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (379, 0) => t.one(2, avp, SipAuthenticateView::check),
-            (380, 0) => t.one(3, avp, SipAuthorizationView::check),
-            (381, 0) => t.one(4, avp, SipAuthenticationInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (377, 0) | (378, 0) | (379, 0) | (380, 0) | (381, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5903,7 +5585,7 @@ impl<'a> SipAuthDataItemView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
@@ -5941,19 +5623,22 @@ impl<'a> SipAuthDataItemView<'a> {
             SipAuthenticationInfoView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipAuthDataItemView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (377, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (378, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (379, 0) => t.one(2, avp, SipAuthenticateView::check),
+            (380, 0) => t.one(3, avp, SipAuthorizationView::check),
+            (381, 0) => t.one(4, avp, SipAuthenticationInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5993,7 +5678,15 @@ impl<'a> SipAuthenticateView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipAuthenticate::KEY)),
         }
@@ -6007,7 +5700,16 @@ impl<'a> SipAuthenticateView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipAuthenticate::KEY)),
         }
@@ -6061,62 +5763,6 @@ impl<'a> SipAuthenticateView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (104, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (105, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (119, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (116, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (120, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (111, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (121, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (117, 0) => t.any(8, 0, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (104, 0) | (105, 0) | (119, 0) | (116, 0) | (120, 0) | (111,
-            0) | (110, 0) | (121, 0) | (117, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6126,7 +5772,7 @@ impl<'a> SipAuthenticateView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
@@ -6182,19 +5828,26 @@ impl<'a> SipAuthenticateView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipAuthenticateView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (104, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (105, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (119, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (116, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (120, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (111, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (110, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (121, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (117, 0) => t.any(8, 0, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6234,7 +5887,15 @@ impl<'a> SipAuthorizationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipAuthorization::KEY)),
         }
@@ -6248,7 +5909,16 @@ impl<'a> SipAuthorizationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipAuthorization::KEY)),
         }
@@ -6326,67 +5996,6 @@ impl<'a> SipAuthorizationView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (115, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (104, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (105, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (109, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (103, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            (111, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (113, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (116, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (114, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (108, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (112, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (117, 0) => t.any(12, 0, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (115, 0) | (104, 0) | (105, 0) | (109, 0) | (103, 0) | (111,
-            0) | (113, 0) | (116, 0) | (110, 0) | (114, 0) | (108, 0) | (112, 0) | (117,
-            0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6396,7 +6005,7 @@ impl<'a> SipAuthorizationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
@@ -6472,19 +6081,30 @@ impl<'a> SipAuthorizationView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipAuthorizationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (115, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (104, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (105, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (109, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (103, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            (111, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (113, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (116, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (110, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (114, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (108, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (112, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (117, 0) => t.any(12, 0, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6523,7 +6143,15 @@ impl<'a> SipAuthenticationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipAuthenticationInfo::KEY)),
         }
@@ -6537,7 +6165,16 @@ impl<'a> SipAuthenticationInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipAuthenticationInfo::KEY)),
         }
@@ -6573,55 +6210,6 @@ impl<'a> SipAuthenticationInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (107, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (106, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (113, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (114, 0) => t.one(4, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (107, 0) | (110, 0) | (106, 0) | (113, 0) | (114, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6631,7 +6219,7 @@ impl<'a> SipAuthenticationInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
@@ -6659,19 +6247,22 @@ impl<'a> SipAuthenticationInfoView<'a> {
     pub fn digest_nonce_count(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipAuthenticationInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (107, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (110, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (106, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (113, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (114, 0) => t.one(4, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6710,7 +6301,15 @@ impl<'a> SipDeregistrationReasonView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipDeregistrationReason::KEY)),
         }
@@ -6724,7 +6323,16 @@ impl<'a> SipDeregistrationReasonView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipDeregistrationReason::KEY)),
         }
@@ -6769,52 +6377,6 @@ impl<'a> SipDeregistrationReasonView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (384, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (385, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (384, 0) | (385, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6824,7 +6386,7 @@ impl<'a> SipDeregistrationReasonView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
@@ -6842,19 +6404,19 @@ impl<'a> SipDeregistrationReasonView<'a> {
     pub fn sip_reason_info(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipDeregistrationReasonView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (384, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (385, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6893,7 +6455,15 @@ impl<'a> SipUserDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipUserData::KEY)),
         }
@@ -6907,7 +6477,16 @@ impl<'a> SipUserDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipUserData::KEY)),
         }
@@ -6957,52 +6536,6 @@ impl<'a> SipUserDataView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (390, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (391, 0) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (390, 0) | (391, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7012,7 +6545,7 @@ impl<'a> SipUserDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
@@ -7025,19 +6558,19 @@ impl<'a> SipUserDataView<'a> {
     pub fn sip_user_data_contents(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for SipUserDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (390, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (391, 0) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -7092,8 +6625,28 @@ impl<'a> UserAuthorizationRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7166,66 +6719,6 @@ impl<'a> UserAuthorizationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (386, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (387, 0) => t.one(10, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(11, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (122, 0) | (293, 0) | (1, 0) | (386, 0) | (387, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7235,7 +6728,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7331,6 +6824,31 @@ impl<'a> UserAuthorizationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for UserAuthorizationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (386, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (387, 0) => t.one(10, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(11, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7382,8 +6900,28 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7448,69 +6986,6 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (371, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (372, 0) => t.one(7, avp, SipServerCapabilitiesView::check),
-            (291, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(10, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (268, 0) | (264, 0) | (296,
-            0) | (371, 0) | (372, 0) | (291, 0) | (276, 0) | (292, 0) | (261, 0) | (262,
-            0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7520,7 +6995,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7636,6 +7111,33 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for UserAuthorizationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (371, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (372, 0) => t.one(7, avp, SipServerCapabilitiesView::check),
+            (291, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (292, 0) => t.one(10, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7687,8 +7189,28 @@ impl<'a> ServerAssignmentRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7769,69 +7291,6 @@ impl<'a> ServerAssignmentRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (375, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (392, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (371, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (388, 0) => t.any(11, 0, avp, rt::view::check_utf8_string),
-            (122, 0) => t.any(12, 1, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (375, 0) | (392, 0) | (293, 0) | (1, 0) | (371, 0) | (388, 0) | (122, 0)
-            | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7841,7 +7300,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7968,6 +7427,33 @@ impl<'a> ServerAssignmentRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for ServerAssignmentRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (375, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (392, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (371, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (388, 0) => t.any(11, 0, avp, rt::view::check_utf8_string),
+            (122, 0) => t.any(12, 1, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8019,8 +7505,28 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8085,71 +7591,6 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (389, 0) => t.any(6, 0, avp, SipUserDataView::check),
-            (368, 0) => t.one(7, avp, SipAccountingInformationView::check),
-            (388, 0) => t.any(8, 1, avp, rt::view::check_utf8_string),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (276, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(12, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
-            0) | (389, 0) | (368, 0) | (388, 0) | (1, 0) | (276, 0) | (291, 0) | (292, 0)
-            | (261, 0) | (262, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8159,7 +7600,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8303,6 +7744,35 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for ServerAssignmentAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (389, 0) => t.any(6, 0, avp, SipUserDataView::check),
+            (368, 0) => t.one(7, avp, SipAccountingInformationView::check),
+            (388, 0) => t.any(8, 1, avp, rt::view::check_utf8_string),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (276, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (292, 0) => t.one(12, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8354,8 +7824,28 @@ impl<'a> LocationInfoRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8428,63 +7918,6 @@ impl<'a> LocationInfoRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (122, 0) | (293, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8494,7 +7927,7 @@ impl<'a> LocationInfoRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8570,6 +8003,28 @@ impl<'a> LocationInfoRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for LocationInfoRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for LocationInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8621,8 +8076,28 @@ impl<'a> LocationInfoAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8687,69 +8162,6 @@ impl<'a> LocationInfoAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (371, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (372, 0) => t.one(7, avp, SipServerCapabilitiesView::check),
-            (276, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (291, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(10, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
-            0) | (371, 0) | (372, 0) | (276, 0) | (291, 0) | (292, 0) | (261, 0) | (262,
-            0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8759,7 +8171,7 @@ impl<'a> LocationInfoAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8875,6 +8287,33 @@ impl<'a> LocationInfoAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for LocationInfoAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (371, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (372, 0) => t.one(7, avp, SipServerCapabilitiesView::check),
+            (276, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (291, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (292, 0) => t.one(10, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for LocationInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8926,8 +8365,28 @@ impl<'a> MultimediaAuthRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9008,69 +8467,6 @@ impl<'a> MultimediaAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (393, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (371, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (382, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (376, 0) => t.one(12, avp, SipAuthDataItemView::check),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (122, 0) | (393, 0) | (293, 0) | (1, 0) | (371, 0) | (382, 0) | (376, 0)
-            | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9080,7 +8476,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9181,6 +8577,33 @@ impl<'a> MultimediaAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (122, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (393, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (371, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (382, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (376, 0) => t.one(12, avp, SipAuthDataItemView::check),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9232,8 +8655,28 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9298,71 +8741,6 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (122, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (382, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (376, 0) => t.any(9, 0, avp, SipAuthDataItemView::check),
-            (291, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(12, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
-            0) | (1, 0) | (122, 0) | (382, 0) | (376, 0) | (291, 0) | (276, 0) | (292, 0)
-            | (261, 0) | (262, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9372,7 +8750,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9501,6 +8879,35 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (122, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (382, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (376, 0) => t.any(9, 0, avp, SipAuthDataItemView::check),
+            (291, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (292, 0) => t.one(12, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(13, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9552,8 +8959,28 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9628,65 +9055,6 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (383, 0) => t.one(6, avp, SipDeregistrationReasonView::check),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (122, 0) => t.any(9, 0, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (293,
-            0) | (383, 0) | (283, 0) | (1, 0) | (122, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9696,7 +9064,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9795,6 +9163,30 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for RegistrationTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (383, 0) => t.one(6, avp, SipDeregistrationReasonView::check),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (122, 0) => t.any(9, 0, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9846,8 +9238,28 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9914,67 +9326,6 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (291, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (292, 0) => t.one(8, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(11, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
-            0) | (291, 0) | (276, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0) | (282,
-            0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9984,7 +9335,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10085,6 +9436,31 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for RegistrationTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (291, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (292, 0) => t.one(8, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(11, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10136,8 +9512,28 @@ impl<'a> PushProfileRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10210,68 +9606,6 @@ impl<'a> PushProfileRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (389, 0) => t.any(7, 0, avp, SipUserDataView::check),
-            (368, 0) => t.one(8, avp, SipAccountingInformationView::check),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (291, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (276, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (1, 0) | (389, 0) | (368, 0) | (293, 0) | (291, 0) | (276, 0) | (284, 0)
-            | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10281,7 +9615,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10392,6 +9726,32 @@ impl<'a> PushProfileRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for PushProfileRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (389, 0) => t.any(7, 0, avp, SipUserDataView::check),
+            (368, 0) => t.one(8, avp, SipAccountingInformationView::check),
+            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (291, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (276, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for PushProfileRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10443,8 +9803,28 @@ impl<'a> PushProfileAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10509,64 +9889,6 @@ impl<'a> PushProfileAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (292, 0) => t.one(6, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (268, 0) | (277, 0) | (264, 0) | (296,
-            0) | (292, 0) | (261, 0) | (262, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10576,7 +9898,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10664,6 +9986,29 @@ impl<'a> PushProfileAnswerView<'a> {
             0,
             rt::view::text,
         )
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl<'a> rt::view::Step<'a> for PushProfileAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (292, 0) => t.one(6, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sip"))]

@@ -311,7 +311,7 @@ impl rt::AvpData for RuleReasonCode {
 ///     *[ Charging-Rule-Base-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Tgpp2ChargingRuleInstall {
     /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub tgpp2_charging_rule_definition: Vec<Tgpp2ChargingRuleDefinition>,
@@ -325,6 +325,8 @@ pub struct Tgpp2ChargingRuleInstall {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for Tgpp2ChargingRuleInstall {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleInstall {
     fn default() -> Self {
@@ -412,12 +414,6 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.tgpp2_charging_rule_definition, 5535)
-            + rt::typed::len_all(&self.charging_rule_name, 10415)
-            + rt::typed::len_all(&self.charging_rule_base_name, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.tgpp2_charging_rule_definition,
@@ -467,7 +463,7 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Tgpp2ChargingRuleDefinition {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: rt::bytes::Bytes,
@@ -503,6 +499,8 @@ pub struct Tgpp2ChargingRuleDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for Tgpp2ChargingRuleDefinition {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleDefinition {
     fn default() -> Self {
@@ -626,22 +624,6 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
     ) -> Result<(), rt::DecodeError> {
         Tgpp2ChargingRuleDefinitionView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.charging_rule_name, 10415)
-            + rt::typed::len_opt(&self.service_identifier, 0)
-            + rt::typed::len_opt(&self.rating_group, 0)
-            + rt::typed::len_opt(&self.flow_identifier, 5535)
-            + rt::typed::len_all(&self.flow_description, 10415)
-            + rt::typed::len_opt(&self.flow_status, 10415)
-            + rt::typed::len_opt(&self.tgpp2_qos_information, 5535)
-            + rt::typed::len_opt(&self.reporting_level, 10415)
-            + rt::typed::len_opt(&self.online, 10415)
-            + rt::typed::len_opt(&self.offline, 10415)
-            + rt::typed::len_opt(&self.metering_method, 10415)
-            + rt::typed::len_opt(&self.precedence, 10415)
-            + rt::typed::len_opt(&self.af_charging_identifier, 10415)
-            + rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.charging_rule_name,
@@ -714,7 +696,7 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Tgpp2QosInformation {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -732,6 +714,8 @@ pub struct Tgpp2QosInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for Tgpp2QosInformation {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2QosInformation {
     fn default() -> Self {
@@ -816,14 +800,6 @@ impl rt::AvpData for Tgpp2QosInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.qos_class_identifier, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
-            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.qos_class_identifier,
@@ -879,7 +855,7 @@ impl rt::AvpData for Tgpp2QosInformation {
 ///     [ Rule-Reason-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Tgpp2ChargingRuleReport {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     pub charging_rule_name: Vec<rt::bytes::Bytes>,
@@ -895,6 +871,8 @@ pub struct Tgpp2ChargingRuleReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for Tgpp2ChargingRuleReport {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for Tgpp2ChargingRuleReport {
     fn default() -> Self {
@@ -979,13 +957,6 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.charging_rule_name, 10415)
-            + rt::typed::len_all(&self.charging_rule_base_name, 10415)
-            + rt::typed::len_opt(&self.pcc_rule_status, 10415)
-            + rt::typed::len_opt(&self.rule_reason_code, 5535)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.charging_rule_name,
@@ -1027,7 +998,7 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
 ///     [ Flow-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FlowInfo {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     pub flow_identifier: Option<rt::data::Utf8String>,
@@ -1045,6 +1016,8 @@ pub struct FlowInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for FlowInfo {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for FlowInfo {
     fn default() -> Self {
@@ -1127,14 +1100,6 @@ impl rt::AvpData for FlowInfo {
     ) -> Result<(), rt::DecodeError> {
         FlowInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.flow_identifier, 5535)
-            + rt::typed::len_all(&self.flow_description_info, 5535)
-            + rt::typed::len_opt(&self.requested_qos, 5535)
-            + rt::typed::len_opt(&self.granted_qos, 5535)
-            + rt::typed::len_opt(&self.flow_status, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.flow_identifier, buf, &self.avp_flags, 810, 5535, 192);
         rt::typed::put_all(
@@ -1161,7 +1126,7 @@ impl rt::AvpData for FlowInfo {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GrantedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1175,6 +1140,8 @@ pub struct GrantedQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for GrantedQos {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for GrantedQos {
     fn default() -> Self {
@@ -1241,12 +1208,6 @@ impl rt::AvpData for GrantedQos {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.qos_class_identifier, 10415)
-            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
-            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.qos_class_identifier,
@@ -1285,7 +1246,7 @@ impl rt::AvpData for GrantedQos {
 ///     [ Guaranteed-Bitrate-DL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RequestedQos {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     pub qos_class_identifier: Option<super::ts29212::QosClassIdentifier>,
@@ -1299,6 +1260,8 @@ pub struct RequestedQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for RequestedQos {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for RequestedQos {
     fn default() -> Self {
@@ -1365,12 +1328,6 @@ impl rt::AvpData for RequestedQos {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.qos_class_identifier, 10415)
-            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
-            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.qos_class_identifier,
@@ -1408,7 +1365,7 @@ impl rt::AvpData for RequestedQos {
 ///     [ Precedence ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FlowDescriptionInfo {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     pub flow_description: Option<rt::data::IpFilterRule>,
@@ -1420,6 +1377,8 @@ pub struct FlowDescriptionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for FlowDescriptionInfo {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for FlowDescriptionInfo {
     fn default() -> Self {
@@ -1480,11 +1439,6 @@ impl rt::AvpData for FlowDescriptionInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.flow_description, 10415)
-            + rt::typed::len_opt(&self.precedence, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.flow_description,
@@ -1507,7 +1461,7 @@ impl rt::AvpData for FlowDescriptionInfo {
 ///     [ Access-Network-Physical-Access-ID-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccessNetworkPhysicalAccessId {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     pub access_network_physical_access_id_value: Option<rt::bytes::Bytes>,
@@ -1519,6 +1473,8 @@ pub struct AccessNetworkPhysicalAccessId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "tgpp2"))]
+impl Eq for AccessNetworkPhysicalAccessId {}
 #[cfg(any(feature = "tgpp2"))]
 impl Default for AccessNetworkPhysicalAccessId {
     fn default() -> Self {
@@ -1591,11 +1547,6 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.access_network_physical_access_id_value, 5535)
-            + rt::typed::len_opt(&self.access_network_physical_access_id_realm, 5535)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.access_network_physical_access_id_value,
@@ -1647,7 +1598,15 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Tgpp2ChargingRuleInstall::KEY)),
         }
@@ -1661,7 +1620,16 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Tgpp2ChargingRuleInstall::KEY)),
         }
@@ -1698,53 +1666,6 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (802, 5535) => t.any(0, 0, avp, Tgpp2ChargingRuleDefinitionView::check),
-            (1005, 10415) => t.any(1, 1, avp, rt::view::no_check),
-            (1004, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (802, 5535) | (1005, 10415) | (1004, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1754,7 +1675,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ 3GPP2-Charging-Rule-Definition ]`: 3GPP2-Charging-Rule-Definition (code 802, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
@@ -1798,19 +1719,20 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleInstallView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (802, 5535) => t.any(0, 0, avp, Tgpp2ChargingRuleDefinitionView::check),
+            (1005, 10415) => t.any(1, 1, avp, rt::view::no_check),
+            (1004, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1850,7 +1772,15 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Tgpp2ChargingRuleDefinition::KEY)),
         }
@@ -1864,7 +1794,16 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Tgpp2ChargingRuleDefinition::KEY)),
         }
@@ -1910,68 +1849,6 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1005, 10415) => t.one(0, avp, rt::view::no_check),
-            (439, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (810, 5535) => t.one(3, avp, rt::view::check_utf8_string),
-            (507, 10415) => t.any(4, 0, avp, rt::view::check_ip_filter_rule),
-            (511, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (804, 5535) => t.one(6, avp, Tgpp2QosInformationView::check),
-            (1011, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (1009, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1007, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1010, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (505, 10415) => t.one(12, avp, rt::view::no_check),
-            (510, 10415) => t.any(13, 1, avp, super::ts29214::FlowsView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1005, 10415) | (439, 0) | (432, 0) | (810, 5535) | (507,
-            10415) | (511, 10415) | (804, 5535) | (1011, 10415) | (1009, 10415) | (1008,
-            10415) | (1007, 10415) | (1010, 10415) | (505, 10415) | (510, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1981,7 +1858,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
@@ -2095,19 +1972,31 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             super::ts29214::FlowsView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleDefinitionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1005, 10415) => t.one(0, avp, rt::view::no_check),
+            (439, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (810, 5535) => t.one(3, avp, rt::view::check_utf8_string),
+            (507, 10415) => t.any(4, 0, avp, rt::view::check_ip_filter_rule),
+            (511, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (804, 5535) => t.one(6, avp, Tgpp2QosInformationView::check),
+            (1011, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (1009, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1007, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (1010, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (505, 10415) => t.one(12, avp, rt::view::no_check),
+            (510, 10415) => t.any(13, 1, avp, super::ts29214::FlowsView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2146,7 +2035,15 @@ impl<'a> Tgpp2QosInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Tgpp2QosInformation::KEY)),
         }
@@ -2160,7 +2057,16 @@ impl<'a> Tgpp2QosInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Tgpp2QosInformation::KEY)),
         }
@@ -2196,58 +2102,6 @@ impl<'a> Tgpp2QosInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1026, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1025, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1028, 10415) | (516, 10415) | (515, 10415) | (1026, 10415) |
-            (1025, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2257,7 +2111,7 @@ impl<'a> Tgpp2QosInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
@@ -2290,19 +2144,22 @@ impl<'a> Tgpp2QosInformationView<'a> {
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for Tgpp2QosInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (516, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1026, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (1025, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2343,7 +2200,15 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Tgpp2ChargingRuleReport::KEY)),
         }
@@ -2357,7 +2222,16 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Tgpp2ChargingRuleReport::KEY)),
         }
@@ -2394,56 +2268,6 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1005, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (1004, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
-            (1019, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (814, 5535) => t.one(3, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1005, 10415) | (1004, 10415) | (1019, 10415) | (814, 5535)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2453,7 +2277,7 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
@@ -2502,19 +2326,21 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
             rt::view::enumerated::<RuleReasonCode>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleReportView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1005, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (1004, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            (1019, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (814, 5535) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2555,7 +2381,15 @@ impl<'a> FlowInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FlowInfo::KEY)),
         }
@@ -2569,7 +2403,16 @@ impl<'a> FlowInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FlowInfo::KEY)),
         }
@@ -2603,58 +2446,6 @@ impl<'a> FlowInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (810, 5535) => t.one(0, avp, rt::view::check_utf8_string),
-            (813, 5535) => t.any(1, 0, avp, FlowDescriptionInfoView::check),
-            (812, 5535) => t.one(2, avp, RequestedQosView::check),
-            (811, 5535) => t.one(3, avp, GrantedQosView::check),
-            (511, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (810, 5535) | (813, 5535) | (812, 5535) | (811, 5535) | (511,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2664,7 +2455,7 @@ impl<'a> FlowInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
@@ -2707,19 +2498,22 @@ impl<'a> FlowInfoView<'a> {
             rt::view::enumerated::<super::ts29214::FlowStatus>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for FlowInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (810, 5535) => t.one(0, avp, rt::view::check_utf8_string),
+            (813, 5535) => t.any(1, 0, avp, FlowDescriptionInfoView::check),
+            (812, 5535) => t.one(2, avp, RequestedQosView::check),
+            (811, 5535) => t.one(3, avp, GrantedQosView::check),
+            (511, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2758,7 +2552,15 @@ impl<'a> GrantedQosView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(GrantedQos::KEY)),
         }
@@ -2772,7 +2574,16 @@ impl<'a> GrantedQosView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(GrantedQos::KEY)),
         }
@@ -2805,53 +2616,6 @@ impl<'a> GrantedQosView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1026, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1025, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1028, 10415) | (1026, 10415) | (1025, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2861,7 +2625,7 @@ impl<'a> GrantedQosView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
@@ -2884,19 +2648,20 @@ impl<'a> GrantedQosView<'a> {
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for GrantedQosView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1026, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1025, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2935,7 +2700,15 @@ impl<'a> RequestedQosView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RequestedQos::KEY)),
         }
@@ -2949,7 +2722,16 @@ impl<'a> RequestedQosView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RequestedQos::KEY)),
         }
@@ -2982,53 +2764,6 @@ impl<'a> RequestedQosView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1026, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1025, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1028, 10415) | (1026, 10415) | (1025, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3038,7 +2773,7 @@ impl<'a> RequestedQosView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
@@ -3061,19 +2796,20 @@ impl<'a> RequestedQosView<'a> {
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for RequestedQosView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1028, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1026, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1025, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3112,7 +2848,15 @@ impl<'a> FlowDescriptionInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FlowDescriptionInfo::KEY)),
         }
@@ -3126,7 +2870,16 @@ impl<'a> FlowDescriptionInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FlowDescriptionInfo::KEY)),
         }
@@ -3162,52 +2915,6 @@ impl<'a> FlowDescriptionInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (507, 10415) => t.one(0, avp, rt::view::check_ip_filter_rule),
-            (1010, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (507, 10415) | (1010, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3217,7 +2924,7 @@ impl<'a> FlowDescriptionInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
@@ -3230,19 +2937,19 @@ impl<'a> FlowDescriptionInfoView<'a> {
     pub fn precedence(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for FlowDescriptionInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (507, 10415) => t.one(0, avp, rt::view::check_ip_filter_rule),
+            (1010, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3281,7 +2988,15 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkPhysicalAccessId::KEY)),
         }
@@ -3295,7 +3010,16 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkPhysicalAccessId::KEY)),
         }
@@ -3331,52 +3055,6 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (899, 5535) => t.one(0, avp, rt::view::no_check),
-            (898, 5535) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (899, 5535) | (898, 5535))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3386,7 +3064,7 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
@@ -3399,19 +3077,19 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     pub fn access_network_physical_access_id_realm(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "tgpp2"))]
+impl<'a> rt::view::Step<'a> for AccessNetworkPhysicalAccessIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (899, 5535) => t.one(0, avp, rt::view::no_check),
+            (898, 5535) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]

@@ -331,7 +331,7 @@ impl rt::AvpData for PrivateIdentityRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -373,6 +373,8 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -539,23 +541,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.public_identity, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_auth_data_item, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_number_auth_items, 10415)
-            + rt::typed::len_opt(&self.server_name, 10415)
-            + rt::typed::len_opt(&self.guss_timestamp, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(
@@ -618,7 +603,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -660,6 +645,8 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -818,23 +805,6 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.public_identity, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_number_auth_items, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_auth_data_item, 10415)
-            + rt::typed::len_opt(&self.gba_usersecsettings, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(
@@ -973,7 +943,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BootstrappingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1007,6 +977,8 @@ pub struct BootstrappingInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl Eq for BootstrappingInfoRequest {}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Default for BootstrappingInfoRequest {
     fn default() -> Self {
@@ -1186,20 +1158,6 @@ impl rt::typed::Command for BootstrappingInfoRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_all(&self.gaa_service_identifier, 10415)
-            + rt::typed::len_one(&self.transaction_identifier, 10415)
-            + rt::typed::len_one(&self.naf_hostname, 10415)
-            + rt::typed::len_opt(&self.gba_u_awareness_indicator, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(
@@ -1267,7 +1225,7 @@ impl rt::typed::Command for BootstrappingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BootstrappingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1309,6 +1267,8 @@ pub struct BootstrappingInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl Eq for BootstrappingInfoAnswer {}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl Default for BootstrappingInfoAnswer {
     fn default() -> Self {
@@ -1460,24 +1420,6 @@ impl rt::typed::Command for BootstrappingInfoAnswer {
         out.header = rt::typed::header_of(msg);
         out.decode_members(msg, cx)?;
         Ok(out)
-    }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.me_key_material, 10415)
-            + rt::typed::len_opt(&self.uicc_key_material, 10415)
-            + rt::typed::len_opt(&self.key_expirytime, 10415)
-            + rt::typed::len_opt(&self.bootstrapinfocreationtime, 10415)
-            + rt::typed::len_opt(&self.gba_usersecsettings, 10415)
-            + rt::typed::len_opt(&self.gba_type, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -1649,8 +1591,28 @@ impl<'a> MultimediaAuthRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -1715,71 +1677,6 @@ impl<'a> MultimediaAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (601, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (612, 10415) => t.one(9, avp, super::ts29229::TgppSipAuthDataItemView::check),
-            (607, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (602, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (409, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (260, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (1, 0) | (601, 10415) | (612, 10415) | (607, 10415) | (602,
-            10415) | (409, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1789,7 +1686,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -1909,6 +1806,35 @@ impl<'a> MultimediaAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (260, 0) => {
+                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (601, 10415) => t.one(8, avp, rt::view::check_utf8_string),
+            (612, 10415) => t.one(9, avp, super::ts29229::TgppSipAuthDataItemView::check),
+            (607, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (602, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (409, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1960,8 +1886,28 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2018,73 +1964,6 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (601, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (607, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (612, 10415) => {
-                t.one(10, avp, super::ts29229::TgppSipAuthDataItemView::check)
-            }
-            (400, 10415) => t.one(11, avp, rt::view::no_check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (260, 0) | (268, 0) | (297, 0) | (277, 0) | (264,
-            0) | (296, 0) | (1, 0) | (601, 10415) | (607, 10415) | (612, 10415) | (400,
-            10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2094,7 +1973,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2221,6 +2100,37 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (260, 0) => {
+                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(4, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (601, 10415) => t.one(8, avp, rt::view::check_utf8_string),
+            (607, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (612, 10415) => {
+                t.one(10, avp, super::ts29229::TgppSipAuthDataItemView::check)
+            }
+            (400, 10415) => t.one(11, avp, rt::view::no_check),
+            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2272,8 +2182,28 @@ impl<'a> BootstrappingInfoRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2346,68 +2276,6 @@ impl<'a> BootstrappingInfoRequestView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (403, 10415) => t.any(6, 0, avp, rt::view::no_check),
-            (401, 10415) => t.one(7, avp, rt::view::no_check),
-            (402, 10415) => t.one(8, avp, rt::view::no_check),
-            (407, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (260, 0) | (264, 0) | (296, 0) | (283, 0) | (293,
-            0) | (403, 10415) | (401, 10415) | (402, 10415) | (407, 10415) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2417,7 +2285,7 @@ impl<'a> BootstrappingInfoRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2518,6 +2386,32 @@ impl<'a> BootstrappingInfoRequestView<'a> {
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
+impl<'a> rt::view::Step<'a> for BootstrappingInfoRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (260, 0) => {
+                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (403, 10415) => t.any(6, 0, avp, rt::view::no_check),
+            (401, 10415) => t.one(7, avp, rt::view::no_check),
+            (402, 10415) => t.one(8, avp, rt::view::no_check),
+            (407, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
 impl std::fmt::Debug for BootstrappingInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2569,8 +2463,28 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2619,72 +2533,6 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (260, 0) => {
-                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (405, 10415) => t.one(7, avp, rt::view::no_check),
-            (406, 10415) => t.one(8, avp, rt::view::no_check),
-            (404, 10415) => t.one(9, avp, rt::view::check::<rt::data::Time>),
-            (408, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
-            (400, 10415) => t.one(11, avp, rt::view::no_check),
-            (410, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (260, 0) | (268, 0) | (297, 0) | (264, 0) | (296,
-            0) | (1, 0) | (405, 10415) | (406, 10415) | (404, 10415) | (408, 10415) |
-            (400, 10415) | (410, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2694,7 +2542,7 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2826,6 +2674,36 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             0,
             rt::view::text,
         )
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl<'a> rt::view::Step<'a> for BootstrappingInfoAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (260, 0) => {
+                t.one(1, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(3, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (405, 10415) => t.one(7, avp, rt::view::no_check),
+            (406, 10415) => t.one(8, avp, rt::view::no_check),
+            (404, 10415) => t.one(9, avp, rt::view::check::<rt::data::Time>),
+            (408, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
+            (400, 10415) => t.one(11, avp, rt::view::no_check),
+            (410, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(14, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]

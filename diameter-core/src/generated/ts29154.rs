@@ -58,7 +58,7 @@ pub mod application {
 /// ```
 ///
 /// The specification names this AVP Time-Window; TS 29.345 already uses that name for AVP code 3818, so the Nt one carries the prefix Nt- here.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NtTimeWindow {
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
     pub transfer_start_time: rt::data::Time,
@@ -70,6 +70,8 @@ pub struct NtTimeWindow {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Eq for NtTimeWindow {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for NtTimeWindow {
     fn default() -> Self {
@@ -149,11 +151,6 @@ impl rt::AvpData for NtTimeWindow {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.transfer_start_time, 10415)
-            + rt::typed::len_one(&self.transfer_end_time, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.transfer_start_time,
@@ -186,7 +183,7 @@ impl rt::AvpData for NtTimeWindow {
 ///     [ Max-Requested-Bandwidth-UL ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TransferPolicy {
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     pub transfer_policy_id: u32,
@@ -204,6 +201,8 @@ pub struct TransferPolicy {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Eq for TransferPolicy {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for TransferPolicy {
     fn default() -> Self {
@@ -295,14 +294,6 @@ impl rt::AvpData for TransferPolicy {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.transfer_policy_id, 10415)
-            + rt::typed::len_opt(&self.nt_time_window, 10415)
-            + rt::typed::len_opt(&self.rating_group, 0)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.transfer_policy_id,
@@ -350,7 +341,7 @@ impl rt::AvpData for TransferPolicy {
 ///     [ NetLoc-Access-Support ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccessNetworkReports {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     pub msisdn: Option<rt::bytes::Bytes>,
@@ -378,6 +369,8 @@ pub struct AccessNetworkReports {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for AccessNetworkReports {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for AccessNetworkReports {
     fn default() -> Self {
@@ -477,19 +470,6 @@ impl rt::AvpData for AccessNetworkReports {
     ) -> Result<(), rt::DecodeError> {
         AccessNetworkReportsView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.external_identifier, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.user_location_info_time, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.tcp_source_port, 10415)
-            + rt::typed::len_opt(&self.udp_source_port, 10415)
-            + rt::typed::len_opt(&self.netloc_access_support, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
         rt::typed::put_opt(
@@ -571,7 +551,7 @@ impl rt::AvpData for AccessNetworkReports {
 ///     [ Location-Information-Configuration ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventConfiguration {
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     pub extended_scef_reference_id: u64,
@@ -589,6 +569,8 @@ pub struct EventConfiguration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for EventConfiguration {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfiguration {
     fn default() -> Self {
@@ -700,13 +682,6 @@ impl rt::AvpData for EventConfiguration {
     ) -> Result<(), rt::DecodeError> {
         EventConfigurationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.extended_scef_reference_id, 10415)
-            + rt::typed::len_one(&self.scef_id, 10415)
-            + rt::typed::len_one(&self.monitoring_type, 10415)
-            + rt::typed::len_opt(&self.location_information_configuration, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.extended_scef_reference_id,
@@ -745,7 +720,7 @@ impl rt::AvpData for EventConfiguration {
 ///     { Extended-SCEF-Reference-ID }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventConfigurationStatus {
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
     pub event_configuration_state: u32,
@@ -757,6 +732,8 @@ pub struct EventConfigurationStatus {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for EventConfigurationStatus {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationStatus {
     fn default() -> Self {
@@ -848,11 +825,6 @@ impl rt::AvpData for EventConfigurationStatus {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.event_configuration_state, 10415)
-            + rt::typed::len_one(&self.extended_scef_reference_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.event_configuration_state,
@@ -883,7 +855,7 @@ impl rt::AvpData for EventConfigurationStatus {
 ///     *[ Access-Network-Reports ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventReports {
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
     pub event_reporting_results: u32,
@@ -897,6 +869,8 @@ pub struct EventReports {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for EventReports {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReports {
     fn default() -> Self {
@@ -999,12 +973,6 @@ impl rt::AvpData for EventReports {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.event_reporting_results, 10415)
-            + rt::typed::len_one(&self.extended_scef_reference_id, 10415)
-            + rt::typed::len_all(&self.access_network_reports, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.event_reporting_results,
@@ -1062,7 +1030,7 @@ impl rt::AvpData for EventReports {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackgroundDataTransferRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1116,6 +1084,8 @@ pub struct BackgroundDataTransferRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Eq for BackgroundDataTransferRequest {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for BackgroundDataTransferRequest {
     fn default() -> Self {
@@ -1321,30 +1291,6 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.transfer_request_type, 10415)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.application_service_provider_identity, 10415)
-            + rt::typed::len_opt(&self.cc_output_octets, 0)
-            + rt::typed::len_opt(&self.cc_input_octets, 0)
-            + rt::typed::len_opt(&self.cc_total_octets, 0)
-            + rt::typed::len_opt(&self.number_of_ues, 10415)
-            + rt::typed::len_opt(&self.nt_time_window, 10415)
-            + rt::typed::len_opt(&self.network_area_info_list, 10415)
-            + rt::typed::len_opt(&self.reference_id, 10415)
-            + rt::typed::len_opt(&self.transfer_policy_id, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -1443,7 +1389,7 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackgroundDataTransferAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1499,6 +1445,8 @@ pub struct BackgroundDataTransferAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl Eq for BackgroundDataTransferAnswer {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl Default for BackgroundDataTransferAnswer {
     fn default() -> Self {
@@ -1701,30 +1649,6 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_opt(&self.reference_id, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_all(&self.transfer_policy, 10415)
-            + rt::typed::len_opt(&self.pcrf_address, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -1875,7 +1799,7 @@ impl rt::typed::RequestCommand for BackgroundDataTransferRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventConfigurationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1911,6 +1835,8 @@ pub struct EventConfigurationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for EventConfigurationRequest {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationRequest {
     fn default() -> Self {
@@ -2071,21 +1997,6 @@ impl rt::typed::Command for EventConfigurationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.event_configuration, 10415)
-            + rt::typed::len_opt(&self.group_reporting_guard_timer, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2154,7 +2065,7 @@ impl rt::typed::Command for EventConfigurationRequest {
 /// ```
 ///
 /// The request also carries { External-Group-Identifier }, an AVP that no dictionary defines yet; until it is defined it travels in the *\[ AVP \] slot.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventConfigurationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2206,6 +2117,8 @@ pub struct EventConfigurationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for EventConfigurationAnswer {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventConfigurationAnswer {
     fn default() -> Self {
@@ -2391,28 +2304,6 @@ impl rt::typed::Command for EventConfigurationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_opt(&self.event_reports, 10415)
-            + rt::typed::len_opt(&self.event_configuration_status, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2540,7 +2431,7 @@ impl rt::typed::RequestCommand for EventConfigurationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventReportingRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2572,6 +2463,8 @@ pub struct EventReportingRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for EventReportingRequest {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReportingRequest {
     fn default() -> Self {
@@ -2722,19 +2615,6 @@ impl rt::typed::Command for EventReportingRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.event_reports, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2775,7 +2655,7 @@ impl rt::typed::Command for EventReportingRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventReportingAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2821,6 +2701,8 @@ pub struct EventReportingAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl Eq for EventReportingAnswer {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl Default for EventReportingAnswer {
     fn default() -> Self {
@@ -2982,25 +2864,6 @@ impl rt::typed::Command for EventReportingAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3125,7 +2988,15 @@ impl<'a> NtTimeWindowView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NtTimeWindow::KEY)),
         }
@@ -3139,7 +3010,16 @@ impl<'a> NtTimeWindowView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(NtTimeWindow::KEY)),
         }
@@ -3189,52 +3069,6 @@ impl<'a> NtTimeWindowView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (4206, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (4205, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (4206, 10415) | (4205, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3244,7 +3078,7 @@ impl<'a> NtTimeWindowView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
@@ -3267,19 +3101,19 @@ impl<'a> NtTimeWindowView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for NtTimeWindowView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (4206, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (4205, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -3318,7 +3152,15 @@ impl<'a> TransferPolicyView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TransferPolicy::KEY)),
         }
@@ -3332,7 +3174,16 @@ impl<'a> TransferPolicyView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TransferPolicy::KEY)),
         }
@@ -3377,58 +3228,6 @@ impl<'a> TransferPolicyView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (4208, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4204, 10415) => t.one(1, avp, NtTimeWindowView::check),
-            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (516, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (4208, 10415) | (4204, 10415) | (432, 0) | (515, 10415) |
-            (516, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3438,7 +3237,7 @@ impl<'a> TransferPolicyView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
@@ -3466,19 +3265,22 @@ impl<'a> TransferPolicyView<'a> {
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for TransferPolicyView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (4208, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (4204, 10415) => t.one(1, avp, NtTimeWindowView::check),
+            (432, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (516, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -3516,7 +3318,15 @@ impl<'a> AccessNetworkReportsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkReports::KEY)),
         }
@@ -3530,7 +3340,16 @@ impl<'a> AccessNetworkReportsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkReports::KEY)),
         }
@@ -3566,64 +3385,6 @@ impl<'a> AccessNetworkReportsView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (701, 10415) => t.one(0, avp, rt::view::no_check),
-            (3111, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (2812, 10415) => t.one(3, avp, rt::view::check::<rt::data::Time>),
-            (18, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (23, 10415) => t.one(5, avp, rt::view::no_check),
-            (2805, 10415) => t.one(6, avp, rt::view::check::<rt::data::Address>),
-            (2843, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2806, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (2824, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (701, 10415) | (3111, 10415) | (22, 10415) | (2812, 10415) |
-            (18, 10415) | (23, 10415) | (2805, 10415) | (2843, 10415) | (2806, 10415) |
-            (2824, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3633,7 +3394,7 @@ impl<'a> AccessNetworkReportsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
@@ -3696,19 +3457,27 @@ impl<'a> AccessNetworkReportsView<'a> {
     pub fn netloc_access_support(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for AccessNetworkReportsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (701, 10415) => t.one(0, avp, rt::view::no_check),
+            (3111, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(2, avp, rt::view::no_check),
+            (2812, 10415) => t.one(3, avp, rt::view::check::<rt::data::Time>),
+            (18, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (23, 10415) => t.one(5, avp, rt::view::no_check),
+            (2805, 10415) => t.one(6, avp, rt::view::check::<rt::data::Address>),
+            (2843, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (2806, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (2824, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3747,7 +3516,15 @@ impl<'a> EventConfigurationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EventConfiguration::KEY)),
         }
@@ -3761,7 +3538,16 @@ impl<'a> EventConfigurationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EventConfiguration::KEY)),
         }
@@ -3822,62 +3608,6 @@ impl<'a> EventConfigurationView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (4216, 10415) => t.one(0, avp, rt::view::check::<u64>),
-            (3125, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3127, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3135, 10415) => {
-                t.one(
-                    3,
-                    avp,
-                    super::ts29336::LocationInformationConfigurationView::check,
-                )
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (4216, 10415) | (3125, 10415) | (3127, 10415) | (3135, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3887,7 +3617,7 @@ impl<'a> EventConfigurationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
@@ -3917,19 +3647,27 @@ impl<'a> EventConfigurationView<'a> {
             super::ts29336::LocationInformationConfigurationView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for EventConfigurationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (4216, 10415) => t.one(0, avp, rt::view::check::<u64>),
+            (3125, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (3127, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3135, 10415) => {
+                t.one(
+                    3,
+                    avp,
+                    super::ts29336::LocationInformationConfigurationView::check,
+                )
+            }
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3968,7 +3706,15 @@ impl<'a> EventConfigurationStatusView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EventConfigurationStatus::KEY)),
         }
@@ -3982,7 +3728,16 @@ impl<'a> EventConfigurationStatusView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EventConfigurationStatus::KEY)),
         }
@@ -4035,52 +3790,6 @@ impl<'a> EventConfigurationStatusView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (4212, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4216, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (4212, 10415) | (4216, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4090,7 +3799,7 @@ impl<'a> EventConfigurationStatusView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
@@ -4103,19 +3812,19 @@ impl<'a> EventConfigurationStatusView<'a> {
     pub fn extended_scef_reference_id(&self) -> u64 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for EventConfigurationStatusView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (4212, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (4216, 10415) => t.one(1, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -4156,7 +3865,15 @@ impl<'a> EventReportsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EventReports::KEY)),
         }
@@ -4170,7 +3887,16 @@ impl<'a> EventReportsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EventReports::KEY)),
         }
@@ -4221,53 +3947,6 @@ impl<'a> EventReportsView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (4214, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (4216, 10415) => t.one(1, avp, rt::view::check::<u64>),
-            (4210, 10415) => t.any(2, 0, avp, AccessNetworkReportsView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (4214, 10415) | (4216, 10415) | (4210, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4277,7 +3956,7 @@ impl<'a> EventReportsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
@@ -4305,19 +3984,20 @@ impl<'a> EventReportsView<'a> {
             AccessNetworkReportsView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for EventReportsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (4214, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (4216, 10415) => t.one(1, avp, rt::view::check::<u64>),
+            (4210, 10415) => t.any(2, 0, avp, AccessNetworkReportsView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -4372,8 +4052,28 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -4448,81 +4148,6 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (4203, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (532, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (414, 0) => t.one(11, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (421, 0) => t.one(13, avp, rt::view::check::<u64>),
-            (4209, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (4204, 10415) => t.one(15, avp, NtTimeWindowView::check),
-            (4201, 10415) => t.one(16, avp, rt::view::no_check),
-            (4202, 10415) => t.one(17, avp, rt::view::no_check),
-            (4208, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(19, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 1, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(21, 2, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (283, 0) | (4203, 10415) | (293, 0) | (621, 0) | (532, 10415) | (414, 0)
-            | (412, 0) | (421, 0) | (4209, 10415) | (4204, 10415) | (4201, 10415) |
-            (4202, 10415) | (4208, 10415) | (284, 0) | (282, 0) | (628, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4532,7 +4157,7 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -4697,6 +4322,44 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for BackgroundDataTransferRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (4203, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (532, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (414, 0) => t.one(11, avp, rt::view::check::<u64>),
+            (412, 0) => t.one(12, avp, rt::view::check::<u64>),
+            (421, 0) => t.one(13, avp, rt::view::check::<u64>),
+            (4209, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (4204, 10415) => t.one(15, avp, NtTimeWindowView::check),
+            (4201, 10415) => t.one(16, avp, rt::view::no_check),
+            (4202, 10415) => t.one(17, avp, rt::view::no_check),
+            (4208, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(19, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(20, 1, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(21, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for BackgroundDataTransferRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4748,8 +4411,28 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             count: [0; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -4808,82 +4491,6 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (4202, 10415) => t.one(14, avp, rt::view::no_check),
-            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(16, avp, super::doic::OcOlrView::check),
-            (4207, 10415) => t.any(17, 1, avp, TransferPolicyView::check),
-            (2207, 10415) => t.one(18, avp, rt::view::check_diameter_identity),
-            (284, 0) => t.any(19, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 3, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(21, 4, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (650, 0) => t.any(22, 5, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (268, 0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261,
-            0) | (262, 0) | (4202, 10415) | (621, 0) | (623, 0) | (4207, 10415) | (2207,
-            10415) | (284, 0) | (282, 0) | (628, 10415) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4893,7 +4500,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5104,6 +4711,45 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for BackgroundDataTransferAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(7, avp, super::base::ExperimentalResultView::check),
+            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (4202, 10415) => t.one(14, avp, rt::view::no_check),
+            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(16, avp, super::doic::OcOlrView::check),
+            (4207, 10415) => t.any(17, 1, avp, TransferPolicyView::check),
+            (2207, 10415) => t.one(18, avp, rt::view::check_diameter_identity),
+            (284, 0) => t.any(19, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(20, 3, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(21, 4, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (650, 0) => t.any(22, 5, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for BackgroundDataTransferAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5155,8 +4801,28 @@ impl<'a> EventConfigurationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5213,69 +4879,6 @@ impl<'a> EventConfigurationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (4211, 10415) => t.one(8, avp, EventConfigurationView::check),
-            (3163, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(12, 2, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (621, 0) | (4211, 10415) | (3163, 10415) | (284, 0) | (282,
-            0) | (628, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5285,7 +4888,7 @@ impl<'a> EventConfigurationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5398,6 +5001,33 @@ impl<'a> EventConfigurationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for EventConfigurationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (4211, 10415) => t.one(8, avp, EventConfigurationView::check),
+            (3163, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(12, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5449,8 +5079,28 @@ impl<'a> EventConfigurationAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5499,78 +5149,6 @@ impl<'a> EventConfigurationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(10, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
-            (4215, 10415) => t.one(15, avp, EventReportsView::check),
-            (4213, 10415) => t.one(16, avp, EventConfigurationStatusView::check),
-            (284, 0) => t.any(17, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 2, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(19, 3, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (650, 0) => t.any(20, 4, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
-            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262,
-            0) | (621, 0) | (623, 0) | (4215, 10415) | (4213, 10415) | (284, 0) | (282,
-            0) | (628, 10415) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5580,7 +5158,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5773,6 +5351,41 @@ impl<'a> EventConfigurationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for EventConfigurationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(10, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
+            (4215, 10415) => t.one(15, avp, EventReportsView::check),
+            (4213, 10415) => t.one(16, avp, EventConfigurationStatusView::check),
+            (284, 0) => t.any(17, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 2, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(19, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (650, 0) => t.any(20, 4, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5824,8 +5437,28 @@ impl<'a> EventReportingRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5890,64 +5523,6 @@ impl<'a> EventReportingRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (4215, 10415) => t.one(8, avp, EventReportsView::check),
-            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (621, 0) | (4215, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5957,7 +5532,7 @@ impl<'a> EventReportingRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6050,6 +5625,29 @@ impl<'a> EventReportingRequestView<'a> {
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for EventReportingRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (4215, 10415) => t.one(8, avp, EventReportsView::check),
+            (284, 0) => t.any(9, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(10, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventReportingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6101,8 +5699,28 @@ impl<'a> EventReportingAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6151,72 +5769,6 @@ impl<'a> EventReportingAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(10, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(17, 3, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
-            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261, 0) | (262,
-            0) | (621, 0) | (623, 0) | (284, 0) | (282, 0) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6226,7 +5778,7 @@ impl<'a> EventReportingAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6384,6 +5936,36 @@ impl<'a> EventReportingAnswerView<'a> {
             0,
             super::rfc8583::LoadView::read,
         )
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl<'a> rt::view::Step<'a> for EventReportingAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(10, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(11, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(14, avp, super::doic::OcOlrView::check),
+            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            (650, 0) => t.any(17, 3, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]

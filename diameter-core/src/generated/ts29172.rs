@@ -844,7 +844,7 @@ impl rt::AvpData for PrioritizedListIndicator {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsEpsClientName {
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_name_string: Option<rt::data::Utf8String>,
@@ -856,6 +856,8 @@ pub struct LcsEpsClientName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for LcsEpsClientName {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsEpsClientName {
     fn default() -> Self {
@@ -918,11 +920,6 @@ impl rt::AvpData for LcsEpsClientName {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.lcs_name_string, 10415)
-            + rt::typed::len_opt(&self.lcs_format_indicator, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.lcs_name_string,
@@ -952,7 +949,7 @@ impl rt::AvpData for LcsEpsClientName {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsRequestorName {
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_requestor_id_string: Option<rt::data::Utf8String>,
@@ -964,6 +961,8 @@ pub struct LcsRequestorName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for LcsRequestorName {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsRequestorName {
     fn default() -> Self {
@@ -1026,11 +1025,6 @@ impl rt::AvpData for LcsRequestorName {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.lcs_requestor_id_string, 10415)
-            + rt::typed::len_opt(&self.lcs_format_indicator, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.lcs_requestor_id_string,
@@ -1063,7 +1057,7 @@ impl rt::AvpData for LcsRequestorName {
 ///     [ Response-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsQos {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     pub lcs_qos_class: Option<LcsQosClass>,
@@ -1081,6 +1075,8 @@ pub struct LcsQos {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for LcsQos {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsQos {
     fn default() -> Self {
@@ -1155,14 +1151,6 @@ impl rt::AvpData for LcsQos {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.lcs_qos_class, 10415)
-            + rt::typed::len_opt(&self.horizontal_accuracy, 10415)
-            + rt::typed::len_opt(&self.vertical_accuracy, 10415)
-            + rt::typed::len_opt(&self.vertical_requested, 10415)
-            + rt::typed::len_opt(&self.response_time, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.lcs_qos_class, buf, &self.avp_flags, 2523, 10415, 128);
         rt::typed::put_opt(
@@ -1201,7 +1189,7 @@ impl rt::AvpData for LcsQos {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsPrivacyCheckNonSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1211,6 +1199,8 @@ pub struct LcsPrivacyCheckNonSession {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for LcsPrivacyCheckNonSession {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsPrivacyCheckNonSession {
     fn default() -> Self {
@@ -1278,10 +1268,6 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.lcs_privacy_check, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.lcs_privacy_check,
@@ -1302,7 +1288,7 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
 ///     { LCS-Privacy-Check }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsPrivacyCheckSession {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     pub lcs_privacy_check: LcsPrivacyCheck,
@@ -1312,6 +1298,8 @@ pub struct LcsPrivacyCheckSession {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for LcsPrivacyCheckSession {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LcsPrivacyCheckSession {
     fn default() -> Self {
@@ -1379,10 +1367,6 @@ impl rt::AvpData for LcsPrivacyCheckSession {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.lcs_privacy_check, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.lcs_privacy_check,
@@ -1404,7 +1388,7 @@ impl rt::AvpData for LcsPrivacyCheckSession {
 ///     [ GERAN-GANSS-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GeranPositioningInfo {
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     pub geran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1416,6 +1400,8 @@ pub struct GeranPositioningInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for GeranPositioningInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for GeranPositioningInfo {
     fn default() -> Self {
@@ -1483,11 +1469,6 @@ impl rt::AvpData for GeranPositioningInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.geran_positioning_data, 10415)
-            + rt::typed::len_opt(&self.geran_ganss_positioning_data, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.geran_positioning_data,
@@ -1518,7 +1499,7 @@ impl rt::AvpData for GeranPositioningInfo {
 ///     [ UTRAN-Additional-Positioning-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UtranPositioningInfo {
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     pub utran_positioning_data: Option<rt::bytes::Bytes>,
@@ -1532,6 +1513,8 @@ pub struct UtranPositioningInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for UtranPositioningInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for UtranPositioningInfo {
     fn default() -> Self {
@@ -1615,12 +1598,6 @@ impl rt::AvpData for UtranPositioningInfo {
     ) -> Result<(), rt::DecodeError> {
         UtranPositioningInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.utran_positioning_data, 10415)
-            + rt::typed::len_opt(&self.utran_ganss_positioning_data, 10415)
-            + rt::typed::len_opt(&self.utran_additional_positioning_data, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.utran_positioning_data,
@@ -1663,7 +1640,7 @@ impl rt::AvpData for UtranPositioningInfo {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AreaEventInfo {
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     pub area_definition: AreaDefinition,
@@ -1685,6 +1662,8 @@ pub struct AreaEventInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for AreaEventInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AreaEventInfo {
     fn default() -> Self {
@@ -1788,16 +1767,6 @@ impl rt::AvpData for AreaEventInfo {
     ) -> Result<(), rt::DecodeError> {
         AreaEventInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.area_definition, 10415)
-            + rt::typed::len_opt(&self.occurrence_info, 10415)
-            + rt::typed::len_opt(&self.interval_time, 10415)
-            + rt::typed::len_opt(&self.maximum_interval, 10415)
-            + rt::typed::len_opt(&self.sampling_interval, 10415)
-            + rt::typed::len_opt(&self.reporting_duration, 10415)
-            + rt::typed::len_opt(&self.reporting_location_requirements, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.area_definition,
@@ -1860,7 +1829,7 @@ impl rt::AvpData for AreaEventInfo {
 ///     *240[ Additional-Area ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AreaDefinition {
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40.
     pub area: Vec<Area>,
@@ -1872,6 +1841,8 @@ pub struct AreaDefinition {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for AreaDefinition {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AreaDefinition {
     fn default() -> Self {
@@ -1943,11 +1914,6 @@ impl rt::AvpData for AreaDefinition {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.area, 10415)
-            + rt::typed::len_all(&self.additional_area, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.area, buf, &self.avp_flags, 2535, 10415, 128);
         rt::typed::put_all(
@@ -1970,7 +1936,7 @@ impl rt::AvpData for AreaDefinition {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Area {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -1982,6 +1948,8 @@ pub struct Area {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for Area {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for Area {
     fn default() -> Self {
@@ -2061,11 +2029,6 @@ impl rt::AvpData for Area {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.area_type, 10415)
-            + rt::typed::len_one(&self.area_identification, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
         rt::typed::put_one(
@@ -2088,7 +2051,7 @@ impl rt::AvpData for Area {
 ///     { Reporting-Interval }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PeriodicLdrInformation {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     pub reporting_amount: u32,
@@ -2100,6 +2063,8 @@ pub struct PeriodicLdrInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for PeriodicLdrInformation {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for PeriodicLdrInformation {
     fn default() -> Self {
@@ -2179,11 +2144,6 @@ impl rt::AvpData for PeriodicLdrInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.reporting_amount, 10415)
-            + rt::typed::len_one(&self.reporting_interval, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.reporting_amount,
@@ -2213,7 +2173,7 @@ impl rt::AvpData for PeriodicLdrInformation {
 ///     [ Prioritized-List-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportingPlmnList {
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49.
     pub plmn_id_list: Vec<PlmnIdList>,
@@ -2225,6 +2185,8 @@ pub struct ReportingPlmnList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for ReportingPlmnList {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ReportingPlmnList {
     fn default() -> Self {
@@ -2301,11 +2263,6 @@ impl rt::AvpData for ReportingPlmnList {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.plmn_id_list, 10415)
-            + rt::typed::len_opt(&self.prioritized_list_indicator, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.plmn_id_list, buf, &self.avp_flags, 2544, 10415, 128);
         rt::typed::put_opt(
@@ -2328,7 +2285,7 @@ impl rt::AvpData for ReportingPlmnList {
 ///     [ Periodic-Location-Support-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PlmnIdList {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: rt::bytes::Bytes,
@@ -2340,6 +2297,8 @@ pub struct PlmnIdList {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for PlmnIdList {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for PlmnIdList {
     fn default() -> Self {
@@ -2416,11 +2375,6 @@ impl rt::AvpData for PlmnIdList {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.visited_plmn_id, 10415)
-            + rt::typed::len_opt(&self.periodic_location_support_indicator, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.visited_plmn_id,
@@ -2451,7 +2405,7 @@ impl rt::AvpData for PlmnIdList {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeferredMtLrData {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     pub deferred_location_type: u32,
@@ -2465,6 +2419,8 @@ pub struct DeferredMtLrData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for DeferredMtLrData {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for DeferredMtLrData {
     fn default() -> Self {
@@ -2546,12 +2502,6 @@ impl rt::AvpData for DeferredMtLrData {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.deferred_location_type, 10415)
-            + rt::typed::len_opt(&self.termination_cause_3gpp, 10415)
-            + rt::typed::len_opt(&self.serving_node, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.deferred_location_type,
@@ -2582,7 +2532,7 @@ impl rt::AvpData for DeferredMtLrData {
 ///     [ Cell-Portion-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EsmlcCellInfo {
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     pub ecgi: Option<rt::bytes::Bytes>,
@@ -2594,6 +2544,8 @@ pub struct EsmlcCellInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for EsmlcCellInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for EsmlcCellInfo {
     fn default() -> Self {
@@ -2654,11 +2606,6 @@ impl rt::AvpData for EsmlcCellInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.ecgi, 10415)
-            + rt::typed::len_opt(&self.cell_portion_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
         rt::typed::put_opt(
@@ -2681,7 +2628,7 @@ impl rt::AvpData for EsmlcCellInfo {
 ///     [ Serving-Node ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DelayedLocationReportingData {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     pub termination_cause_3gpp: Option<i32>,
@@ -2693,6 +2640,8 @@ pub struct DelayedLocationReportingData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for DelayedLocationReportingData {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for DelayedLocationReportingData {
     fn default() -> Self {
@@ -2755,11 +2704,6 @@ impl rt::AvpData for DelayedLocationReportingData {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.termination_cause_3gpp, 10415)
-            + rt::typed::len_opt(&self.serving_node, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.termination_cause_3gpp,
@@ -2787,7 +2731,7 @@ impl rt::AvpData for DelayedLocationReportingData {
 ///     [ Reporting-Location-Requirements ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MotionEventInfo {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     pub linear_distance: u32,
@@ -2809,6 +2753,8 @@ pub struct MotionEventInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for MotionEventInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for MotionEventInfo {
     fn default() -> Self {
@@ -2905,16 +2851,6 @@ impl rt::AvpData for MotionEventInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.linear_distance, 10415)
-            + rt::typed::len_opt(&self.occurrence_info, 10415)
-            + rt::typed::len_opt(&self.interval_time, 10415)
-            + rt::typed::len_opt(&self.maximum_interval, 10415)
-            + rt::typed::len_opt(&self.sampling_interval, 10415)
-            + rt::typed::len_opt(&self.reporting_duration, 10415)
-            + rt::typed::len_opt(&self.reporting_location_requirements, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.linear_distance,
@@ -2977,7 +2913,7 @@ impl rt::AvpData for MotionEventInfo {
 ///     { Area-Identification }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdditionalArea {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     pub area_type: i32,
@@ -2989,6 +2925,8 @@ pub struct AdditionalArea {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for AdditionalArea {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for AdditionalArea {
     fn default() -> Self {
@@ -3068,11 +3006,6 @@ impl rt::AvpData for AdditionalArea {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.area_type, 10415)
-            + rt::typed::len_one(&self.area_identification, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
         rt::typed::put_one(
@@ -3128,7 +3061,7 @@ impl rt::AvpData for AdditionalArea {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProvideLocationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3208,6 +3141,8 @@ pub struct ProvideLocationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for ProvideLocationRequest {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ProvideLocationRequest {
     fn default() -> Self {
@@ -3488,42 +3423,6 @@ impl rt::typed::Command for ProvideLocationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.slg_location_type, 10415)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.imei, 10415)
-            + rt::typed::len_one(&self.lcs_eps_client_name, 10415)
-            + rt::typed::len_one(&self.lcs_client_type, 10415)
-            + rt::typed::len_opt(&self.lcs_requestor_name, 10415)
-            + rt::typed::len_opt(&self.lcs_priority, 10415)
-            + rt::typed::len_opt(&self.lcs_qos, 10415)
-            + rt::typed::len_opt(&self.velocity_requested, 10415)
-            + rt::typed::len_opt(&self.supported_gad_shapes, 10415)
-            + rt::typed::len_opt(&self.lcs_service_type_id, 10415)
-            + rt::typed::len_opt(&self.lcs_codeword, 10415)
-            + rt::typed::len_opt(&self.lcs_privacy_check_non_session, 10415)
-            + rt::typed::len_opt(&self.lcs_privacy_check_session, 10415)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.deferred_location_type, 10415)
-            + rt::typed::len_opt(&self.lcs_reference_number, 10415)
-            + rt::typed::len_opt(&self.area_event_info, 10415)
-            + rt::typed::len_opt(&self.gmlc_address, 10415)
-            + rt::typed::len_opt(&self.plr_flags, 10415)
-            + rt::typed::len_opt(&self.periodic_ldr_information, 10415)
-            + rt::typed::len_opt(&self.reporting_plmn_list, 10415)
-            + rt::typed::len_opt(&self.motion_event_info, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3716,7 +3615,7 @@ impl rt::typed::Command for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProvideLocationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3780,6 +3679,8 @@ pub struct ProvideLocationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for ProvideLocationAnswer {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for ProvideLocationAnswer {
     fn default() -> Self {
@@ -3986,34 +3887,6 @@ impl rt::typed::Command for ProvideLocationAnswer {
         out.header = rt::typed::header_of(msg);
         out.decode_members(msg, cx)?;
         Ok(out)
-    }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.location_estimate, 10415)
-            + rt::typed::len_opt(&self.accuracy_fulfilment_indicator, 10415)
-            + rt::typed::len_opt(&self.age_of_location_estimate, 10415)
-            + rt::typed::len_opt(&self.velocity_estimate, 10415)
-            + rt::typed::len_opt(&self.eutran_positioning_data, 10415)
-            + rt::typed::len_opt(&self.ecgi, 10415)
-            + rt::typed::len_opt(&self.geran_positioning_info, 10415)
-            + rt::typed::len_opt(&self.utran_positioning_info, 10415)
-            + rt::typed::len_opt(&self.cell_global_identity, 10415)
-            + rt::typed::len_opt(&self.service_area_identity, 10415)
-            + rt::typed::len_opt(&self.serving_node, 10415)
-            + rt::typed::len_opt(&self.pla_flags, 10415)
-            + rt::typed::len_opt(&self.esmlc_cell_info, 10415)
-            + rt::typed::len_opt(&self.civic_address, 10415)
-            + rt::typed::len_opt(&self.barometric_pressure, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4257,7 +4130,7 @@ impl rt::typed::RequestCommand for ProvideLocationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationReportRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4341,6 +4214,8 @@ pub struct LocationReportRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for LocationReportRequest {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LocationReportRequest {
     fn default() -> Self {
@@ -4613,44 +4488,6 @@ impl rt::typed::Command for LocationReportRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.location_event, 10415)
-            + rt::typed::len_opt(&self.lcs_eps_client_name, 10415)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.imei, 10415)
-            + rt::typed::len_opt(&self.location_estimate, 10415)
-            + rt::typed::len_opt(&self.accuracy_fulfilment_indicator, 10415)
-            + rt::typed::len_opt(&self.age_of_location_estimate, 10415)
-            + rt::typed::len_opt(&self.velocity_estimate, 10415)
-            + rt::typed::len_opt(&self.eutran_positioning_data, 10415)
-            + rt::typed::len_opt(&self.ecgi, 10415)
-            + rt::typed::len_opt(&self.geran_positioning_info, 10415)
-            + rt::typed::len_opt(&self.utran_positioning_info, 10415)
-            + rt::typed::len_opt(&self.lcs_service_type_id, 10415)
-            + rt::typed::len_opt(&self.pseudonym_indicator, 10415)
-            + rt::typed::len_opt(&self.lrr_flags, 10415)
-            + rt::typed::len_opt(&self.lcs_reference_number, 10415)
-            + rt::typed::len_opt(&self.deferred_mt_lr_data, 10415)
-            + rt::typed::len_opt(&self.gmlc_address, 10415)
-            + rt::typed::len_opt(&self.reporting_amount, 10415)
-            + rt::typed::len_opt(&self.periodic_ldr_information, 10415)
-            + rt::typed::len_opt(&self.esmlc_cell_info, 10415)
-            + rt::typed::len_opt(&self.n1xrtt_rcid, 10415)
-            + rt::typed::len_opt(&self.delayed_location_reporting_data, 10415)
-            + rt::typed::len_opt(&self.civic_address, 10415)
-            + rt::typed::len_opt(&self.barometric_pressure, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4848,7 +4685,7 @@ impl rt::typed::Command for LocationReportRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationReportAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4890,6 +4727,8 @@ pub struct LocationReportAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl Eq for LocationReportAnswer {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl Default for LocationReportAnswer {
     fn default() -> Self {
@@ -5050,23 +4889,6 @@ impl rt::typed::Command for LocationReportAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.gmlc_address, 10415)
-            + rt::typed::len_opt(&self.lra_flags, 10415)
-            + rt::typed::len_opt(&self.reporting_plmn_list, 10415)
-            + rt::typed::len_opt(&self.lcs_reference_number, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5220,7 +5042,15 @@ impl<'a> LcsEpsClientNameView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsEpsClientName::KEY)),
         }
@@ -5234,7 +5064,16 @@ impl<'a> LcsEpsClientNameView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsEpsClientName::KEY)),
         }
@@ -5270,52 +5109,6 @@ impl<'a> LcsEpsClientNameView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1238, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1238, 10415) | (1237, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5325,7 +5118,7 @@ impl<'a> LcsEpsClientNameView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -5343,19 +5136,19 @@ impl<'a> LcsEpsClientNameView<'a> {
             rt::view::enumerated::<super::ts32299::LcsFormatIndicator>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for LcsEpsClientNameView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1238, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5394,7 +5187,15 @@ impl<'a> LcsRequestorNameView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsRequestorName::KEY)),
         }
@@ -5408,7 +5209,16 @@ impl<'a> LcsRequestorNameView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsRequestorName::KEY)),
         }
@@ -5444,52 +5254,6 @@ impl<'a> LcsRequestorNameView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1240, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1240, 10415) | (1237, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5499,7 +5263,7 @@ impl<'a> LcsRequestorNameView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -5517,19 +5281,19 @@ impl<'a> LcsRequestorNameView<'a> {
             rt::view::enumerated::<super::ts32299::LcsFormatIndicator>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for LcsRequestorNameView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1240, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1237, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5568,7 +5332,15 @@ impl<'a> LcsQosView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsQos::KEY)),
         }
@@ -5582,7 +5354,16 @@ impl<'a> LcsQosView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsQos::KEY)),
         }
@@ -5615,58 +5396,6 @@ impl<'a> LcsQosView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2523, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2505, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2506, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2507, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2509, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2523, 10415) | (2505, 10415) | (2506, 10415) | (2507, 10415)
-            | (2509, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5676,7 +5405,7 @@ impl<'a> LcsQosView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
@@ -5719,19 +5448,22 @@ impl<'a> LcsQosView<'a> {
             rt::view::enumerated::<ResponseTime>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for LcsQosView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2523, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2505, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2506, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2507, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2509, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5770,7 +5502,15 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsPrivacyCheckNonSession::KEY)),
         }
@@ -5784,7 +5524,16 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsPrivacyCheckNonSession::KEY)),
         }
@@ -5829,51 +5578,6 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2512, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5883,7 +5587,7 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
@@ -5896,19 +5600,18 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
             rt::view::enumerated::<LcsPrivacyCheck>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for LcsPrivacyCheckNonSessionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5947,7 +5650,15 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsPrivacyCheckSession::KEY)),
         }
@@ -5961,7 +5672,16 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsPrivacyCheckSession::KEY)),
         }
@@ -6006,51 +5726,6 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2512, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6060,7 +5735,7 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
@@ -6073,19 +5748,18 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
             rt::view::enumerated::<LcsPrivacyCheck>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for LcsPrivacyCheckSessionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2512, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6124,7 +5798,15 @@ impl<'a> GeranPositioningInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(GeranPositioningInfo::KEY)),
         }
@@ -6138,7 +5820,16 @@ impl<'a> GeranPositioningInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(GeranPositioningInfo::KEY)),
         }
@@ -6174,52 +5865,6 @@ impl<'a> GeranPositioningInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2525, 10415) => t.one(0, avp, rt::view::no_check),
-            (2526, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2525, 10415) | (2526, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6229,7 +5874,7 @@ impl<'a> GeranPositioningInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
@@ -6242,19 +5887,19 @@ impl<'a> GeranPositioningInfoView<'a> {
     pub fn geran_ganss_positioning_data(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for GeranPositioningInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2525, 10415) => t.one(0, avp, rt::view::no_check),
+            (2526, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6293,7 +5938,15 @@ impl<'a> UtranPositioningInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UtranPositioningInfo::KEY)),
         }
@@ -6307,7 +5960,16 @@ impl<'a> UtranPositioningInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UtranPositioningInfo::KEY)),
         }
@@ -6343,53 +6005,6 @@ impl<'a> UtranPositioningInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2528, 10415) => t.one(0, avp, rt::view::no_check),
-            (2529, 10415) => t.one(1, avp, rt::view::no_check),
-            (2558, 10415) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2528, 10415) | (2529, 10415) | (2558, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6399,7 +6014,7 @@ impl<'a> UtranPositioningInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
@@ -6417,19 +6032,20 @@ impl<'a> UtranPositioningInfoView<'a> {
     pub fn utran_additional_positioning_data(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for UtranPositioningInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2528, 10415) => t.one(0, avp, rt::view::no_check),
+            (2529, 10415) => t.one(1, avp, rt::view::no_check),
+            (2558, 10415) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6468,7 +6084,15 @@ impl<'a> AreaEventInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AreaEventInfo::KEY)),
         }
@@ -6482,7 +6106,16 @@ impl<'a> AreaEventInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AreaEventInfo::KEY)),
         }
@@ -6527,60 +6160,6 @@ impl<'a> AreaEventInfoView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2534, 10415) => t.one(0, avp, AreaDefinitionView::check),
-            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2534, 10415) | (2538, 10415) | (2539, 10415) | (2561, 10415)
-            | (2562, 10415) | (2563, 10415) | (2564, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6590,7 +6169,7 @@ impl<'a> AreaEventInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
@@ -6633,19 +6212,24 @@ impl<'a> AreaEventInfoView<'a> {
     pub fn reporting_location_requirements(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for AreaEventInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2534, 10415) => t.one(0, avp, AreaDefinitionView::check),
+            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6686,7 +6270,15 @@ impl<'a> AreaDefinitionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AreaDefinition::KEY)),
         }
@@ -6700,7 +6292,16 @@ impl<'a> AreaDefinitionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AreaDefinition::KEY)),
         }
@@ -6746,52 +6347,6 @@ impl<'a> AreaDefinitionView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2535, 10415) => t.many(0, 0, 10, avp, AreaView::check),
-            (2565, 10415) => t.many(1, 1, 240, avp, AdditionalAreaView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2535, 10415) | (2565, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6801,7 +6356,7 @@ impl<'a> AreaDefinitionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*10{ Area }`: Area (code 2535, vendor 10415), 3GPP TS 29.172 §7.4.40.
@@ -6830,19 +6385,19 @@ impl<'a> AreaDefinitionView<'a> {
             AdditionalAreaView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for AreaDefinitionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2535, 10415) => t.many(0, 0, 10, avp, AreaView::check),
+            (2565, 10415) => t.many(1, 1, 240, avp, AdditionalAreaView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6881,7 +6436,15 @@ impl<'a> AreaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Area::KEY)),
         }
@@ -6895,7 +6458,16 @@ impl<'a> AreaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Area::KEY)),
         }
@@ -6945,52 +6517,6 @@ impl<'a> AreaView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2537, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2536, 10415) | (2537, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7000,7 +6526,7 @@ impl<'a> AreaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
@@ -7013,19 +6539,19 @@ impl<'a> AreaView<'a> {
     pub fn area_identification(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for AreaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2537, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7064,7 +6590,15 @@ impl<'a> PeriodicLdrInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PeriodicLdrInformation::KEY)),
         }
@@ -7078,7 +6612,16 @@ impl<'a> PeriodicLdrInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PeriodicLdrInformation::KEY)),
         }
@@ -7131,52 +6674,6 @@ impl<'a> PeriodicLdrInformationView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2541, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2542, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2541, 10415) | (2542, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7186,7 +6683,7 @@ impl<'a> PeriodicLdrInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
@@ -7199,19 +6696,19 @@ impl<'a> PeriodicLdrInformationView<'a> {
     pub fn reporting_interval(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for PeriodicLdrInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2541, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2542, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7252,7 +6749,15 @@ impl<'a> ReportingPlmnListView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ReportingPlmnList::KEY)),
         }
@@ -7266,7 +6771,16 @@ impl<'a> ReportingPlmnListView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ReportingPlmnList::KEY)),
         }
@@ -7312,52 +6826,6 @@ impl<'a> ReportingPlmnListView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2544, 10415) => t.many(0, 0, 20, avp, PlmnIdListView::check),
-            (2551, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2544, 10415) | (2551, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7367,7 +6835,7 @@ impl<'a> ReportingPlmnListView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*20{ PLMN-ID-List }`: PLMN-ID-List (code 2544, vendor 10415), 3GPP TS 29.172 §7.4.49.
@@ -7393,19 +6861,19 @@ impl<'a> ReportingPlmnListView<'a> {
             rt::view::enumerated::<PrioritizedListIndicator>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for ReportingPlmnListView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2544, 10415) => t.many(0, 0, 20, avp, PlmnIdListView::check),
+            (2551, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7444,7 +6912,15 @@ impl<'a> PlmnIdListView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PlmnIdList::KEY)),
         }
@@ -7458,7 +6934,16 @@ impl<'a> PlmnIdListView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PlmnIdList::KEY)),
         }
@@ -7500,52 +6985,6 @@ impl<'a> PlmnIdListView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1407, 10415) => t.one(0, avp, rt::view::no_check),
-            (2550, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1407, 10415) | (2550, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7555,7 +6994,7 @@ impl<'a> PlmnIdListView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
@@ -7575,19 +7014,19 @@ impl<'a> PlmnIdListView<'a> {
             rt::view::enumerated::<PeriodicLocationSupportIndicator>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for PlmnIdListView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1407, 10415) => t.one(0, avp, rt::view::no_check),
+            (2550, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7626,7 +7065,15 @@ impl<'a> DeferredMtLrDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DeferredMtLrData::KEY)),
         }
@@ -7640,7 +7087,16 @@ impl<'a> DeferredMtLrDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DeferredMtLrData::KEY)),
         }
@@ -7685,53 +7141,6 @@ impl<'a> DeferredMtLrDataView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2532, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2548, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2401, 10415) => t.one(2, avp, super::ts29173::ServingNodeView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2532, 10415) | (2548, 10415) | (2401, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7741,7 +7150,7 @@ impl<'a> DeferredMtLrDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
@@ -7764,19 +7173,20 @@ impl<'a> DeferredMtLrDataView<'a> {
             super::ts29173::ServingNodeView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for DeferredMtLrDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2532, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2548, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2401, 10415) => t.one(2, avp, super::ts29173::ServingNodeView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7815,7 +7225,15 @@ impl<'a> EsmlcCellInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EsmlcCellInfo::KEY)),
         }
@@ -7829,7 +7247,16 @@ impl<'a> EsmlcCellInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EsmlcCellInfo::KEY)),
         }
@@ -7865,52 +7292,6 @@ impl<'a> EsmlcCellInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2517, 10415) => t.one(0, avp, rt::view::no_check),
-            (2553, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2517, 10415) | (2553, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7920,7 +7301,7 @@ impl<'a> EsmlcCellInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
@@ -7933,19 +7314,19 @@ impl<'a> EsmlcCellInfoView<'a> {
     pub fn cell_portion_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for EsmlcCellInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2517, 10415) => t.one(0, avp, rt::view::no_check),
+            (2553, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7984,7 +7365,15 @@ impl<'a> DelayedLocationReportingDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DelayedLocationReportingData::KEY)),
         }
@@ -7998,7 +7387,16 @@ impl<'a> DelayedLocationReportingDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DelayedLocationReportingData::KEY)),
         }
@@ -8034,52 +7432,6 @@ impl<'a> DelayedLocationReportingDataView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2548, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2401, 10415) => t.one(1, avp, super::ts29173::ServingNodeView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2548, 10415) | (2401, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8089,7 +7441,7 @@ impl<'a> DelayedLocationReportingDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
@@ -8107,19 +7459,19 @@ impl<'a> DelayedLocationReportingDataView<'a> {
             super::ts29173::ServingNodeView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for DelayedLocationReportingDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2548, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2401, 10415) => t.one(1, avp, super::ts29173::ServingNodeView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8158,7 +7510,15 @@ impl<'a> MotionEventInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MotionEventInfo::KEY)),
         }
@@ -8172,7 +7532,16 @@ impl<'a> MotionEventInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MotionEventInfo::KEY)),
         }
@@ -8217,60 +7586,6 @@ impl<'a> MotionEventInfoView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2560, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2560, 10415) | (2538, 10415) | (2539, 10415) | (2561, 10415)
-            | (2562, 10415) | (2563, 10415) | (2564, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8280,7 +7595,7 @@ impl<'a> MotionEventInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
@@ -8323,19 +7638,24 @@ impl<'a> MotionEventInfoView<'a> {
     pub fn reporting_location_requirements(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for MotionEventInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2560, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2538, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2539, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2561, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (2562, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (2563, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (2564, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8374,7 +7694,15 @@ impl<'a> AdditionalAreaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AdditionalArea::KEY)),
         }
@@ -8388,7 +7716,16 @@ impl<'a> AdditionalAreaView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdditionalArea::KEY)),
         }
@@ -8441,52 +7778,6 @@ impl<'a> AdditionalAreaView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2537, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2536, 10415) | (2537, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8496,7 +7787,7 @@ impl<'a> AdditionalAreaView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
@@ -8509,19 +7800,19 @@ impl<'a> AdditionalAreaView<'a> {
     pub fn area_identification(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for AdditionalAreaView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2536, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2537, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8576,8 +7867,28 @@ impl<'a> ProvideLocationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8666,97 +7977,6 @@ impl<'a> ProvideLocationRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (2500, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(10, avp, rt::view::no_check),
-            (1402, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (2501, 10415) => t.one(12, avp, LcsEpsClientNameView::check),
-            (1241, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (2502, 10415) => t.one(14, avp, LcsRequestorNameView::check),
-            (2503, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (2504, 10415) => t.one(16, avp, LcsQosView::check),
-            (2508, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (2510, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (2520, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (2511, 10415) => t.one(20, avp, rt::view::check_utf8_string),
-            (2521, 10415) => t.one(21, avp, LcsPrivacyCheckNonSessionView::check),
-            (2522, 10415) => t.one(22, avp, LcsPrivacyCheckSessionView::check),
-            (493, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (2532, 10415) => t.one(24, avp, rt::view::check::<u32>),
-            (2531, 10415) => t.one(25, avp, rt::view::no_check),
-            (2533, 10415) => t.one(26, avp, AreaEventInfoView::check),
-            (2405, 10415) => t.one(27, avp, rt::view::check::<rt::data::Address>),
-            (2545, 10415) => t.one(28, avp, rt::view::check::<u32>),
-            (2540, 10415) => t.one(29, avp, PeriodicLdrInformationView::check),
-            (2543, 10415) => t.one(30, avp, ReportingPlmnListView::check),
-            (2559, 10415) => t.one(31, avp, MotionEventInfoView::check),
-            (628, 10415) => {
-                t.any(32, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(33, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(34, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (2500, 10415) | (1, 0) | (701, 10415) | (1402,
-            10415) | (2501, 10415) | (1241, 10415) | (2502, 10415) | (2503, 10415) |
-            (2504, 10415) | (2508, 10415) | (2510, 10415) | (2520, 10415) | (2511, 10415)
-            | (2521, 10415) | (2522, 10415) | (493, 0) | (2532, 10415) | (2531, 10415) |
-            (2533, 10415) | (2405, 10415) | (2545, 10415) | (2540, 10415) | (2543, 10415)
-            | (2559, 10415) | (628, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8766,7 +7986,7 @@ impl<'a> ProvideLocationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9026,6 +8246,57 @@ impl<'a> ProvideLocationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for ProvideLocationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (2500, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(10, avp, rt::view::no_check),
+            (1402, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (2501, 10415) => t.one(12, avp, LcsEpsClientNameView::check),
+            (1241, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (2502, 10415) => t.one(14, avp, LcsRequestorNameView::check),
+            (2503, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (2504, 10415) => t.one(16, avp, LcsQosView::check),
+            (2508, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (2510, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (2520, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2511, 10415) => t.one(20, avp, rt::view::check_utf8_string),
+            (2521, 10415) => t.one(21, avp, LcsPrivacyCheckNonSessionView::check),
+            (2522, 10415) => t.one(22, avp, LcsPrivacyCheckSessionView::check),
+            (493, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (2532, 10415) => t.one(24, avp, rt::view::check::<u32>),
+            (2531, 10415) => t.one(25, avp, rt::view::no_check),
+            (2533, 10415) => t.one(26, avp, AreaEventInfoView::check),
+            (2405, 10415) => t.one(27, avp, rt::view::check::<rt::data::Address>),
+            (2545, 10415) => t.one(28, avp, rt::view::check::<u32>),
+            (2540, 10415) => t.one(29, avp, PeriodicLdrInformationView::check),
+            (2543, 10415) => t.one(30, avp, ReportingPlmnListView::check),
+            (2559, 10415) => t.one(31, avp, MotionEventInfoView::check),
+            (628, 10415) => {
+                t.any(32, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(33, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(34, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ProvideLocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9077,8 +8348,28 @@ impl<'a> ProvideLocationAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9127,88 +8418,6 @@ impl<'a> ProvideLocationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1242, 10415) => t.one(8, avp, rt::view::no_check),
-            (2513, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (2514, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (2515, 10415) => t.one(11, avp, rt::view::no_check),
-            (2516, 10415) => t.one(12, avp, rt::view::no_check),
-            (2517, 10415) => t.one(13, avp, rt::view::no_check),
-            (2524, 10415) => t.one(14, avp, GeranPositioningInfoView::check),
-            (2527, 10415) => t.one(15, avp, UtranPositioningInfoView::check),
-            (1604, 10415) => t.one(16, avp, rt::view::no_check),
-            (1607, 10415) => t.one(17, avp, rt::view::no_check),
-            (2401, 10415) => t.one(18, avp, super::ts29173::ServingNodeView::check),
-            (2546, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (2552, 10415) => t.one(20, avp, EsmlcCellInfoView::check),
-            (2556, 10415) => t.one(21, avp, rt::view::check_utf8_string),
-            (2557, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(23, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(25, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(26, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (1242, 10415) | (2513, 10415) | (2514, 10415) |
-            (2515, 10415) | (2516, 10415) | (2517, 10415) | (2524, 10415) | (2527, 10415)
-            | (1604, 10415) | (1607, 10415) | (2401, 10415) | (2546, 10415) | (2552,
-            10415) | (2556, 10415) | (2557, 10415) | (628, 10415) | (279, 0) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9218,7 +8427,7 @@ impl<'a> ProvideLocationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9433,6 +8642,49 @@ impl<'a> ProvideLocationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for ProvideLocationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1242, 10415) => t.one(8, avp, rt::view::no_check),
+            (2513, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (2514, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (2515, 10415) => t.one(11, avp, rt::view::no_check),
+            (2516, 10415) => t.one(12, avp, rt::view::no_check),
+            (2517, 10415) => t.one(13, avp, rt::view::no_check),
+            (2524, 10415) => t.one(14, avp, GeranPositioningInfoView::check),
+            (2527, 10415) => t.one(15, avp, UtranPositioningInfoView::check),
+            (1604, 10415) => t.one(16, avp, rt::view::no_check),
+            (1607, 10415) => t.one(17, avp, rt::view::no_check),
+            (2401, 10415) => t.one(18, avp, super::ts29173::ServingNodeView::check),
+            (2546, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2552, 10415) => t.one(20, avp, EsmlcCellInfoView::check),
+            (2556, 10415) => t.one(21, avp, rt::view::check_utf8_string),
+            (2557, 10415) => t.one(22, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(23, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(25, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(26, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ProvideLocationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9484,8 +8736,28 @@ impl<'a> LocationReportRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9558,100 +8830,6 @@ impl<'a> LocationReportRequestView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (2518, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (2501, 10415) => t.one(9, avp, LcsEpsClientNameView::check),
-            (1, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(11, avp, rt::view::no_check),
-            (1402, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1242, 10415) => t.one(13, avp, rt::view::no_check),
-            (2513, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (2514, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (2515, 10415) => t.one(16, avp, rt::view::no_check),
-            (2516, 10415) => t.one(17, avp, rt::view::no_check),
-            (2517, 10415) => t.one(18, avp, rt::view::no_check),
-            (2524, 10415) => t.one(19, avp, GeranPositioningInfoView::check),
-            (2527, 10415) => t.one(20, avp, UtranPositioningInfoView::check),
-            (2520, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (2519, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (2530, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (2531, 10415) => t.one(24, avp, rt::view::no_check),
-            (2547, 10415) => t.one(25, avp, DeferredMtLrDataView::check),
-            (2405, 10415) => t.one(26, avp, rt::view::check::<rt::data::Address>),
-            (2541, 10415) => t.one(27, avp, rt::view::check::<u32>),
-            (2540, 10415) => t.one(28, avp, PeriodicLdrInformationView::check),
-            (2552, 10415) => t.one(29, avp, EsmlcCellInfoView::check),
-            (2554, 10415) => t.one(30, avp, rt::view::no_check),
-            (2555, 10415) => t.one(31, avp, DelayedLocationReportingDataView::check),
-            (2556, 10415) => t.one(32, avp, rt::view::check_utf8_string),
-            (2557, 10415) => t.one(33, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(34, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(35, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(36, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (2518, 10415) | (2501, 10415) | (1, 0) | (701,
-            10415) | (1402, 10415) | (1242, 10415) | (2513, 10415) | (2514, 10415) |
-            (2515, 10415) | (2516, 10415) | (2517, 10415) | (2524, 10415) | (2527, 10415)
-            | (2520, 10415) | (2519, 10415) | (2530, 10415) | (2531, 10415) | (2547,
-            10415) | (2405, 10415) | (2541, 10415) | (2540, 10415) | (2552, 10415) |
-            (2554, 10415) | (2555, 10415) | (2556, 10415) | (2557, 10415) | (628, 10415)
-            | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9661,7 +8839,7 @@ impl<'a> LocationReportRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9936,6 +9114,59 @@ impl<'a> LocationReportRequestView<'a> {
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for LocationReportRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (2518, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (2501, 10415) => t.one(9, avp, LcsEpsClientNameView::check),
+            (1, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(11, avp, rt::view::no_check),
+            (1402, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (1242, 10415) => t.one(13, avp, rt::view::no_check),
+            (2513, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (2514, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (2515, 10415) => t.one(16, avp, rt::view::no_check),
+            (2516, 10415) => t.one(17, avp, rt::view::no_check),
+            (2517, 10415) => t.one(18, avp, rt::view::no_check),
+            (2524, 10415) => t.one(19, avp, GeranPositioningInfoView::check),
+            (2527, 10415) => t.one(20, avp, UtranPositioningInfoView::check),
+            (2520, 10415) => t.one(21, avp, rt::view::check::<u32>),
+            (2519, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (2530, 10415) => t.one(23, avp, rt::view::check::<u32>),
+            (2531, 10415) => t.one(24, avp, rt::view::no_check),
+            (2547, 10415) => t.one(25, avp, DeferredMtLrDataView::check),
+            (2405, 10415) => t.one(26, avp, rt::view::check::<rt::data::Address>),
+            (2541, 10415) => t.one(27, avp, rt::view::check::<u32>),
+            (2540, 10415) => t.one(28, avp, PeriodicLdrInformationView::check),
+            (2552, 10415) => t.one(29, avp, EsmlcCellInfoView::check),
+            (2554, 10415) => t.one(30, avp, rt::view::no_check),
+            (2555, 10415) => t.one(31, avp, DelayedLocationReportingDataView::check),
+            (2556, 10415) => t.one(32, avp, rt::view::check_utf8_string),
+            (2557, 10415) => t.one(33, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(34, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(35, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(36, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LocationReportRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9987,8 +9218,28 @@ impl<'a> LocationReportAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10037,74 +9288,6 @@ impl<'a> LocationReportAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
-            (2549, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (2543, 10415) => t.one(10, avp, ReportingPlmnListView::check),
-            (2531, 10415) => t.one(11, avp, rt::view::no_check),
-            (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (2405, 10415) | (2549, 10415) | (2543, 10415) |
-            (2531, 10415) | (628, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10114,7 +9297,7 @@ impl<'a> LocationReportAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10256,6 +9439,38 @@ impl<'a> LocationReportAnswerView<'a> {
             0,
             rt::view::text,
         )
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl<'a> rt::view::Step<'a> for LocationReportAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            (2549, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (2543, 10415) => t.one(10, avp, ReportingPlmnListView::check),
+            (2531, 10415) => t.one(11, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(13, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

@@ -66,7 +66,7 @@ pub mod application {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -92,6 +92,21 @@ pub struct ServingNode {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
+impl Eq for ServingNode {}
 #[cfg(
     any(
         feature = "gy",
@@ -216,18 +231,6 @@ impl rt::AvpData for ServingNode {
     ) -> Result<(), rt::DecodeError> {
         ServingNodeView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sgsn_number, 10415)
-            + rt::typed::len_opt(&self.sgsn_name, 10415)
-            + rt::typed::len_opt(&self.sgsn_realm, 10415)
-            + rt::typed::len_opt(&self.mme_name, 10415)
-            + rt::typed::len_opt(&self.mme_realm, 10415)
-            + rt::typed::len_opt(&self.msc_number, 10415)
-            + rt::typed::len_opt(&self.tgpp_aaa_server_name, 10415)
-            + rt::typed::len_opt(&self.lcs_capabilities_sets, 10415)
-            + rt::typed::len_opt(&self.gmlc_address, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
         rt::typed::put_opt(&self.sgsn_name, buf, &self.avp_flags, 2409, 10415, 128);
@@ -280,7 +283,7 @@ impl rt::AvpData for ServingNode {
 ///     [ GMLC-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdditionalServingNode {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     pub sgsn_number: Option<rt::bytes::Bytes>,
@@ -306,6 +309,17 @@ pub struct AdditionalServingNode {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl Eq for AdditionalServingNode {}
 #[cfg(
     any(
         feature = "s6c",
@@ -418,18 +432,6 @@ impl rt::AvpData for AdditionalServingNode {
     ) -> Result<(), rt::DecodeError> {
         AdditionalServingNodeView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sgsn_number, 10415)
-            + rt::typed::len_opt(&self.mme_name, 10415)
-            + rt::typed::len_opt(&self.sgsn_name, 10415)
-            + rt::typed::len_opt(&self.sgsn_realm, 10415)
-            + rt::typed::len_opt(&self.mme_realm, 10415)
-            + rt::typed::len_opt(&self.msc_number, 10415)
-            + rt::typed::len_opt(&self.tgpp_aaa_server_name, 10415)
-            + rt::typed::len_opt(&self.lcs_capabilities_sets, 10415)
-            + rt::typed::len_opt(&self.gmlc_address, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
         rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
@@ -478,7 +480,7 @@ impl rt::AvpData for AdditionalServingNode {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsRoutingInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -516,6 +518,8 @@ pub struct LcsRoutingInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl Eq for LcsRoutingInfoRequest {}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Default for LcsRoutingInfoRequest {
     fn default() -> Self {
@@ -674,22 +678,6 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.gmlc_number, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -749,7 +737,7 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsRoutingInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -799,6 +787,8 @@ pub struct LcsRoutingInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl Eq for LcsRoutingInfoAnswer {}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl Default for LcsRoutingInfoAnswer {
     fn default() -> Self {
@@ -974,27 +964,6 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.lmsi, 10415)
-            + rt::typed::len_opt(&self.serving_node, 10415)
-            + rt::typed::len_all(&self.additional_serving_node, 10415)
-            + rt::typed::len_opt(&self.gmlc_address, 10415)
-            + rt::typed::len_opt(&self.ppr_address, 10415)
-            + rt::typed::len_opt(&self.ria_flags, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -1167,7 +1136,15 @@ impl<'a> ServingNodeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServingNode::KEY)),
         }
@@ -1181,7 +1158,16 @@ impl<'a> ServingNodeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServingNode::KEY)),
         }
@@ -1214,63 +1200,6 @@ impl<'a> ServingNodeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1489, 10415) => t.one(0, avp, rt::view::no_check),
-            (2409, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (2410, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (2402, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
-            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
-            (2403, 10415) => t.one(5, avp, rt::view::no_check),
-            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
-            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1489, 10415) | (2409, 10415) | (2410, 10415) | (2402, 10415)
-            | (2408, 10415) | (2403, 10415) | (318, 10415) | (2404, 10415) | (2405,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1280,7 +1209,7 @@ impl<'a> ServingNodeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
@@ -1333,19 +1262,39 @@ impl<'a> ServingNodeView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for ServingNodeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1489, 10415) => t.one(0, avp, rt::view::no_check),
+            (2409, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (2410, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (2402, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
+            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
+            (2403, 10415) => t.one(5, avp, rt::view::no_check),
+            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
+            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -1414,7 +1363,15 @@ impl<'a> AdditionalServingNodeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AdditionalServingNode::KEY)),
         }
@@ -1428,7 +1385,16 @@ impl<'a> AdditionalServingNodeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdditionalServingNode::KEY)),
         }
@@ -1464,63 +1430,6 @@ impl<'a> AdditionalServingNodeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1489, 10415) => t.one(0, avp, rt::view::no_check),
-            (2402, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (2409, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (2410, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
-            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
-            (2403, 10415) => t.one(5, avp, rt::view::no_check),
-            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
-            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1489, 10415) | (2402, 10415) | (2409, 10415) | (2410, 10415)
-            | (2408, 10415) | (2403, 10415) | (318, 10415) | (2404, 10415) | (2405,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1530,7 +1439,7 @@ impl<'a> AdditionalServingNodeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
@@ -1583,19 +1492,35 @@ impl<'a> AdditionalServingNodeView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl<'a> rt::view::Step<'a> for AdditionalServingNodeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1489, 10415) => t.one(0, avp, rt::view::no_check),
+            (2402, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (2409, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (2410, 10415) => t.one(3, avp, rt::view::check_diameter_identity),
+            (2408, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
+            (2403, 10415) => t.one(5, avp, rt::view::no_check),
+            (318, 10415) => t.one(6, avp, rt::view::check_diameter_identity),
+            (2404, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (2405, 10415) => t.one(8, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -1659,8 +1584,28 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -1717,72 +1662,6 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(9, avp, rt::view::no_check),
-            (1474, 10415) => t.one(10, avp, rt::view::no_check),
-            (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (701, 10415) | (1474, 10415) | (628,
-            10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1792,7 +1671,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -1910,6 +1789,36 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
+impl<'a> rt::view::Step<'a> for LcsRoutingInfoRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(9, avp, rt::view::no_check),
+            (1474, 10415) => t.one(10, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
 impl std::fmt::Debug for LcsRoutingInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1961,8 +1870,28 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2011,79 +1940,6 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(10, avp, rt::view::no_check),
-            (2400, 10415) => t.one(11, avp, rt::view::no_check),
-            (2401, 10415) => t.one(12, avp, ServingNodeView::check),
-            (2406, 10415) => t.any(13, 1, avp, AdditionalServingNodeView::check),
-            (2405, 10415) => t.one(14, avp, rt::view::check::<rt::data::Address>),
-            (2407, 10415) => t.one(15, avp, rt::view::check::<rt::data::Address>),
-            (2411, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(18, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(19, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (1, 0) | (701, 10415) | (2400,
-            10415) | (2401, 10415) | (2406, 10415) | (2405, 10415) | (2407, 10415) |
-            (2411, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2093,7 +1949,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2270,6 +2126,42 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             0,
             rt::view::text,
         )
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl<'a> rt::view::Step<'a> for LcsRoutingInfoAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(10, avp, rt::view::no_check),
+            (2400, 10415) => t.one(11, avp, rt::view::no_check),
+            (2401, 10415) => t.one(12, avp, ServingNodeView::check),
+            (2406, 10415) => t.any(13, 1, avp, AdditionalServingNodeView::check),
+            (2405, 10415) => t.one(14, avp, rt::view::check::<rt::data::Address>),
+            (2407, 10415) => t.one(15, avp, rt::view::check::<rt::data::Address>),
+            (2411, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(18, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(19, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]

@@ -1261,7 +1261,7 @@ impl rt::AvpData for MpsAction {
 ///     { Access-Network-Charging-Identifier-Value }
 ///     *[ Flows ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccessNetworkChargingIdentifier {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     pub access_network_charging_identifier_value: rt::bytes::Bytes,
@@ -1273,6 +1273,8 @@ pub struct AccessNetworkChargingIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for AccessNetworkChargingIdentifier {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AccessNetworkChargingIdentifier {
     fn default() -> Self {
@@ -1350,10 +1352,6 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.access_network_charging_identifier_value, 10415)
-            + rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.access_network_charging_identifier_value,
@@ -1391,7 +1389,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
 ///     [ Media-Component-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Flows {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     pub media_component_number: u32,
@@ -1409,6 +1407,20 @@ pub struct Flows {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for Flows {}
 #[cfg(
     any(
         feature = "gx",
@@ -1545,14 +1557,6 @@ impl rt::AvpData for Flows {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.media_component_number, 10415)
-            + rt::typed::len_all(&self.flow_number, 10415)
-            + rt::typed::len_all(&self.content_version, 10415)
-            + rt::typed::len_opt(&self.final_unit_action, 0)
-            + rt::typed::len_opt(&self.media_component_status, 10415)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
@@ -2000,45 +2004,6 @@ impl rt::AvpData for MediaComponentDescription {
     ) -> Result<(), rt::DecodeError> {
         MediaComponentDescriptionView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.media_component_number, 10415)
-            + rt::typed::len_all(&self.media_sub_component, 10415)
-            + rt::typed::len_opt(&self.af_application_identifier, 10415)
-            + rt::typed::len_opt(&self.flus_identifier, 10415)
-            + rt::typed::len_opt(&self.media_type, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.max_supported_bandwidth_ul, 10415)
-            + rt::typed::len_opt(&self.max_supported_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.min_desired_bandwidth_ul, 10415)
-            + rt::typed::len_opt(&self.min_desired_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.min_requested_bandwidth_ul, 10415)
-            + rt::typed::len_opt(&self.min_requested_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.extended_max_requested_bw_ul, 10415)
-            + rt::typed::len_opt(&self.extended_max_requested_bw_dl, 10415)
-            + rt::typed::len_opt(&self.extended_max_supported_bw_ul, 10415)
-            + rt::typed::len_opt(&self.extended_max_supported_bw_dl, 10415)
-            + rt::typed::len_opt(&self.extended_min_desired_bw_ul, 10415)
-            + rt::typed::len_opt(&self.extended_min_desired_bw_dl, 10415)
-            + rt::typed::len_opt(&self.extended_min_requested_bw_ul, 10415)
-            + rt::typed::len_opt(&self.extended_min_requested_bw_dl, 10415)
-            + rt::typed::len_opt(&self.flow_status, 10415)
-            + rt::typed::len_opt(&self.priority_sharing_indicator, 10415)
-            + rt::typed::len_opt(&self.pre_emption_capability, 10415)
-            + rt::typed::len_opt(&self.pre_emption_vulnerability, 10415)
-            + rt::typed::len_opt(&self.reservation_priority, 13019)
-            + rt::typed::len_opt(&self.rs_bandwidth, 10415)
-            + rt::typed::len_opt(&self.rr_bandwidth, 10415)
-            + rt::typed::len_all(&self.codec_data, 10415)
-            + rt::typed::len_opt(&self.sharing_key_dl, 10415)
-            + rt::typed::len_opt(&self.sharing_key_ul, 10415)
-            + rt::typed::len_opt(&self.content_version, 10415)
-            + rt::typed::len_opt(&self.max_plr_dl, 10415)
-            + rt::typed::len_opt(&self.max_plr_ul, 10415)
-            + rt::typed::len_opt(&self.desired_max_latency, 10415)
-            + rt::typed::len_opt(&self.desired_max_loss, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.media_component_number,
@@ -2271,7 +2236,7 @@ impl rt::AvpData for MediaComponentDescription {
 ///     [ ToS-Traffic-Class ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MediaSubComponent {
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     pub flow_number: u32,
@@ -2299,6 +2264,8 @@ pub struct MediaSubComponent {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for MediaSubComponent {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MediaSubComponent {
     fn default() -> Self {
@@ -2424,19 +2391,6 @@ impl rt::AvpData for MediaSubComponent {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MediaSubComponentView::check(avp, cx)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.flow_number, 10415)
-            + rt::typed::len_all(&self.flow_description, 10415)
-            + rt::typed::len_opt(&self.flow_status, 10415)
-            + rt::typed::len_opt(&self.flow_usage, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.extended_max_requested_bw_ul, 10415)
-            + rt::typed::len_opt(&self.extended_max_requested_bw_dl, 10415)
-            + rt::typed::len_opt(&self.af_signalling_protocol, 10415)
-            + rt::typed::len_opt(&self.tos_traffic_class, 10415)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.flow_number, buf, &self.avp_flags, 509, 10415, 192);
@@ -2632,14 +2586,6 @@ impl rt::AvpData for AcceptableServiceInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.media_component_description, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
-            + rt::typed::len_opt(&self.extended_max_requested_bw_dl, 10415)
-            + rt::typed::len_opt(&self.extended_max_requested_bw_ul, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.media_component_description,
@@ -2696,7 +2642,7 @@ impl rt::AvpData for AcceptableServiceInfo {
 ///     [ Sponsoring-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SponsoredConnectivityData {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     pub sponsor_identity: Option<rt::data::Utf8String>,
@@ -2718,6 +2664,8 @@ pub struct SponsoredConnectivityData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for SponsoredConnectivityData {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SponsoredConnectivityData {
     fn default() -> Self {
@@ -2802,14 +2750,6 @@ impl rt::AvpData for SponsoredConnectivityData {
     ) -> Result<(), rt::DecodeError> {
         SponsoredConnectivityDataView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sponsor_identity, 10415)
-            + rt::typed::len_opt(&self.application_service_provider_identity, 10415)
-            + rt::typed::len_opt(&self.granted_service_unit, 0)
-            + rt::typed::len_opt(&self.used_service_unit, 0)
-            + rt::typed::len_opt(&self.sponsoring_action, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sponsor_identity,
@@ -2861,7 +2801,7 @@ impl rt::AvpData for SponsoredConnectivityData {
 ///     *[ Called-Asserted-Identity ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CalleeInformation {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -2875,6 +2815,19 @@ pub struct CalleeInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl Eq for CalleeInformation {}
 #[cfg(
     any(
         feature = "gx",
@@ -2988,12 +2941,6 @@ impl rt::AvpData for CalleeInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.called_party_address, 10415)
-            + rt::typed::len_all(&self.requested_party_address, 10415)
-            + rt::typed::len_all(&self.called_asserted_identity, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.called_party_address,
@@ -3032,7 +2979,7 @@ impl rt::AvpData for CalleeInformation {
 ///     [ MA-Information-Action ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MaInformation {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     pub ip_can_type: Option<super::ts29212::IpCanType>,
@@ -3046,6 +2993,8 @@ pub struct MaInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for MaInformation {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for MaInformation {
     fn default() -> Self {
@@ -3108,12 +3057,6 @@ impl rt::AvpData for MaInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.ip_can_type, 10415)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.ma_information_action, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
         rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
@@ -3138,7 +3081,7 @@ impl rt::AvpData for MaInformation {
 ///     [ NGAP-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct N5gsRanNasReleaseCause {
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     pub n5gmm_cause: Option<u32>,
@@ -3152,6 +3095,8 @@ pub struct N5gsRanNasReleaseCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for N5gsRanNasReleaseCause {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for N5gsRanNasReleaseCause {
     fn default() -> Self {
@@ -3212,12 +3157,6 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.n5gmm_cause, 10415)
-            + rt::typed::len_opt(&self.n5gsm_cause, 10415)
-            + rt::typed::len_opt(&self.ngap_cause, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.n5gmm_cause, buf, &self.avp_flags, 573, 10415, 128);
         rt::typed::put_opt(&self.n5gsm_cause, buf, &self.avp_flags, 574, 10415, 128);
@@ -3233,7 +3172,7 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
 ///     { NGAP-Group }
 ///     { NGAP-Value }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NgapCause {
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     pub ngap_group: u32,
@@ -3245,6 +3184,8 @@ pub struct NgapCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for NgapCause {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for NgapCause {
     fn default() -> Self {
@@ -3324,11 +3265,6 @@ impl rt::AvpData for NgapCause {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.ngap_group, 10415)
-            + rt::typed::len_one(&self.ngap_value, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ngap_group, buf, &self.avp_flags, 576, 10415, 128);
         rt::typed::put_one(&self.ngap_value, buf, &self.avp_flags, 577, 10415, 128);
@@ -3345,7 +3281,7 @@ impl rt::AvpData for NgapCause {
 ///     [ Line-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WirelineUserLocationInfo {
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     pub hfc_node_identifier: Option<rt::bytes::Bytes>,
@@ -3359,6 +3295,8 @@ pub struct WirelineUserLocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for WirelineUserLocationInfo {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for WirelineUserLocationInfo {
     fn default() -> Self {
@@ -3423,12 +3361,6 @@ impl rt::AvpData for WirelineUserLocationInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.hfc_node_identifier, 10415)
-            + rt::typed::len_opt(&self.gli_identifier, 10415)
-            + rt::typed::len_opt(&self.line_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.hfc_node_identifier,
@@ -3453,7 +3385,7 @@ impl rt::AvpData for WirelineUserLocationInfo {
 /// ```
 ///
 /// Defined by 3GPP TS 29.209 (Gq), superseded by TS 29.214; kept for decoding.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FlowGrouping {
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     pub flows: Vec<Flows>,
@@ -3463,6 +3395,8 @@ pub struct FlowGrouping {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29214"))]
+impl Eq for FlowGrouping {}
 #[cfg(any(feature = "ts29214"))]
 impl Default for FlowGrouping {
     fn default() -> Self {
@@ -3520,9 +3454,6 @@ impl rt::AvpData for FlowGrouping {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
@@ -3966,49 +3897,6 @@ impl rt::typed::Command for AaRequest {
         out.header = rt::typed::header_of(msg);
         out.decode_members(msg, cx)?;
         Ok(out)
-    }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.ip_domain_id, 10415)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.af_application_identifier, 10415)
-            + rt::typed::len_all(&self.media_component_description, 10415)
-            + rt::typed::len_opt(&self.service_info_status, 10415)
-            + rt::typed::len_opt(&self.af_charging_identifier, 10415)
-            + rt::typed::len_opt(&self.sip_forking_indication, 10415)
-            + rt::typed::len_all(&self.specific_action, 10415)
-            + rt::typed::len_all(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.reservation_priority, 13019)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.service_urn, 10415)
-            + rt::typed::len_opt(&self.sponsored_connectivity_data, 10415)
-            + rt::typed::len_opt(&self.mps_identifier, 10415)
-            + rt::typed::len_opt(&self.gcs_identifier, 10415)
-            + rt::typed::len_opt(&self.mcptt_identifier, 10415)
-            + rt::typed::len_opt(&self.mcvideo_identifier, 10415)
-            + rt::typed::len_opt(&self.ims_content_identifier, 10415)
-            + rt::typed::len_opt(&self.ims_content_type, 10415)
-            + rt::typed::len_all(&self.calling_party_address, 10415)
-            + rt::typed::len_opt(&self.callee_information, 10415)
-            + rt::typed::len_opt(&self.rx_request_type, 10415)
-            + rt::typed::len_all(&self.required_access_info, 10415)
-            + rt::typed::len_opt(&self.af_requested_data, 10415)
-            + rt::typed::len_opt(&self.reference_id, 10415)
-            + rt::typed::len_opt(&self.pre_emption_control_info, 10415)
-            + rt::typed::len_opt(&self.mps_action, 10415)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -4567,44 +4455,6 @@ impl rt::typed::Command for AaAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_all(&self.access_network_charging_identifier, 10415)
-            + rt::typed::len_opt(&self.access_network_charging_address, 10415)
-            + rt::typed::len_opt(&self.acceptable_service_info, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_opt(&self.an_trusted, 10415)
-            + rt::typed::len_opt(&self.service_authorization_info, 10415)
-            + rt::typed::len_opt(&self.ip_can_type, 10415)
-            + rt::typed::len_opt(&self.ma_information, 10415)
-            + rt::typed::len_opt(&self.netloc_access_support, 10415)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_all(&self.flows, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.user_equipment_info, 0)
-            + rt::typed::len_opt(&self.user_equipment_info_extension, 0)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.nid, 10415) + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.retry_interval, 10415)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4818,7 +4668,7 @@ impl rt::typed::RequestCommand for AaRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4902,6 +4752,8 @@ pub struct ReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for ReAuthRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for ReAuthRequest {
     fn default() -> Self {
@@ -5201,45 +5053,6 @@ impl rt::typed::Command for ReAuthRequest {
         out.header = rt::typed::header_of(msg);
         out.decode_members(msg, cx)?;
         Ok(out)
-    }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_all(&self.specific_action, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.access_network_charging_identifier, 10415)
-            + rt::typed::len_opt(&self.access_network_charging_address, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_opt(&self.an_trusted, 10415)
-            + rt::typed::len_all(&self.flows, 10415)
-            + rt::typed::len_all(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.abort_cause, 10415)
-            + rt::typed::len_opt(&self.ip_can_type, 10415)
-            + rt::typed::len_opt(&self.ma_information, 10415)
-            + rt::typed::len_opt(&self.netloc_access_support, 10415)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.sponsored_connectivity_data, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.user_location_info_time, 10415)
-            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
-            + rt::typed::len_all(&self.ran_nas_release_cause, 10415)
-            + rt::typed::len_all(&self.n5gs_ran_nas_release_cause, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.nid, 10415)
-            + rt::typed::len_opt(&self.tgpp_twan_identifier, 10415)
-            + rt::typed::len_opt(&self.tcp_source_port, 10415)
-            + rt::typed::len_opt(&self.udp_source_port, 10415)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.wireline_user_location_info, 10415)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -5607,26 +5420,6 @@ impl rt::typed::Command for ReAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_all(&self.media_component_description, 10415)
-            + rt::typed::len_opt(&self.service_urn, 10415)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5753,7 +5546,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5791,6 +5584,8 @@ pub struct SessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SessionTerminationRequest {
     fn default() -> Self {
@@ -5956,22 +5751,6 @@ impl rt::typed::Command for SessionTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.required_access_info, 10415)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6035,7 +5814,7 @@ impl rt::typed::Command for SessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6107,6 +5886,8 @@ pub struct SessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for SessionTerminationAnswer {
     fn default() -> Self {
@@ -6325,38 +6106,6 @@ impl rt::typed::Command for SessionTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.sponsored_connectivity_data, 10415)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.user_location_info_time, 10415)
-            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
-            + rt::typed::len_all(&self.ran_nas_release_cause, 10415)
-            + rt::typed::len_all(&self.n5gs_ran_nas_release_cause, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.nid, 10415)
-            + rt::typed::len_opt(&self.tgpp_twan_identifier, 10415)
-            + rt::typed::len_opt(&self.tcp_source_port, 10415)
-            + rt::typed::len_opt(&self.udp_source_port, 10415)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.netloc_access_support, 10415)
-            + rt::typed::len_opt(&self.wireline_user_location_info, 10415)
-            + rt::typed::len_all(&self.class, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6560,7 +6309,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6594,6 +6343,8 @@ pub struct AbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for AbortSessionRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AbortSessionRequest {
     fn default() -> Self {
@@ -6754,20 +6505,6 @@ impl rt::typed::Command for AbortSessionRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_one(&self.abort_cause, 10415)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6806,7 +6543,7 @@ impl rt::typed::Command for AbortSessionRequest {
 ///     *[ Proxy-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6846,6 +6583,8 @@ pub struct AbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl Eq for AbortSessionAnswer {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl Default for AbortSessionAnswer {
     fn default() -> Self {
@@ -6978,22 +6717,6 @@ impl rt::typed::Command for AbortSessionAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -7112,7 +6835,15 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkChargingIdentifier::KEY)),
         }
@@ -7126,7 +6857,16 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkChargingIdentifier::KEY)),
         }
@@ -7172,52 +6912,6 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (503, 10415) => t.one(0, avp, rt::view::no_check),
-            (510, 10415) => t.any(1, 0, avp, FlowsView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (503, 10415) | (510, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7227,7 +6921,7 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
@@ -7248,19 +6942,19 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
             FlowsView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for AccessNetworkChargingIdentifierView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (503, 10415) => t.one(0, avp, rt::view::no_check),
+            (510, 10415) => t.any(1, 0, avp, FlowsView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7325,7 +7019,15 @@ impl<'a> FlowsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Flows::KEY)),
         }
@@ -7339,7 +7041,16 @@ impl<'a> FlowsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Flows::KEY)),
         }
@@ -7382,58 +7093,6 @@ impl<'a> FlowsView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (509, 10415) => t.any(1, 0, avp, rt::view::check::<u32>),
-            (552, 10415) => t.any(2, 1, avp, rt::view::check::<u64>),
-            (449, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (549, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (518, 10415) | (509, 10415) | (552, 10415) | (449, 0) | (549,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7443,7 +7102,7 @@ impl<'a> FlowsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
@@ -7492,19 +7151,34 @@ impl<'a> FlowsView<'a> {
     pub fn media_component_status(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for FlowsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (509, 10415) => t.any(1, 0, avp, rt::view::check::<u32>),
+            (552, 10415) => t.any(2, 1, avp, rt::view::check::<u64>),
+            (449, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (549, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -7556,7 +7230,15 @@ impl<'a> MediaComponentDescriptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MediaComponentDescription::KEY)),
         }
@@ -7570,7 +7252,16 @@ impl<'a> MediaComponentDescriptionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MediaComponentDescription::KEY)),
         }
@@ -7616,95 +7307,6 @@ impl<'a> MediaComponentDescriptionView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (519, 10415) => t.any(1, 0, avp, MediaSubComponentView::check),
-            (504, 10415) => t.one(2, avp, rt::view::no_check),
-            (566, 10415) => t.one(3, avp, rt::view::no_check),
-            (520, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (544, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (543, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (546, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (545, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (535, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (534, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (557, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (556, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (559, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (558, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (561, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (560, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (511, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (550, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1047, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (1048, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (458, 13019) => t.one(25, avp, rt::view::check::<i32>),
-            (522, 10415) => t.one(26, avp, rt::view::check::<u32>),
-            (521, 10415) => t.one(27, avp, rt::view::check::<u32>),
-            (524, 10415) => t.many(28, 1, 2, avp, rt::view::no_check),
-            (539, 10415) => t.one(29, avp, rt::view::check::<u32>),
-            (540, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (552, 10415) => t.one(31, avp, rt::view::check::<u64>),
-            (2852, 10415) => t.one(32, avp, rt::view::check::<f32>),
-            (2853, 10415) => t.one(33, avp, rt::view::check::<f32>),
-            (567, 10415) => t.one(34, avp, rt::view::check::<f32>),
-            (568, 10415) => t.one(35, avp, rt::view::check::<f32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (518, 10415) | (519, 10415) | (504, 10415) | (566, 10415) |
-            (520, 10415) | (516, 10415) | (515, 10415) | (544, 10415) | (543, 10415) |
-            (546, 10415) | (545, 10415) | (535, 10415) | (534, 10415) | (555, 10415) |
-            (554, 10415) | (557, 10415) | (556, 10415) | (559, 10415) | (558, 10415) |
-            (561, 10415) | (560, 10415) | (511, 10415) | (550, 10415) | (1047, 10415) |
-            (1048, 10415) | (458, 13019) | (522, 10415) | (521, 10415) | (524, 10415) |
-            (539, 10415) | (540, 10415) | (552, 10415) | (2852, 10415) | (2853, 10415) |
-            (567, 10415) | (568, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7714,7 +7316,7 @@ impl<'a> MediaComponentDescriptionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
@@ -7949,19 +7551,53 @@ impl<'a> MediaComponentDescriptionView<'a> {
     pub fn desired_max_loss(&self) -> Option<f32> {
         rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<f32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for MediaComponentDescriptionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (518, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (519, 10415) => t.any(1, 0, avp, MediaSubComponentView::check),
+            (504, 10415) => t.one(2, avp, rt::view::no_check),
+            (566, 10415) => t.one(3, avp, rt::view::no_check),
+            (520, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (516, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (544, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (543, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (546, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (545, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (535, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (534, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (555, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (554, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (557, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (556, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (559, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            (558, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (561, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (560, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (511, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (550, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1047, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (1048, 10415) => t.one(24, avp, rt::view::check::<i32>),
+            (458, 13019) => t.one(25, avp, rt::view::check::<i32>),
+            (522, 10415) => t.one(26, avp, rt::view::check::<u32>),
+            (521, 10415) => t.one(27, avp, rt::view::check::<u32>),
+            (524, 10415) => t.many(28, 1, 2, avp, rt::view::no_check),
+            (539, 10415) => t.one(29, avp, rt::view::check::<u32>),
+            (540, 10415) => t.one(30, avp, rt::view::check::<u32>),
+            (552, 10415) => t.one(31, avp, rt::view::check::<u64>),
+            (2852, 10415) => t.one(32, avp, rt::view::check::<f32>),
+            (2853, 10415) => t.one(33, avp, rt::view::check::<f32>),
+            (567, 10415) => t.one(34, avp, rt::view::check::<f32>),
+            (568, 10415) => t.one(35, avp, rt::view::check::<f32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8001,7 +7637,15 @@ impl<'a> MediaSubComponentView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MediaSubComponent::KEY)),
         }
@@ -8015,7 +7659,16 @@ impl<'a> MediaSubComponentView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MediaSubComponent::KEY)),
         }
@@ -8061,64 +7714,6 @@ impl<'a> MediaSubComponentView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (509, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (507, 10415) => t.many(1, 0, 2, avp, rt::view::check_ip_filter_rule),
-            (511, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (512, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (516, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (515, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (529, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1014, 10415) => t.one(9, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (509, 10415) | (507, 10415) | (511, 10415) | (512, 10415) |
-            (516, 10415) | (515, 10415) | (555, 10415) | (554, 10415) | (529, 10415) |
-            (1014, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8128,7 +7723,7 @@ impl<'a> MediaSubComponentView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
@@ -8204,19 +7799,27 @@ impl<'a> MediaSubComponentView<'a> {
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for MediaSubComponentView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (509, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (507, 10415) => t.many(1, 0, 2, avp, rt::view::check_ip_filter_rule),
+            (511, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (512, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (516, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (515, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (555, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (554, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (529, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1014, 10415) => t.one(9, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8257,7 +7860,15 @@ impl<'a> AcceptableServiceInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AcceptableServiceInfo::KEY)),
         }
@@ -8271,7 +7882,16 @@ impl<'a> AcceptableServiceInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AcceptableServiceInfo::KEY)),
         }
@@ -8308,58 +7928,6 @@ impl<'a> AcceptableServiceInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (517, 10415) => t.any(0, 0, avp, MediaComponentDescriptionView::check),
-            (515, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (516, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (554, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (555, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (517, 10415) | (515, 10415) | (516, 10415) | (554, 10415) |
-            (555, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8369,7 +7937,7 @@ impl<'a> AcceptableServiceInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
@@ -8407,19 +7975,22 @@ impl<'a> AcceptableServiceInfoView<'a> {
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for AcceptableServiceInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (517, 10415) => t.any(0, 0, avp, MediaComponentDescriptionView::check),
+            (515, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (516, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (554, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (555, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8458,7 +8029,15 @@ impl<'a> SponsoredConnectivityDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SponsoredConnectivityData::KEY)),
         }
@@ -8472,7 +8051,16 @@ impl<'a> SponsoredConnectivityDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SponsoredConnectivityData::KEY)),
         }
@@ -8508,60 +8096,6 @@ impl<'a> SponsoredConnectivityDataView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (531, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (532, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (431, 0) => {
-                t.one(2, avp, super::credit_control::GrantedServiceUnitView::check)
-            }
-            (446, 0) => t.one(3, avp, super::credit_control::UsedServiceUnitView::check),
-            (542, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (531, 10415) | (532, 10415) | (431, 0) | (446, 0) | (542,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8571,7 +8105,7 @@ impl<'a> SponsoredConnectivityDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
@@ -8618,19 +8152,24 @@ impl<'a> SponsoredConnectivityDataView<'a> {
             rt::view::enumerated::<SponsoringAction>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for SponsoredConnectivityDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (531, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (532, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (431, 0) => {
+                t.one(2, avp, super::credit_control::GrantedServiceUnitView::check)
+            }
+            (446, 0) => t.one(3, avp, super::credit_control::UsedServiceUnitView::check),
+            (542, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8693,7 +8232,15 @@ impl<'a> CalleeInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CalleeInformation::KEY)),
         }
@@ -8707,7 +8254,16 @@ impl<'a> CalleeInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CalleeInformation::KEY)),
         }
@@ -8744,53 +8300,6 @@ impl<'a> CalleeInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (832, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1251, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
-            (1250, 10415) => t.any(2, 1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (832, 10415) | (1251, 10415) | (1250, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8800,7 +8309,7 @@ impl<'a> CalleeInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -8834,19 +8343,31 @@ impl<'a> CalleeInformationView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for CalleeInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (832, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1251, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
+            (1250, 10415) => t.any(2, 1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8896,7 +8417,15 @@ impl<'a> MaInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MaInformation::KEY)),
         }
@@ -8910,7 +8439,16 @@ impl<'a> MaInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MaInformation::KEY)),
         }
@@ -8946,53 +8484,6 @@ impl<'a> MaInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1027, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (571, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1027, 10415) | (1032, 10415) | (571, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9002,7 +8493,7 @@ impl<'a> MaInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
@@ -9030,19 +8521,20 @@ impl<'a> MaInformationView<'a> {
     pub fn ma_information_action(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for MaInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1027, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (571, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9081,7 +8573,15 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(N5gsRanNasReleaseCause::KEY)),
         }
@@ -9095,7 +8595,16 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(N5gsRanNasReleaseCause::KEY)),
         }
@@ -9131,53 +8640,6 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (573, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (574, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (575, 10415) => t.one(2, avp, NgapCauseView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (573, 10415) | (574, 10415) | (575, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9187,7 +8649,7 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
@@ -9205,19 +8667,20 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     pub fn ngap_cause(&self) -> Option<NgapCauseView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, NgapCauseView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for N5gsRanNasReleaseCauseView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (573, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (574, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (575, 10415) => t.one(2, avp, NgapCauseView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9256,7 +8719,15 @@ impl<'a> NgapCauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NgapCause::KEY)),
         }
@@ -9270,7 +8741,16 @@ impl<'a> NgapCauseView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(NgapCause::KEY)),
         }
@@ -9320,52 +8800,6 @@ impl<'a> NgapCauseView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (576, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (577, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (576, 10415) | (577, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9375,7 +8809,7 @@ impl<'a> NgapCauseView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
@@ -9388,19 +8822,19 @@ impl<'a> NgapCauseView<'a> {
     pub fn ngap_value(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for NgapCauseView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (576, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (577, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9439,7 +8873,15 @@ impl<'a> WirelineUserLocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WirelineUserLocationInfo::KEY)),
         }
@@ -9453,7 +8895,16 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(WirelineUserLocationInfo::KEY)),
         }
@@ -9489,53 +8940,6 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (579, 10415) => t.one(0, avp, rt::view::no_check),
-            (580, 10415) => t.one(1, avp, rt::view::no_check),
-            (581, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (579, 10415) | (580, 10415) | (581, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9545,7 +8949,7 @@ impl<'a> WirelineUserLocationInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
@@ -9563,19 +8967,20 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     pub fn line_type(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for WirelineUserLocationInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (579, 10415) => t.one(0, avp, rt::view::no_check),
+            (580, 10415) => t.one(1, avp, rt::view::no_check),
+            (581, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9616,7 +9021,15 @@ impl<'a> FlowGroupingView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FlowGrouping::KEY)),
         }
@@ -9630,7 +9043,16 @@ impl<'a> FlowGroupingView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FlowGrouping::KEY)),
         }
@@ -9664,51 +9086,6 @@ impl<'a> FlowGroupingView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (510, 10415) => t.any(0, 0, avp, FlowsView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (510, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9718,7 +9095,7 @@ impl<'a> FlowGroupingView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
@@ -9734,19 +9111,18 @@ impl<'a> FlowGroupingView<'a> {
             FlowsView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for FlowGroupingView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (510, 10415) => t.any(0, 0, avp, FlowsView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -9801,8 +9177,28 @@ impl<'a> AaRequestView<'a> {
             count: [0; 8usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9859,104 +9255,6 @@ impl<'a> AaRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (537, 10415) => t.one(7, avp, rt::view::no_check),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            (504, 10415) => t.one(9, avp, rt::view::no_check),
-            (517, 10415) => t.any(10, 0, avp, MediaComponentDescriptionView::check),
-            (527, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (505, 10415) => t.one(12, avp, rt::view::no_check),
-            (523, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (513, 10415) => t.any(14, 1, avp, rt::view::check::<i32>),
-            (443, 0) => {
-                t.any(15, 2, avp, super::credit_control::SubscriptionIdView::check)
-            }
-            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(17, 3, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (458, 13019) => t.one(18, avp, rt::view::check::<i32>),
-            (8, 0) => t.one(19, avp, rt::view::no_check),
-            (97, 0) => t.one(20, avp, rt::view::no_check),
-            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
-            (525, 10415) => t.one(22, avp, rt::view::no_check),
-            (530, 10415) => t.one(23, avp, SponsoredConnectivityDataView::check),
-            (528, 10415) => t.one(24, avp, rt::view::no_check),
-            (538, 10415) => t.one(25, avp, rt::view::no_check),
-            (547, 10415) => t.one(26, avp, rt::view::no_check),
-            (562, 10415) => t.one(27, avp, rt::view::no_check),
-            (563, 10415) => t.one(28, avp, rt::view::no_check),
-            (564, 10415) => t.one(29, avp, rt::view::check::<i32>),
-            (831, 10415) => t.any(30, 4, avp, rt::view::check_utf8_string),
-            (565, 10415) => t.one(31, avp, CalleeInformationView::check),
-            (533, 10415) => t.one(32, avp, rt::view::check::<i32>),
-            (536, 10415) => t.any(33, 5, avp, rt::view::check::<i32>),
-            (551, 10415) => t.one(34, avp, rt::view::check::<u32>),
-            (4202, 10415) => t.one(35, avp, rt::view::no_check),
-            (553, 10415) => t.one(36, avp, rt::view::check::<u32>),
-            (582, 10415) => t.one(37, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(38, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(39, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(40, 7, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (537, 10415) | (277, 0) | (504, 10415) | (517, 10415) | (527,
-            10415) | (505, 10415) | (523, 10415) | (513, 10415) | (443, 0) | (621, 0) |
-            (628, 10415) | (458, 13019) | (8, 0) | (97, 0) | (30, 0) | (525, 10415) |
-            (530, 10415) | (528, 10415) | (538, 10415) | (547, 10415) | (562, 10415) |
-            (563, 10415) | (564, 10415) | (831, 10415) | (565, 10415) | (533, 10415) |
-            (536, 10415) | (551, 10415) | (4202, 10415) | (553, 10415) | (582, 10415) |
-            (278, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9966,7 +9264,7 @@ impl<'a> AaRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10300,6 +9598,63 @@ impl<'a> AaRequestView<'a> {
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for AaRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (537, 10415) => t.one(7, avp, rt::view::no_check),
+            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            (504, 10415) => t.one(9, avp, rt::view::no_check),
+            (517, 10415) => t.any(10, 0, avp, MediaComponentDescriptionView::check),
+            (527, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (505, 10415) => t.one(12, avp, rt::view::no_check),
+            (523, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (513, 10415) => t.any(14, 1, avp, rt::view::check::<i32>),
+            (443, 0) => {
+                t.any(15, 2, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(17, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (458, 13019) => t.one(18, avp, rt::view::check::<i32>),
+            (8, 0) => t.one(19, avp, rt::view::no_check),
+            (97, 0) => t.one(20, avp, rt::view::no_check),
+            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (525, 10415) => t.one(22, avp, rt::view::no_check),
+            (530, 10415) => t.one(23, avp, SponsoredConnectivityDataView::check),
+            (528, 10415) => t.one(24, avp, rt::view::no_check),
+            (538, 10415) => t.one(25, avp, rt::view::no_check),
+            (547, 10415) => t.one(26, avp, rt::view::no_check),
+            (562, 10415) => t.one(27, avp, rt::view::no_check),
+            (563, 10415) => t.one(28, avp, rt::view::no_check),
+            (564, 10415) => t.one(29, avp, rt::view::check::<i32>),
+            (831, 10415) => t.any(30, 4, avp, rt::view::check_utf8_string),
+            (565, 10415) => t.one(31, avp, CalleeInformationView::check),
+            (533, 10415) => t.one(32, avp, rt::view::check::<i32>),
+            (536, 10415) => t.any(33, 5, avp, rt::view::check::<i32>),
+            (551, 10415) => t.one(34, avp, rt::view::check::<u32>),
+            (4202, 10415) => t.one(35, avp, rt::view::no_check),
+            (553, 10415) => t.one(36, avp, rt::view::check::<u32>),
+            (582, 10415) => t.one(37, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(38, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(39, 6, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(40, 7, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10351,8 +9706,28 @@ impl<'a> AaAnswerView<'a> {
             count: [0; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10401,108 +9776,6 @@ impl<'a> AaAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (502, 10415) => t.any(8, 0, avp, AccessNetworkChargingIdentifierView::check),
-            (501, 10415) => t.one(9, avp, rt::view::check::<rt::data::Address>),
-            (526, 10415) => t.one(10, avp, AcceptableServiceInfoView::check),
-            (1050, 10415) => t.many(11, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (548, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1027, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (570, 10415) => t.one(15, avp, MaInformationView::check),
-            (2824, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (1032, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (510, 10415) => t.any(18, 2, avp, FlowsView::check),
-            (621, 0) => t.one(19, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(20, avp, super::doic::OcOlrView::check),
-            (628, 10415) => {
-                t.any(21, 3, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (443, 0) => {
-                t.any(22, 4, avp, super::credit_control::SubscriptionIdView::check)
-            }
-            (458, 0) => {
-                t.one(23, avp, super::credit_control::UserEquipmentInfoView::check)
-            }
-            (653, 0) => {
-                t.one(
-                    24,
-                    avp,
-                    super::credit_control::UserEquipmentInfoExtensionView::check,
-                )
-            }
-            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (569, 10415) => t.one(26, avp, rt::view::no_check),
-            (25, 0) => t.any(27, 5, avp, rt::view::no_check),
-            (281, 0) => t.one(28, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(29, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(30, avp, super::base::FailedAvpView::check),
-            (541, 10415) => t.one(31, avp, rt::view::check::<u32>),
-            (278, 0) => t.one(32, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(33, 6, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(34, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(35, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(36, 7, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(37, 8, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (268,
-            0) | (297, 0) | (277, 0) | (502, 10415) | (501, 10415) | (526, 10415) |
-            (1050, 10415) | (1503, 10415) | (548, 10415) | (1027, 10415) | (570, 10415) |
-            (2824, 10415) | (1032, 10415) | (510, 10415) | (621, 0) | (623, 0) | (628,
-            10415) | (443, 0) | (458, 0) | (653, 0) | (18, 10415) | (569, 10415) | (25,
-            0) | (281, 0) | (294, 0) | (279, 0) | (541, 10415) | (278, 0) | (292, 0) |
-            (261, 0) | (262, 0) | (284, 0) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10512,7 +9785,7 @@ impl<'a> AaAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10858,6 +10131,68 @@ impl<'a> AaAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for AaAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (502, 10415) => t.any(8, 0, avp, AccessNetworkChargingIdentifierView::check),
+            (501, 10415) => t.one(9, avp, rt::view::check::<rt::data::Address>),
+            (526, 10415) => t.one(10, avp, AcceptableServiceInfoView::check),
+            (1050, 10415) => t.many(11, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (548, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (1027, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (570, 10415) => t.one(15, avp, MaInformationView::check),
+            (2824, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (1032, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (510, 10415) => t.any(18, 2, avp, FlowsView::check),
+            (621, 0) => t.one(19, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(20, avp, super::doic::OcOlrView::check),
+            (628, 10415) => {
+                t.any(21, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (443, 0) => {
+                t.any(22, 4, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (458, 0) => {
+                t.one(23, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (653, 0) => {
+                t.one(
+                    24,
+                    avp,
+                    super::credit_control::UserEquipmentInfoExtensionView::check,
+                )
+            }
+            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
+            (569, 10415) => t.one(26, avp, rt::view::no_check),
+            (25, 0) => t.any(27, 5, avp, rt::view::no_check),
+            (281, 0) => t.one(28, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(29, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(30, avp, super::base::FailedAvpView::check),
+            (541, 10415) => t.one(31, avp, rt::view::check::<u32>),
+            (278, 0) => t.one(32, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(33, 6, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(34, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(35, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(36, 7, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(37, 8, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10909,8 +10244,28 @@ impl<'a> ReAuthRequestView<'a> {
             count: [0; 10usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10983,97 +10338,6 @@ impl<'a> ReAuthRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (513, 10415) => t.many(7, 0, 4294967295, avp, rt::view::check::<i32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (502, 10415) => t.any(9, 1, avp, AccessNetworkChargingIdentifierView::check),
-            (501, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (1050, 10415) => t.many(11, 2, 2, avp, rt::view::check::<rt::data::Address>),
-            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (510, 10415) => t.any(13, 3, avp, FlowsView::check),
-            (443, 0) => {
-                t.any(14, 4, avp, super::credit_control::SubscriptionIdView::check)
-            }
-            (500, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1027, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (570, 10415) => t.one(17, avp, MaInformationView::check),
-            (2824, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (1032, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (530, 10415) => t.one(20, avp, SponsoredConnectivityDataView::check),
-            (22, 10415) => t.one(21, avp, rt::view::no_check),
-            (2812, 10415) => t.one(22, avp, rt::view::check::<rt::data::Time>),
-            (23, 10415) => t.one(23, avp, rt::view::no_check),
-            (2819, 10415) => t.any(24, 5, avp, rt::view::no_check),
-            (572, 10415) => t.any(25, 6, avp, N5gsRanNasReleaseCauseView::check),
-            (18, 10415) => t.one(26, avp, rt::view::check_utf8_string),
-            (569, 10415) => t.one(27, avp, rt::view::no_check),
-            (29, 10415) => t.one(28, avp, rt::view::no_check),
-            (2843, 10415) => t.one(29, avp, rt::view::check::<u32>),
-            (2806, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (2805, 10415) => t.one(31, avp, rt::view::check::<rt::data::Address>),
-            (578, 10415) => t.one(32, avp, WirelineUserLocationInfoView::check),
-            (278, 0) => t.one(33, avp, rt::view::check::<u32>),
-            (25, 0) => t.any(34, 7, avp, rt::view::no_check),
-            (284, 0) => t.any(35, 8, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(36, 9, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (293,
-            0) | (258, 0) | (513, 10415) | (621, 0) | (502, 10415) | (501, 10415) |
-            (1050, 10415) | (1503, 10415) | (510, 10415) | (443, 0) | (500, 10415) |
-            (1027, 10415) | (570, 10415) | (2824, 10415) | (1032, 10415) | (530, 10415) |
-            (22, 10415) | (2812, 10415) | (23, 10415) | (2819, 10415) | (572, 10415) |
-            (18, 10415) | (569, 10415) | (29, 10415) | (2843, 10415) | (2806, 10415) |
-            (2805, 10415) | (578, 10415) | (278, 0) | (25, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11083,7 +10347,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11420,6 +10684,57 @@ impl<'a> ReAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (513, 10415) => t.many(7, 0, 4294967295, avp, rt::view::check::<i32>),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (502, 10415) => t.any(9, 1, avp, AccessNetworkChargingIdentifierView::check),
+            (501, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
+            (1050, 10415) => t.many(11, 2, 2, avp, rt::view::check::<rt::data::Address>),
+            (1503, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (510, 10415) => t.any(13, 3, avp, FlowsView::check),
+            (443, 0) => {
+                t.any(14, 4, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (500, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1027, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (570, 10415) => t.one(17, avp, MaInformationView::check),
+            (2824, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (1032, 10415) => t.one(19, avp, rt::view::check::<i32>),
+            (530, 10415) => t.one(20, avp, SponsoredConnectivityDataView::check),
+            (22, 10415) => t.one(21, avp, rt::view::no_check),
+            (2812, 10415) => t.one(22, avp, rt::view::check::<rt::data::Time>),
+            (23, 10415) => t.one(23, avp, rt::view::no_check),
+            (2819, 10415) => t.any(24, 5, avp, rt::view::no_check),
+            (572, 10415) => t.any(25, 6, avp, N5gsRanNasReleaseCauseView::check),
+            (18, 10415) => t.one(26, avp, rt::view::check_utf8_string),
+            (569, 10415) => t.one(27, avp, rt::view::no_check),
+            (29, 10415) => t.one(28, avp, rt::view::no_check),
+            (2843, 10415) => t.one(29, avp, rt::view::check::<u32>),
+            (2806, 10415) => t.one(30, avp, rt::view::check::<u32>),
+            (2805, 10415) => t.one(31, avp, rt::view::check::<rt::data::Address>),
+            (578, 10415) => t.one(32, avp, WirelineUserLocationInfoView::check),
+            (278, 0) => t.one(33, avp, rt::view::check::<u32>),
+            (25, 0) => t.any(34, 7, avp, rt::view::no_check),
+            (284, 0) => t.any(35, 8, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(36, 9, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11471,8 +10786,28 @@ impl<'a> ReAuthAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -11513,73 +10848,6 @@ impl<'a> ReAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(7, avp, super::doic::OcOlrView::check),
-            (517, 10415) => t.any(8, 0, avp, MediaComponentDescriptionView::check),
-            (525, 10415) => t.one(9, avp, rt::view::no_check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (25, 0) => t.any(11, 1, avp, rt::view::no_check),
-            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
-            (292, 0) => t.any(14, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(15, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(16, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(18, 3, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (297,
-            0) | (621, 0) | (623, 0) | (517, 10415) | (525, 10415) | (278, 0) | (25, 0) |
-            (281, 0) | (294, 0) | (292, 0) | (261, 0) | (262, 0) | (279, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11589,7 +10857,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11752,6 +11020,37 @@ impl<'a> ReAuthAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(7, avp, super::doic::OcOlrView::check),
+            (517, 10415) => t.any(8, 0, avp, MediaComponentDescriptionView::check),
+            (525, 10415) => t.one(9, avp, rt::view::no_check),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (25, 0) => t.any(11, 1, avp, rt::view::no_check),
+            (281, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(13, avp, rt::view::check_diameter_identity),
+            (292, 0) => t.any(14, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(15, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(16, avp, rt::view::check::<u32>),
+            (279, 0) => t.one(17, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(18, 3, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11803,8 +11102,28 @@ impl<'a> SessionTerminationRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -11869,68 +11188,6 @@ impl<'a> SessionTerminationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (536, 10415) => t.any(9, 0, avp, rt::view::check::<i32>),
-            (25, 0) => t.any(10, 1, avp, rt::view::no_check),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (258,
-            0) | (295, 0) | (293, 0) | (621, 0) | (536, 10415) | (25, 0) | (278, 0) |
-            (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11940,7 +11197,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12064,6 +11321,32 @@ impl<'a> SessionTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for SessionTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (536, 10415) => t.any(9, 0, avp, rt::view::check::<i32>),
+            (25, 0) => t.any(10, 1, avp, rt::view::no_check),
+            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12115,8 +11398,28 @@ impl<'a> SessionTerminationAnswerView<'a> {
             count: [0; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12157,88 +11460,6 @@ impl<'a> SessionTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (530, 10415) => t.one(10, avp, SponsoredConnectivityDataView::check),
-            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (22, 10415) => t.one(12, avp, rt::view::no_check),
-            (2812, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (23, 10415) => t.one(14, avp, rt::view::no_check),
-            (2819, 10415) => t.any(15, 0, avp, rt::view::no_check),
-            (572, 10415) => t.any(16, 1, avp, N5gsRanNasReleaseCauseView::check),
-            (18, 10415) => t.one(17, avp, rt::view::check_utf8_string),
-            (569, 10415) => t.one(18, avp, rt::view::no_check),
-            (29, 10415) => t.one(19, avp, rt::view::no_check),
-            (2843, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (2806, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (2805, 10415) => t.one(22, avp, rt::view::check::<rt::data::Address>),
-            (2824, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (578, 10415) => t.one(24, avp, WirelineUserLocationInfoView::check),
-            (25, 0) => t.any(25, 2, avp, rt::view::no_check),
-            (292, 0) => t.any(26, 3, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(27, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(28, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(29, 4, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(30, 5, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (281,
-            0) | (294, 0) | (621, 0) | (623, 0) | (279, 0) | (530, 10415) | (278, 0) |
-            (22, 10415) | (2812, 10415) | (23, 10415) | (2819, 10415) | (572, 10415) |
-            (18, 10415) | (569, 10415) | (29, 10415) | (2843, 10415) | (2806, 10415) |
-            (2805, 10415) | (2824, 10415) | (578, 10415) | (25, 0) | (292, 0) | (261, 0)
-            | (262, 0) | (284, 0) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12248,7 +11469,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12504,6 +11725,49 @@ impl<'a> SessionTerminationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for SessionTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(8, avp, super::doic::OcOlrView::check),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (530, 10415) => t.one(10, avp, SponsoredConnectivityDataView::check),
+            (278, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (22, 10415) => t.one(12, avp, rt::view::no_check),
+            (2812, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
+            (23, 10415) => t.one(14, avp, rt::view::no_check),
+            (2819, 10415) => t.any(15, 0, avp, rt::view::no_check),
+            (572, 10415) => t.any(16, 1, avp, N5gsRanNasReleaseCauseView::check),
+            (18, 10415) => t.one(17, avp, rt::view::check_utf8_string),
+            (569, 10415) => t.one(18, avp, rt::view::no_check),
+            (29, 10415) => t.one(19, avp, rt::view::no_check),
+            (2843, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (2806, 10415) => t.one(21, avp, rt::view::check::<u32>),
+            (2805, 10415) => t.one(22, avp, rt::view::check::<rt::data::Address>),
+            (2824, 10415) => t.one(23, avp, rt::view::check::<u32>),
+            (578, 10415) => t.one(24, avp, WirelineUserLocationInfoView::check),
+            (25, 0) => t.any(25, 2, avp, rt::view::no_check),
+            (292, 0) => t.any(26, 3, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(27, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(28, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(29, 4, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(30, 5, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12555,8 +11819,28 @@ impl<'a> AbortSessionRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12629,65 +11913,6 @@ impl<'a> AbortSessionRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
-            (500, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (293,
-            0) | (258, 0) | (621, 0) | (500, 10415) | (278, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12697,7 +11922,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12795,6 +12020,30 @@ impl<'a> AbortSessionRequestView<'a> {
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for AbortSessionRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(7, avp, super::doic::OcSupportedFeaturesView::check),
+            (500, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(10, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12846,8 +12095,28 @@ impl<'a> AbortSessionAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12888,69 +12157,6 @@ impl<'a> AbortSessionAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(5, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(6, avp, super::doic::OcOlrView::check),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (621,
-            0) | (623, 0) | (278, 0) | (281, 0) | (294, 0) | (279, 0) | (292, 0) | (261,
-            0) | (262, 0) | (284, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12960,7 +12166,7 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13075,6 +12281,33 @@ impl<'a> AbortSessionAnswerView<'a> {
             0,
             super::base::ProxyInfoView::read,
         )
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl<'a> rt::view::Step<'a> for AbortSessionAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(5, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(6, avp, super::doic::OcOlrView::check),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
+            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]

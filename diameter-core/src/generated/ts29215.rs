@@ -561,35 +561,6 @@ impl rt::AvpData for SubsessionDecisionInfo {
     ) -> Result<(), rt::DecodeError> {
         SubsessionDecisionInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.subsession_id, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result_code, 0)
-            + rt::typed::len_all(&self.charging_rule_remove, 10415)
-            + rt::typed::len_all(&self.charging_rule_install, 10415)
-            + rt::typed::len_opt(&self.event_report_indication, 10415)
-            + rt::typed::len_all(&self.qos_rule_install, 10415)
-            + rt::typed::len_all(&self.qos_rule_remove, 10415)
-            + rt::typed::len_opt(&self.default_eps_bearer_qos, 10415)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_all(&self.usage_monitoring_information, 10415)
-            + rt::typed::len_opt(&self.session_release_cause, 10415)
-            + rt::typed::len_opt(&self.bearer_control_mode, 10415)
-            + rt::typed::len_all(&self.event_trigger, 10415)
-            + rt::typed::len_opt(&self.revalidation_time, 10415)
-            + rt::typed::len_opt(&self.default_access, 10415)
-            + rt::typed::len_opt(&self.nbifom_support, 10415)
-            + rt::typed::len_opt(&self.nbifom_mode, 10415)
-            + rt::typed::len_opt(&self.ran_rule_support, 10415)
-            + rt::typed::len_all(&self.routing_rule_report, 10415)
-            + rt::typed::len_opt(&self.removal_of_access, 10415)
-            + rt::typed::len_opt(&self.ip_can_type, 10415)
-            + rt::typed::len_opt(&self.online, 10415)
-            + rt::typed::len_opt(&self.offline, 10415)
-            + rt::typed::len_all(&self.qos_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.subsession_id, buf, &self.avp_flags, 2202, 10415, 192);
         rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
@@ -786,7 +757,7 @@ impl rt::AvpData for SubsessionDecisionInfo {
 ///     [ AN-GW-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SubsessionEnforcementInfo {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     pub subsession_id: u32,
@@ -906,6 +877,8 @@ pub struct SubsessionEnforcementInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Eq for SubsessionEnforcementInfo {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for SubsessionEnforcementInfo {
     fn default() -> Self {
@@ -1247,63 +1220,6 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubsessionEnforcementInfoView::check(avp, cx)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.subsession_id, 10415)
-            + rt::typed::len_opt(&self.subsession_operation, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_opt(&self.bearer_identifier, 10415)
-            + rt::typed::len_opt(&self.bearer_operation, 10415)
-            + rt::typed::len_all(&self.packet_filter_information, 10415)
-            + rt::typed::len_opt(&self.packet_filter_operation, 10415)
-            + rt::typed::len_opt(&self.qos_information, 10415)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_all(&self.coa_information, 10415)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.pdn_connection_id, 10415)
-            + rt::typed::len_opt(&self.bearer_usage, 10415)
-            + rt::typed::len_all(&self.tft_packet_filter_information, 10415)
-            + rt::typed::len_opt(&self.online, 10415)
-            + rt::typed::len_opt(&self.offline, 10415)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result_code, 0)
-            + rt::typed::len_all(&self.charging_rule_report, 10415)
-            + rt::typed::len_opt(&self.credit_management_status, 10415)
-            + rt::typed::len_all(&self.qos_rule_report, 10415)
-            + rt::typed::len_all(&self.application_detection_information, 10415)
-            + rt::typed::len_opt(&self.ip_can_type, 10415)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_address, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_ipv6_address, 10415)
-            + rt::typed::len_opt(&self.rai, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
-            + rt::typed::len_opt(&self.user_csg_information, 10415)
-            + rt::typed::len_opt(&self.default_eps_bearer_qos, 10415)
-            + rt::typed::len_opt(&self.default_access, 10415)
-            + rt::typed::len_opt(&self.nbifom_support, 10415)
-            + rt::typed::len_opt(&self.nbifom_mode, 10415)
-            + rt::typed::len_opt(&self.access_availability_change_reason, 10415)
-            + rt::typed::len_opt(&self.network_request_support, 10415)
-            + rt::typed::len_opt(&self.routing_rule_install, 10415)
-            + rt::typed::len_opt(&self.routing_rule_remove, 10415)
-            + rt::typed::len_opt(&self.user_location_info_time, 10415)
-            + rt::typed::len_opt(&self.logical_access_id, 13019)
-            + rt::typed::len_opt(&self.physical_access_id, 13019)
-            + rt::typed::len_all(&self.usage_monitoring_information, 10415)
-            + rt::typed::len_opt(&self.multiple_bberf_action, 10415)
-            + rt::typed::len_all(&self.event_trigger, 10415)
-            + rt::typed::len_opt(&self.access_network_charging_address, 10415)
-            + rt::typed::len_all(&self.access_network_charging_identifier_gx, 10415)
-            + rt::typed::len_opt(&self.session_linking_indicator, 10415)
-            + rt::typed::len_opt(&self.henb_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.ue_local_ipv6_prefix, 10415)
-            + rt::typed::len_opt(&self.udp_source_port, 10415)
-            + rt::typed::len_opt(&self.an_gw_status, 10415)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.subsession_id, buf, &self.avp_flags, 2202, 10415, 192);
@@ -1655,7 +1571,7 @@ impl rt::AvpData for SubsessionEnforcementInfo {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1745,6 +1661,8 @@ pub struct CreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
@@ -2040,48 +1958,6 @@ impl rt::typed::Command for CreditControlRequest {
         out.header = rt::typed::header_of(msg);
         out.decode_members(msg, cx)?;
         Ok(out)
-    }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.cc_request_type, 0)
-            + rt::typed::len_one(&self.cc_request_number, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.qos_information, 10415)
-            + rt::typed::len_all(&self.qos_rule_report, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_opt(&self.network_request_support, 10415)
-            + rt::typed::len_all(&self.packet_filter_information, 10415)
-            + rt::typed::len_opt(&self.packet_filter_operation, 10415)
-            + rt::typed::len_all(&self.subsession_enforcement_info, 10415)
-            + rt::typed::len_opt(&self.ip_can_type, 10415)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.user_equipment_info, 0)
-            + rt::typed::len_opt(&self.qos_negotiation, 10415)
-            + rt::typed::len_opt(&self.qos_upgrade, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_address, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_ipv6_address, 10415)
-            + rt::typed::len_opt(&self.rai, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
-            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
-            + rt::typed::len_all(&self.event_trigger, 10415)
-            + rt::typed::len_opt(&self.multiple_bberf_action, 10415)
-            + rt::typed::len_opt(&self.user_csg_information, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -2578,35 +2454,6 @@ impl rt::typed::Command for CreditControlAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.cc_request_type, 0)
-            + rt::typed::len_one(&self.cc_request_number, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_all(&self.qos_rule_install, 10415)
-            + rt::typed::len_all(&self.qos_rule_remove, 10415)
-            + rt::typed::len_all(&self.qos_information, 10415)
-            + rt::typed::len_opt(&self.bearer_control_mode, 10415)
-            + rt::typed::len_all(&self.event_trigger, 10415)
-            + rt::typed::len_opt(&self.charging_information, 10415)
-            + rt::typed::len_all(&self.subsession_decision_info, 10415)
-            + rt::typed::len_all(&self.csg_information_reporting, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3083,31 +2930,6 @@ impl rt::typed::Command for ReAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.qos_rule_install, 10415)
-            + rt::typed::len_all(&self.qos_rule_remove, 10415)
-            + rt::typed::len_all(&self.qos_information, 10415)
-            + rt::typed::len_all(&self.event_trigger, 10415)
-            + rt::typed::len_all(&self.subsession_decision_info, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_opt(&self.session_release_cause, 10415)
-            + rt::typed::len_opt(&self.henb_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.udp_source_port, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3228,7 +3050,7 @@ impl rt::typed::Command for ReAuthRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3298,6 +3120,8 @@ pub struct ReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Eq for ReAuthAnswer {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for ReAuthAnswer {
     fn default() -> Self {
@@ -3485,37 +3309,6 @@ impl rt::typed::Command for ReAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.ip_can_type, 10415)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_address, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_ipv6_address, 10415)
-            + rt::typed::len_opt(&self.rai, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
-            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_opt(&self.qos_information, 10415)
-            + rt::typed::len_all(&self.qos_rule_report, 10415)
-            + rt::typed::len_all(&self.an_gw_address, 10415)
-            + rt::typed::len_all(&self.subsession_enforcement_info, 10415)
-            + rt::typed::len_opt(&self.user_csg_information, 10415)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3689,7 +3482,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TriggerEstablishmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3735,6 +3528,8 @@ pub struct TriggerEstablishmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Eq for TriggerEstablishmentRequest {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for TriggerEstablishmentRequest {
     fn default() -> Self {
@@ -3905,26 +3700,6 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.henb_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.dra_binding, 10415)
-            + rt::typed::len_opt(&self.udp_source_port, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3990,7 +3765,7 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TriggerEstablishmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4030,6 +3805,8 @@ pub struct TriggerEstablishmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl Eq for TriggerEstablishmentAnswer {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl Default for TriggerEstablishmentAnswer {
     fn default() -> Self {
@@ -4155,22 +3932,6 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.dra_deployment, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4285,7 +4046,15 @@ impl<'a> SubsessionDecisionInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 9>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubsessionDecisionInfo::KEY)),
         }
@@ -4299,7 +4068,16 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SubsessionDecisionInfo::KEY)),
         }
@@ -4345,95 +4123,6 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1050, 10415) => t.many(1, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (298, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (1002, 10415) => {
-                t.any(4, 1, avp, super::ts29212::ChargingRuleRemoveView::check)
-            }
-            (1001, 10415) => {
-                t.any(5, 2, avp, super::ts29212::ChargingRuleInstallView::check)
-            }
-            (1033, 10415) => {
-                t.one(6, avp, super::ts29212::EventReportIndicationView::check)
-            }
-            (1051, 10415) => t.any(7, 3, avp, super::ts29212::QosRuleInstallView::check),
-            (1052, 10415) => t.any(8, 4, avp, super::ts29212::QosRuleRemoveView::check),
-            (1049, 10415) => {
-                t.one(9, avp, super::ts29212::DefaultEpsBearerQosView::check)
-            }
-            (97, 0) => t.one(10, avp, rt::view::no_check),
-            (1067, 10415) => {
-                t.any(11, 5, avp, super::ts29212::UsageMonitoringInformationView::check)
-            }
-            (1045, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (1023, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(14, 6, avp, rt::view::check::<i32>),
-            (1042, 10415) => t.one(15, avp, rt::view::check::<rt::data::Time>),
-            (2829, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (2831, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (2832, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (2835, 10415) => {
-                t.any(20, 7, avp, super::ts29212::RoutingRuleReportView::check)
-            }
-            (2842, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1009, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.any(25, 8, avp, super::ts29212::QosInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2202, 10415) | (1050, 10415) | (268, 0) | (298, 0) | (1002,
-            10415) | (1001, 10415) | (1033, 10415) | (1051, 10415) | (1052, 10415) |
-            (1049, 10415) | (97, 0) | (1067, 10415) | (1045, 10415) | (1023, 10415) |
-            (1006, 10415) | (1042, 10415) | (2829, 10415) | (2831, 10415) | (2830, 10415)
-            | (2832, 10415) | (2835, 10415) | (2842, 10415) | (1027, 10415) | (1009,
-            10415) | (1008, 10415) | (1016, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4443,7 +4132,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
@@ -4726,19 +4415,55 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             super::ts29212::QosInformationView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for SubsessionDecisionInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 9>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1050, 10415) => t.many(1, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (298, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (1002, 10415) => {
+                t.any(4, 1, avp, super::ts29212::ChargingRuleRemoveView::check)
+            }
+            (1001, 10415) => {
+                t.any(5, 2, avp, super::ts29212::ChargingRuleInstallView::check)
+            }
+            (1033, 10415) => {
+                t.one(6, avp, super::ts29212::EventReportIndicationView::check)
+            }
+            (1051, 10415) => t.any(7, 3, avp, super::ts29212::QosRuleInstallView::check),
+            (1052, 10415) => t.any(8, 4, avp, super::ts29212::QosRuleRemoveView::check),
+            (1049, 10415) => {
+                t.one(9, avp, super::ts29212::DefaultEpsBearerQosView::check)
+            }
+            (97, 0) => t.one(10, avp, rt::view::no_check),
+            (1067, 10415) => {
+                t.any(11, 5, avp, super::ts29212::UsageMonitoringInformationView::check)
+            }
+            (1045, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (1023, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(14, 6, avp, rt::view::check::<i32>),
+            (1042, 10415) => t.one(15, avp, rt::view::check::<rt::data::Time>),
+            (2829, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (2831, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (2830, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (2832, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (2835, 10415) => {
+                t.any(20, 7, avp, super::ts29212::RoutingRuleReportView::check)
+            }
+            (2842, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1009, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(24, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.any(25, 8, avp, super::ts29212::QosInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4778,7 +4503,15 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 10>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubsessionEnforcementInfo::KEY)),
         }
@@ -4792,7 +4525,16 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SubsessionEnforcementInfo::KEY)),
         }
@@ -4838,145 +4580,6 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2203, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1050, 10415) => t.many(2, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (1020, 10415) => t.one(3, avp, rt::view::no_check),
-            (1021, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1061, 10415) => {
-                t.any(5, 1, avp, super::ts29212::PacketFilterInformationView::check)
-            }
-            (1062, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.one(7, avp, super::ts29212::QosInformationView::check),
-            (8, 0) => t.one(8, avp, rt::view::no_check),
-            (97, 0) => t.one(9, avp, rt::view::no_check),
-            (1039, 10415) => t.any(10, 2, avp, super::ts29212::CoaInformationView::check),
-            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (1065, 10415) => t.one(12, avp, rt::view::no_check),
-            (1000, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1013, 10415) => {
-                t.any(14, 3, avp, super::ts29212::TftPacketFilterInformationView::check)
-            }
-            (1009, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1008, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (298, 0) => t.one(18, avp, rt::view::check::<u32>),
-            (1018, 10415) => {
-                t.any(19, 4, avp, super::ts29212::ChargingRuleReportView::check)
-            }
-            (1082, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (1055, 10415) => t.any(21, 5, avp, super::ts29212::QosRuleReportView::check),
-            (1098, 10415) => {
-                t.any(
-                    22,
-                    6,
-                    avp,
-                    super::ts29212::ApplicationDetectionInformationView::check,
-                )
-            }
-            (1027, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(24, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(26, avp, rt::view::no_check),
-            (15, 10415) => t.one(27, avp, rt::view::no_check),
-            (909, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(29, avp, rt::view::no_check),
-            (9010, 5535) => t.one(30, avp, rt::view::check_utf8_string),
-            (2319, 10415) => {
-                t.one(31, avp, super::ts32299::UserCsgInformationView::check)
-            }
-            (1049, 10415) => {
-                t.one(32, avp, super::ts29212::DefaultEpsBearerQosView::check)
-            }
-            (2829, 10415) => t.one(33, avp, rt::view::check::<i32>),
-            (2831, 10415) => t.one(34, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(35, avp, rt::view::check::<i32>),
-            (2833, 10415) => t.one(36, avp, rt::view::check::<u32>),
-            (1024, 10415) => t.one(37, avp, rt::view::check::<i32>),
-            (1081, 10415) => {
-                t.one(38, avp, super::ts29212::RoutingRuleInstallView::check)
-            }
-            (1075, 10415) => t.one(39, avp, super::ts29212::RoutingRuleRemoveView::check),
-            (2812, 10415) => t.one(40, avp, rt::view::check::<rt::data::Time>),
-            (302, 13019) => t.one(41, avp, rt::view::no_check),
-            (313, 13019) => t.one(42, avp, rt::view::check_utf8_string),
-            (1067, 10415) => {
-                t.any(43, 7, avp, super::ts29212::UsageMonitoringInformationView::check)
-            }
-            (2204, 10415) => t.one(44, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(45, 8, avp, rt::view::check::<i32>),
-            (501, 10415) => t.one(46, avp, rt::view::check::<rt::data::Address>),
-            (1022, 10415) => {
-                t.any(
-                    47,
-                    9,
-                    avp,
-                    super::ts29212::AccessNetworkChargingIdentifierGxView::check,
-                )
-            }
-            (1064, 10415) => t.one(48, avp, rt::view::check::<i32>),
-            (2804, 10415) => t.one(49, avp, rt::view::check::<rt::data::Address>),
-            (2805, 10415) => t.one(50, avp, rt::view::check::<rt::data::Address>),
-            (2205, 10415) => t.one(51, avp, rt::view::no_check),
-            (2806, 10415) => t.one(52, avp, rt::view::check::<u32>),
-            (2811, 10415) => t.one(53, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2202, 10415) | (2203, 10415) | (1050, 10415) | (1020, 10415)
-            | (1021, 10415) | (1061, 10415) | (1062, 10415) | (1016, 10415) | (8, 0) |
-            (97, 0) | (1039, 10415) | (30, 0) | (1065, 10415) | (1000, 10415) | (1013,
-            10415) | (1009, 10415) | (1008, 10415) | (268, 0) | (298, 0) | (1018, 10415)
-            | (1082, 10415) | (1055, 10415) | (1098, 10415) | (1027, 10415) | (1032,
-            10415) | (18, 10415) | (6, 10415) | (15, 10415) | (909, 10415) | (22, 10415)
-            | (9010, 5535) | (2319, 10415) | (1049, 10415) | (2829, 10415) | (2831,
-            10415) | (2830, 10415) | (2833, 10415) | (1024, 10415) | (1081, 10415) |
-            (1075, 10415) | (2812, 10415) | (302, 13019) | (313, 13019) | (1067, 10415) |
-            (2204, 10415) | (1006, 10415) | (501, 10415) | (1022, 10415) | (1064, 10415)
-            | (2804, 10415) | (2805, 10415) | (2205, 10415) | (2806, 10415) | (2811,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4986,7 +4589,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
@@ -5492,19 +5095,99 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             rt::view::enumerated::<super::ts29212::AnGwStatus>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for SubsessionEnforcementInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 10>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2202, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2203, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1050, 10415) => t.many(2, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (1020, 10415) => t.one(3, avp, rt::view::no_check),
+            (1021, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1061, 10415) => {
+                t.any(5, 1, avp, super::ts29212::PacketFilterInformationView::check)
+            }
+            (1062, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.one(7, avp, super::ts29212::QosInformationView::check),
+            (8, 0) => t.one(8, avp, rt::view::no_check),
+            (97, 0) => t.one(9, avp, rt::view::no_check),
+            (1039, 10415) => t.any(10, 2, avp, super::ts29212::CoaInformationView::check),
+            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (1065, 10415) => t.one(12, avp, rt::view::no_check),
+            (1000, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1013, 10415) => {
+                t.any(14, 3, avp, super::ts29212::TftPacketFilterInformationView::check)
+            }
+            (1009, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1008, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(17, avp, rt::view::check::<u32>),
+            (298, 0) => t.one(18, avp, rt::view::check::<u32>),
+            (1018, 10415) => {
+                t.any(19, 4, avp, super::ts29212::ChargingRuleReportView::check)
+            }
+            (1082, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (1055, 10415) => t.any(21, 5, avp, super::ts29212::QosRuleReportView::check),
+            (1098, 10415) => {
+                t.any(
+                    22,
+                    6,
+                    avp,
+                    super::ts29212::ApplicationDetectionInformationView::check,
+                )
+            }
+            (1027, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(24, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(25, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(26, avp, rt::view::no_check),
+            (15, 10415) => t.one(27, avp, rt::view::no_check),
+            (909, 10415) => t.one(28, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(29, avp, rt::view::no_check),
+            (9010, 5535) => t.one(30, avp, rt::view::check_utf8_string),
+            (2319, 10415) => {
+                t.one(31, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (1049, 10415) => {
+                t.one(32, avp, super::ts29212::DefaultEpsBearerQosView::check)
+            }
+            (2829, 10415) => t.one(33, avp, rt::view::check::<i32>),
+            (2831, 10415) => t.one(34, avp, rt::view::check::<i32>),
+            (2830, 10415) => t.one(35, avp, rt::view::check::<i32>),
+            (2833, 10415) => t.one(36, avp, rt::view::check::<u32>),
+            (1024, 10415) => t.one(37, avp, rt::view::check::<i32>),
+            (1081, 10415) => {
+                t.one(38, avp, super::ts29212::RoutingRuleInstallView::check)
+            }
+            (1075, 10415) => t.one(39, avp, super::ts29212::RoutingRuleRemoveView::check),
+            (2812, 10415) => t.one(40, avp, rt::view::check::<rt::data::Time>),
+            (302, 13019) => t.one(41, avp, rt::view::no_check),
+            (313, 13019) => t.one(42, avp, rt::view::check_utf8_string),
+            (1067, 10415) => {
+                t.any(43, 7, avp, super::ts29212::UsageMonitoringInformationView::check)
+            }
+            (2204, 10415) => t.one(44, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(45, 8, avp, rt::view::check::<i32>),
+            (501, 10415) => t.one(46, avp, rt::view::check::<rt::data::Address>),
+            (1022, 10415) => {
+                t.any(
+                    47,
+                    9,
+                    avp,
+                    super::ts29212::AccessNetworkChargingIdentifierGxView::check,
+                )
+            }
+            (1064, 10415) => t.one(48, avp, rt::view::check::<i32>),
+            (2804, 10415) => t.one(49, avp, rt::view::check::<rt::data::Address>),
+            (2805, 10415) => t.one(50, avp, rt::view::check::<rt::data::Address>),
+            (2205, 10415) => t.one(51, avp, rt::view::no_check),
+            (2806, 10415) => t.one(52, avp, rt::view::check::<u32>),
+            (2811, 10415) => t.one(53, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5559,8 +5242,28 @@ impl<'a> CreditControlRequestView<'a> {
             count: [0; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5633,109 +5336,6 @@ impl<'a> CreditControlRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (443, 0) => {
-                t.any(10, 0, avp, super::credit_control::SubscriptionIdView::check)
-            }
-            (8, 0) => t.one(11, avp, rt::view::no_check),
-            (97, 0) => t.one(12, avp, rt::view::no_check),
-            (628, 10415) => {
-                t.any(13, 1, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
-            (1016, 10415) => t.one(15, avp, super::ts29212::QosInformationView::check),
-            (1055, 10415) => t.any(16, 2, avp, super::ts29212::QosRuleReportView::check),
-            (1050, 10415) => t.many(17, 3, 2, avp, rt::view::check::<rt::data::Address>),
-            (1024, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (1061, 10415) => {
-                t.any(19, 4, avp, super::ts29212::PacketFilterInformationView::check)
-            }
-            (1062, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (2201, 10415) => t.any(21, 5, avp, SubsessionEnforcementInfoView::check),
-            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(23, avp, rt::view::check::<i32>),
-            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
-            (458, 0) => {
-                t.one(25, avp, super::credit_control::UserEquipmentInfoView::check)
-            }
-            (1029, 10415) => t.one(26, avp, rt::view::check::<i32>),
-            (1030, 10415) => t.one(27, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(29, avp, rt::view::no_check),
-            (15, 10415) => t.one(30, avp, rt::view::no_check),
-            (909, 10415) => t.one(31, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(32, avp, rt::view::no_check),
-            (23, 10415) => t.one(33, avp, rt::view::no_check),
-            (9010, 5535) => t.one(34, avp, rt::view::check_utf8_string),
-            (1006, 10415) => t.any(35, 6, avp, rt::view::check::<i32>),
-            (2204, 10415) => t.one(36, avp, rt::view::check::<i32>),
-            (2319, 10415) => {
-                t.one(37, avp, super::ts32299::UserCsgInformationView::check)
-            }
-            (284, 0) => t.any(38, 7, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(39, 8, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (416, 0) | (415, 0) | (293, 0) | (278, 0) | (443, 0) | (8, 0) | (97, 0)
-            | (628, 10415) | (621, 0) | (1016, 10415) | (1055, 10415) | (1050, 10415) |
-            (1024, 10415) | (1061, 10415) | (1062, 10415) | (2201, 10415) | (1027, 10415)
-            | (1032, 10415) | (295, 0) | (458, 0) | (1029, 10415) | (1030, 10415) | (18,
-            10415) | (6, 10415) | (15, 10415) | (909, 10415) | (22, 10415) | (23, 10415)
-            | (9010, 5535) | (1006, 10415) | (2204, 10415) | (2319, 10415) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5745,7 +5345,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6112,6 +5712,68 @@ impl<'a> CreditControlRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for CreditControlRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (443, 0) => {
+                t.any(10, 0, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (8, 0) => t.one(11, avp, rt::view::no_check),
+            (97, 0) => t.one(12, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(13, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
+            (1016, 10415) => t.one(15, avp, super::ts29212::QosInformationView::check),
+            (1055, 10415) => t.any(16, 2, avp, super::ts29212::QosRuleReportView::check),
+            (1050, 10415) => t.many(17, 3, 2, avp, rt::view::check::<rt::data::Address>),
+            (1024, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (1061, 10415) => {
+                t.any(19, 4, avp, super::ts29212::PacketFilterInformationView::check)
+            }
+            (1062, 10415) => t.one(20, avp, rt::view::check::<i32>),
+            (2201, 10415) => t.any(21, 5, avp, SubsessionEnforcementInfoView::check),
+            (1027, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(23, avp, rt::view::check::<i32>),
+            (295, 0) => t.one(24, avp, rt::view::check::<i32>),
+            (458, 0) => {
+                t.one(25, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (1029, 10415) => t.one(26, avp, rt::view::check::<i32>),
+            (1030, 10415) => t.one(27, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(29, avp, rt::view::no_check),
+            (15, 10415) => t.one(30, avp, rt::view::no_check),
+            (909, 10415) => t.one(31, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(32, avp, rt::view::no_check),
+            (23, 10415) => t.one(33, avp, rt::view::no_check),
+            (9010, 5535) => t.one(34, avp, rt::view::check_utf8_string),
+            (1006, 10415) => t.any(35, 6, avp, rt::view::check::<i32>),
+            (2204, 10415) => t.one(36, avp, rt::view::check::<i32>),
+            (2319, 10415) => {
+                t.one(37, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (284, 0) => t.any(38, 7, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(39, 8, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6163,8 +5825,28 @@ impl<'a> CreditControlAnswerView<'a> {
             count: [0; 11usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6229,88 +5911,6 @@ impl<'a> CreditControlAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(11, avp, super::doic::OcOlrView::check),
-            (1051, 10415) => t.any(12, 1, avp, super::ts29212::QosRuleInstallView::check),
-            (1052, 10415) => t.any(13, 2, avp, super::ts29212::QosRuleRemoveView::check),
-            (1016, 10415) => t.any(14, 3, avp, super::ts29212::QosInformationView::check),
-            (1023, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1006, 10415) => t.any(16, 4, avp, rt::view::check::<i32>),
-            (618, 10415) => {
-                t.one(17, avp, super::ts29229::ChargingInformationView::check)
-            }
-            (2200, 10415) => t.any(18, 5, avp, SubsessionDecisionInfoView::check),
-            (1071, 10415) => t.any(19, 6, avp, rt::view::check::<i32>),
-            (1050, 10415) => t.many(20, 7, 2, avp, rt::view::check::<rt::data::Address>),
-            (278, 0) => t.one(21, avp, rt::view::check::<u32>),
-            (281, 0) => t.one(22, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(23, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(25, 8, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(26, 9, avp, rt::view::check_diameter_identity),
-            (650, 0) => t.any(27, 10, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (268,
-            0) | (297, 0) | (416, 0) | (415, 0) | (628, 10415) | (621, 0) | (623, 0) |
-            (1051, 10415) | (1052, 10415) | (1016, 10415) | (1023, 10415) | (1006, 10415)
-            | (618, 10415) | (2200, 10415) | (1071, 10415) | (1050, 10415) | (278, 0) |
-            (281, 0) | (294, 0) | (279, 0) | (284, 0) | (282, 0) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6320,7 +5920,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6606,6 +6206,50 @@ impl<'a> CreditControlAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for CreditControlAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(11, avp, super::doic::OcOlrView::check),
+            (1051, 10415) => t.any(12, 1, avp, super::ts29212::QosRuleInstallView::check),
+            (1052, 10415) => t.any(13, 2, avp, super::ts29212::QosRuleRemoveView::check),
+            (1016, 10415) => t.any(14, 3, avp, super::ts29212::QosInformationView::check),
+            (1023, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1006, 10415) => t.any(16, 4, avp, rt::view::check::<i32>),
+            (618, 10415) => {
+                t.one(17, avp, super::ts29229::ChargingInformationView::check)
+            }
+            (2200, 10415) => t.any(18, 5, avp, SubsessionDecisionInfoView::check),
+            (1071, 10415) => t.any(19, 6, avp, rt::view::check::<i32>),
+            (1050, 10415) => t.many(20, 7, 2, avp, rt::view::check::<rt::data::Address>),
+            (278, 0) => t.one(21, avp, rt::view::check::<u32>),
+            (281, 0) => t.one(22, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(23, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(24, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(25, 8, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(26, 9, avp, rt::view::check_diameter_identity),
+            (650, 0) => t.any(27, 10, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for CreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6657,8 +6301,28 @@ impl<'a> ReAuthRequestView<'a> {
             count: [0; 8usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6731,79 +6395,6 @@ impl<'a> ReAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (1051, 10415) => t.any(10, 0, avp, super::ts29212::QosRuleInstallView::check),
-            (1052, 10415) => t.any(11, 1, avp, super::ts29212::QosRuleRemoveView::check),
-            (1016, 10415) => t.any(12, 2, avp, super::ts29212::QosInformationView::check),
-            (1006, 10415) => t.any(13, 3, avp, rt::view::check::<i32>),
-            (2200, 10415) => t.any(14, 4, avp, SubsessionDecisionInfoView::check),
-            (1050, 10415) => t.many(15, 5, 2, avp, rt::view::check::<rt::data::Address>),
-            (1045, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (2804, 10415) => t.one(17, avp, rt::view::check::<rt::data::Address>),
-            (2805, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (2806, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(20, 6, avp, super::base::ProxyInfoView::check),
-            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
-            (282, 0) => t.any(22, 7, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (285, 0) | (278, 0) | (621, 0) | (1051, 10415) | (1052,
-            10415) | (1016, 10415) | (1006, 10415) | (2200, 10415) | (1050, 10415) |
-            (1045, 10415) | (2804, 10415) | (2805, 10415) | (2806, 10415) | (284, 0) |
-            (30, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6813,7 +6404,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7037,6 +6628,41 @@ impl<'a> ReAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for ReAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (1051, 10415) => t.any(10, 0, avp, super::ts29212::QosRuleInstallView::check),
+            (1052, 10415) => t.any(11, 1, avp, super::ts29212::QosRuleRemoveView::check),
+            (1016, 10415) => t.any(12, 2, avp, super::ts29212::QosInformationView::check),
+            (1006, 10415) => t.any(13, 3, avp, rt::view::check::<i32>),
+            (2200, 10415) => t.any(14, 4, avp, SubsessionDecisionInfoView::check),
+            (1050, 10415) => t.many(15, 5, 2, avp, rt::view::check::<rt::data::Address>),
+            (1045, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (2804, 10415) => t.one(17, avp, rt::view::check::<rt::data::Address>),
+            (2805, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
+            (2806, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(20, 6, avp, super::base::ProxyInfoView::check),
+            (30, 0) => t.one(21, avp, rt::view::check_utf8_string),
+            (282, 0) => t.any(22, 7, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7088,8 +6714,28 @@ impl<'a> ReAuthAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7130,89 +6776,6 @@ impl<'a> ReAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (8, 0) => t.one(7, avp, rt::view::no_check),
-            (97, 0) => t.one(8, avp, rt::view::no_check),
-            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (6, 10415) => t.one(12, avp, rt::view::no_check),
-            (15, 10415) => t.one(13, avp, rt::view::no_check),
-            (909, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(15, avp, rt::view::no_check),
-            (23, 10415) => t.one(16, avp, rt::view::no_check),
-            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(18, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(19, avp, super::doic::OcOlrView::check),
-            (1016, 10415) => t.one(20, avp, super::ts29212::QosInformationView::check),
-            (1055, 10415) => t.any(21, 0, avp, super::ts29212::QosRuleReportView::check),
-            (1050, 10415) => t.many(22, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            (2201, 10415) => t.any(23, 2, avp, SubsessionEnforcementInfoView::check),
-            (2319, 10415) => {
-                t.one(24, avp, super::ts32299::UserCsgInformationView::check)
-            }
-            (281, 0) => t.one(25, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(26, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(27, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(28, 3, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(29, 4, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (297,
-            0) | (278, 0) | (8, 0) | (97, 0) | (1027, 10415) | (1032, 10415) | (18,
-            10415) | (6, 10415) | (15, 10415) | (909, 10415) | (22, 10415) | (23, 10415)
-            | (9010, 5535) | (621, 0) | (623, 0) | (1016, 10415) | (1055, 10415) | (1050,
-            10415) | (2201, 10415) | (2319, 10415) | (281, 0) | (294, 0) | (279, 0) |
-            (284, 0) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7222,7 +6785,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7467,6 +7030,50 @@ impl<'a> ReAuthAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for ReAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (8, 0) => t.one(7, avp, rt::view::no_check),
+            (97, 0) => t.one(8, avp, rt::view::no_check),
+            (1027, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (6, 10415) => t.one(12, avp, rt::view::no_check),
+            (15, 10415) => t.one(13, avp, rt::view::no_check),
+            (909, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(15, avp, rt::view::no_check),
+            (23, 10415) => t.one(16, avp, rt::view::no_check),
+            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(18, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(19, avp, super::doic::OcOlrView::check),
+            (1016, 10415) => t.one(20, avp, super::ts29212::QosInformationView::check),
+            (1055, 10415) => t.any(21, 0, avp, super::ts29212::QosRuleReportView::check),
+            (1050, 10415) => t.many(22, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            (2201, 10415) => t.any(23, 2, avp, SubsessionEnforcementInfoView::check),
+            (2319, 10415) => {
+                t.one(24, avp, super::ts32299::UserCsgInformationView::check)
+            }
+            (281, 0) => t.one(25, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(26, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(27, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(28, 3, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(29, 4, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7518,8 +7125,28 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7586,72 +7213,6 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (443, 0) => t.one(9, avp, super::credit_control::SubscriptionIdView::check),
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (2805, 10415) => t.one(12, avp, rt::view::check::<rt::data::Address>),
-            (2804, 10415) => t.one(13, avp, rt::view::check::<rt::data::Address>),
-            (2208, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (2806, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(16, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 1, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (277, 0) | (278, 0) | (443, 0) | (621, 0) | (30, 0) | (2805,
-            10415) | (2804, 10415) | (2208, 10415) | (2806, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7661,7 +7222,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7811,6 +7372,36 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for TriggerEstablishmentRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (277, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (278, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (443, 0) => t.one(9, avp, super::credit_control::SubscriptionIdView::check),
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (30, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (2805, 10415) => t.one(12, avp, rt::view::check::<rt::data::Address>),
+            (2804, 10415) => t.one(13, avp, rt::view::check::<rt::data::Address>),
+            (2208, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (2806, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(16, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(17, 1, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for TriggerEstablishmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7862,8 +7453,28 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7904,69 +7515,6 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (2206, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (281, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(11, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
-            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (297,
-            0) | (278, 0) | (2206, 10415) | (621, 0) | (623, 0) | (281, 0) | (294, 0) |
-            (279, 0) | (284, 0) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7976,7 +7524,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8098,6 +7646,33 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             0,
             super::rfc8583::LoadView::read,
         )
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::Step<'a> for TriggerEstablishmentAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (278, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (2206, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
+            (281, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(11, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(13, 0, avp, super::base::ProxyInfoView::check),
+            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

@@ -899,7 +899,7 @@ impl rt::AvpData for PriviledgedSenderIndication {
 ///     *[ Server-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerCapabilities {
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5.
     pub mandatory_capability: Vec<u32>,
@@ -913,6 +913,8 @@ pub struct ServerCapabilities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
+impl Eq for ServerCapabilities {}
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl Default for ServerCapabilities {
     fn default() -> Self {
@@ -1000,12 +1002,6 @@ impl rt::AvpData for ServerCapabilities {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.mandatory_capability, 10415)
-            + rt::typed::len_all(&self.optional_capability, 10415)
-            + rt::typed::len_all(&self.server_name, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.mandatory_capability,
@@ -1057,7 +1053,7 @@ impl rt::AvpData for ServerCapabilities {
 /// ```
 ///
 /// SIP-Auth-Data-Item in TS 29.229; prefixed because IETF RFC 4740 defines an AVP of the same name (code 376).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSipAuthDataItem {
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     pub tgpp_sip_item_number: Option<u32>,
@@ -1089,6 +1085,17 @@ pub struct TgppSipAuthDataItem {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl Eq for TgppSipAuthDataItem {}
 #[cfg(
     any(
         feature = "cx",
@@ -1238,21 +1245,6 @@ impl rt::AvpData for TgppSipAuthDataItem {
     ) -> Result<(), rt::DecodeError> {
         TgppSipAuthDataItemView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.tgpp_sip_item_number, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_authentication_scheme, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_authenticate, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_authorization, 10415)
-            + rt::typed::len_opt(&self.sip_authentication_context, 10415)
-            + rt::typed::len_opt(&self.confidentiality_key, 10415)
-            + rt::typed::len_opt(&self.integrity_key, 10415)
-            + rt::typed::len_opt(&self.sip_digest_authenticate, 10415)
-            + rt::typed::len_opt(&self.framed_ip_address, 0)
-            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
-            + rt::typed::len_opt(&self.framed_interface_id, 0)
-            + rt::typed::len_all(&self.line_identifier, 13019)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.tgpp_sip_item_number,
@@ -1327,7 +1319,7 @@ impl rt::AvpData for TgppSipAuthDataItem {
 ///     [ Reason-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeregistrationReason {
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     pub reason_code: ReasonCode,
@@ -1339,6 +1331,8 @@ pub struct DeregistrationReason {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl Eq for DeregistrationReason {}
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl Default for DeregistrationReason {
     fn default() -> Self {
@@ -1408,11 +1402,6 @@ impl rt::AvpData for DeregistrationReason {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.reason_code, 10415)
-            + rt::typed::len_opt(&self.reason_info, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.reason_code, buf, &self.avp_flags, 616, 10415, 192);
         rt::typed::put_opt(&self.reason_info, buf, &self.avp_flags, 617, 10415, 192);
@@ -1440,7 +1429,7 @@ impl rt::AvpData for DeregistrationReason {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChargingInformation {
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
     pub primary_event_charging_function_name: Option<rt::data::DiameterUri>,
@@ -1456,6 +1445,18 @@ pub struct ChargingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
+impl Eq for ChargingInformation {}
 #[cfg(
     any(
         feature = "cx",
@@ -1583,15 +1584,6 @@ impl rt::AvpData for ChargingInformation {
     ) -> Result<(), rt::DecodeError> {
         ChargingInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.primary_event_charging_function_name, 10415)
-            + rt::typed::len_opt(&self.secondary_event_charging_function_name, 10415)
-            + rt::typed::len_opt(&self.primary_charging_collection_function_name, 10415)
-            + rt::typed::len_opt(
-                &self.secondary_charging_collection_function_name,
-                10415,
-            ) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.primary_event_charging_function_name,
@@ -1691,7 +1683,7 @@ impl rt::AvpData for ChargingInformation {
 ///     { Feature-List }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SupportedFeatures {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     pub vendor_id: u32,
@@ -1705,6 +1697,61 @@ pub struct SupportedFeatures {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl Eq for SupportedFeatures {}
 #[cfg(
     any(
         feature = "cx",
@@ -1953,12 +2000,6 @@ impl rt::AvpData for SupportedFeatures {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.vendor_id, 0)
-            + rt::typed::len_one(&self.feature_list_id, 10415)
-            + rt::typed::len_one(&self.feature_list, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
         rt::typed::put_one(&self.feature_list_id, buf, &self.avp_flags, 629, 10415, 128);
@@ -1976,7 +2017,7 @@ impl rt::AvpData for SupportedFeatures {
 ///     *[ Vendor-Specific-Application-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SupportedApplications {
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     pub auth_application_id: Vec<u32>,
@@ -1990,6 +2031,8 @@ pub struct SupportedApplications {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29229"))]
+impl Eq for SupportedApplications {}
 #[cfg(any(feature = "ts29229"))]
 impl Default for SupportedApplications {
     fn default() -> Self {
@@ -2077,12 +2120,6 @@ impl rt::AvpData for SupportedApplications {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.auth_application_id, 0)
-            + rt::typed::len_all(&self.acct_application_id, 0)
-            + rt::typed::len_all(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
         rt::typed::put_all(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
@@ -2105,7 +2142,7 @@ impl rt::AvpData for SupportedApplications {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssociatedIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -2115,6 +2152,8 @@ pub struct AssociatedIdentities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for AssociatedIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AssociatedIdentities {
     fn default() -> Self {
@@ -2173,9 +2212,6 @@ impl rt::AvpData for AssociatedIdentities {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
         rt::typed::put_extra(&self.extra, buf);
@@ -2203,7 +2239,7 @@ impl rt::AvpData for AssociatedIdentities {
 ///     [ Alternate-Digest-HA1 ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SipDigestAuthenticate {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     pub digest_realm: rt::data::Utf8String,
@@ -2223,6 +2259,17 @@ pub struct SipDigestAuthenticate {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl Eq for SipDigestAuthenticate {}
 #[cfg(
     any(
         feature = "cx",
@@ -2357,15 +2404,6 @@ impl rt::AvpData for SipDigestAuthenticate {
     ) -> Result<(), rt::DecodeError> {
         SipDigestAuthenticateView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.digest_realm, 0)
-            + rt::typed::len_opt(&self.digest_algorithm, 0)
-            + rt::typed::len_one(&self.digest_qop, 0)
-            + rt::typed::len_one(&self.digest_ha1, 0)
-            + rt::typed::len_opt(&self.alternate_digest_algorithm, 10415)
-            + rt::typed::len_opt(&self.alternate_digest_ha1, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
         rt::typed::put_opt(&self.digest_algorithm, buf, &self.avp_flags, 111, 0, 64);
@@ -2401,7 +2439,7 @@ impl rt::AvpData for SipDigestAuthenticate {
 ///     [ 3GPP-SIP-Authentication-Scheme ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScscfRestorationInfo {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -2417,6 +2455,8 @@ pub struct ScscfRestorationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for ScscfRestorationInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ScscfRestorationInfo {
     fn default() -> Self {
@@ -2514,13 +2554,6 @@ impl rt::AvpData for ScscfRestorationInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_all(&self.restoration_info, 10415)
-            + rt::typed::len_opt(&self.registration_time_out, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_authentication_scheme, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
         rt::typed::put_all(
@@ -2562,7 +2595,7 @@ impl rt::AvpData for ScscfRestorationInfo {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -2580,6 +2613,8 @@ pub struct SubscriptionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for SubscriptionInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for SubscriptionInfo {
     fn default() -> Self {
@@ -2700,14 +2735,6 @@ impl rt::AvpData for SubscriptionInfo {
     ) -> Result<(), rt::DecodeError> {
         SubscriptionInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.call_id_sip_header, 10415)
-            + rt::typed::len_one(&self.from_sip_header, 10415)
-            + rt::typed::len_one(&self.to_sip_header, 10415)
-            + rt::typed::len_one(&self.record_route, 10415)
-            + rt::typed::len_one(&self.contact, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.call_id_sip_header,
@@ -2732,7 +2759,7 @@ impl rt::AvpData for SubscriptionInfo {
 ///     *[ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AssociatedRegisteredIdentities {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: Vec<rt::data::Utf8String>,
@@ -2742,6 +2769,8 @@ pub struct AssociatedRegisteredIdentities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for AssociatedRegisteredIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AssociatedRegisteredIdentities {
     fn default() -> Self {
@@ -2800,9 +2829,6 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
         rt::typed::put_extra(&self.extra, buf);
@@ -2821,7 +2847,7 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
 ///     [ P-CSCF-Subscription-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RestorationInfo {
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     pub path: rt::bytes::Bytes,
@@ -2841,6 +2867,8 @@ pub struct RestorationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for RestorationInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RestorationInfo {
     fn default() -> Self {
@@ -2944,14 +2972,6 @@ impl rt::AvpData for RestorationInfo {
     ) -> Result<(), rt::DecodeError> {
         RestorationInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.path, 10415) + rt::typed::len_one(&self.contact, 10415)
-            + rt::typed::len_opt(&self.initial_cseq_sequence_number, 10415)
-            + rt::typed::len_opt(&self.call_id_sip_header, 10415)
-            + rt::typed::len_opt(&self.subscription_info, 10415)
-            + rt::typed::len_opt(&self.p_cscf_subscription_info, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.path, buf, &self.avp_flags, 640, 10415, 128);
         rt::typed::put_one(&self.contact, buf, &self.avp_flags, 641, 10415, 128);
@@ -2999,7 +3019,7 @@ impl rt::AvpData for RestorationInfo {
 ///     { Public-Identity }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IdentityWithEmergencyRegistration {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     pub user_name: rt::data::Utf8String,
@@ -3011,6 +3031,8 @@ pub struct IdentityWithEmergencyRegistration {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for IdentityWithEmergencyRegistration {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for IdentityWithEmergencyRegistration {
     fn default() -> Self {
@@ -3088,11 +3110,6 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_one(&self.public_identity, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
         rt::typed::put_one(&self.public_identity, buf, &self.avp_flags, 601, 10415, 192);
@@ -3108,7 +3125,7 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
 ///     *[ WebRTC-Web-Server-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AllowedWafWwsfIdentities {
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65.
     pub webrtc_authentication_function_name: Vec<rt::data::Utf8String>,
@@ -3120,6 +3137,8 @@ pub struct AllowedWafWwsfIdentities {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for AllowedWafWwsfIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for AllowedWafWwsfIdentities {
     fn default() -> Self {
@@ -3196,11 +3215,6 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.webrtc_authentication_function_name, 10415)
-            + rt::typed::len_all(&self.webrtc_web_server_function_name, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.webrtc_authentication_function_name,
@@ -3232,7 +3246,7 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
 ///     { Contact }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PCscfSubscriptionInfo {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     pub call_id_sip_header: rt::bytes::Bytes,
@@ -3248,6 +3262,8 @@ pub struct PCscfSubscriptionInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for PCscfSubscriptionInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PCscfSubscriptionInfo {
     fn default() -> Self {
@@ -3356,13 +3372,6 @@ impl rt::AvpData for PCscfSubscriptionInfo {
     ) -> Result<(), rt::DecodeError> {
         PCscfSubscriptionInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.call_id_sip_header, 10415)
-            + rt::typed::len_one(&self.from_sip_header, 10415)
-            + rt::typed::len_one(&self.to_sip_header, 10415)
-            + rt::typed::len_one(&self.contact, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.call_id_sip_header,
@@ -3387,7 +3396,7 @@ impl rt::AvpData for PCscfSubscriptionInfo {
 ///     *[ PCSCF-IP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FailedPcscf {
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     pub pcscf_fqdn: Option<rt::data::DiameterIdentity>,
@@ -3399,6 +3408,8 @@ pub struct FailedPcscf {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for FailedPcscf {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for FailedPcscf {
     fn default() -> Self {
@@ -3466,11 +3477,6 @@ impl rt::AvpData for FailedPcscf {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.pcscf_fqdn, 10415)
-            + rt::typed::len_all(&self.pcscf_ip_address, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.pcscf_fqdn, buf, &self.avp_flags, 665, 10415, 128);
         rt::typed::put_all(
@@ -3508,7 +3514,7 @@ impl rt::AvpData for FailedPcscf {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuthorizationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3552,6 +3558,8 @@ pub struct UserAuthorizationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for UserAuthorizationRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for UserAuthorizationRequest {
     fn default() -> Self {
@@ -3756,24 +3764,6 @@ impl rt::typed::Command for UserAuthorizationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_one(&self.public_identity, 10415)
-            + rt::typed::len_one(&self.visited_network_identifier, 10415)
-            + rt::typed::len_opt(&self.user_authorization_type, 10415)
-            + rt::typed::len_opt(&self.uar_flags, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3847,7 +3837,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuthorizationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3891,6 +3881,8 @@ pub struct UserAuthorizationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for UserAuthorizationAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for UserAuthorizationAnswer {
     fn default() -> Self {
@@ -4055,23 +4047,6 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.server_name, 10415)
-            + rt::typed::len_opt(&self.server_capabilities, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4226,7 +4201,7 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4282,6 +4257,8 @@ pub struct ServerAssignmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
@@ -4531,30 +4508,6 @@ impl rt::typed::Command for ServerAssignmentRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.public_identity, 10415)
-            + rt::typed::len_opt(&self.wildcarded_public_identity, 10415)
-            + rt::typed::len_one(&self.server_name, 10415)
-            + rt::typed::len_one(&self.server_assignment_type, 10415)
-            + rt::typed::len_one(&self.user_data_already_available, 10415)
-            + rt::typed::len_opt(&self.scscf_restoration_info, 10415)
-            + rt::typed::len_opt(&self.multiple_registration_indication, 10415)
-            + rt::typed::len_opt(&self.session_priority, 10415)
-            + rt::typed::len_opt(&self.sar_flags, 10415)
-            + rt::typed::len_opt(&self.failed_pcscf, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4671,7 +4624,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4733,6 +4686,8 @@ pub struct ServerAssignmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
@@ -4956,32 +4911,6 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.user_data, 10415)
-            + rt::typed::len_opt(&self.charging_information, 10415)
-            + rt::typed::len_opt(&self.associated_identities, 10415)
-            + rt::typed::len_opt(&self.loose_route_indication, 10415)
-            + rt::typed::len_all(&self.scscf_restoration_info, 10415)
-            + rt::typed::len_opt(&self.associated_registered_identities, 10415)
-            + rt::typed::len_opt(&self.server_name, 10415)
-            + rt::typed::len_opt(&self.wildcarded_public_identity, 10415)
-            + rt::typed::len_opt(&self.priviledged_sender_indication, 10415)
-            + rt::typed::len_opt(&self.allowed_waf_wwsf_identities, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5181,7 +5110,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationInfoRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5223,6 +5152,8 @@ pub struct LocationInfoRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for LocationInfoRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for LocationInfoRequest {
     fn default() -> Self {
@@ -5405,23 +5336,6 @@ impl rt::typed::Command for LocationInfoRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.originating_request, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_one(&self.public_identity, 10415)
-            + rt::typed::len_opt(&self.user_authorization_type, 10415)
-            + rt::typed::len_opt(&self.session_priority, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5503,7 +5417,7 @@ impl rt::typed::Command for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationInfoAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5551,6 +5465,8 @@ pub struct LocationInfoAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for LocationInfoAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for LocationInfoAnswer {
     fn default() -> Self {
@@ -5726,25 +5642,6 @@ impl rt::typed::Command for LocationInfoAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.server_name, 10415)
-            + rt::typed::len_opt(&self.server_capabilities, 10415)
-            + rt::typed::len_opt(&self.wildcarded_public_identity, 10415)
-            + rt::typed::len_opt(&self.lia_flags, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5896,7 +5793,7 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5940,6 +5837,8 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -6168,24 +6067,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_one(&self.public_identity, 10415)
-            + rt::typed::len_one(&self.tgpp_sip_auth_data_item, 10415)
-            + rt::typed::len_one(&self.tgpp_sip_number_auth_items, 10415)
-            + rt::typed::len_one(&self.server_name, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6261,7 +6142,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6309,6 +6190,8 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -6493,25 +6376,6 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.public_identity, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_number_auth_items, 10415)
-            + rt::typed::len_all(&self.tgpp_sip_auth_data_item, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6668,7 +6532,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6710,6 +6574,8 @@ pub struct RegistrationTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
@@ -6919,23 +6785,6 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.associated_identities, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.public_identity, 10415)
-            + rt::typed::len_one(&self.deregistration_reason, 10415)
-            + rt::typed::len_opt(&self.rtr_flags, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -7005,7 +6854,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7043,6 +6892,8 @@ pub struct RegistrationTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
@@ -7206,21 +7057,6 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.associated_identities, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.identity_with_emergency_registration, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -7369,7 +7205,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7411,6 +7247,8 @@ pub struct PushProfileRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
@@ -7597,23 +7435,6 @@ impl rt::typed::Command for PushProfileRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.user_data, 10415)
-            + rt::typed::len_opt(&self.charging_information, 10415)
-            + rt::typed::len_opt(&self.tgpp_sip_auth_data_item, 10415)
-            + rt::typed::len_opt(&self.allowed_waf_wwsf_identities, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -7688,7 +7509,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7722,6 +7543,8 @@ pub struct PushProfileAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
@@ -7870,19 +7693,6 @@ impl rt::typed::Command for PushProfileAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -8023,7 +7833,15 @@ impl<'a> ServerCapabilitiesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServerCapabilities::KEY)),
         }
@@ -8037,7 +7855,16 @@ impl<'a> ServerCapabilitiesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServerCapabilities::KEY)),
         }
@@ -8074,53 +7901,6 @@ impl<'a> ServerCapabilitiesView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (604, 10415) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (605, 10415) => t.any(1, 1, avp, rt::view::check::<u32>),
-            (602, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (604, 10415) | (605, 10415) | (602, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8130,7 +7910,7 @@ impl<'a> ServerCapabilitiesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5.
@@ -8172,19 +7952,20 @@ impl<'a> ServerCapabilitiesView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ServerCapabilitiesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (604, 10415) => t.any(0, 0, avp, rt::view::check::<u32>),
+            (605, 10415) => t.any(1, 1, avp, rt::view::check::<u32>),
+            (602, 10415) => t.any(2, 2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
@@ -8242,7 +8023,15 @@ impl<'a> TgppSipAuthDataItemView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TgppSipAuthDataItem::KEY)),
         }
@@ -8256,7 +8045,16 @@ impl<'a> TgppSipAuthDataItemView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TgppSipAuthDataItem::KEY)),
         }
@@ -8293,66 +8091,6 @@ impl<'a> TgppSipAuthDataItemView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (613, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (608, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (609, 10415) => t.one(2, avp, rt::view::no_check),
-            (610, 10415) => t.one(3, avp, rt::view::no_check),
-            (611, 10415) => t.one(4, avp, rt::view::no_check),
-            (625, 10415) => t.one(5, avp, rt::view::no_check),
-            (626, 10415) => t.one(6, avp, rt::view::no_check),
-            (635, 10415) => t.one(7, avp, SipDigestAuthenticateView::check),
-            (8, 0) => t.one(8, avp, rt::view::no_check),
-            (97, 0) => t.one(9, avp, rt::view::no_check),
-            (96, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (500, 13019) => t.any(11, 0, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (613, 10415) | (608, 10415) | (609, 10415) | (610, 10415) |
-            (611, 10415) | (625, 10415) | (626, 10415) | (635, 10415) | (8, 0) | (97, 0)
-            | (96, 0) | (500, 13019)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8362,7 +8100,7 @@ impl<'a> TgppSipAuthDataItemView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
@@ -8438,19 +8176,38 @@ impl<'a> TgppSipAuthDataItemView<'a> {
             rt::view::octets,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl<'a> rt::view::Step<'a> for TgppSipAuthDataItemView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (613, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (608, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (609, 10415) => t.one(2, avp, rt::view::no_check),
+            (610, 10415) => t.one(3, avp, rt::view::no_check),
+            (611, 10415) => t.one(4, avp, rt::view::no_check),
+            (625, 10415) => t.one(5, avp, rt::view::no_check),
+            (626, 10415) => t.one(6, avp, rt::view::no_check),
+            (635, 10415) => t.one(7, avp, SipDigestAuthenticateView::check),
+            (8, 0) => t.one(8, avp, rt::view::no_check),
+            (97, 0) => t.one(9, avp, rt::view::no_check),
+            (96, 0) => t.one(10, avp, rt::view::check::<u64>),
+            (500, 13019) => t.any(11, 0, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -8498,7 +8255,15 @@ impl<'a> DeregistrationReasonView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DeregistrationReason::KEY)),
         }
@@ -8512,7 +8277,16 @@ impl<'a> DeregistrationReasonView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DeregistrationReason::KEY)),
         }
@@ -8557,52 +8331,6 @@ impl<'a> DeregistrationReasonView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (616, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (617, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (616, 10415) | (617, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8612,7 +8340,7 @@ impl<'a> DeregistrationReasonView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
@@ -8630,19 +8358,19 @@ impl<'a> DeregistrationReasonView<'a> {
     pub fn reason_info(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for DeregistrationReasonView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (616, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (617, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -8701,7 +8429,15 @@ impl<'a> ChargingInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ChargingInformation::KEY)),
         }
@@ -8715,7 +8451,16 @@ impl<'a> ChargingInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingInformation::KEY)),
         }
@@ -8751,56 +8496,6 @@ impl<'a> ChargingInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (619, 10415) => t.one(0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (620, 10415) => t.one(1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (621, 10415) => t.one(2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (622, 10415) => t.one(3, avp, rt::view::check::<rt::data::DiameterUri>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (619, 10415) | (620, 10415) | (621, 10415) | (622, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8810,7 +8505,7 @@ impl<'a> ChargingInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Primary-Event-Charging-Function-Name ]`: Primary-Event-Charging-Function-Name (code 619, vendor 10415), 3GPP TS 29.229 §6.3.20.
@@ -8859,19 +8554,31 @@ impl<'a> ChargingInformationView<'a> {
             rt::view::value::<rt::data::DiameterUri>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
+impl<'a> rt::view::Step<'a> for ChargingInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (619, 10415) => t.one(0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (620, 10415) => t.one(1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (621, 10415) => t.one(2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (622, 10415) => t.one(3, avp, rt::view::check::<rt::data::DiameterUri>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -9026,7 +8733,15 @@ impl<'a> SupportedFeaturesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SupportedFeatures::KEY)),
         }
@@ -9040,7 +8755,16 @@ impl<'a> SupportedFeaturesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SupportedFeatures::KEY)),
         }
@@ -9101,53 +8825,6 @@ impl<'a> SupportedFeaturesView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (629, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (630, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (266, 0) | (629, 10415) | (630, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9157,7 +8834,7 @@ impl<'a> SupportedFeaturesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
@@ -9175,19 +8852,73 @@ impl<'a> SupportedFeaturesView<'a> {
     pub fn feature_list(&self) -> u32 {
         rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl<'a> rt::view::Step<'a> for SupportedFeaturesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (266, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (629, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (630, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -9281,7 +9012,15 @@ impl<'a> SupportedApplicationsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SupportedApplications::KEY)),
         }
@@ -9295,7 +9034,16 @@ impl<'a> SupportedApplicationsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SupportedApplications::KEY)),
         }
@@ -9332,55 +9080,6 @@ impl<'a> SupportedApplicationsView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (258, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
-            (259, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
-            (260, 0) => {
-                t.any(2, 2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (258, 0) | (259, 0) | (260, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9390,7 +9089,7 @@ impl<'a> SupportedApplicationsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
@@ -9434,19 +9133,22 @@ impl<'a> SupportedApplicationsView<'a> {
             super::base::VendorSpecificApplicationIdView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for SupportedApplicationsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (258, 0) => t.any(0, 0, avp, rt::view::check::<u32>),
+            (259, 0) => t.any(1, 1, avp, rt::view::check::<u32>),
+            (260, 0) => {
+                t.any(2, 2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -9487,7 +9189,15 @@ impl<'a> AssociatedIdentitiesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AssociatedIdentities::KEY)),
         }
@@ -9501,7 +9211,16 @@ impl<'a> AssociatedIdentitiesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AssociatedIdentities::KEY)),
         }
@@ -9538,51 +9257,6 @@ impl<'a> AssociatedIdentitiesView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1, 0) => t.any(0, 0, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9592,7 +9266,7 @@ impl<'a> AssociatedIdentitiesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
@@ -9608,19 +9282,18 @@ impl<'a> AssociatedIdentitiesView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for AssociatedIdentitiesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1, 0) => t.any(0, 0, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9677,7 +9350,15 @@ impl<'a> SipDigestAuthenticateView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SipDigestAuthenticate::KEY)),
         }
@@ -9691,7 +9372,16 @@ impl<'a> SipDigestAuthenticateView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipDigestAuthenticate::KEY)),
         }
@@ -9752,59 +9442,6 @@ impl<'a> SipDigestAuthenticateView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (104, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (111, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (110, 0) => t.one(2, avp, rt::view::check_utf8_string),
-            (121, 0) => t.one(3, avp, rt::view::check_utf8_string),
-            (662, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (663, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (104, 0) | (111, 0) | (110, 0) | (121, 0) | (662, 10415) |
-            (663, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9814,7 +9451,7 @@ impl<'a> SipDigestAuthenticateView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
@@ -9847,19 +9484,32 @@ impl<'a> SipDigestAuthenticateView<'a> {
     pub fn alternate_digest_ha1(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl<'a> rt::view::Step<'a> for SipDigestAuthenticateView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (104, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (111, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (110, 0) => t.one(2, avp, rt::view::check_utf8_string),
+            (121, 0) => t.one(3, avp, rt::view::check_utf8_string),
+            (662, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (663, 10415) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -9909,7 +9559,15 @@ impl<'a> ScscfRestorationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ScscfRestorationInfo::KEY)),
         }
@@ -9923,7 +9581,16 @@ impl<'a> ScscfRestorationInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ScscfRestorationInfo::KEY)),
         }
@@ -9977,54 +9644,6 @@ impl<'a> ScscfRestorationInfoView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (649, 10415) => t.many(1, 0, 4294967295, avp, RestorationInfoView::check),
-            (661, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
-            (608, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1, 0) | (649, 10415) | (661, 10415) | (608, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10034,7 +9653,7 @@ impl<'a> ScscfRestorationInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
@@ -10070,19 +9689,21 @@ impl<'a> ScscfRestorationInfoView<'a> {
     pub fn tgpp_sip_authentication_scheme(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for ScscfRestorationInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (649, 10415) => t.many(1, 0, 4294967295, avp, RestorationInfoView::check),
+            (661, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
+            (608, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10121,7 +9742,15 @@ impl<'a> SubscriptionInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubscriptionInfo::KEY)),
         }
@@ -10135,7 +9764,16 @@ impl<'a> SubscriptionInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SubscriptionInfo::KEY)),
         }
@@ -10212,58 +9850,6 @@ impl<'a> SubscriptionInfoView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (643, 10415) => t.one(0, avp, rt::view::no_check),
-            (644, 10415) => t.one(1, avp, rt::view::no_check),
-            (645, 10415) => t.one(2, avp, rt::view::no_check),
-            (646, 10415) => t.one(3, avp, rt::view::no_check),
-            (641, 10415) => t.one(4, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (643, 10415) | (644, 10415) | (645, 10415) | (646, 10415) |
-            (641, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10273,7 +9859,7 @@ impl<'a> SubscriptionInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
@@ -10301,19 +9887,22 @@ impl<'a> SubscriptionInfoView<'a> {
     pub fn contact(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[4], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for SubscriptionInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (643, 10415) => t.one(0, avp, rt::view::no_check),
+            (644, 10415) => t.one(1, avp, rt::view::no_check),
+            (645, 10415) => t.one(2, avp, rt::view::no_check),
+            (646, 10415) => t.one(3, avp, rt::view::no_check),
+            (641, 10415) => t.one(4, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10354,7 +9943,15 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AssociatedRegisteredIdentities::KEY)),
         }
@@ -10368,7 +9965,16 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AssociatedRegisteredIdentities::KEY)),
         }
@@ -10405,51 +10011,6 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1, 0) => t.any(0, 0, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10459,7 +10020,7 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
@@ -10475,19 +10036,18 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for AssociatedRegisteredIdentitiesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1, 0) => t.any(0, 0, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10526,7 +10086,15 @@ impl<'a> RestorationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RestorationInfo::KEY)),
         }
@@ -10540,7 +10108,16 @@ impl<'a> RestorationInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RestorationInfo::KEY)),
         }
@@ -10593,59 +10170,6 @@ impl<'a> RestorationInfoView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (640, 10415) => t.one(0, avp, rt::view::no_check),
-            (641, 10415) => t.one(1, avp, rt::view::no_check),
-            (654, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (643, 10415) => t.one(3, avp, rt::view::no_check),
-            (642, 10415) => t.one(4, avp, SubscriptionInfoView::check),
-            (660, 10415) => t.one(5, avp, PCscfSubscriptionInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (640, 10415) | (641, 10415) | (654, 10415) | (643, 10415) |
-            (642, 10415) | (660, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10655,7 +10179,7 @@ impl<'a> RestorationInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
@@ -10693,19 +10217,23 @@ impl<'a> RestorationInfoView<'a> {
             PCscfSubscriptionInfoView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for RestorationInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (640, 10415) => t.one(0, avp, rt::view::no_check),
+            (641, 10415) => t.one(1, avp, rt::view::no_check),
+            (654, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (643, 10415) => t.one(3, avp, rt::view::no_check),
+            (642, 10415) => t.one(4, avp, SubscriptionInfoView::check),
+            (660, 10415) => t.one(5, avp, PCscfSubscriptionInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10744,7 +10272,15 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IdentityWithEmergencyRegistration::KEY)),
         }
@@ -10758,7 +10294,16 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IdentityWithEmergencyRegistration::KEY)),
         }
@@ -10813,52 +10358,6 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (601, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1, 0) | (601, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10868,7 +10367,7 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
@@ -10881,19 +10380,19 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
     pub fn public_identity(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for IdentityWithEmergencyRegistrationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (601, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -10934,7 +10433,15 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AllowedWafWwsfIdentities::KEY)),
         }
@@ -10948,7 +10455,16 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AllowedWafWwsfIdentities::KEY)),
         }
@@ -10985,52 +10501,6 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (657, 10415) => t.any(0, 0, avp, rt::view::check_utf8_string),
-            (658, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (657, 10415) | (658, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11040,7 +10510,7 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65.
@@ -11069,19 +10539,19 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for AllowedWafWwsfIdentitiesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (657, 10415) => t.any(0, 0, avp, rt::view::check_utf8_string),
+            (658, 10415) => t.any(1, 1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -11120,7 +10590,15 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PCscfSubscriptionInfo::KEY)),
         }
@@ -11134,7 +10612,16 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PCscfSubscriptionInfo::KEY)),
         }
@@ -11203,56 +10690,6 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (643, 10415) => t.one(0, avp, rt::view::no_check),
-            (644, 10415) => t.one(1, avp, rt::view::no_check),
-            (645, 10415) => t.one(2, avp, rt::view::no_check),
-            (641, 10415) => t.one(3, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (643, 10415) | (644, 10415) | (645, 10415) | (641, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11262,7 +10699,7 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
@@ -11285,19 +10722,21 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
     pub fn contact(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for PCscfSubscriptionInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (643, 10415) => t.one(0, avp, rt::view::no_check),
+            (644, 10415) => t.one(1, avp, rt::view::no_check),
+            (645, 10415) => t.one(2, avp, rt::view::no_check),
+            (641, 10415) => t.one(3, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -11338,7 +10777,15 @@ impl<'a> FailedPcscfView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FailedPcscf::KEY)),
         }
@@ -11352,7 +10799,16 @@ impl<'a> FailedPcscfView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FailedPcscf::KEY)),
         }
@@ -11386,52 +10842,6 @@ impl<'a> FailedPcscfView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (665, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (666, 10415) => t.any(1, 0, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (665, 10415) | (666, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11441,7 +10851,7 @@ impl<'a> FailedPcscfView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
@@ -11462,19 +10872,19 @@ impl<'a> FailedPcscfView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for FailedPcscfView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (665, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
+            (666, 10415) => t.any(1, 0, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -11529,8 +10939,28 @@ impl<'a> UserAuthorizationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -11619,73 +11049,6 @@ impl<'a> UserAuthorizationRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (600, 10415) => t.one(12, avp, rt::view::no_check),
-            (623, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (637, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (621, 0) | (628, 10415) | (601, 10415) |
-            (600, 10415) | (623, 10415) | (637, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11695,7 +11058,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -11840,6 +11203,37 @@ impl<'a> UserAuthorizationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for UserAuthorizationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
+            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (600, 10415) => t.one(12, avp, rt::view::no_check),
+            (623, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (637, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11891,8 +11285,28 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -11949,73 +11363,6 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(10, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(11, 1, avp, SupportedFeaturesView::check),
-            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (603, 10415) => t.one(13, avp, ServerCapabilitiesView::check),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) |
-            (602, 10415) | (603, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12025,7 +11372,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12185,6 +11532,37 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for UserAuthorizationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(10, 0, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => t.any(11, 1, avp, SupportedFeaturesView::check),
+            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (603, 10415) => t.one(13, avp, ServerCapabilitiesView::check),
+            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(15, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12236,8 +11614,28 @@ impl<'a> ServerAssignmentRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12326,81 +11724,6 @@ impl<'a> ServerAssignmentRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.any(11, 1, avp, rt::view::check_utf8_string),
-            (634, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (602, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (614, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (624, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (639, 10415) => t.one(16, avp, ScscfRestorationInfoView::check),
-            (648, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (650, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (655, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (664, 10415) => t.one(20, avp, FailedPcscfView::check),
-            (284, 0) => t.any(21, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(22, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (621, 0) | (628, 10415) | (601, 10415) |
-            (634, 10415) | (602, 10415) | (614, 10415) | (624, 10415) | (639, 10415) |
-            (648, 10415) | (650, 10415) | (655, 10415) | (664, 10415) | (284, 0) | (282,
-            0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12410,7 +11733,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -12615,6 +11938,43 @@ impl<'a> ServerAssignmentRequestView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for ServerAssignmentRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
+            (601, 10415) => t.any(11, 1, avp, rt::view::check_utf8_string),
+            (634, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (602, 10415) => t.one(13, avp, rt::view::check_utf8_string),
+            (614, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (624, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (639, 10415) => t.one(16, avp, ScscfRestorationInfoView::check),
+            (648, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (650, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (655, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (664, 10415) => t.one(20, avp, FailedPcscfView::check),
+            (284, 0) => t.any(21, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(22, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -12666,8 +12026,28 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12724,84 +12104,6 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(12, 1, avp, SupportedFeaturesView::check),
-            (606, 10415) => t.one(13, avp, rt::view::no_check),
-            (618, 10415) => t.one(14, avp, ChargingInformationView::check),
-            (632, 10415) => t.one(15, avp, AssociatedIdentitiesView::check),
-            (638, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (639, 10415) => t.any(17, 2, avp, ScscfRestorationInfoView::check),
-            (647, 10415) => t.one(18, avp, AssociatedRegisteredIdentitiesView::check),
-            (602, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (634, 10415) => t.one(20, avp, rt::view::check_utf8_string),
-            (652, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (656, 10415) => t.one(22, avp, AllowedWafWwsfIdentitiesView::check),
-            (279, 0) => t.one(23, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(24, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(25, 4, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (1, 0) | (621, 0) | (623, 0) | (650, 0) | (628,
-            10415) | (606, 10415) | (618, 10415) | (632, 10415) | (638, 10415) | (639,
-            10415) | (647, 10415) | (602, 10415) | (634, 10415) | (652, 10415) | (656,
-            10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12811,7 +12113,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13055,6 +12357,46 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for ServerAssignmentAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => t.any(12, 1, avp, SupportedFeaturesView::check),
+            (606, 10415) => t.one(13, avp, rt::view::no_check),
+            (618, 10415) => t.one(14, avp, ChargingInformationView::check),
+            (632, 10415) => t.one(15, avp, AssociatedIdentitiesView::check),
+            (638, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (639, 10415) => t.any(17, 2, avp, ScscfRestorationInfoView::check),
+            (647, 10415) => t.one(18, avp, AssociatedRegisteredIdentitiesView::check),
+            (602, 10415) => t.one(19, avp, rt::view::check_utf8_string),
+            (634, 10415) => t.one(20, avp, rt::view::check_utf8_string),
+            (652, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (656, 10415) => t.one(22, avp, AllowedWafWwsfIdentitiesView::check),
+            (279, 0) => t.one(23, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(24, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(25, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13106,8 +12448,28 @@ impl<'a> LocationInfoRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -13180,72 +12542,6 @@ impl<'a> LocationInfoRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (633, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (623, 10415) => t.one(12, avp, rt::view::check::<i32>),
-            (650, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (633, 10415) | (621, 0) | (628, 10415) | (601,
-            10415) | (623, 10415) | (650, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13255,7 +12551,7 @@ impl<'a> LocationInfoRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13405,6 +12701,36 @@ impl<'a> LocationInfoRequestView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for LocationInfoRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (633, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
+            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (623, 10415) => t.one(12, avp, rt::view::check::<i32>),
+            (650, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for LocationInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13456,8 +12782,28 @@ impl<'a> LocationInfoAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -13514,76 +12860,6 @@ impl<'a> LocationInfoAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(10, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(11, 1, avp, SupportedFeaturesView::check),
-            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (603, 10415) => t.one(13, avp, ServerCapabilitiesView::check),
-            (634, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (653, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) |
-            (602, 10415) | (603, 10415) | (634, 10415) | (653, 10415) | (279, 0) | (284,
-            0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13593,7 +12869,7 @@ impl<'a> LocationInfoAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -13763,6 +13039,39 @@ impl<'a> LocationInfoAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for LocationInfoAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(8, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(9, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(10, 0, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => t.any(11, 1, avp, SupportedFeaturesView::check),
+            (602, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (603, 10415) => t.one(13, avp, ServerCapabilitiesView::check),
+            (634, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (653, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(17, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for LocationInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13814,8 +13123,28 @@ impl<'a> MultimediaAuthRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -13920,73 +13249,6 @@ impl<'a> MultimediaAuthRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (612, 10415) => t.one(12, avp, TgppSipAuthDataItemView::check),
-            (607, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (602, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (283, 0) | (293, 0) | (1, 0) | (621, 0) | (628, 10415) | (601, 10415) |
-            (612, 10415) | (607, 10415) | (602, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13996,7 +13258,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14136,6 +13398,37 @@ impl<'a> MultimediaAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
+            (601, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (612, 10415) => t.one(12, avp, TgppSipAuthDataItemView::check),
+            (607, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (602, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14187,8 +13480,28 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14245,76 +13558,6 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => t.any(12, 1, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (607, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (612, 10415) => t.any(15, 2, avp, TgppSipAuthDataItemView::check),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (1, 0) | (621, 0) | (623, 0) | (650, 0) | (628,
-            10415) | (601, 10415) | (607, 10415) | (612, 10415) | (279, 0) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14324,7 +13567,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14504,6 +13747,39 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(11, 0, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => t.any(12, 1, avp, SupportedFeaturesView::check),
+            (601, 10415) => t.one(13, avp, rt::view::check_utf8_string),
+            (607, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (612, 10415) => t.any(15, 2, avp, TgppSipAuthDataItemView::check),
+            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14555,8 +13831,28 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14647,72 +13943,6 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (632, 10415) => t.one(9, avp, AssociatedIdentitiesView::check),
-            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
-            (601, 10415) => t.any(11, 1, avp, rt::view::check_utf8_string),
-            (615, 10415) => t.one(12, avp, DeregistrationReasonView::check),
-            (659, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (632, 10415) | (628, 10415) | (601,
-            10415) | (615, 10415) | (659, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14722,7 +13952,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14863,6 +14093,36 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for RegistrationTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (632, 10415) => t.one(9, avp, AssociatedIdentitiesView::check),
+            (628, 10415) => t.any(10, 0, avp, SupportedFeaturesView::check),
+            (601, 10415) => t.any(11, 1, avp, rt::view::check_utf8_string),
+            (615, 10415) => t.one(12, avp, DeregistrationReasonView::check),
+            (659, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14914,8 +14174,28 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14974,72 +14254,6 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (632, 10415) => t.one(8, avp, AssociatedIdentitiesView::check),
-            (628, 10415) => t.any(9, 0, avp, SupportedFeaturesView::check),
-            (651, 10415) => {
-                t.any(10, 1, avp, IdentityWithEmergencyRegistrationView::check)
-            }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (632, 10415) | (628, 10415) | (651, 10415) | (279,
-            0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -15049,7 +14263,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15189,6 +14403,36 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for RegistrationTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (632, 10415) => t.one(8, avp, AssociatedIdentitiesView::check),
+            (628, 10415) => t.any(9, 0, avp, SupportedFeaturesView::check),
+            (651, 10415) => {
+                t.any(10, 1, avp, IdentityWithEmergencyRegistrationView::check)
+            }
+            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(12, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15240,8 +14484,28 @@ impl<'a> PushProfileRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -15322,72 +14586,6 @@ impl<'a> PushProfileRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (628, 10415) => t.any(9, 0, avp, SupportedFeaturesView::check),
-            (606, 10415) => t.one(10, avp, rt::view::no_check),
-            (618, 10415) => t.one(11, avp, ChargingInformationView::check),
-            (612, 10415) => t.one(12, avp, TgppSipAuthDataItemView::check),
-            (656, 10415) => t.one(13, avp, AllowedWafWwsfIdentitiesView::check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (628, 10415) | (606, 10415) | (618,
-            10415) | (612, 10415) | (656, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -15397,7 +14595,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15532,6 +14730,36 @@ impl<'a> PushProfileRequestView<'a> {
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for PushProfileRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => t.any(9, 0, avp, SupportedFeaturesView::check),
+            (606, 10415) => t.one(10, avp, rt::view::no_check),
+            (618, 10415) => t.one(11, avp, ChargingInformationView::check),
+            (612, 10415) => t.one(12, avp, TgppSipAuthDataItemView::check),
+            (656, 10415) => t.one(13, avp, AllowedWafWwsfIdentitiesView::check),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl std::fmt::Debug for PushProfileRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15583,8 +14811,28 @@ impl<'a> PushProfileAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -15641,67 +14889,6 @@ impl<'a> PushProfileAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => t.any(8, 0, avp, SupportedFeaturesView::check),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -15711,7 +14898,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15828,6 +15015,32 @@ impl<'a> PushProfileAnswerView<'a> {
             0,
             rt::view::text,
         )
+    }
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl<'a> rt::view::Step<'a> for PushProfileAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => t.any(8, 0, avp, SupportedFeaturesView::check),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]

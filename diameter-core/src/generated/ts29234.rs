@@ -389,7 +389,7 @@ impl rt::AvpData for SessionRequestType {
 ///     [ Maximum-Number-Accesses ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WlanUserData {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_data: Option<rt::lazy::Lazy<ChargingData>>,
@@ -407,6 +407,8 @@ pub struct WlanUserData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
+impl Eq for WlanUserData {}
 #[cfg(any(feature = "ts29234"))]
 impl Default for WlanUserData {
     fn default() -> Self {
@@ -493,14 +495,6 @@ impl rt::AvpData for WlanUserData {
     ) -> Result<(), rt::DecodeError> {
         WlanUserDataView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.charging_data, 10415)
-            + rt::typed::len_opt(&self.wlan_access, 10415)
-            + rt::typed::len_opt(&self.wlan_3gpp_ip_access, 10415)
-            + rt::typed::len_all(&self.apn_authorized, 10415)
-            + rt::typed::len_opt(&self.maximum_number_accesses, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.charging_data, buf, &self.avp_flags, 304, 10415, 192);
         rt::typed::put_opt(&self.wlan_access, buf, &self.avp_flags, 305, 10415, 192);
@@ -533,7 +527,7 @@ impl rt::AvpData for WlanUserData {
 ///     [ Charging-Nodes ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChargingData {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     pub charging_characteristics: Option<rt::bytes::Bytes>,
@@ -545,6 +539,8 @@ pub struct ChargingData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
+impl Eq for ChargingData {}
 #[cfg(any(feature = "ts29234"))]
 impl Default for ChargingData {
     fn default() -> Self {
@@ -614,11 +610,6 @@ impl rt::AvpData for ChargingData {
     ) -> Result<(), rt::DecodeError> {
         ChargingDataView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.charging_characteristics, 10415)
-            + rt::typed::len_opt(&self.charging_nodes, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.charging_characteristics,
@@ -644,7 +635,7 @@ impl rt::AvpData for ChargingData {
 ///     [ Max-Requested-Bandwidth ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApnAuthorized {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     pub service_selection: rt::data::Utf8String,
@@ -662,6 +653,8 @@ pub struct ApnAuthorized {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
+impl Eq for ApnAuthorized {}
 #[cfg(any(feature = "ts29234"))]
 impl Default for ApnAuthorized {
     fn default() -> Self {
@@ -752,14 +745,6 @@ impl rt::AvpData for ApnAuthorized {
     ) -> Result<(), rt::DecodeError> {
         ApnAuthorizedView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.apn_barring_type, 10415)
-            + rt::typed::len_opt(&self.wlan_direct_ip_access, 10415)
-            + rt::typed::len_opt(&self.routing_policy, 10415)
-            + rt::typed::len_opt(&self.max_requested_bandwidth, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
         rt::typed::put_opt(
@@ -801,7 +786,7 @@ impl rt::AvpData for ApnAuthorized {
 ///     [ Secondary-Charging-Collection-Function-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChargingNodes {
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     pub primary_ocs_charging_function_name: Option<rt::data::DiameterIdentity>,
@@ -817,6 +802,8 @@ pub struct ChargingNodes {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts29234"))]
+impl Eq for ChargingNodes {}
 #[cfg(any(feature = "ts29234"))]
 impl Default for ChargingNodes {
     fn default() -> Self {
@@ -914,15 +901,6 @@ impl rt::AvpData for ChargingNodes {
     ) -> Result<(), rt::DecodeError> {
         ChargingNodesView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.primary_ocs_charging_function_name, 10415)
-            + rt::typed::len_opt(&self.secondary_ocs_charging_function_name, 10415)
-            + rt::typed::len_opt(&self.primary_charging_collection_function_name, 10415)
-            + rt::typed::len_opt(
-                &self.secondary_charging_collection_function_name,
-                10415,
-            ) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.primary_ocs_charging_function_name,
@@ -990,7 +968,15 @@ impl<'a> WlanUserDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanUserData::KEY)),
         }
@@ -1004,7 +990,16 @@ impl<'a> WlanUserDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(WlanUserData::KEY)),
         }
@@ -1038,58 +1033,6 @@ impl<'a> WlanUserDataView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (304, 10415) => t.one(0, avp, ChargingDataView::check),
-            (305, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (306, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (307, 10415) => t.any(3, 0, avp, ApnAuthorizedView::check),
-            (319, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (304, 10415) | (305, 10415) | (306, 10415) | (307, 10415) |
-            (319, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1099,7 +1042,7 @@ impl<'a> WlanUserDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
@@ -1145,19 +1088,22 @@ impl<'a> WlanUserDataView<'a> {
     pub fn maximum_number_accesses(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts29234"))]
+impl<'a> rt::view::Step<'a> for WlanUserDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (304, 10415) => t.one(0, avp, ChargingDataView::check),
+            (305, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (306, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (307, 10415) => t.any(3, 0, avp, ApnAuthorizedView::check),
+            (319, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1196,7 +1142,15 @@ impl<'a> ChargingDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ChargingData::KEY)),
         }
@@ -1210,7 +1164,16 @@ impl<'a> ChargingDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingData::KEY)),
         }
@@ -1243,52 +1206,6 @@ impl<'a> ChargingDataView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (314, 10415) => t.one(0, avp, rt::view::no_check),
-            (315, 10415) => t.one(1, avp, ChargingNodesView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (314, 10415) | (315, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1298,7 +1215,7 @@ impl<'a> ChargingDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
@@ -1311,19 +1228,19 @@ impl<'a> ChargingDataView<'a> {
     pub fn charging_nodes(&self) -> Option<ChargingNodesView<'a>> {
         rt::view::opt(self.root, self.first[1], self.end, ChargingNodesView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts29234"))]
+impl<'a> rt::view::Step<'a> for ChargingDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (314, 10415) => t.one(0, avp, rt::view::no_check),
+            (315, 10415) => t.one(1, avp, ChargingNodesView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1362,7 +1279,15 @@ impl<'a> ApnAuthorizedView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnAuthorized::KEY)),
         }
@@ -1376,7 +1301,16 @@ impl<'a> ApnAuthorizedView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ApnAuthorized::KEY)),
         }
@@ -1421,58 +1355,6 @@ impl<'a> ApnAuthorizedView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (309, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (310, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (312, 10415) => t.one(3, avp, rt::view::check_ip_filter_rule),
-            (313, 10415) => t.one(4, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (493, 0) | (309, 10415) | (310, 10415) | (312, 10415) | (313,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1482,7 +1364,7 @@ impl<'a> ApnAuthorizedView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
@@ -1520,19 +1402,22 @@ impl<'a> ApnAuthorizedView<'a> {
     pub fn max_requested_bandwidth(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts29234"))]
+impl<'a> rt::view::Step<'a> for ApnAuthorizedView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (493, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (309, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (310, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (312, 10415) => t.one(3, avp, rt::view::check_ip_filter_rule),
+            (313, 10415) => t.one(4, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1571,7 +1456,15 @@ impl<'a> ChargingNodesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ChargingNodes::KEY)),
         }
@@ -1585,7 +1478,16 @@ impl<'a> ChargingNodesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingNodes::KEY)),
         }
@@ -1621,56 +1523,6 @@ impl<'a> ChargingNodesView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (316, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (317, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (621, 10415) => t.one(2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (622, 10415) => t.one(3, avp, rt::view::check::<rt::data::DiameterUri>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (316, 10415) | (317, 10415) | (621, 10415) | (622, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1680,7 +1532,7 @@ impl<'a> ChargingNodesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
@@ -1717,19 +1569,21 @@ impl<'a> ChargingNodesView<'a> {
             rt::view::value::<rt::data::DiameterUri>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts29234"))]
+impl<'a> rt::view::Step<'a> for ChargingNodesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (316, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
+            (317, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (621, 10415) => t.one(2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (622, 10415) => t.one(3, avp, rt::view::check::<rt::data::DiameterUri>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]

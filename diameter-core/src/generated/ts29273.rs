@@ -462,7 +462,7 @@ impl rt::AvpData for TransportAccessType {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Non3gppUserData {
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Option<super::credit_control::SubscriptionId>,
@@ -506,6 +506,8 @@ pub struct Non3gppUserData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for Non3gppUserData {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for Non3gppUserData {
     fn default() -> Self {
@@ -660,27 +662,6 @@ impl rt::AvpData for Non3gppUserData {
     ) -> Result<(), rt::DecodeError> {
         Non3gppUserDataView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.non_3gpp_ip_access, 10415)
-            + rt::typed::len_opt(&self.non_3gpp_ip_access_apn, 10415)
-            + rt::typed::len_all(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.ambr, 10415)
-            + rt::typed::len_opt(&self.tgpp_charging_characteristics, 10415)
-            + rt::typed::len_opt(&self.context_identifier, 10415)
-            + rt::typed::len_opt(&self.apn_oi_replacement, 10415)
-            + rt::typed::len_all(&self.apn_configuration, 10415)
-            + rt::typed::len_opt(&self.trace_info, 10415)
-            + rt::typed::len_opt(&self.twan_default_apn_context_id, 10415)
-            + rt::typed::len_all(&self.twan_access_info, 10415)
-            + rt::typed::len_opt(&self.ue_usage_type, 10415)
-            + rt::typed::len_opt(&self.emergency_info, 10415)
-            + rt::typed::len_opt(&self.erp_authorization, 10415)
-            + rt::typed::len_opt(&self.core_network_restrictions, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
         rt::typed::put_opt(
@@ -790,7 +771,7 @@ impl rt::AvpData for Non3gppUserData {
 ///     [ Trace-Reference ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TraceInfo {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     pub trace_data: Option<rt::lazy::Lazy<super::ts29272::TraceData>>,
@@ -802,6 +783,16 @@ pub struct TraceInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
+impl Eq for TraceInfo {}
 #[cfg(
     any(
         feature = "s6b",
@@ -893,11 +884,6 @@ impl rt::AvpData for TraceInfo {
     ) -> Result<(), rt::DecodeError> {
         TraceInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.trace_data, 10415)
-            + rt::typed::len_opt(&self.trace_reference, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.trace_data, buf, &self.avp_flags, 1458, 10415, 192);
         rt::typed::put_opt(
@@ -920,7 +906,7 @@ impl rt::AvpData for TraceInfo {
 ///     [ HESSID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WlanIdentifier {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -932,6 +918,8 @@ pub struct WlanIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl Eq for WlanIdentifier {}
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl Default for WlanIdentifier {
     fn default() -> Self {
@@ -990,10 +978,6 @@ impl rt::AvpData for WlanIdentifier {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.ssid, 10415) + rt::typed::len_opt(&self.hessid, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
         rt::typed::put_opt(&self.hessid, buf, &self.avp_flags, 1525, 10415, 192);
@@ -1009,7 +993,7 @@ impl rt::AvpData for WlanIdentifier {
 ///     [ WLAN-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TwanAccessInfo {
     /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
     pub access_authorization_flags: Option<u32>,
@@ -1021,6 +1005,8 @@ pub struct TwanAccessInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for TwanAccessInfo {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for TwanAccessInfo {
     fn default() -> Self {
@@ -1095,11 +1081,6 @@ impl rt::AvpData for TwanAccessInfo {
     ) -> Result<(), rt::DecodeError> {
         TwanAccessInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.access_authorization_flags, 10415)
-            + rt::typed::len_opt(&self.wlan_identifier, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.access_authorization_flags,
@@ -1133,7 +1114,7 @@ impl rt::AvpData for TwanAccessInfo {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccessNetworkInfo {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: Option<rt::data::Utf8String>,
@@ -1153,6 +1134,8 @@ pub struct AccessNetworkInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for AccessNetworkInfo {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for AccessNetworkInfo {
     fn default() -> Self {
@@ -1230,14 +1213,6 @@ impl rt::AvpData for AccessNetworkInfo {
     ) -> Result<(), rt::DecodeError> {
         AccessNetworkInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.ssid, 10415) + rt::typed::len_opt(&self.bssid, 10415)
-            + rt::typed::len_opt(&self.location_information, 0)
-            + rt::typed::len_opt(&self.location_data, 0)
-            + rt::typed::len_opt(&self.operator_name, 0)
-            + rt::typed::len_opt(&self.logical_access_id, 13019)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
         rt::typed::put_opt(&self.bssid, buf, &self.avp_flags, 2716, 10415, 192);
@@ -1270,7 +1245,7 @@ impl rt::AvpData for AccessNetworkInfo {
 ///     [ SM-Back-Off-Timer ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TwanConnectivityParameters {
     /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
     pub connectivity_flags: Option<u32>,
@@ -1294,6 +1269,8 @@ pub struct TwanConnectivityParameters {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TwanConnectivityParameters {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TwanConnectivityParameters {
     fn default() -> Self {
@@ -1388,17 +1365,6 @@ impl rt::AvpData for TwanConnectivityParameters {
     ) -> Result<(), rt::DecodeError> {
         TwanConnectivityParametersView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.connectivity_flags, 10415)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.pdn_type, 10415)
-            + rt::typed::len_all(&self.served_party_ip_address, 10415)
-            + rt::typed::len_opt(&self.twan_pco, 10415)
-            + rt::typed::len_opt(&self.twag_up_address, 10415)
-            + rt::typed::len_opt(&self.twan_s2a_failure_cause, 10415)
-            + rt::typed::len_opt(&self.sm_back_off_timer, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.connectivity_flags,
@@ -1482,7 +1448,7 @@ impl rt::AvpData for TwanConnectivityParameters {
 ///     [ ERP-RK-Request ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1552,6 +1518,8 @@ pub struct TgppStaDiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaDiameterEapRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaDiameterEapRequest {
     fn default() -> Self {
@@ -1772,37 +1740,6 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.calling_station_id, 0)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.anid, 10415)
-            + rt::typed::len_opt(&self.full_network_name, 10415)
-            + rt::typed::len_opt(&self.short_network_name, 10415)
-            + rt::typed::len_opt(&self.qos_capability, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.visited_network_identifier, 10415)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.terminal_information, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.aaa_failure_indication, 10415)
-            + rt::typed::len_opt(&self.wlan_identifier, 10415)
-            + rt::typed::len_opt(&self.der_flags, 10415)
-            + rt::typed::len_opt(&self.twan_connection_mode, 10415)
-            + rt::typed::len_opt(&self.twan_connectivity_parameters, 10415)
-            + rt::typed::len_all(&self.twag_cp_address, 10415)
-            + rt::typed::len_opt(&self.erp_rk_request, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -1956,7 +1893,7 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2054,6 +1991,8 @@ pub struct TgppStaDiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaDiameterEapAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaDiameterEapAnswer {
     fn default() -> Self {
@@ -2336,49 +2275,6 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_opt(&self.eap_master_session_key, 0)
-            + rt::typed::len_opt(&self.context_identifier, 10415)
-            + rt::typed::len_opt(&self.apn_oi_replacement, 10415)
-            + rt::typed::len_all(&self.apn_configuration, 10415)
-            + rt::typed::len_opt(&self.mip6_agent_info, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.mobile_node_identifier, 0)
-            + rt::typed::len_opt(&self.tgpp_charging_characteristics, 10415)
-            + rt::typed::len_opt(&self.ambr, 10415)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.an_trusted, 10415)
-            + rt::typed::len_opt(&self.trace_info, 10415)
-            + rt::typed::len_opt(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.mip_fa_rk, 10415)
-            + rt::typed::len_opt(&self.mip_fa_rk_spi, 10415)
-            + rt::typed::len_opt(&self.dea_flags, 10415)
-            + rt::typed::len_opt(&self.twan_connection_mode, 10415)
-            + rt::typed::len_opt(&self.twan_connectivity_parameters, 10415)
-            + rt::typed::len_opt(&self.wlcp_key, 10415)
-            + rt::typed::len_opt(&self.terminal_information, 10415)
-            + rt::typed::len_opt(&self.ue_usage_type, 10415)
-            + rt::typed::len_opt(&self.emergency_services, 10415)
-            + rt::typed::len_opt(&self.emergency_info, 10415)
-            + rt::typed::len_opt(&self.key, 0) + rt::typed::len_opt(&self.erp_realm, 0)
-            + rt::typed::len_opt(&self.imei_check_in_vplmn_result, 10415)
-            + rt::typed::len_opt(&self.high_priority_access_info, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2605,7 +2501,7 @@ impl rt::typed::RequestCommand for TgppStaDiameterEapRequest {
 ///     *2[ TWAG-CP-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2647,6 +2543,8 @@ pub struct TgppStaAaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaAaRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAaRequest {
     fn default() -> Self {
@@ -2821,24 +2719,6 @@ impl rt::typed::Command for TgppStaAaRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.visited_network_identifier, 10415)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.twan_connection_mode, 10415)
-            + rt::typed::len_opt(&self.twan_connectivity_parameters, 10415)
-            + rt::typed::len_all(&self.twag_cp_address, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2924,7 +2804,7 @@ impl rt::typed::Command for TgppStaAaRequest {
 ///     [ UE-Usage-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2980,6 +2860,8 @@ pub struct TgppStaAaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaAaAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAaAnswer {
     fn default() -> Self {
@@ -3183,30 +3065,6 @@ impl rt::typed::Command for TgppStaAaAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.context_identifier, 10415)
-            + rt::typed::len_opt(&self.apn_oi_replacement, 10415)
-            + rt::typed::len_all(&self.apn_configuration, 10415)
-            + rt::typed::len_opt(&self.tgpp_charging_characteristics, 10415)
-            + rt::typed::len_opt(&self.ambr, 10415)
-            + rt::typed::len_opt(&self.trace_info, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.twan_connection_mode, 10415)
-            + rt::typed::len_opt(&self.twan_connectivity_parameters, 10415)
-            + rt::typed::len_opt(&self.ue_usage_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3361,7 +3219,7 @@ impl rt::typed::RequestCommand for TgppStaAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3389,6 +3247,8 @@ pub struct TgppStaSessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaSessionTerminationRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaSessionTerminationRequest {
     fn default() -> Self {
@@ -3520,16 +3380,6 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3556,7 +3406,7 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3578,6 +3428,8 @@ pub struct TgppStaSessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaSessionTerminationAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaSessionTerminationAnswer {
     fn default() -> Self {
@@ -3681,13 +3533,6 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3771,7 +3616,7 @@ impl rt::typed::RequestCommand for TgppStaSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3799,6 +3644,8 @@ pub struct TgppStaAbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaAbortSessionRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAbortSessionRequest {
     fn default() -> Self {
@@ -3932,17 +3779,6 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3969,7 +3805,7 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3991,6 +3827,8 @@ pub struct TgppStaAbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaAbortSessionAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaAbortSessionAnswer {
     fn default() -> Self {
@@ -4094,13 +3932,6 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4187,7 +4018,7 @@ impl rt::typed::RequestCommand for TgppStaAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4215,6 +4046,8 @@ pub struct TgppStaReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaReAuthRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaReAuthRequest {
     fn default() -> Self {
@@ -4356,16 +4189,6 @@ impl rt::typed::Command for TgppStaReAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4392,7 +4215,7 @@ impl rt::typed::Command for TgppStaReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppStaReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4414,6 +4237,8 @@ pub struct TgppStaReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl Eq for TgppStaReAuthAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl Default for TgppStaReAuthAnswer {
     fn default() -> Self {
@@ -4517,13 +4342,6 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4621,7 +4439,7 @@ impl rt::typed::RequestCommand for TgppStaReAuthRequest {
 ///     [ High-Priority-Access-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4671,6 +4489,8 @@ pub struct TgppSwmDiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmDiameterEapRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmDiameterEapRequest {
     fn default() -> Self {
@@ -4863,28 +4683,6 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.qos_capability, 0)
-            + rt::typed::len_opt(&self.visited_network_identifier, 10415)
-            + rt::typed::len_opt(&self.aaa_failure_indication, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.high_priority_access_info, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4979,7 +4777,7 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5045,6 +4843,8 @@ pub struct TgppSwmDiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmDiameterEapAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmDiameterEapAnswer {
     fn default() -> Self {
@@ -5268,35 +5068,6 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.acct_interim_interval, 0)
-            + rt::typed::len_opt(&self.eap_master_session_key, 0)
-            + rt::typed::len_opt(&self.context_identifier, 10415)
-            + rt::typed::len_opt(&self.apn_oi_replacement, 10415)
-            + rt::typed::len_all(&self.apn_configuration, 10415)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.mobile_node_identifier, 0)
-            + rt::typed::len_opt(&self.trace_info, 10415)
-            + rt::typed::len_opt(&self.subscription_id, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.ue_usage_type, 10415)
-            + rt::typed::len_opt(&self.emergency_info, 10415)
-            + rt::typed::len_opt(&self.core_network_restrictions, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5464,7 +5235,7 @@ impl rt::typed::RequestCommand for TgppSwmDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5502,6 +5273,8 @@ pub struct TgppSwmAaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmAaRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAaRequest {
     fn default() -> Self {
@@ -5659,22 +5432,6 @@ impl rt::typed::Command for TgppSwmAaRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.aar_flags, 10415)
-            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.emergency_services, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5742,7 +5499,7 @@ impl rt::typed::Command for TgppSwmAaRequest {
 ///     [ Core-Network-Restrictions ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5794,6 +5551,8 @@ pub struct TgppSwmAaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmAaAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAaAnswer {
     fn default() -> Self {
@@ -5984,28 +5743,6 @@ impl rt::typed::Command for TgppSwmAaAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.apn_oi_replacement, 10415)
-            + rt::typed::len_all(&self.apn_configuration, 10415)
-            + rt::typed::len_opt(&self.trace_info, 10415)
-            + rt::typed::len_opt(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.ue_usage_type, 10415)
-            + rt::typed::len_opt(&self.emergency_info, 10415)
-            + rt::typed::len_opt(&self.core_network_restrictions, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6140,7 +5877,7 @@ impl rt::typed::RequestCommand for TgppSwmAaRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6168,6 +5905,8 @@ pub struct TgppSwmSessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmSessionTerminationRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmSessionTerminationRequest {
     fn default() -> Self {
@@ -6299,16 +6038,6 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6335,7 +6064,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6357,6 +6086,8 @@ pub struct TgppSwmSessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmSessionTerminationAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmSessionTerminationAnswer {
     fn default() -> Self {
@@ -6460,13 +6191,6 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6550,7 +6274,7 @@ impl rt::typed::RequestCommand for TgppSwmSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6578,6 +6302,8 @@ pub struct TgppSwmAbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmAbortSessionRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAbortSessionRequest {
     fn default() -> Self {
@@ -6711,17 +6437,6 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6748,7 +6463,7 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6770,6 +6485,8 @@ pub struct TgppSwmAbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmAbortSessionAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmAbortSessionAnswer {
     fn default() -> Self {
@@ -6873,13 +6590,6 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -6966,7 +6676,7 @@ impl rt::typed::RequestCommand for TgppSwmAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -6994,6 +6704,8 @@ pub struct TgppSwmReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmReAuthRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmReAuthRequest {
     fn default() -> Self {
@@ -7135,16 +6847,6 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -7171,7 +6873,7 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppSwmReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7193,6 +6895,8 @@ pub struct TgppSwmReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl Eq for TgppSwmReAuthAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl Default for TgppSwmReAuthAnswer {
     fn default() -> Self {
@@ -7296,13 +7000,6 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -7401,7 +7098,7 @@ impl rt::typed::RequestCommand for TgppSwmReAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7455,6 +7152,8 @@ pub struct MultimediaAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for MultimediaAuthRequest {
     fn default() -> Self {
@@ -7682,29 +7381,6 @@ impl rt::typed::Command for MultimediaAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.an_trusted, 10415)
-            + rt::typed::len_opt(&self.anid, 10415)
-            + rt::typed::len_opt(&self.visited_network_identifier, 10415)
-            + rt::typed::len_opt(&self.terminal_information, 10415)
-            + rt::typed::len_one(&self.tgpp_sip_auth_data_item, 10415)
-            + rt::typed::len_one(&self.tgpp_sip_number_auth_items, 10415)
-            + rt::typed::len_opt(&self.aaa_failure_indication, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -7805,7 +7481,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MultimediaAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -7853,6 +7529,8 @@ pub struct MultimediaAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for MultimediaAuthAnswer {
     fn default() -> Self {
@@ -8038,26 +7716,6 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.tgpp_sip_number_auth_items, 10415)
-            + rt::typed::len_all(&self.tgpp_sip_auth_data_item, 10415)
-            + rt::typed::len_opt(&self.tgpp_aaa_server_name, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -8220,7 +7878,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerAssignmentRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8274,6 +7932,8 @@ pub struct ServerAssignmentRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for ServerAssignmentRequest {
     fn default() -> Self {
@@ -8496,29 +8156,6 @@ impl rt::typed::Command for ServerAssignmentRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.context_identifier, 10415)
-            + rt::typed::len_opt(&self.mip6_agent_info, 0)
-            + rt::typed::len_opt(&self.visited_network_identifier, 10415)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_one(&self.server_assignment_type, 10415)
-            + rt::typed::len_all(&self.active_apn, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.terminal_information, 10415)
-            + rt::typed::len_opt(&self.emergency_services, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -8618,7 +8255,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerAssignmentAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -8664,6 +8301,8 @@ pub struct ServerAssignmentAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for ServerAssignmentAnswer {
     fn default() -> Self {
@@ -8833,25 +8472,6 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.non_3gpp_user_data, 10415)
-            + rt::typed::len_opt(&self.tgpp_aaa_server_name, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -8998,7 +8618,7 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistrationTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9034,6 +8654,8 @@ pub struct RegistrationTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for RegistrationTerminationRequest {
     fn default() -> Self {
@@ -9220,21 +8842,6 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_one(&self.deregistration_reason, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -9292,7 +8899,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistrationTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9326,6 +8933,8 @@ pub struct RegistrationTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for RegistrationTerminationAnswer {
     fn default() -> Self {
@@ -9474,20 +9083,6 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -9618,7 +9213,7 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushProfileRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9656,6 +9251,8 @@ pub struct PushProfileRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for PushProfileRequest {
     fn default() -> Self {
@@ -9829,22 +9426,6 @@ impl rt::typed::Command for PushProfileRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_opt(&self.non_3gpp_user_data, 10415)
-            + rt::typed::len_opt(&self.ppr_flags, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -9905,7 +9486,7 @@ impl rt::typed::Command for PushProfileRequest {
 ///     *[ Route-Record ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PushProfileAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -9943,6 +9524,8 @@ pub struct PushProfileAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl Default for PushProfileAnswer {
     fn default() -> Self {
@@ -10099,22 +9682,6 @@ impl rt::typed::Command for PushProfileAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.access_network_info, 10415)
-            + rt::typed::len_opt(&self.local_time_zone, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -10265,7 +9832,7 @@ impl rt::typed::RequestCommand for PushProfileRequest {
 ///     [ DER-S6b-Flags ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bDiameterEapRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10311,6 +9878,8 @@ pub struct TgppS6bDiameterEapRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bDiameterEapRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bDiameterEapRequest {
     fn default() -> Self {
@@ -10490,26 +10059,6 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.rat_type, 10415)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.qos_capability, 0)
-            + rt::typed::len_opt(&self.visited_network_identifier, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.der_s6b_flags, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -10576,7 +10125,7 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bDiameterEapAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -10632,6 +10181,8 @@ pub struct TgppS6bDiameterEapAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bDiameterEapAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bDiameterEapAnswer {
     fn default() -> Self {
@@ -10821,30 +10372,6 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.eap_payload, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.eap_master_session_key, 0)
-            + rt::typed::len_opt(&self.mobile_node_identifier, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.mip6_agent_info, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.apn_configuration, 10415)
-            + rt::typed::len_opt(&self.qos_resources, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.trace_info, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -10991,7 +10518,7 @@ impl rt::typed::RequestCommand for TgppS6bDiameterEapRequest {
 ///     [ Emergency-Services ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bAaRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11039,6 +10566,8 @@ pub struct TgppS6bAaRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bAaRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAaRequest {
     fn default() -> Self {
@@ -11216,27 +10745,6 @@ impl rt::typed::Command for TgppS6bAaRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.mip6_agent_info, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.visited_network_identifier, 10415)
-            + rt::typed::len_opt(&self.qos_capability, 0)
-            + rt::typed::len_opt(&self.service_selection, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.origination_time_stamp, 10415)
-            + rt::typed::len_opt(&self.maximum_wait_time, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.emergency_services, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -11324,7 +10832,7 @@ impl rt::typed::Command for TgppS6bAaRequest {
 ///     *[ Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bAaAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11378,6 +10886,8 @@ pub struct TgppS6bAaAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bAaAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAaAnswer {
     fn default() -> Self {
@@ -11563,29 +11073,6 @@ impl rt::typed::Command for TgppS6bAaAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_request_type, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.mobile_node_identifier, 0)
-            + rt::typed::len_opt(&self.mip6_agent_info, 0)
-            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
-            + rt::typed::len_opt(&self.session_timeout, 0)
-            + rt::typed::len_opt(&self.apn_configuration, 10415)
-            + rt::typed::len_opt(&self.qos_resources, 0)
-            + rt::typed::len_opt(&self.an_trusted, 10415)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.trace_info, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -11712,7 +11199,7 @@ impl rt::typed::RequestCommand for TgppS6bAaRequest {
 ///     [ OC-Supported-Features ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bSessionTerminationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11742,6 +11229,8 @@ pub struct TgppS6bSessionTerminationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bSessionTerminationRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bSessionTerminationRequest {
     fn default() -> Self {
@@ -11877,18 +11366,6 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -11919,7 +11396,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
 ///     *[ Load ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bSessionTerminationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -11947,6 +11424,8 @@ pub struct TgppS6bSessionTerminationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bSessionTerminationAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bSessionTerminationAnswer {
     fn default() -> Self {
@@ -12058,16 +11537,6 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -12154,7 +11623,7 @@ impl rt::typed::RequestCommand for TgppS6bSessionTerminationRequest {
 ///     [ Auth-Session-State ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bAbortSessionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12182,6 +11651,8 @@ pub struct TgppS6bAbortSessionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bAbortSessionRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAbortSessionRequest {
     fn default() -> Self {
@@ -12315,17 +11786,6 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.auth_session_state, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -12352,7 +11812,7 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bAbortSessionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12374,6 +11834,8 @@ pub struct TgppS6bAbortSessionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bAbortSessionAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bAbortSessionAnswer {
     fn default() -> Self {
@@ -12477,13 +11939,6 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -12572,7 +12027,7 @@ impl rt::typed::RequestCommand for TgppS6bAbortSessionRequest {
 ///     [ Trust-Relationship-Update ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bReAuthRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12604,6 +12059,8 @@ pub struct TgppS6bReAuthRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bReAuthRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bReAuthRequest {
     fn default() -> Self {
@@ -12756,19 +12213,6 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.re_auth_request_type, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.rar_flags, 10415)
-            + rt::typed::len_opt(&self.trust_relationship_update, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -12804,7 +12248,7 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
 ///     [ User-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TgppS6bReAuthAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -12826,6 +12270,8 @@ pub struct TgppS6bReAuthAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl Eq for TgppS6bReAuthAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl Default for TgppS6bReAuthAnswer {
     fn default() -> Self {
@@ -12929,13 +12375,6 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -13036,7 +12475,15 @@ impl<'a> Non3gppUserDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Non3gppUserData::KEY)),
         }
@@ -13050,7 +12497,16 @@ impl<'a> Non3gppUserDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Non3gppUserData::KEY)),
         }
@@ -13087,75 +12543,6 @@ impl<'a> Non3gppUserDataView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (443, 0) => t.one(0, avp, super::credit_control::SubscriptionIdView::check),
-            (1501, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1502, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1032, 10415) => t.any(3, 0, avp, rt::view::check::<i32>),
-            (27, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (124, 0) => t.one(5, avp, rt::view::check::<u64>),
-            (1435, 10415) => t.one(6, avp, super::ts29272::AmbrView::check),
-            (13, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (1423, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (1430, 10415) => {
-                t.any(10, 1, avp, super::ts29272::ApnConfigurationView::check)
-            }
-            (1505, 10415) => t.one(11, avp, TraceInfoView::check),
-            (1512, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (1510, 10415) => t.any(13, 2, avp, TwanAccessInfoView::check),
-            (1680, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(15, avp, super::ts29272::EmergencyInfoView::check),
-            (1541, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (1704, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (443, 0) | (1501, 10415) | (1502, 10415) | (1032, 10415) |
-            (27, 0) | (124, 0) | (1435, 10415) | (13, 10415) | (1423, 10415) | (1427,
-            10415) | (1430, 10415) | (1505, 10415) | (1512, 10415) | (1510, 10415) |
-            (1680, 10415) | (1687, 10415) | (1541, 10415) | (1704, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13165,7 +12552,7 @@ impl<'a> Non3gppUserDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -13306,19 +12693,37 @@ impl<'a> Non3gppUserDataView<'a> {
     pub fn core_network_restrictions(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for Non3gppUserDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (443, 0) => t.one(0, avp, super::credit_control::SubscriptionIdView::check),
+            (1501, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1502, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1032, 10415) => t.any(3, 0, avp, rt::view::check::<i32>),
+            (27, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (124, 0) => t.one(5, avp, rt::view::check::<u64>),
+            (1435, 10415) => t.one(6, avp, super::ts29272::AmbrView::check),
+            (13, 10415) => t.one(7, avp, rt::view::check_utf8_string),
+            (1423, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (1427, 10415) => t.one(9, avp, rt::view::check_utf8_string),
+            (1430, 10415) => {
+                t.any(10, 1, avp, super::ts29272::ApnConfigurationView::check)
+            }
+            (1505, 10415) => t.one(11, avp, TraceInfoView::check),
+            (1512, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (1510, 10415) => t.any(13, 2, avp, TwanAccessInfoView::check),
+            (1680, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (1687, 10415) => t.one(15, avp, super::ts29272::EmergencyInfoView::check),
+            (1541, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (1704, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -13373,7 +12778,15 @@ impl<'a> TraceInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TraceInfo::KEY)),
         }
@@ -13387,7 +12800,16 @@ impl<'a> TraceInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TraceInfo::KEY)),
         }
@@ -13420,52 +12842,6 @@ impl<'a> TraceInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1458, 10415) => t.one(0, avp, super::ts29272::TraceDataView::check),
-            (1459, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1458, 10415) | (1459, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13475,7 +12851,7 @@ impl<'a> TraceInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
@@ -13493,19 +12869,27 @@ impl<'a> TraceInfoView<'a> {
     pub fn trace_reference(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::Step<'a> for TraceInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1458, 10415) => t.one(0, avp, super::ts29272::TraceDataView::check),
+            (1459, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -13552,7 +12936,15 @@ impl<'a> WlanIdentifierView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanIdentifier::KEY)),
         }
@@ -13566,7 +12958,16 @@ impl<'a> WlanIdentifierView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(WlanIdentifier::KEY)),
         }
@@ -13602,52 +13003,6 @@ impl<'a> WlanIdentifierView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1525, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1524, 10415) | (1525, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13657,7 +13012,7 @@ impl<'a> WlanIdentifierView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
@@ -13670,19 +13025,19 @@ impl<'a> WlanIdentifierView<'a> {
     pub fn hessid(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for WlanIdentifierView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1525, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
@@ -13721,7 +13076,15 @@ impl<'a> TwanAccessInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TwanAccessInfo::KEY)),
         }
@@ -13735,7 +13098,16 @@ impl<'a> TwanAccessInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TwanAccessInfo::KEY)),
         }
@@ -13771,52 +13143,6 @@ impl<'a> TwanAccessInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1511, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1509, 10415) => t.one(1, avp, WlanIdentifierView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1511, 10415) | (1509, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13826,7 +13152,7 @@ impl<'a> TwanAccessInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
@@ -13839,19 +13165,19 @@ impl<'a> TwanAccessInfoView<'a> {
     pub fn wlan_identifier(&self) -> Option<WlanIdentifierView<'a>> {
         rt::view::opt(self.root, self.first[1], self.end, WlanIdentifierView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TwanAccessInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1511, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1509, 10415) => t.one(1, avp, WlanIdentifierView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -13890,7 +13216,15 @@ impl<'a> AccessNetworkInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkInfo::KEY)),
         }
@@ -13904,7 +13238,16 @@ impl<'a> AccessNetworkInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkInfo::KEY)),
         }
@@ -13940,59 +13283,6 @@ impl<'a> AccessNetworkInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (127, 0) => t.one(2, avp, rt::view::no_check),
-            (128, 0) => t.one(3, avp, rt::view::no_check),
-            (126, 0) => t.one(4, avp, rt::view::no_check),
-            (302, 13019) => t.one(5, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1524, 10415) | (2716, 10415) | (127, 0) | (128, 0) | (126,
-            0) | (302, 13019)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14002,7 +13292,7 @@ impl<'a> AccessNetworkInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
@@ -14035,19 +13325,23 @@ impl<'a> AccessNetworkInfoView<'a> {
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for AccessNetworkInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (127, 0) => t.one(2, avp, rt::view::no_check),
+            (128, 0) => t.one(3, avp, rt::view::no_check),
+            (126, 0) => t.one(4, avp, rt::view::no_check),
+            (302, 13019) => t.one(5, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -14088,7 +13382,15 @@ impl<'a> TwanConnectivityParametersView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TwanConnectivityParameters::KEY)),
         }
@@ -14102,7 +13404,16 @@ impl<'a> TwanConnectivityParametersView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TwanConnectivityParameters::KEY)),
         }
@@ -14139,61 +13450,6 @@ impl<'a> TwanConnectivityParametersView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1529, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (493, 0) => t.one(1, avp, rt::view::check_utf8_string),
-            (1456, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (848, 10415) => t.many(3, 0, 2, avp, rt::view::check::<rt::data::Address>),
-            (1530, 10415) => t.one(4, avp, rt::view::no_check),
-            (1532, 10415) => t.one(5, avp, rt::view::check::<rt::data::Address>),
-            (1533, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (1534, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1529, 10415) | (493, 0) | (1456, 10415) | (848, 10415) |
-            (1530, 10415) | (1532, 10415) | (1533, 10415) | (1534, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14203,7 +13459,7 @@ impl<'a> TwanConnectivityParametersView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
@@ -14264,19 +13520,25 @@ impl<'a> TwanConnectivityParametersView<'a> {
     pub fn sm_back_off_timer(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TwanConnectivityParametersView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1529, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (493, 0) => t.one(1, avp, rt::view::check_utf8_string),
+            (1456, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (848, 10415) => t.many(3, 0, 2, avp, rt::view::check::<rt::data::Address>),
+            (1530, 10415) => t.one(4, avp, rt::view::no_check),
+            (1532, 10415) => t.one(5, avp, rt::view::check::<rt::data::Address>),
+            (1533, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (1534, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -14331,8 +13593,28 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14405,90 +13687,6 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (31, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1504, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1516, 10415) => t.one(13, avp, rt::view::no_check),
-            (1517, 10415) => t.one(14, avp, rt::view::no_check),
-            (578, 0) => t.one(15, avp, super::qos::QosCapabilityView::check),
-            (124, 0) => t.one(16, avp, rt::view::check::<u64>),
-            (600, 10415) => t.one(17, avp, rt::view::no_check),
-            (493, 0) => t.one(18, avp, rt::view::check_utf8_string),
-            (1401, 10415) => {
-                t.one(19, avp, super::ts29272::TerminalInformationView::check)
-            }
-            (621, 0) => t.one(20, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(21, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1518, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            (1509, 10415) => t.one(23, avp, WlanIdentifierView::check),
-            (1520, 10415) => t.one(24, avp, rt::view::check::<u32>),
-            (1527, 10415) => t.one(25, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(26, avp, TwanConnectivityParametersView::check),
-            (1531, 10415) => t.many(27, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            (618, 0) => t.one(28, avp, super::rfc6942::ErpRkRequestView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (274, 0) | (462, 0) | (1, 0) | (31, 0) | (1032, 10415) |
-            (1504, 10415) | (1516, 10415) | (1517, 10415) | (578, 0) | (124, 0) | (600,
-            10415) | (493, 0) | (1401, 10415) | (621, 0) | (628, 10415) | (1518, 10415) |
-            (1509, 10415) | (1520, 10415) | (1527, 10415) | (1528, 10415) | (1531, 10415)
-            | (618, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14498,7 +13696,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -14712,6 +13910,51 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaDiameterEapRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (462, 0) => t.one(8, avp, rt::view::no_check),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (31, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (1032, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (1504, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (1516, 10415) => t.one(13, avp, rt::view::no_check),
+            (1517, 10415) => t.one(14, avp, rt::view::no_check),
+            (578, 0) => t.one(15, avp, super::qos::QosCapabilityView::check),
+            (124, 0) => t.one(16, avp, rt::view::check::<u64>),
+            (600, 10415) => t.one(17, avp, rt::view::no_check),
+            (493, 0) => t.one(18, avp, rt::view::check_utf8_string),
+            (1401, 10415) => {
+                t.one(19, avp, super::ts29272::TerminalInformationView::check)
+            }
+            (621, 0) => t.one(20, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(21, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1518, 10415) => t.one(22, avp, rt::view::check::<u32>),
+            (1509, 10415) => t.one(23, avp, WlanIdentifierView::check),
+            (1520, 10415) => t.one(24, avp, rt::view::check::<u32>),
+            (1527, 10415) => t.one(25, avp, rt::view::check::<u32>),
+            (1528, 10415) => t.one(26, avp, TwanConnectivityParametersView::check),
+            (1531, 10415) => t.many(27, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            (618, 0) => t.one(28, avp, super::rfc6942::ErpRkRequestView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaDiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -14763,8 +14006,28 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14829,108 +14092,6 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (85, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (464, 0) => t.one(12, avp, rt::view::no_check),
-            (1423, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (1430, 10415) => {
-                t.any(15, 0, avp, super::ts29272::ApnConfigurationView::check)
-            }
-            (486, 0) => t.one(16, avp, super::mip6::Mip6AgentInfoView::check),
-            (124, 0) => t.one(17, avp, rt::view::check::<u64>),
-            (506, 0) => t.one(18, avp, rt::view::check_utf8_string),
-            (13, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (1435, 10415) => t.one(20, avp, super::ts29272::AmbrView::check),
-            (292, 0) => t.any(21, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (1503, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (1505, 10415) => t.one(23, avp, TraceInfoView::check),
-            (443, 0) => t.one(24, avp, super::credit_control::SubscriptionIdView::check),
-            (621, 0) => t.one(25, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(26, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(27, 2, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(28, 3, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1506, 10415) => t.one(29, avp, rt::view::no_check),
-            (1507, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (1521, 10415) => t.one(31, avp, rt::view::check::<u32>),
-            (1527, 10415) => t.one(32, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(33, avp, TwanConnectivityParametersView::check),
-            (1535, 10415) => t.one(34, avp, rt::view::no_check),
-            (1401, 10415) => {
-                t.one(35, avp, super::ts29272::TerminalInformationView::check)
-            }
-            (1680, 10415) => t.one(36, avp, rt::view::check::<u32>),
-            (1538, 10415) => t.one(37, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(38, avp, super::ts29272::EmergencyInfoView::check),
-            (581, 0) => t.one(39, avp, super::rfc6734::KeyView::check),
-            (619, 0) => t.one(40, avp, rt::view::check_diameter_identity),
-            (1540, 10415) => t.one(41, avp, rt::view::check::<u32>),
-            (1542, 10415) => t.one(42, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (268, 0) | (297, 0) | (264,
-            0) | (296, 0) | (274, 0) | (462, 0) | (1, 0) | (27, 0) | (85, 0) | (464, 0) |
-            (1423, 10415) | (1427, 10415) | (1430, 10415) | (486, 0) | (124, 0) | (506,
-            0) | (13, 10415) | (1435, 10415) | (292, 0) | (1503, 10415) | (1505, 10415) |
-            (443, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) | (1506, 10415) |
-            (1507, 10415) | (1521, 10415) | (1527, 10415) | (1528, 10415) | (1535, 10415)
-            | (1401, 10415) | (1680, 10415) | (1538, 10415) | (1687, 10415) | (581, 0) |
-            (619, 0) | (1540, 10415) | (1542, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14940,7 +14101,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15261,6 +14422,67 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaDiameterEapAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (462, 0) => t.one(8, avp, rt::view::no_check),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (27, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (85, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (464, 0) => t.one(12, avp, rt::view::no_check),
+            (1423, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (1427, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (1430, 10415) => {
+                t.any(15, 0, avp, super::ts29272::ApnConfigurationView::check)
+            }
+            (486, 0) => t.one(16, avp, super::mip6::Mip6AgentInfoView::check),
+            (124, 0) => t.one(17, avp, rt::view::check::<u64>),
+            (506, 0) => t.one(18, avp, rt::view::check_utf8_string),
+            (13, 10415) => t.one(19, avp, rt::view::check_utf8_string),
+            (1435, 10415) => t.one(20, avp, super::ts29272::AmbrView::check),
+            (292, 0) => t.any(21, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (1503, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (1505, 10415) => t.one(23, avp, TraceInfoView::check),
+            (443, 0) => t.one(24, avp, super::credit_control::SubscriptionIdView::check),
+            (621, 0) => t.one(25, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(26, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(27, 2, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(28, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1506, 10415) => t.one(29, avp, rt::view::no_check),
+            (1507, 10415) => t.one(30, avp, rt::view::check::<u32>),
+            (1521, 10415) => t.one(31, avp, rt::view::check::<u32>),
+            (1527, 10415) => t.one(32, avp, rt::view::check::<u32>),
+            (1528, 10415) => t.one(33, avp, TwanConnectivityParametersView::check),
+            (1535, 10415) => t.one(34, avp, rt::view::no_check),
+            (1401, 10415) => {
+                t.one(35, avp, super::ts29272::TerminalInformationView::check)
+            }
+            (1680, 10415) => t.one(36, avp, rt::view::check::<u32>),
+            (1538, 10415) => t.one(37, avp, rt::view::check::<u32>),
+            (1687, 10415) => t.one(38, avp, super::ts29272::EmergencyInfoView::check),
+            (581, 0) => t.one(39, avp, super::rfc6734::KeyView::check),
+            (619, 0) => t.one(40, avp, rt::view::check_diameter_identity),
+            (1540, 10415) => t.one(41, avp, rt::view::check::<u32>),
+            (1542, 10415) => t.one(42, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaDiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15312,8 +14534,28 @@ impl<'a> TgppStaAaRequestView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -15378,72 +14620,6 @@ impl<'a> TgppStaAaRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (600, 10415) => t.one(9, avp, rt::view::no_check),
-            (493, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1527, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(14, avp, TwanConnectivityParametersView::check),
-            (1531, 10415) => t.many(15, 1, 2, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (274, 0) | (1, 0) | (600, 10415) | (493, 0) | (621, 0) |
-            (628, 10415) | (1527, 10415) | (1528, 10415) | (1531, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -15453,7 +14629,7 @@ impl<'a> TgppStaAaRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15580,6 +14756,36 @@ impl<'a> TgppStaAaRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaAaRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (600, 10415) => t.one(9, avp, rt::view::no_check),
+            (493, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1527, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (1528, 10415) => t.one(14, avp, TwanConnectivityParametersView::check),
+            (1531, 10415) => t.many(15, 1, 2, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaAaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -15631,8 +14837,28 @@ impl<'a> TgppStaAaAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -15697,83 +14923,6 @@ impl<'a> TgppStaAaAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (1423, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (1430, 10415) => {
-                t.any(12, 0, avp, super::ts29272::ApnConfigurationView::check)
-            }
-            (13, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (1435, 10415) => t.one(14, avp, super::ts29272::AmbrView::check),
-            (1505, 10415) => t.one(15, avp, TraceInfoView::check),
-            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(17, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(18, 1, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(19, 2, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1527, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (1528, 10415) => t.one(21, avp, TwanConnectivityParametersView::check),
-            (1680, 10415) => t.one(22, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (274, 0) | (268, 0) | (297,
-            0) | (264, 0) | (296, 0) | (1, 0) | (27, 0) | (1423, 10415) | (1427, 10415) |
-            (1430, 10415) | (13, 10415) | (1435, 10415) | (1505, 10415) | (621, 0) |
-            (623, 0) | (650, 0) | (628, 10415) | (1527, 10415) | (1528, 10415) | (1680,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -15783,7 +14932,7 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -15967,6 +15116,45 @@ impl<'a> TgppStaAaAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaAaAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (27, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (1423, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (1427, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (1430, 10415) => {
+                t.any(12, 0, avp, super::ts29272::ApnConfigurationView::check)
+            }
+            (13, 10415) => t.one(13, avp, rt::view::check_utf8_string),
+            (1435, 10415) => t.one(14, avp, super::ts29272::AmbrView::check),
+            (1505, 10415) => t.one(15, avp, TraceInfoView::check),
+            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(17, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(18, 1, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(19, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1527, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (1528, 10415) => t.one(21, avp, TwanConnectivityParametersView::check),
+            (1680, 10415) => t.one(22, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaAaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16015,8 +15203,28 @@ impl<'a> TgppStaSessionTerminationRequestView<'a> {
             first: [rt::view::ABSENT; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -16085,62 +15293,6 @@ impl<'a> TgppStaSessionTerminationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (258,
-            0) | (295, 0) | (293, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -16150,7 +15302,7 @@ impl<'a> TgppStaSessionTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16210,6 +15362,27 @@ impl<'a> TgppStaSessionTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaSessionTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaSessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16258,8 +15431,28 @@ impl<'a> TgppStaSessionTerminationAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -16310,58 +15503,6 @@ impl<'a> TgppStaSessionTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -16371,7 +15512,7 @@ impl<'a> TgppStaSessionTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16408,6 +15549,24 @@ impl<'a> TgppStaSessionTerminationAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaSessionTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -16459,8 +15618,28 @@ impl<'a> TgppStaAbortSessionRequestView<'a> {
             first: [rt::view::ABSENT; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -16525,62 +15704,6 @@ impl<'a> TgppStaAbortSessionRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (293,
-            0) | (258, 0) | (1, 0) | (277, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -16590,7 +15713,7 @@ impl<'a> TgppStaAbortSessionRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16650,6 +15773,27 @@ impl<'a> TgppStaAbortSessionRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaAbortSessionRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaAbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16698,8 +15842,28 @@ impl<'a> TgppStaAbortSessionAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -16748,58 +15912,6 @@ impl<'a> TgppStaAbortSessionAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -16809,7 +15921,7 @@ impl<'a> TgppStaAbortSessionAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -16846,6 +15958,24 @@ impl<'a> TgppStaAbortSessionAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaAbortSessionAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -16897,8 +16027,28 @@ impl<'a> TgppStaReAuthRequestView<'a> {
             first: [rt::view::ABSENT; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -16971,62 +16121,6 @@ impl<'a> TgppStaReAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (285, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -17036,7 +16130,7 @@ impl<'a> TgppStaReAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -17096,6 +16190,27 @@ impl<'a> TgppStaReAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaReAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for TgppStaReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17144,8 +16259,28 @@ impl<'a> TgppStaReAuthAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -17194,58 +16329,6 @@ impl<'a> TgppStaReAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -17255,7 +16338,7 @@ impl<'a> TgppStaReAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -17292,6 +16375,24 @@ impl<'a> TgppStaReAuthAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppStaReAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -17346,8 +16447,28 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
             count: [0; 1usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -17420,77 +16541,6 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (493, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (578, 0) => t.one(13, avp, super::qos::QosCapabilityView::check),
-            (600, 10415) => t.one(14, avp, rt::view::no_check),
-            (1518, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(17, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (2805, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
-            (1542, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (274, 0) | (462, 0) | (1, 0) | (1032, 10415) | (493, 0) |
-            (124, 0) | (578, 0) | (600, 10415) | (1518, 10415) | (621, 0) | (628, 10415)
-            | (2805, 10415) | (1542, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -17500,7 +16550,7 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -17647,6 +16697,40 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmDiameterEapRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (462, 0) => t.one(8, avp, rt::view::no_check),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (493, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
+            (578, 0) => t.one(13, avp, super::qos::QosCapabilityView::check),
+            (600, 10415) => t.one(14, avp, rt::view::no_check),
+            (1518, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(16, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(17, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (2805, 10415) => t.one(18, avp, rt::view::check::<rt::data::Address>),
+            (1542, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmDiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17698,8 +16782,28 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -17764,88 +16868,6 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (85, 0) => t.one(11, avp, rt::view::check::<u32>),
-            (464, 0) => t.one(12, avp, rt::view::no_check),
-            (1423, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (1430, 10415) => {
-                t.any(15, 0, avp, super::ts29272::ApnConfigurationView::check)
-            }
-            (124, 0) => t.one(16, avp, rt::view::check::<u64>),
-            (506, 0) => t.one(17, avp, rt::view::check_utf8_string),
-            (1505, 10415) => t.one(18, avp, TraceInfoView::check),
-            (443, 0) => t.one(19, avp, super::credit_control::SubscriptionIdView::check),
-            (292, 0) => t.any(20, 1, avp, rt::view::check::<rt::data::DiameterUri>),
-            (621, 0) => t.one(21, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(22, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(23, 2, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(24, 3, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1680, 10415) => t.one(25, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(26, avp, super::ts29272::EmergencyInfoView::check),
-            (1704, 10415) => t.one(27, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (268, 0) | (297, 0) | (264,
-            0) | (296, 0) | (274, 0) | (462, 0) | (1, 0) | (27, 0) | (85, 0) | (464, 0) |
-            (1423, 10415) | (1427, 10415) | (1430, 10415) | (124, 0) | (506, 0) | (1505,
-            10415) | (443, 0) | (292, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415)
-            | (1680, 10415) | (1687, 10415) | (1704, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -17855,7 +16877,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18072,6 +17094,50 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmDiameterEapAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (462, 0) => t.one(8, avp, rt::view::no_check),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (27, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (85, 0) => t.one(11, avp, rt::view::check::<u32>),
+            (464, 0) => t.one(12, avp, rt::view::no_check),
+            (1423, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (1427, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (1430, 10415) => {
+                t.any(15, 0, avp, super::ts29272::ApnConfigurationView::check)
+            }
+            (124, 0) => t.one(16, avp, rt::view::check::<u64>),
+            (506, 0) => t.one(17, avp, rt::view::check_utf8_string),
+            (1505, 10415) => t.one(18, avp, TraceInfoView::check),
+            (443, 0) => t.one(19, avp, super::credit_control::SubscriptionIdView::check),
+            (292, 0) => t.any(20, 1, avp, rt::view::check::<rt::data::DiameterUri>),
+            (621, 0) => t.one(21, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(22, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(23, 2, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(24, 3, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1680, 10415) => t.one(25, avp, rt::view::check::<u32>),
+            (1687, 10415) => t.one(26, avp, super::ts29272::EmergencyInfoView::check),
+            (1704, 10415) => t.one(27, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmDiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18123,8 +17189,28 @@ impl<'a> TgppSwmAaRequestView<'a> {
             count: [0; 1usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -18197,70 +17283,6 @@ impl<'a> TgppSwmAaRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1539, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (2805, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1538, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (274, 0) | (1, 0) | (1539, 10415) | (2805, 10415) | (621, 0)
-            | (628, 10415) | (1538, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -18270,7 +17292,7 @@ impl<'a> TgppSwmAaRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18377,6 +17399,34 @@ impl<'a> TgppSwmAaRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmAaRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (1539, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (2805, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
+            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1538, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmAaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18428,8 +17478,28 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -18494,80 +17564,6 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (27, 0) => t.one(9, avp, rt::view::check::<u32>),
-            (1427, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1430, 10415) => {
-                t.any(11, 0, avp, super::ts29272::ApnConfigurationView::check)
-            }
-            (1505, 10415) => t.one(12, avp, TraceInfoView::check),
-            (443, 0) => t.one(13, avp, super::credit_control::SubscriptionIdView::check),
-            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(15, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(16, 1, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(17, 2, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1680, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (1687, 10415) => t.one(19, avp, super::ts29272::EmergencyInfoView::check),
-            (1704, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (274, 0) | (268, 0) | (297,
-            0) | (264, 0) | (296, 0) | (1, 0) | (27, 0) | (1427, 10415) | (1430, 10415) |
-            (1505, 10415) | (443, 0) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) |
-            (1680, 10415) | (1687, 10415) | (1704, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -18577,7 +17573,7 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18751,6 +17747,43 @@ impl<'a> TgppSwmAaAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmAaAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (27, 0) => t.one(9, avp, rt::view::check::<u32>),
+            (1427, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (1430, 10415) => {
+                t.any(11, 0, avp, super::ts29272::ApnConfigurationView::check)
+            }
+            (1505, 10415) => t.one(12, avp, TraceInfoView::check),
+            (443, 0) => t.one(13, avp, super::credit_control::SubscriptionIdView::check),
+            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(15, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(16, 1, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(17, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1680, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (1687, 10415) => t.one(19, avp, super::ts29272::EmergencyInfoView::check),
+            (1704, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmAaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -18799,8 +17832,28 @@ impl<'a> TgppSwmSessionTerminationRequestView<'a> {
             first: [rt::view::ABSENT; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -18869,62 +17922,6 @@ impl<'a> TgppSwmSessionTerminationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (258,
-            0) | (295, 0) | (293, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -18934,7 +17931,7 @@ impl<'a> TgppSwmSessionTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -18994,6 +17991,27 @@ impl<'a> TgppSwmSessionTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmSessionTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmSessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19042,8 +18060,28 @@ impl<'a> TgppSwmSessionTerminationAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -19094,58 +18132,6 @@ impl<'a> TgppSwmSessionTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -19155,7 +18141,7 @@ impl<'a> TgppSwmSessionTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -19192,6 +18178,24 @@ impl<'a> TgppSwmSessionTerminationAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmSessionTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -19243,8 +18247,28 @@ impl<'a> TgppSwmAbortSessionRequestView<'a> {
             first: [rt::view::ABSENT; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -19309,62 +18333,6 @@ impl<'a> TgppSwmAbortSessionRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (293,
-            0) | (258, 0) | (1, 0) | (277, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -19374,7 +18342,7 @@ impl<'a> TgppSwmAbortSessionRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -19434,6 +18402,27 @@ impl<'a> TgppSwmAbortSessionRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmAbortSessionRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmAbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19482,8 +18471,28 @@ impl<'a> TgppSwmAbortSessionAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -19532,58 +18541,6 @@ impl<'a> TgppSwmAbortSessionAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -19593,7 +18550,7 @@ impl<'a> TgppSwmAbortSessionAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -19630,6 +18587,24 @@ impl<'a> TgppSwmAbortSessionAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmAbortSessionAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -19681,8 +18656,28 @@ impl<'a> TgppSwmReAuthRequestView<'a> {
             first: [rt::view::ABSENT; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -19755,62 +18750,6 @@ impl<'a> TgppSwmReAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (285, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -19820,7 +18759,7 @@ impl<'a> TgppSwmReAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -19880,6 +18819,27 @@ impl<'a> TgppSwmReAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmReAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
 impl std::fmt::Debug for TgppSwmReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -19928,8 +18888,28 @@ impl<'a> TgppSwmReAuthAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -19978,58 +18958,6 @@ impl<'a> TgppSwmReAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -20039,7 +18967,7 @@ impl<'a> TgppSwmReAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -20076,6 +19004,24 @@ impl<'a> TgppSwmReAuthAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppSwmReAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -20130,8 +19076,28 @@ impl<'a> MultimediaAuthRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -20220,84 +19186,6 @@ impl<'a> MultimediaAuthRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1503, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1504, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (600, 10415) => t.one(12, avp, rt::view::no_check),
-            (1401, 10415) => {
-                t.one(13, avp, super::ts29272::TerminalInformationView::check)
-            }
-            (612, 10415) => {
-                t.one(14, avp, super::ts29229::TgppSipAuthDataItemView::check)
-            }
-            (607, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (1518, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (621, 0) => t.one(17, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(18, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(19, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (283, 0) | (293, 0) | (1, 0) | (1032, 10415) | (1503, 10415) | (1504,
-            10415) | (600, 10415) | (1401, 10415) | (612, 10415) | (607, 10415) | (1518,
-            10415) | (621, 0) | (628, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -20307,7 +19195,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -20491,6 +19379,47 @@ impl<'a> MultimediaAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (1032, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1503, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (1504, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (600, 10415) => t.one(12, avp, rt::view::no_check),
+            (1401, 10415) => {
+                t.one(13, avp, super::ts29272::TerminalInformationView::check)
+            }
+            (612, 10415) => {
+                t.one(14, avp, super::ts29229::TgppSipAuthDataItemView::check)
+            }
+            (607, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (1518, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (621, 0) => t.one(17, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(18, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(19, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(20, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20542,8 +19471,28 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -20608,80 +19557,6 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (607, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (612, 10415) => {
-                t.any(10, 0, avp, super::ts29229::TgppSipAuthDataItemView::check)
-            }
-            (318, 10415) => t.one(11, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(15, 2, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (1, 0) | (607, 10415) | (612, 10415) | (318,
-            10415) | (621, 0) | (623, 0) | (650, 0) | (628, 10415) | (279, 0) | (284, 0)
-            | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -20691,7 +19566,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -20871,6 +19746,43 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for MultimediaAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (607, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (612, 10415) => {
+                t.any(10, 0, avp, super::ts29229::TgppSipAuthDataItemView::check)
+            }
+            (318, 10415) => t.one(11, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(15, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20922,8 +19834,28 @@ impl<'a> ServerAssignmentRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -21004,82 +19936,6 @@ impl<'a> ServerAssignmentRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (493, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1423, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (486, 0) => t.one(10, avp, super::mip6::Mip6AgentInfoView::check),
-            (600, 10415) => t.one(11, avp, rt::view::no_check),
-            (1, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (614, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (1612, 10415) => t.any(14, 0, avp, super::ts29272::ActiveApnView::check),
-            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(16, 1, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1401, 10415) => {
-                t.one(17, avp, super::ts29272::TerminalInformationView::check)
-            }
-            (1538, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(19, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(20, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (493, 0) | (1423, 10415) | (486, 0) | (600, 10415)
-            | (1, 0) | (614, 10415) | (1612, 10415) | (621, 0) | (628, 10415) | (1401,
-            10415) | (1538, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -21089,7 +19945,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -21276,6 +20132,45 @@ impl<'a> ServerAssignmentRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for ServerAssignmentRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (493, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (1423, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (486, 0) => t.one(10, avp, super::mip6::Mip6AgentInfoView::check),
+            (600, 10415) => t.one(11, avp, rt::view::no_check),
+            (1, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (614, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (1612, 10415) => t.any(14, 0, avp, super::ts29272::ActiveApnView::check),
+            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(16, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1401, 10415) => {
+                t.one(17, avp, super::ts29272::TerminalInformationView::check)
+            }
+            (1538, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(19, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(20, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21327,8 +20222,28 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -21393,76 +20308,6 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1500, 10415) => t.one(9, avp, Non3gppUserDataView::check),
-            (318, 10415) => t.one(10, avp, rt::view::check_diameter_identity),
-            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(12, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(13, 0, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(14, 1, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (1, 0) | (1500, 10415) | (318, 10415) | (621, 0) |
-            (623, 0) | (650, 0) | (628, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -21472,7 +20317,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -21637,6 +20482,40 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for ServerAssignmentAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (1500, 10415) => t.one(9, avp, Non3gppUserDataView::check),
+            (318, 10415) => t.one(10, avp, rt::view::check_diameter_identity),
+            (621, 0) => t.one(11, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(12, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(13, 0, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(14, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(15, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(16, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(17, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21688,8 +20567,28 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -21780,73 +20679,6 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (615, 10415) => {
-                t.one(9, avp, super::ts29229::DeregistrationReasonView::check)
-            }
-            (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (615, 10415) | (628, 10415) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -21856,7 +20688,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -21974,6 +20806,37 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for RegistrationTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (615, 10415) => {
+                t.one(9, avp, super::ts29229::DeregistrationReasonView::check)
+            }
+            (628, 10415) => {
+                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22025,8 +20888,28 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -22085,69 +20968,6 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -22157,7 +20977,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22277,6 +21097,34 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for RegistrationTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22328,8 +21176,28 @@ impl<'a> PushProfileRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -22410,72 +21278,6 @@ impl<'a> PushProfileRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1500, 10415) => t.one(9, avp, Non3gppUserDataView::check),
-            (1508, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (1500, 10415) | (1508, 10415) | (628,
-            10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -22485,7 +21287,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22603,6 +21405,36 @@ impl<'a> PushProfileRequestView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for PushProfileRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (1500, 10415) => t.one(9, avp, Non3gppUserDataView::check),
+            (1508, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for PushProfileRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22654,8 +21486,28 @@ impl<'a> PushProfileAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -22712,72 +21564,6 @@ impl<'a> PushProfileAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1526, 10415) => t.one(8, avp, AccessNetworkInfoView::check),
-            (1649, 10415) => t.one(9, avp, super::ts29272::LocalTimeZoneView::check),
-            (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (1526, 10415) | (1649, 10415) | (628, 10415) |
-            (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -22787,7 +21573,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -22922,6 +21708,36 @@ impl<'a> PushProfileAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for PushProfileAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1526, 10415) => t.one(8, avp, AccessNetworkInfoView::check),
+            (1649, 10415) => t.one(9, avp, super::ts29272::LocalTimeZoneView::check),
+            (628, 10415) => {
+                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for PushProfileAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22973,8 +21789,28 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
             count: [0; 1usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -23047,74 +21883,6 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
             flags: 0,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (493, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (578, 0) => t.one(13, avp, super::qos::QosCapabilityView::check),
-            (600, 10415) => t.one(14, avp, rt::view::no_check),
-            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(16, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1523, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (274, 0) | (462, 0) | (1, 0) | (1032, 10415) | (493, 0) |
-            (124, 0) | (578, 0) | (600, 10415) | (621, 0) | (628, 10415) | (1523, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -23124,7 +21892,7 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23256,6 +22024,38 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bDiameterEapRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (462, 0) => t.one(8, avp, rt::view::no_check),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (1032, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (493, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
+            (578, 0) => t.one(13, avp, super::qos::QosCapabilityView::check),
+            (600, 10415) => t.one(14, avp, rt::view::no_check),
+            (621, 0) => t.one(15, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(16, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1523, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bDiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23307,8 +22107,28 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -23373,80 +22193,6 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (462, 0) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (464, 0) => t.one(10, avp, rt::view::no_check),
-            (506, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
-            (486, 0) => t.one(13, avp, super::mip6::Mip6AgentInfoView::check),
-            (27, 0) => t.one(14, avp, rt::view::check::<u32>),
-            (1430, 10415) => t.one(15, avp, super::ts29272::ApnConfigurationView::check),
-            (508, 0) => t.one(16, avp, super::qos::QosResourcesView::check),
-            (292, 0) => t.any(17, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (1505, 10415) => t.one(18, avp, TraceInfoView::check),
-            (621, 0) => t.one(19, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(20, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(21, 1, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(22, 2, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (268, 0) | (297, 0) | (264,
-            0) | (296, 0) | (274, 0) | (462, 0) | (1, 0) | (464, 0) | (506, 0) | (124, 0)
-            | (486, 0) | (27, 0) | (1430, 10415) | (508, 0) | (292, 0) | (1505, 10415) |
-            (621, 0) | (623, 0) | (650, 0) | (628, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -23456,7 +22202,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23641,6 +22387,43 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bDiameterEapAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (462, 0) => t.one(8, avp, rt::view::no_check),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (464, 0) => t.one(10, avp, rt::view::no_check),
+            (506, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (124, 0) => t.one(12, avp, rt::view::check::<u64>),
+            (486, 0) => t.one(13, avp, super::mip6::Mip6AgentInfoView::check),
+            (27, 0) => t.one(14, avp, rt::view::check::<u32>),
+            (1430, 10415) => t.one(15, avp, super::ts29272::ApnConfigurationView::check),
+            (508, 0) => t.one(16, avp, super::qos::QosResourcesView::check),
+            (292, 0) => t.any(17, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (1505, 10415) => t.one(18, avp, TraceInfoView::check),
+            (621, 0) => t.one(19, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(20, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(21, 1, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(22, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bDiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23692,8 +22475,28 @@ impl<'a> TgppS6bAaRequestView<'a> {
             count: [0; 1usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -23758,76 +22561,6 @@ impl<'a> TgppS6bAaRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (486, 0) => t.one(9, avp, super::mip6::Mip6AgentInfoView::check),
-            (124, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (600, 10415) => t.one(11, avp, rt::view::no_check),
-            (578, 0) => t.one(12, avp, super::qos::QosCapabilityView::check),
-            (493, 0) => t.one(13, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
-            (1536, 10415) => t.one(15, avp, rt::view::check::<u64>),
-            (1537, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(17, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1538, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (274, 0) | (1, 0) | (486, 0) | (124, 0) | (600, 10415) |
-            (578, 0) | (493, 0) | (621, 0) | (1536, 10415) | (1537, 10415) | (628, 10415)
-            | (1538, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -23837,7 +22570,7 @@ impl<'a> TgppS6bAaRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -23974,6 +22707,39 @@ impl<'a> TgppS6bAaRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bAaRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (274, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (486, 0) => t.one(9, avp, super::mip6::Mip6AgentInfoView::check),
+            (124, 0) => t.one(10, avp, rt::view::check::<u64>),
+            (600, 10415) => t.one(11, avp, rt::view::no_check),
+            (578, 0) => t.one(12, avp, super::qos::QosCapabilityView::check),
+            (493, 0) => t.one(13, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(14, avp, super::doic::OcSupportedFeaturesView::check),
+            (1536, 10415) => t.one(15, avp, rt::view::check::<u64>),
+            (1537, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(17, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1538, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bAaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24025,8 +22791,28 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -24091,79 +22877,6 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (506, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (486, 0) => t.one(10, avp, super::mip6::Mip6AgentInfoView::check),
-            (124, 0) => t.one(11, avp, rt::view::check::<u64>),
-            (27, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (1430, 10415) => t.one(13, avp, super::ts29272::ApnConfigurationView::check),
-            (508, 0) => t.one(14, avp, super::qos::QosResourcesView::check),
-            (1503, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (292, 0) => t.any(16, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (1505, 10415) => t.one(17, avp, TraceInfoView::check),
-            (621, 0) => t.one(18, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(19, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(20, 1, avp, super::rfc8583::LoadView::check),
-            (628, 10415) => {
-                t.any(21, 2, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (274, 0) | (268, 0) | (297,
-            0) | (264, 0) | (296, 0) | (1, 0) | (506, 0) | (486, 0) | (124, 0) | (27, 0)
-            | (1430, 10415) | (508, 0) | (1503, 10415) | (292, 0) | (1505, 10415) | (621,
-            0) | (623, 0) | (650, 0) | (628, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24173,7 +22886,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24358,6 +23071,42 @@ impl<'a> TgppS6bAaAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bAaAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (274, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (506, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (486, 0) => t.one(10, avp, super::mip6::Mip6AgentInfoView::check),
+            (124, 0) => t.one(11, avp, rt::view::check::<u64>),
+            (27, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (1430, 10415) => t.one(13, avp, super::ts29272::ApnConfigurationView::check),
+            (508, 0) => t.one(14, avp, super::qos::QosResourcesView::check),
+            (1503, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (292, 0) => t.any(16, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (1505, 10415) => t.one(17, avp, TraceInfoView::check),
+            (621, 0) => t.one(18, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(19, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(20, 1, avp, super::rfc8583::LoadView::check),
+            (628, 10415) => {
+                t.any(21, 2, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bAaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24406,8 +23155,28 @@ impl<'a> TgppS6bSessionTerminationRequestView<'a> {
             first: [rt::view::ABSENT; 10usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -24476,63 +23245,6 @@ impl<'a> TgppS6bSessionTerminationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (258,
-            0) | (295, 0) | (293, 0) | (1, 0) | (621, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24542,7 +23254,7 @@ impl<'a> TgppS6bSessionTerminationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24614,6 +23326,28 @@ impl<'a> TgppS6bSessionTerminationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bSessionTerminationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (293, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bSessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24665,8 +23399,28 @@ impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
             count: [0; 1usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -24717,62 +23471,6 @@ impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(7, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(8, 0, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0)
-            | (621, 0) | (623, 0) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24782,7 +23480,7 @@ impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -24852,6 +23550,27 @@ impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bSessionTerminationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            (621, 0) => t.one(6, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(7, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(8, 0, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bSessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24900,8 +23619,28 @@ impl<'a> TgppS6bAbortSessionRequestView<'a> {
             first: [rt::view::ABSENT; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -24966,62 +23705,6 @@ impl<'a> TgppS6bAbortSessionRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (293,
-            0) | (258, 0) | (1, 0) | (277, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25031,7 +23714,7 @@ impl<'a> TgppS6bAbortSessionRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25091,6 +23774,27 @@ impl<'a> TgppS6bAbortSessionRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bAbortSessionRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (277, 0) => t.one(8, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bAbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25139,8 +23843,28 @@ impl<'a> TgppS6bAbortSessionAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -25189,58 +23913,6 @@ impl<'a> TgppS6bAbortSessionAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (264, 0) | (296, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25250,7 +23922,7 @@ impl<'a> TgppS6bAbortSessionAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25287,6 +23959,24 @@ impl<'a> TgppS6bAbortSessionAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bAbortSessionAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -25338,8 +24028,28 @@ impl<'a> TgppS6bReAuthRequestView<'a> {
             first: [rt::view::ABSENT; 11usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -25412,64 +24122,6 @@ impl<'a> TgppS6bReAuthRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (1522, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (1515, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (258, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (285, 0) | (1, 0) | (1522, 10415) | (1515, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25479,7 +24131,7 @@ impl<'a> TgppS6bReAuthRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25554,6 +24206,29 @@ impl<'a> TgppS6bReAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bReAuthRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (258, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (285, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (1522, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (1515, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl std::fmt::Debug for TgppS6bReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25602,8 +24277,28 @@ impl<'a> TgppS6bReAuthAnswerView<'a> {
             first: [rt::view::ABSENT; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -25652,58 +24347,6 @@ impl<'a> TgppS6bReAuthAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (268, 0) | (1, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25713,7 +24356,7 @@ impl<'a> TgppS6bReAuthAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -25750,6 +24393,24 @@ impl<'a> TgppS6bReAuthAnswerView<'a> {
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl<'a> rt::view::Step<'a> for TgppS6bReAuthAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(5, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]

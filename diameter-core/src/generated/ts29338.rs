@@ -362,7 +362,7 @@ impl rt::AvpData for SmDeliveryCause {
 ///     [ SM-Diagnostic-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmDeliveryFailureCause {
     /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
     pub sm_enumerated_delivery_failure_cause: SmEnumeratedDeliveryFailureCause,
@@ -374,6 +374,8 @@ pub struct SmDeliveryFailureCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Eq for SmDeliveryFailureCause {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for SmDeliveryFailureCause {
     fn default() -> Self {
@@ -451,11 +453,6 @@ impl rt::AvpData for SmDeliveryFailureCause {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.sm_enumerated_delivery_failure_cause, 10415)
-            + rt::typed::len_opt(&self.sm_diagnostic_info, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.sm_enumerated_delivery_failure_cause,
@@ -489,7 +486,7 @@ impl rt::AvpData for SmDeliveryFailureCause {
 ///     [ SMSF-Non-3GPP-SM-Delivery-Outcome ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmDeliveryOutcome {
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub mme_sm_delivery_outcome: Option<MmeSmDeliveryOutcome>,
@@ -509,6 +506,8 @@ pub struct SmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for SmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmDeliveryOutcome {
     fn default() -> Self {
@@ -609,15 +608,6 @@ impl rt::AvpData for SmDeliveryOutcome {
     ) -> Result<(), rt::DecodeError> {
         SmDeliveryOutcomeView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.mme_sm_delivery_outcome, 10415)
-            + rt::typed::len_opt(&self.msc_sm_delivery_outcome, 10415)
-            + rt::typed::len_opt(&self.sgsn_sm_delivery_outcome, 10415)
-            + rt::typed::len_opt(&self.ip_sm_gw_sm_delivery_outcome, 10415)
-            + rt::typed::len_opt(&self.smsf_3gpp_sm_delivery_outcome, 10415)
-            + rt::typed::len_opt(&self.smsf_non_3gpp_sm_delivery_outcome, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.mme_sm_delivery_outcome,
@@ -679,7 +669,7 @@ impl rt::AvpData for SmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MmeSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -691,6 +681,8 @@ pub struct MmeSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for MmeSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for MmeSmDeliveryOutcome {
     fn default() -> Self {
@@ -758,11 +750,6 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sm_delivery_cause, 10415)
-            + rt::typed::len_opt(&self.absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sm_delivery_cause,
@@ -792,7 +779,7 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MscSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -804,6 +791,8 @@ pub struct MscSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for MscSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for MscSmDeliveryOutcome {
     fn default() -> Self {
@@ -871,11 +860,6 @@ impl rt::AvpData for MscSmDeliveryOutcome {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sm_delivery_cause, 10415)
-            + rt::typed::len_opt(&self.absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sm_delivery_cause,
@@ -905,7 +889,7 @@ impl rt::AvpData for MscSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SgsnSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -917,6 +901,8 @@ pub struct SgsnSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for SgsnSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SgsnSmDeliveryOutcome {
     fn default() -> Self {
@@ -984,11 +970,6 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sm_delivery_cause, 10415)
-            + rt::typed::len_opt(&self.absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sm_delivery_cause,
@@ -1018,7 +999,7 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IpSmGwSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1030,6 +1011,8 @@ pub struct IpSmGwSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for IpSmGwSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for IpSmGwSmDeliveryOutcome {
     fn default() -> Self {
@@ -1097,11 +1080,6 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sm_delivery_cause, 10415)
-            + rt::typed::len_opt(&self.absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sm_delivery_cause,
@@ -1132,7 +1110,7 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
 ///     [ Destination-SIP-URI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmsmiCorrelationId {
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub hss_id: Option<rt::data::Utf8String>,
@@ -1146,6 +1124,8 @@ pub struct SmsmiCorrelationId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for SmsmiCorrelationId {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmsmiCorrelationId {
     fn default() -> Self {
@@ -1217,12 +1197,6 @@ impl rt::AvpData for SmsmiCorrelationId {
     ) -> Result<(), rt::DecodeError> {
         SmsmiCorrelationIdView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.hss_id, 10415)
-            + rt::typed::len_opt(&self.originating_sip_uri, 10415)
-            + rt::typed::len_opt(&self.destination_sip_uri, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.hss_id, buf, &self.avp_flags, 3325, 10415, 128);
         rt::typed::put_opt(
@@ -1253,7 +1227,7 @@ impl rt::AvpData for SmsmiCorrelationId {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Smsf3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1265,6 +1239,8 @@ pub struct Smsf3gppSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for Smsf3gppSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for Smsf3gppSmDeliveryOutcome {
     fn default() -> Self {
@@ -1332,11 +1308,6 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sm_delivery_cause, 10415)
-            + rt::typed::len_opt(&self.absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sm_delivery_cause,
@@ -1366,7 +1337,7 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
 ///     [ Absent-User-Diagnostic-SM ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmsfNon3gppSmDeliveryOutcome {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub sm_delivery_cause: Option<SmDeliveryCause>,
@@ -1378,6 +1349,8 @@ pub struct SmsfNon3gppSmDeliveryOutcome {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl Eq for SmsfNon3gppSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl Default for SmsfNon3gppSmDeliveryOutcome {
     fn default() -> Self {
@@ -1445,11 +1418,6 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sm_delivery_cause, 10415)
-            + rt::typed::len_opt(&self.absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sm_delivery_cause,
@@ -1480,7 +1448,7 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
 ///     [ SMSF-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Smsf3gppAddress {
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1494,6 +1462,8 @@ pub struct Smsf3gppAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for Smsf3gppAddress {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for Smsf3gppAddress {
     fn default() -> Self {
@@ -1567,12 +1537,6 @@ impl rt::AvpData for Smsf3gppAddress {
     ) -> Result<(), rt::DecodeError> {
         Smsf3gppAddressView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.smsf_3gpp_number, 10415)
-            + rt::typed::len_opt(&self.smsf_3gpp_name, 10415)
-            + rt::typed::len_opt(&self.smsf_3gpp_realm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.smsf_3gpp_number,
@@ -1604,7 +1568,7 @@ impl rt::AvpData for Smsf3gppAddress {
 ///     [ SMSF-Non-3GPP-Realm ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmsfNon3gppAddress {
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
     pub smsf_non_3gpp_number: Option<rt::bytes::Bytes>,
@@ -1618,6 +1582,8 @@ pub struct SmsfNon3gppAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for SmsfNon3gppAddress {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SmsfNon3gppAddress {
     fn default() -> Self {
@@ -1691,12 +1657,6 @@ impl rt::AvpData for SmsfNon3gppAddress {
     ) -> Result<(), rt::DecodeError> {
         SmsfNon3gppAddressView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.smsf_non_3gpp_number, 10415)
-            + rt::typed::len_opt(&self.smsf_non_3gpp_name, 10415)
-            + rt::typed::len_opt(&self.smsf_non_3gpp_realm, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.smsf_non_3gpp_number,
@@ -1751,7 +1711,7 @@ impl rt::AvpData for SmsfNon3gppAddress {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SendRoutingInfoForSmRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1799,6 +1759,8 @@ pub struct SendRoutingInfoForSmRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for SendRoutingInfoForSmRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SendRoutingInfoForSmRequest {
     fn default() -> Self {
@@ -1971,26 +1933,6 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.smsmi_correlation_id, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.sc_address, 10415)
-            + rt::typed::len_opt(&self.sm_rp_mti, 10415)
-            + rt::typed::len_opt(&self.sm_rp_smea, 10415)
-            + rt::typed::len_opt(&self.srr_flags, 10415)
-            + rt::typed::len_opt(&self.sm_delivery_not_intended, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2074,7 +2016,7 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SendRoutingInfoForSmAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2136,6 +2078,8 @@ pub struct SendRoutingInfoForSmAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for SendRoutingInfoForSmAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for SendRoutingInfoForSmAnswer {
     fn default() -> Self {
@@ -2353,32 +2297,6 @@ impl rt::typed::Command for SendRoutingInfoForSmAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.serving_node, 10415)
-            + rt::typed::len_opt(&self.additional_serving_node, 10415)
-            + rt::typed::len_opt(&self.smsf_3gpp_address, 10415)
-            + rt::typed::len_opt(&self.smsf_non_3gpp_address, 10415)
-            + rt::typed::len_opt(&self.lmsi, 10415)
-            + rt::typed::len_opt(&self.user_identifier, 10415)
-            + rt::typed::len_opt(&self.mwd_status, 10415)
-            + rt::typed::len_opt(&self.mme_absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_opt(&self.msc_absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_opt(&self.sgsn_absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_opt(&self.smsf_3gpp_absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_opt(&self.smsf_non_3gpp_absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2582,7 +2500,7 @@ impl rt::typed::RequestCommand for SendRoutingInfoForSmRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertServiceCentreRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2626,6 +2544,8 @@ pub struct AlertServiceCentreRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for AlertServiceCentreRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for AlertServiceCentreRequest {
     fn default() -> Self {
@@ -2833,24 +2753,6 @@ impl rt::typed::Command for AlertServiceCentreRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.sc_address, 10415)
-            + rt::typed::len_one(&self.user_identifier, 10415)
-            + rt::typed::len_opt(&self.smsmi_correlation_id, 10415)
-            + rt::typed::len_opt(&self.maximum_ue_availability_time, 10415)
-            + rt::typed::len_opt(&self.sms_gmsc_alert_event, 10415)
-            + rt::typed::len_opt(&self.serving_node, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2933,7 +2835,7 @@ impl rt::typed::Command for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertServiceCentreAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2967,6 +2869,8 @@ pub struct AlertServiceCentreAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for AlertServiceCentreAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for AlertServiceCentreAnswer {
     fn default() -> Self {
@@ -3113,19 +3017,6 @@ impl rt::typed::Command for AlertServiceCentreAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3258,7 +3149,7 @@ impl rt::typed::RequestCommand for AlertServiceCentreRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportSmDeliveryStatusRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3300,6 +3191,8 @@ pub struct ReportSmDeliveryStatusRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for ReportSmDeliveryStatusRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for ReportSmDeliveryStatusRequest {
     fn default() -> Self {
@@ -3494,23 +3387,6 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_one(&self.user_identifier, 10415)
-            + rt::typed::len_opt(&self.smsmi_correlation_id, 10415)
-            + rt::typed::len_one(&self.sc_address, 10415)
-            + rt::typed::len_one(&self.sm_delivery_outcome, 10415)
-            + rt::typed::len_opt(&self.rdr_flags, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3586,7 +3462,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportSmDeliveryStatusAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3622,6 +3498,8 @@ pub struct ReportSmDeliveryStatusAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl Eq for ReportSmDeliveryStatusAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl Default for ReportSmDeliveryStatusAnswer {
     fn default() -> Self {
@@ -3772,20 +3650,6 @@ impl rt::typed::Command for ReportSmDeliveryStatusAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.user_identifier, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3924,7 +3788,7 @@ impl rt::typed::RequestCommand for ReportSmDeliveryStatusRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MoForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3968,6 +3832,8 @@ pub struct MoForwardShortMessageRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Eq for MoForwardShortMessageRequest {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MoForwardShortMessageRequest {
     fn default() -> Self {
@@ -4166,24 +4032,6 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.sc_address, 10415)
-            + rt::typed::len_opt(&self.ofr_flags, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_one(&self.user_identifier, 10415)
-            + rt::typed::len_one(&self.sm_rp_ui, 10415)
-            + rt::typed::len_opt(&self.smsmi_correlation_id, 10415)
-            + rt::typed::len_opt(&self.sm_delivery_outcome, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4261,7 +4109,7 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MoForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4299,6 +4147,8 @@ pub struct MoForwardShortMessageAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Eq for MoForwardShortMessageAnswer {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MoForwardShortMessageAnswer {
     fn default() -> Self {
@@ -4456,21 +4306,6 @@ impl rt::typed::Command for MoForwardShortMessageAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.sm_delivery_failure_cause, 10415)
-            + rt::typed::len_opt(&self.sm_rp_ui, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -4618,7 +4453,7 @@ impl rt::typed::RequestCommand for MoForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MtForwardShortMessageRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -4672,6 +4507,8 @@ pub struct MtForwardShortMessageRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Eq for MtForwardShortMessageRequest {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MtForwardShortMessageRequest {
     fn default() -> Self {
@@ -4901,29 +4738,6 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.smsmi_correlation_id, 10415)
-            + rt::typed::len_one(&self.sc_address, 10415)
-            + rt::typed::len_one(&self.sm_rp_ui, 10415)
-            + rt::typed::len_opt(&self.mme_number_for_mt_sms, 10415)
-            + rt::typed::len_opt(&self.sgsn_number, 10415)
-            + rt::typed::len_opt(&self.tfr_flags, 10415)
-            + rt::typed::len_opt(&self.sm_delivery_timer, 10415)
-            + rt::typed::len_opt(&self.sm_delivery_start_time, 10415)
-            + rt::typed::len_opt(&self.maximum_retransmission_time, 10415)
-            + rt::typed::len_opt(&self.sms_gmsc_address, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5030,7 +4844,7 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MtForwardShortMessageAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -5074,6 +4888,8 @@ pub struct MtForwardShortMessageAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl Eq for MtForwardShortMessageAnswer {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl Default for MtForwardShortMessageAnswer {
     fn default() -> Self {
@@ -5253,24 +5069,6 @@ impl rt::typed::Command for MtForwardShortMessageAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.absent_user_diagnostic_sm, 10415)
-            + rt::typed::len_opt(&self.sm_delivery_failure_cause, 10415)
-            + rt::typed::len_opt(&self.sm_rp_ui, 10415)
-            + rt::typed::len_opt(&self.requested_retransmission_time, 10415)
-            + rt::typed::len_opt(&self.user_identifier, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -5448,7 +5246,15 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmDeliveryFailureCause::KEY)),
         }
@@ -5462,7 +5268,16 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SmDeliveryFailureCause::KEY)),
         }
@@ -5507,52 +5322,6 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3304, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3305, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3304, 10415) | (3305, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5562,7 +5331,7 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ SM-Enumerated-Delivery-Failure-Cause }`: SM-Enumerated-Delivery-Failure-Cause (code 3304, vendor 10415), 3GPP TS 29.338 §6.3.3.
@@ -5582,19 +5351,19 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
     pub fn sm_diagnostic_info(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SmDeliveryFailureCauseView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3304, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3305, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5633,7 +5402,15 @@ impl<'a> SmDeliveryOutcomeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmDeliveryOutcome::KEY)),
         }
@@ -5647,7 +5424,16 @@ impl<'a> SmDeliveryOutcomeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SmDeliveryOutcome::KEY)),
         }
@@ -5683,59 +5469,6 @@ impl<'a> SmDeliveryOutcomeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3317, 10415) => t.one(0, avp, MmeSmDeliveryOutcomeView::check),
-            (3318, 10415) => t.one(1, avp, MscSmDeliveryOutcomeView::check),
-            (3319, 10415) => t.one(2, avp, SgsnSmDeliveryOutcomeView::check),
-            (3320, 10415) => t.one(3, avp, IpSmGwSmDeliveryOutcomeView::check),
-            (3336, 10415) => t.one(4, avp, Smsf3gppSmDeliveryOutcomeView::check),
-            (3337, 10415) => t.one(5, avp, SmsfNon3gppSmDeliveryOutcomeView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (3317, 10415) | (3318, 10415) | (3319, 10415) | (3320, 10415)
-            | (3336, 10415) | (3337, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5745,7 +5478,7 @@ impl<'a> SmDeliveryOutcomeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -5804,19 +5537,23 @@ impl<'a> SmDeliveryOutcomeView<'a> {
             SmsfNon3gppSmDeliveryOutcomeView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SmDeliveryOutcomeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3317, 10415) => t.one(0, avp, MmeSmDeliveryOutcomeView::check),
+            (3318, 10415) => t.one(1, avp, MscSmDeliveryOutcomeView::check),
+            (3319, 10415) => t.one(2, avp, SgsnSmDeliveryOutcomeView::check),
+            (3320, 10415) => t.one(3, avp, IpSmGwSmDeliveryOutcomeView::check),
+            (3336, 10415) => t.one(4, avp, Smsf3gppSmDeliveryOutcomeView::check),
+            (3337, 10415) => t.one(5, avp, SmsfNon3gppSmDeliveryOutcomeView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5855,7 +5592,15 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmeSmDeliveryOutcome::KEY)),
         }
@@ -5869,7 +5614,16 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MmeSmDeliveryOutcome::KEY)),
         }
@@ -5905,52 +5659,6 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3321, 10415) | (3322, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5960,7 +5668,7 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -5978,19 +5686,19 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for MmeSmDeliveryOutcomeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6029,7 +5737,15 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MscSmDeliveryOutcome::KEY)),
         }
@@ -6043,7 +5759,16 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MscSmDeliveryOutcome::KEY)),
         }
@@ -6079,52 +5804,6 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3321, 10415) | (3322, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6134,7 +5813,7 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -6152,19 +5831,19 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for MscSmDeliveryOutcomeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6203,7 +5882,15 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SgsnSmDeliveryOutcome::KEY)),
         }
@@ -6217,7 +5904,16 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SgsnSmDeliveryOutcome::KEY)),
         }
@@ -6253,52 +5949,6 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3321, 10415) | (3322, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6308,7 +5958,7 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -6326,19 +5976,19 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SgsnSmDeliveryOutcomeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6377,7 +6027,15 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IpSmGwSmDeliveryOutcome::KEY)),
         }
@@ -6391,7 +6049,16 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IpSmGwSmDeliveryOutcome::KEY)),
         }
@@ -6427,52 +6094,6 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3321, 10415) | (3322, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6482,7 +6103,7 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -6500,19 +6121,19 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for IpSmGwSmDeliveryOutcomeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6551,7 +6172,15 @@ impl<'a> SmsmiCorrelationIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmsmiCorrelationId::KEY)),
         }
@@ -6565,7 +6194,16 @@ impl<'a> SmsmiCorrelationIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SmsmiCorrelationId::KEY)),
         }
@@ -6601,53 +6239,6 @@ impl<'a> SmsmiCorrelationIdView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3325, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3326, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (3327, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3325, 10415) | (3326, 10415) | (3327, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6657,7 +6248,7 @@ impl<'a> SmsmiCorrelationIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -6675,19 +6266,20 @@ impl<'a> SmsmiCorrelationIdView<'a> {
     pub fn destination_sip_uri(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SmsmiCorrelationIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3325, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (3326, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (3327, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6726,7 +6318,15 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Smsf3gppSmDeliveryOutcome::KEY)),
         }
@@ -6740,7 +6340,16 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Smsf3gppSmDeliveryOutcome::KEY)),
         }
@@ -6776,52 +6385,6 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3321, 10415) | (3322, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6831,7 +6394,7 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -6849,19 +6412,19 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for Smsf3gppSmDeliveryOutcomeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -6900,7 +6463,15 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmsfNon3gppSmDeliveryOutcome::KEY)),
         }
@@ -6914,7 +6485,16 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SmsfNon3gppSmDeliveryOutcome::KEY)),
         }
@@ -6950,52 +6530,6 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3321, 10415) | (3322, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7005,7 +6539,7 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -7023,19 +6557,19 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     pub fn absent_user_diagnostic_sm(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SmsfNon3gppSmDeliveryOutcomeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3321, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3322, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -7074,7 +6608,15 @@ impl<'a> Smsf3gppAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Smsf3gppAddress::KEY)),
         }
@@ -7088,7 +6630,16 @@ impl<'a> Smsf3gppAddressView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Smsf3gppAddress::KEY)),
         }
@@ -7124,53 +6675,6 @@ impl<'a> Smsf3gppAddressView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3338, 10415) => t.one(0, avp, rt::view::no_check),
-            (3340, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3342, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3338, 10415) | (3340, 10415) | (3342, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7180,7 +6684,7 @@ impl<'a> Smsf3gppAddressView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -7198,19 +6702,20 @@ impl<'a> Smsf3gppAddressView<'a> {
     pub fn smsf_3gpp_realm(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for Smsf3gppAddressView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3338, 10415) => t.one(0, avp, rt::view::no_check),
+            (3340, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (3342, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -7249,7 +6754,15 @@ impl<'a> SmsfNon3gppAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmsfNon3gppAddress::KEY)),
         }
@@ -7263,7 +6776,16 @@ impl<'a> SmsfNon3gppAddressView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SmsfNon3gppAddress::KEY)),
         }
@@ -7299,53 +6821,6 @@ impl<'a> SmsfNon3gppAddressView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3339, 10415) => t.one(0, avp, rt::view::no_check),
-            (3341, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3343, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3339, 10415) | (3341, 10415) | (3343, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7355,7 +6830,7 @@ impl<'a> SmsfNon3gppAddressView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -7373,19 +6848,20 @@ impl<'a> SmsfNon3gppAddressView<'a> {
     pub fn smsf_non_3gpp_realm(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SmsfNon3gppAddressView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3339, 10415) => t.one(0, avp, rt::view::no_check),
+            (3341, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (3343, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -7440,8 +6916,28 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7500,78 +6996,6 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (701, 10415) => t.one(8, avp, rt::view::no_check),
-            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
-            (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3300, 10415) => t.one(12, avp, rt::view::no_check),
-            (3308, 10415) => t.one(13, avp, rt::view::check::<i32>),
-            (3309, 10415) => t.one(14, avp, rt::view::no_check),
-            (3310, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3311, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (284, 0) => t.any(17, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (701, 10415) | (1, 0) | (3324, 10415) | (628,
-            10415) | (3300, 10415) | (3308, 10415) | (3309, 10415) | (3310, 10415) |
-            (3311, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7581,7 +7005,7 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7734,6 +7158,41 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SendRoutingInfoForSmRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (701, 10415) => t.one(8, avp, rt::view::no_check),
+            (1, 0) => t.one(9, avp, rt::view::check_utf8_string),
+            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3300, 10415) => t.one(12, avp, rt::view::no_check),
+            (3308, 10415) => t.one(13, avp, rt::view::check::<i32>),
+            (3309, 10415) => t.one(14, avp, rt::view::no_check),
+            (3310, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (3311, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (284, 0) => t.any(17, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for SendRoutingInfoForSmRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7785,8 +7244,28 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7835,87 +7314,6 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (2401, 10415) => t.one(10, avp, super::ts29173::ServingNodeView::check),
-            (2406, 10415) => {
-                t.one(11, avp, super::ts29173::AdditionalServingNodeView::check)
-            }
-            (3344, 10415) => t.one(12, avp, Smsf3gppAddressView::check),
-            (3345, 10415) => t.one(13, avp, SmsfNon3gppAddressView::check),
-            (2400, 10415) => t.one(14, avp, rt::view::no_check),
-            (3102, 10415) => t.one(15, avp, super::ts29336::UserIdentifierView::check),
-            (3312, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (3313, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (3314, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (3315, 10415) => t.one(19, avp, rt::view::check::<u32>),
-            (3334, 10415) => t.one(20, avp, rt::view::check::<u32>),
-            (3335, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (279, 0) => t.one(22, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(23, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(24, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (1, 0) | (628, 10415) | (2401, 10415) | (2406,
-            10415) | (3344, 10415) | (3345, 10415) | (2400, 10415) | (3102, 10415) |
-            (3312, 10415) | (3313, 10415) | (3314, 10415) | (3315, 10415) | (3334, 10415)
-            | (3335, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7925,7 +7323,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8127,6 +7525,49 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for SendRoutingInfoForSmAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (2401, 10415) => t.one(10, avp, super::ts29173::ServingNodeView::check),
+            (2406, 10415) => {
+                t.one(11, avp, super::ts29173::AdditionalServingNodeView::check)
+            }
+            (3344, 10415) => t.one(12, avp, Smsf3gppAddressView::check),
+            (3345, 10415) => t.one(13, avp, SmsfNon3gppAddressView::check),
+            (2400, 10415) => t.one(14, avp, rt::view::no_check),
+            (3102, 10415) => t.one(15, avp, super::ts29336::UserIdentifierView::check),
+            (3312, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (3313, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            (3314, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (3315, 10415) => t.one(19, avp, rt::view::check::<u32>),
+            (3334, 10415) => t.one(20, avp, rt::view::check::<u32>),
+            (3335, 10415) => t.one(21, avp, rt::view::check::<u32>),
+            (279, 0) => t.one(22, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(23, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(24, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for SendRoutingInfoForSmAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8178,8 +7619,28 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8260,76 +7721,6 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3300, 10415) => t.one(8, avp, rt::view::no_check),
-            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
-            (3329, 10415) => t.one(11, avp, rt::view::check::<rt::data::Time>),
-            (3333, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (2401, 10415) => t.one(13, avp, super::ts29173::ServingNodeView::check),
-            (628, 10415) => {
-                t.any(14, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (3300, 10415) | (3102, 10415) | (3324, 10415) |
-            (3329, 10415) | (3333, 10415) | (2401, 10415) | (628, 10415) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8339,7 +7730,7 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8487,6 +7878,39 @@ impl<'a> AlertServiceCentreRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for AlertServiceCentreRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (3300, 10415) => t.one(8, avp, rt::view::no_check),
+            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
+            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
+            (3329, 10415) => t.one(11, avp, rt::view::check::<rt::data::Time>),
+            (3333, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (2401, 10415) => t.one(13, avp, super::ts29173::ServingNodeView::check),
+            (628, 10415) => {
+                t.any(14, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for AlertServiceCentreRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8538,8 +7962,28 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8588,69 +8032,6 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8660,7 +8041,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -8780,6 +8161,34 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for AlertServiceCentreAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for AlertServiceCentreAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8831,8 +8240,28 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8915,74 +8344,6 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
-            (3300, 10415) => t.one(11, avp, rt::view::no_check),
-            (3316, 10415) => t.one(12, avp, SmDeliveryOutcomeView::check),
-            (3323, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (628, 10415) | (3102, 10415) | (3324, 10415) |
-            (3300, 10415) | (3316, 10415) | (3323, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8992,7 +8353,7 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9125,6 +8486,38 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for ReportSmDeliveryStatusRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
+            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
+            (3300, 10415) => t.one(11, avp, rt::view::no_check),
+            (3316, 10415) => t.one(12, avp, SmDeliveryOutcomeView::check),
+            (3323, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for ReportSmDeliveryStatusRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9176,8 +8569,28 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9228,71 +8641,6 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
-            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (3102, 10415) | (279, 0) | (284, 0)
-            | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9302,7 +8650,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9432,6 +8780,35 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for ReportSmDeliveryStatusAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3102, 10415) => t.one(9, avp, super::ts29336::UserIdentifierView::check),
+            (279, 0) => t.one(10, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for ReportSmDeliveryStatusAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9483,8 +8860,28 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9567,76 +8964,6 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3300, 10415) => t.one(8, avp, rt::view::no_check),
-            (3328, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3102, 10415) => t.one(11, avp, super::ts29336::UserIdentifierView::check),
-            (3301, 10415) => t.one(12, avp, rt::view::no_check),
-            (3324, 10415) => t.one(13, avp, SmsmiCorrelationIdView::check),
-            (3316, 10415) => t.one(14, avp, SmDeliveryOutcomeView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (3300, 10415) | (3328, 10415) | (628, 10415) |
-            (3102, 10415) | (3301, 10415) | (3324, 10415) | (3316, 10415) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9646,7 +8973,7 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -9784,6 +9111,39 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for MoForwardShortMessageRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (3300, 10415) => t.one(8, avp, rt::view::no_check),
+            (3328, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3102, 10415) => t.one(11, avp, super::ts29336::UserIdentifierView::check),
+            (3301, 10415) => t.one(12, avp, rt::view::no_check),
+            (3324, 10415) => t.one(13, avp, SmsmiCorrelationIdView::check),
+            (3316, 10415) => t.one(14, avp, SmDeliveryOutcomeView::check),
+            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MoForwardShortMessageRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9835,8 +9195,28 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9887,72 +9267,6 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3303, 10415) => t.one(9, avp, SmDeliveryFailureCauseView::check),
-            (3301, 10415) => t.one(10, avp, rt::view::no_check),
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (3303, 10415) | (3301, 10415) |
-            (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9962,7 +9276,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10097,6 +9411,36 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for MoForwardShortMessageAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3303, 10415) => t.one(9, avp, SmDeliveryFailureCauseView::check),
+            (3301, 10415) => t.one(10, avp, rt::view::no_check),
+            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MoForwardShortMessageAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10148,8 +9492,28 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10240,82 +9604,6 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
-            (3300, 10415) => t.one(11, avp, rt::view::no_check),
-            (3301, 10415) => t.one(12, avp, rt::view::no_check),
-            (1645, 10415) => t.one(13, avp, rt::view::no_check),
-            (1489, 10415) => t.one(14, avp, rt::view::no_check),
-            (3302, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3306, 10415) => t.one(16, avp, rt::view::check::<u32>),
-            (3307, 10415) => t.one(17, avp, rt::view::check::<rt::data::Time>),
-            (3330, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
-            (3332, 10415) => t.one(19, avp, rt::view::no_check),
-            (284, 0) => t.any(20, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(21, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (628, 10415) | (3324, 10415) | (3300,
-            10415) | (3301, 10415) | (1645, 10415) | (1489, 10415) | (3302, 10415) |
-            (3306, 10415) | (3307, 10415) | (3330, 10415) | (3332, 10415) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10325,7 +9613,7 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10493,6 +9781,44 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for MtForwardShortMessageRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3324, 10415) => t.one(10, avp, SmsmiCorrelationIdView::check),
+            (3300, 10415) => t.one(11, avp, rt::view::no_check),
+            (3301, 10415) => t.one(12, avp, rt::view::no_check),
+            (1645, 10415) => t.one(13, avp, rt::view::no_check),
+            (1489, 10415) => t.one(14, avp, rt::view::no_check),
+            (3302, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (3306, 10415) => t.one(16, avp, rt::view::check::<u32>),
+            (3307, 10415) => t.one(17, avp, rt::view::check::<rt::data::Time>),
+            (3330, 10415) => t.one(18, avp, rt::view::check::<rt::data::Time>),
+            (3332, 10415) => t.one(19, avp, rt::view::no_check),
+            (284, 0) => t.any(20, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(21, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MtForwardShortMessageRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10544,8 +9870,28 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10596,76 +9942,6 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3322, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (3303, 10415) => t.one(10, avp, SmDeliveryFailureCauseView::check),
-            (3301, 10415) => t.one(11, avp, rt::view::no_check),
-            (3331, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (3102, 10415) => t.one(13, avp, super::ts29336::UserIdentifierView::check),
-            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (3322, 10415) | (3303, 10415) |
-            (3301, 10415) | (3331, 10415) | (3102, 10415) | (279, 0) | (284, 0) | (282,
-            0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10675,7 +9951,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -10832,6 +10108,39 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             0,
             rt::view::text,
         )
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::Step<'a> for MtForwardShortMessageAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3322, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (3303, 10415) => t.one(10, avp, SmDeliveryFailureCauseView::check),
+            (3301, 10415) => t.one(11, avp, rt::view::no_check),
+            (3331, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
+            (3102, 10415) => t.one(13, avp, super::ts29336::UserIdentifierView::check),
+            (279, 0) => t.one(14, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(15, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(16, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]

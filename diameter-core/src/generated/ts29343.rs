@@ -50,7 +50,7 @@ pub mod application {
 ///     *[ ProSe-Code-Suffix-Mask ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MonitorTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -66,6 +66,8 @@ pub struct MonitorTarget {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Eq for MonitorTarget {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for MonitorTarget {
     fn default() -> Self {
@@ -158,13 +160,6 @@ impl rt::AvpData for MonitorTarget {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.target_rpauid, 10415)
-            + rt::typed::len_one(&self.pduid, 10415)
-            + rt::typed::len_opt(&self.metadata_indicator, 10415)
-            + rt::typed::len_all(&self.prose_code_suffix_mask, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
         rt::typed::put_one(&self.pduid, buf, &self.avp_flags, 3604, 10415, 128);
@@ -196,7 +191,7 @@ impl rt::AvpData for MonitorTarget {
 ///     1*{ Suffix-Mask }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseCodeSuffixMask {
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     pub suffix_code: rt::bytes::Bytes,
@@ -208,6 +203,8 @@ pub struct ProseCodeSuffixMask {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Eq for ProseCodeSuffixMask {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProseCodeSuffixMask {
     fn default() -> Self {
@@ -294,11 +291,6 @@ impl rt::AvpData for ProseCodeSuffixMask {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.suffix_code, 10415)
-            + rt::typed::len_all(&self.suffix_mask, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.suffix_code, buf, &self.avp_flags, 3609, 10415, 128);
         rt::typed::put_all(&self.suffix_mask, buf, &self.avp_flags, 3610, 10415, 128);
@@ -314,7 +306,7 @@ impl rt::AvpData for ProseCodeSuffixMask {
 ///     { Target-PDUID }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BannedUserTarget {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     pub target_rpauid: rt::data::Utf8String,
@@ -326,6 +318,8 @@ pub struct BannedUserTarget {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Eq for BannedUserTarget {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for BannedUserTarget {
     fn default() -> Self {
@@ -405,11 +399,6 @@ impl rt::AvpData for BannedUserTarget {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.target_rpauid, 10415)
-            + rt::typed::len_one(&self.target_pduid, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
         rt::typed::put_one(&self.target_pduid, buf, &self.avp_flags, 3845, 10415, 128);
@@ -446,7 +435,7 @@ impl rt::AvpData for BannedUserTarget {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProximityActionRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -498,6 +487,8 @@ pub struct ProximityActionRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Eq for ProximityActionRequest {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityActionRequest {
     fn default() -> Self {
@@ -701,30 +692,6 @@ impl rt::typed::Command for ProximityActionRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_one(&self.prose_request_type, 10415)
-            + rt::typed::len_opt(&self.origin_app_layer_user_id, 10415)
-            + rt::typed::len_opt(&self.target_app_layer_user_id, 10415)
-            + rt::typed::len_opt(&self.requesting_epuid, 10415)
-            + rt::typed::len_opt(&self.prose_function_id, 10415)
-            + rt::typed::len_opt(&self.requesting_rpauid, 10415)
-            + rt::typed::len_opt(&self.prose_app_id, 10415)
-            + rt::typed::len_opt(&self.application_data, 10415)
-            + rt::typed::len_opt(&self.allowed_suffixes_number, 10415)
-            + rt::typed::len_opt(&self.target_rpauid, 10415)
-            + rt::typed::len_all(&self.banned_user_target, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -849,7 +816,7 @@ impl rt::typed::Command for ProximityActionRequest {
 /// ```
 ///
 /// The specification's PXR writes Allowed-Suffix-Number and its PXA writes ProSe-Application-Code-Suffix-Range; the AVPs so referenced are Allowed-Suffixes-Number (6.4.8) and ProSe-App-Code-Suffix-Range (TS 29.345).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProximityActionAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -913,6 +880,8 @@ pub struct ProximityActionAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Eq for ProximityActionAnswer {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityActionAnswer {
     fn default() -> Self {
@@ -1161,35 +1130,6 @@ impl rt::typed::Command for ProximityActionAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_one(&self.prose_request_type, 10415)
-            + rt::typed::len_opt(&self.targeted_epuid, 10415)
-            + rt::typed::len_opt(&self.prose_function_id, 10415)
-            + rt::typed::len_all(&self.pduid, 10415)
-            + rt::typed::len_all(&self.prose_restricted_code_suffix_range, 10415)
-            + rt::typed::len_all(&self.prose_app_code_suffix_range, 10415)
-            + rt::typed::len_all(&self.prose_code_suffix_mask, 10415)
-            + rt::typed::len_all(&self.monitor_target, 10415)
-            + rt::typed::len_all(&self.target_pduid, 10415)
-            + rt::typed::len_opt(&self.prose_application_metadata, 10415)
-            + rt::typed::len_opt(&self.application_data, 10415)
-            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1360,7 +1300,7 @@ impl rt::typed::RequestCommand for ProximityActionRequest {
 ///     *[ Banned-User-Target ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProximityApplicationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1396,6 +1336,8 @@ pub struct ProximityApplicationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Eq for ProximityApplicationRequest {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityApplicationRequest {
     fn default() -> Self {
@@ -1567,22 +1509,6 @@ impl rt::typed::Command for ProximityApplicationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_one(&self.prose_request_type, 10415)
-            + rt::typed::len_opt(&self.requesting_rpauid, 10415)
-            + rt::typed::len_all(&self.banned_user_target, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1644,7 +1570,7 @@ impl rt::typed::Command for ProximityApplicationRequest {
 ///     { ProSe-Request-Type }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProximityApplicationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1686,6 +1612,8 @@ pub struct ProximityApplicationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl Eq for ProximityApplicationAnswer {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl Default for ProximityApplicationAnswer {
     fn default() -> Self {
@@ -1850,25 +1778,6 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_opt(&self.error_message, 0)
-            + rt::typed::len_opt(&self.error_reporting_host, 0)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_one(&self.prose_request_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
@@ -1997,7 +1906,15 @@ impl<'a> MonitorTargetView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MonitorTarget::KEY)),
         }
@@ -2011,7 +1928,16 @@ impl<'a> MonitorTargetView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MonitorTarget::KEY)),
         }
@@ -2065,56 +1991,6 @@ impl<'a> MonitorTargetView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3604, 10415) => t.one(1, avp, rt::view::no_check),
-            (3612, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3608, 10415) => t.any(3, 0, avp, ProseCodeSuffixMaskView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (3844, 10415) | (3604, 10415) | (3612, 10415) | (3608, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2124,7 +2000,7 @@ impl<'a> MonitorTargetView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
@@ -2157,19 +2033,21 @@ impl<'a> MonitorTargetView<'a> {
             ProseCodeSuffixMaskView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::Step<'a> for MonitorTargetView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (3604, 10415) => t.one(1, avp, rt::view::no_check),
+            (3612, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3608, 10415) => t.any(3, 0, avp, ProseCodeSuffixMaskView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2210,7 +2088,15 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseCodeSuffixMask::KEY)),
         }
@@ -2224,7 +2110,16 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ProseCodeSuffixMask::KEY)),
         }
@@ -2278,52 +2173,6 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3609, 10415) => t.one(0, avp, rt::view::no_check),
-            (3610, 10415) => t.many(1, 0, 4294967295, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3609, 10415) | (3610, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2333,7 +2182,7 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
@@ -2354,19 +2203,19 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
             rt::view::octets,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::Step<'a> for ProseCodeSuffixMaskView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3609, 10415) => t.one(0, avp, rt::view::no_check),
+            (3610, 10415) => t.many(1, 0, 4294967295, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2405,7 +2254,15 @@ impl<'a> BannedUserTargetView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(BannedUserTarget::KEY)),
         }
@@ -2419,7 +2276,16 @@ impl<'a> BannedUserTargetView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(BannedUserTarget::KEY)),
         }
@@ -2472,52 +2338,6 @@ impl<'a> BannedUserTargetView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3845, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3844, 10415) | (3845, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2527,7 +2347,7 @@ impl<'a> BannedUserTargetView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
@@ -2540,19 +2360,19 @@ impl<'a> BannedUserTargetView<'a> {
     pub fn target_pduid(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::Step<'a> for BannedUserTargetView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (3845, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2607,8 +2427,28 @@ impl<'a> ProximityActionRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2681,76 +2521,6 @@ impl<'a> ProximityActionRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
-            (3603, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (3600, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3601, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (3816, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (3602, 10415) => t.one(14, avp, rt::view::no_check),
-            (3843, 10415) => t.one(15, avp, rt::view::check_utf8_string),
-            (3811, 10415) => t.one(16, avp, rt::view::check_utf8_string),
-            (3605, 10415) => t.one(17, avp, rt::view::check_utf8_string),
-            (3606, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (3844, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (3611, 10415) => t.any(20, 2, avp, BannedUserTargetView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (278, 0) | (284, 0) | (282, 0) | (3603, 10415) | (3600,
-            10415) | (3601, 10415) | (3816, 10415) | (3602, 10415) | (3843, 10415) |
-            (3811, 10415) | (3605, 10415) | (3606, 10415) | (3844, 10415) | (3611, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2760,7 +2530,7 @@ impl<'a> ProximityActionRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -2899,6 +2669,39 @@ impl<'a> ProximityActionRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::Step<'a> for ProximityActionRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
+            (3603, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (3600, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (3601, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (3816, 10415) => t.one(13, avp, rt::view::check_utf8_string),
+            (3602, 10415) => t.one(14, avp, rt::view::no_check),
+            (3843, 10415) => t.one(15, avp, rt::view::check_utf8_string),
+            (3811, 10415) => t.one(16, avp, rt::view::check_utf8_string),
+            (3605, 10415) => t.one(17, avp, rt::view::check_utf8_string),
+            (3606, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (3844, 10415) => t.one(19, avp, rt::view::check_utf8_string),
+            (3611, 10415) => t.any(20, 2, avp, BannedUserTargetView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityActionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2950,8 +2753,28 @@ impl<'a> ProximityActionAnswerView<'a> {
             count: [0; 9usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -3016,83 +2839,6 @@ impl<'a> ProximityActionAnswerView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (3603, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            (3817, 10415) => t.one(16, avp, rt::view::check_utf8_string),
-            (3602, 10415) => t.one(17, avp, rt::view::no_check),
-            (3604, 10415) => t.any(18, 2, avp, rt::view::no_check),
-            (3847, 10415) => t.any(19, 3, avp, rt::view::no_check),
-            (3867, 10415) => t.any(20, 4, avp, rt::view::no_check),
-            (3608, 10415) => t.any(21, 5, avp, ProseCodeSuffixMaskView::check),
-            (3607, 10415) => t.any(22, 6, avp, MonitorTargetView::check),
-            (3845, 10415) => t.any(23, 7, avp, rt::view::no_check),
-            (3853, 10415) => t.one(24, avp, rt::view::check_utf8_string),
-            (3605, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (650, 0) => t.any(26, 8, avp, super::rfc8583::LoadView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
-            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (278, 0) | (292, 0) | (261,
-            0) | (262, 0) | (284, 0) | (3603, 10415) | (3817, 10415) | (3602, 10415) |
-            (3604, 10415) | (3847, 10415) | (3867, 10415) | (3608, 10415) | (3607, 10415)
-            | (3845, 10415) | (3853, 10415) | (3605, 10415) | (650, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3102,7 +2848,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3338,6 +3084,45 @@ impl<'a> ProximityActionAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::Step<'a> for ProximityActionAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (3603, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            (3817, 10415) => t.one(16, avp, rt::view::check_utf8_string),
+            (3602, 10415) => t.one(17, avp, rt::view::no_check),
+            (3604, 10415) => t.any(18, 2, avp, rt::view::no_check),
+            (3847, 10415) => t.any(19, 3, avp, rt::view::no_check),
+            (3867, 10415) => t.any(20, 4, avp, rt::view::no_check),
+            (3608, 10415) => t.any(21, 5, avp, ProseCodeSuffixMaskView::check),
+            (3607, 10415) => t.any(22, 6, avp, MonitorTargetView::check),
+            (3845, 10415) => t.any(23, 7, avp, rt::view::no_check),
+            (3853, 10415) => t.one(24, avp, rt::view::check_utf8_string),
+            (3605, 10415) => t.one(25, avp, rt::view::check_utf8_string),
+            (650, 0) => t.any(26, 8, avp, super::rfc8583::LoadView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityActionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3389,8 +3174,28 @@ impl<'a> ProximityApplicationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -3465,67 +3270,6 @@ impl<'a> ProximityApplicationRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
-            (3603, 10415) => t.one(10, avp, rt::view::check::<u32>),
-            (3843, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3611, 10415) => t.any(12, 2, avp, BannedUserTargetView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (283,
-            0) | (293, 0) | (278, 0) | (284, 0) | (282, 0) | (3603, 10415) | (3843,
-            10415) | (3611, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3535,7 +3279,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3634,6 +3378,31 @@ impl<'a> ProximityApplicationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::Step<'a> for ProximityApplicationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (278, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(8, 0, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(9, 1, avp, rt::view::check_diameter_identity),
+            (3603, 10415) => t.one(10, avp, rt::view::check::<u32>),
+            (3843, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (3611, 10415) => t.any(12, 2, avp, BannedUserTargetView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityApplicationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3685,8 +3454,28 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             count: [0; 2usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -3751,70 +3540,6 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
-            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
-            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
-            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (3603, 10415) => t.one(15, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (258, 0) | (277, 0) | (264, 0) | (296, 0) | (268,
-            0) | (297, 0) | (281, 0) | (294, 0) | (279, 0) | (278, 0) | (292, 0) | (261,
-            0) | (262, 0) | (284, 0) | (3603, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3824,7 +3549,7 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -3944,6 +3669,34 @@ impl<'a> ProximityApplicationAnswerView<'a> {
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
         rt::view::one(self.root, self.first[15], self.end, rt::view::value::<u32>)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::Step<'a> for ProximityApplicationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (258, 0) => t.one(1, avp, rt::view::check::<u32>),
+            (277, 0) => t.one(2, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (268, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(6, avp, super::base::ExperimentalResultView::check),
+            (281, 0) => t.one(7, avp, rt::view::check_utf8_string),
+            (294, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (278, 0) => t.one(10, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(11, 0, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(12, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (3603, 10415) => t.one(15, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

@@ -50,7 +50,7 @@ pub mod application {
 ///     [ 3GPP-Charging-Characteristics ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseSubscriptionData {
     /// `{ ProSe-Permission }`: ProSe-Permission (code 3702, vendor 10415), 3GPP TS 29.344 §6.3.3.
     pub prose_permission: u32,
@@ -64,6 +64,16 @@ pub struct ProseSubscriptionData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl Eq for ProseSubscriptionData {}
 #[cfg(
     any(
         feature = "pc4a",
@@ -175,12 +185,6 @@ impl rt::AvpData for ProseSubscriptionData {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.prose_permission, 10415)
-            + rt::typed::len_all(&self.prose_allowed_plmn, 10415)
-            + rt::typed::len_opt(&self.tgpp_charging_characteristics, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.prose_permission,
@@ -227,7 +231,7 @@ impl rt::AvpData for ProseSubscriptionData {
 ///     [ ProSe-Direct-Allowed ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseAllowedPlmn {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     pub visited_plmn_id: Option<rt::bytes::Bytes>,
@@ -241,6 +245,16 @@ pub struct ProseAllowedPlmn {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl Eq for ProseAllowedPlmn {}
 #[cfg(
     any(
         feature = "pc4a",
@@ -336,12 +350,6 @@ impl rt::AvpData for ProseAllowedPlmn {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.visited_plmn_id, 10415)
-            + rt::typed::len_opt(&self.authorized_discovery_range, 10415)
-            + rt::typed::len_opt(&self.prose_direct_allowed, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.visited_plmn_id,
@@ -381,7 +389,7 @@ impl rt::AvpData for ProseAllowedPlmn {
 ///     [ Age-Of-Location-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseInitialLocationInformation {
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     pub mme_name: Option<rt::data::DiameterIdentity>,
@@ -397,6 +405,8 @@ pub struct ProseInitialLocationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ProseInitialLocationInformation {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformation {
     fn default() -> Self {
@@ -482,13 +492,6 @@ impl rt::AvpData for ProseInitialLocationInformation {
     ) -> Result<(), rt::DecodeError> {
         ProseInitialLocationInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.mme_name, 10415)
-            + rt::typed::len_opt(&self.e_utran_cell_global_identity, 10415)
-            + rt::typed::len_opt(&self.tracking_area_identity, 10415)
-            + rt::typed::len_opt(&self.age_of_location_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
         rt::typed::put_opt(
@@ -538,7 +541,7 @@ impl rt::AvpData for ProseInitialLocationInformation {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseSubscriberInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -574,6 +577,8 @@ pub struct ProseSubscriberInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ProseSubscriberInformationRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseSubscriberInformationRequest {
     fn default() -> Self {
@@ -733,20 +738,6 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -804,7 +795,7 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseSubscriberInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -852,6 +843,8 @@ pub struct ProseSubscriberInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ProseSubscriberInformationAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseSubscriberInformationAnswer {
     fn default() -> Self {
@@ -1022,26 +1015,6 @@ impl rt::typed::Command for ProseSubscriberInformationAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.prose_subscription_data, 10415)
-            + rt::typed::len_opt(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_extra(&self.extra)
-            + rt::typed::len_all(&self.reset_id, 10415)
-            + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -1192,7 +1165,7 @@ impl rt::typed::RequestCommand for ProseSubscriberInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateProseSubscriberDataRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1234,6 +1207,8 @@ pub struct UpdateProseSubscriberDataRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for UpdateProseSubscriberDataRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for UpdateProseSubscriberDataRequest {
     fn default() -> Self {
@@ -1430,23 +1405,6 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.prose_subscription_data, 10415)
-            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
-            + rt::typed::len_one(&self.upr_flags, 10415)
-            + rt::typed::len_all(&self.reset_id, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -1514,7 +1472,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateProseSubscriberDataAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1548,6 +1506,8 @@ pub struct UpdateProseSubscriberDataAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for UpdateProseSubscriberDataAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for UpdateProseSubscriberDataAnswer {
     fn default() -> Self {
@@ -1694,19 +1654,6 @@ impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -1839,7 +1786,7 @@ impl rt::typed::RequestCommand for UpdateProseSubscriberDataRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseNotifyRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -1881,6 +1828,8 @@ pub struct ProseNotifyRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ProseNotifyRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseNotifyRequest {
     fn default() -> Self {
@@ -2049,23 +1998,6 @@ impl rt::typed::Command for ProseNotifyRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.prose_permission, 10415)
-            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
-            + rt::typed::len_opt(&self.pnr_flags, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2136,7 +2068,7 @@ impl rt::typed::Command for ProseNotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseNotifyAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2176,6 +2108,8 @@ pub struct ProseNotifyAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ProseNotifyAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseNotifyAnswer {
     fn default() -> Self {
@@ -2332,21 +2266,6 @@ impl rt::typed::Command for ProseNotifyAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2472,7 +2391,7 @@ impl rt::typed::RequestCommand for ProseNotifyRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResetRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2506,6 +2425,8 @@ pub struct ResetRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ResetRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ResetRequest {
     fn default() -> Self {
@@ -2664,19 +2585,6 @@ impl rt::typed::Command for ResetRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.user_id, 10415)
-            + rt::typed::len_all(&self.reset_id, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -2726,7 +2634,7 @@ impl rt::typed::Command for ResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResetAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -2760,6 +2668,8 @@ pub struct ResetAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ResetAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ResetAnswer {
     fn default() -> Self {
@@ -2906,19 +2816,6 @@ impl rt::typed::Command for ResetAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3043,7 +2940,7 @@ impl rt::typed::RequestCommand for ResetRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseInitialLocationInformationRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3077,6 +2974,8 @@ pub struct ProseInitialLocationInformationRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ProseInitialLocationInformationRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformationRequest {
     fn default() -> Self {
@@ -3232,19 +3131,6 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.user_name, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -3296,7 +3182,7 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
 ///     *[ Proxy-Info ]
 ///     *[ Route-Record ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseInitialLocationInformationAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -3336,6 +3222,8 @@ pub struct ProseInitialLocationInformationAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl Eq for ProseInitialLocationInformationAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl Default for ProseInitialLocationInformationAnswer {
     fn default() -> Self {
@@ -3494,21 +3382,6 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
         out.header = rt::typed::header_of(msg);
         out.decode_members(msg, cx)?;
         Ok(out)
-    }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
-            + rt::typed::len_opt(&self.result_code, 0)
-            + rt::typed::len_opt(&self.experimental_result, 0)
-            + rt::typed::len_one(&self.auth_session_state, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_opt(&self.prose_initial_location_information, 10415)
-            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
@@ -3679,7 +3552,15 @@ impl<'a> ProseSubscriptionDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseSubscriptionData::KEY)),
         }
@@ -3693,7 +3574,16 @@ impl<'a> ProseSubscriptionDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ProseSubscriptionData::KEY)),
         }
@@ -3739,53 +3629,6 @@ impl<'a> ProseSubscriptionDataView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3702, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3703, 10415) => t.any(1, 0, avp, ProseAllowedPlmnView::check),
-            (13, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3702, 10415) | (3703, 10415) | (13, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3795,7 +3638,7 @@ impl<'a> ProseSubscriptionDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ ProSe-Permission }`: ProSe-Permission (code 3702, vendor 10415), 3GPP TS 29.344 §6.3.3.
@@ -3821,19 +3664,28 @@ impl<'a> ProseSubscriptionDataView<'a> {
     pub fn tgpp_charging_characteristics(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl<'a> rt::view::Step<'a> for ProseSubscriptionDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3702, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3703, 10415) => t.any(1, 0, avp, ProseAllowedPlmnView::check),
+            (13, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -3896,7 +3748,15 @@ impl<'a> ProseAllowedPlmnView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseAllowedPlmn::KEY)),
         }
@@ -3910,7 +3770,16 @@ impl<'a> ProseAllowedPlmnView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ProseAllowedPlmn::KEY)),
         }
@@ -3946,53 +3815,6 @@ impl<'a> ProseAllowedPlmnView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1407, 10415) => t.one(0, avp, rt::view::no_check),
-            (3708, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3704, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1407, 10415) | (3708, 10415) | (3704, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4002,7 +3824,7 @@ impl<'a> ProseAllowedPlmnView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
@@ -4020,19 +3842,28 @@ impl<'a> ProseAllowedPlmnView<'a> {
     pub fn prose_direct_allowed(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl<'a> rt::view::Step<'a> for ProseAllowedPlmnView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1407, 10415) => t.one(0, avp, rt::view::no_check),
+            (3708, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3704, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -4079,7 +3910,15 @@ impl<'a> ProseInitialLocationInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseInitialLocationInformation::KEY)),
         }
@@ -4093,7 +3932,16 @@ impl<'a> ProseInitialLocationInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ProseInitialLocationInformation::KEY)),
         }
@@ -4129,56 +3977,6 @@ impl<'a> ProseInitialLocationInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2402, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (1602, 10415) => t.one(1, avp, rt::view::no_check),
-            (1603, 10415) => t.one(2, avp, rt::view::no_check),
-            (1611, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2402, 10415) | (1602, 10415) | (1603, 10415) | (1611, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4188,7 +3986,7 @@ impl<'a> ProseInitialLocationInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
@@ -4211,19 +4009,21 @@ impl<'a> ProseInitialLocationInformationView<'a> {
     pub fn age_of_location_information(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ProseInitialLocationInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2402, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
+            (1602, 10415) => t.one(1, avp, rt::view::no_check),
+            (1603, 10415) => t.one(2, avp, rt::view::no_check),
+            (1611, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4278,8 +4078,28 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -4348,71 +4168,6 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (628, 10415) | (621, 0) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4422,7 +4177,7 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -4542,6 +4297,35 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ProseSubscriberInformationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(10, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(11, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(12, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseSubscriberInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4593,8 +4377,28 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -4647,78 +4451,6 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3701, 10415) => t.one(8, avp, ProseSubscriptionDataView::check),
-            (701, 10415) => t.one(9, avp, rt::view::no_check),
-            (1407, 10415) => t.one(10, avp, rt::view::no_check),
-            (628, 10415) => {
-                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
-            (1670, 10415) => t.any(15, 2, avp, rt::view::no_check),
-            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (3701, 10415) | (701, 10415) | (1407, 10415) |
-            (628, 10415) | (621, 0) | (623, 0) | (650, 0) | (1670, 10415) | (279, 0) |
-            (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4728,7 +4460,7 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -4911,6 +4643,41 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ProseSubscriberInformationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (3701, 10415) => t.one(8, avp, ProseSubscriptionDataView::check),
+            (701, 10415) => t.one(9, avp, rt::view::no_check),
+            (1407, 10415) => t.one(10, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(11, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(12, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(13, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(14, 1, avp, super::rfc8583::LoadView::check),
+            (1670, 10415) => t.any(15, 2, avp, rt::view::no_check),
+            (279, 0) => t.one(16, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(17, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(18, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseSubscriberInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4962,8 +4729,28 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5048,74 +4835,6 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (3701, 10415) => t.one(10, avp, ProseSubscriptionDataView::check),
-            (1407, 10415) => t.one(11, avp, rt::view::no_check),
-            (3705, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (1670, 10415) => t.any(13, 1, avp, rt::view::no_check),
-            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (628, 10415) | (3701, 10415) | (1407,
-            10415) | (3705, 10415) | (1670, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5125,7 +4844,7 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5266,6 +4985,38 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for UpdateProseSubscriberDataRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (3701, 10415) => t.one(10, avp, ProseSubscriptionDataView::check),
+            (1407, 10415) => t.one(11, avp, rt::view::no_check),
+            (3705, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (1670, 10415) => t.any(13, 1, avp, rt::view::no_check),
+            (284, 0) => t.any(14, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for UpdateProseSubscriberDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5317,8 +5068,28 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5369,69 +5140,6 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (628, 10415) | (268, 0) |
-            (297, 0) | (277, 0) | (264, 0) | (296, 0) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5441,7 +5149,7 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5561,6 +5269,34 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for UpdateProseSubscriberDataAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (628, 10415) => {
+                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for UpdateProseSubscriberDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5612,8 +5348,28 @@ impl<'a> ProseNotifyRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5670,74 +5426,6 @@ impl<'a> ProseNotifyRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (3702, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (1407, 10415) => t.one(10, avp, rt::view::no_check),
-            (3706, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (628, 10415) => {
-                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
-            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (3702, 10415) | (1407, 10415) | (3706,
-            10415) | (628, 10415) | (621, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5747,7 +5435,7 @@ impl<'a> ProseNotifyRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -5882,6 +5570,38 @@ impl<'a> ProseNotifyRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ProseNotifyRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (3702, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (1407, 10415) => t.one(10, avp, rt::view::no_check),
+            (3706, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (628, 10415) => {
+                t.any(12, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(13, avp, super::doic::OcSupportedFeaturesView::check),
+            (284, 0) => t.any(14, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(15, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseNotifyRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5933,8 +5653,28 @@ impl<'a> ProseNotifyAnswerView<'a> {
             count: [0; 4usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5983,73 +5723,6 @@ impl<'a> ProseNotifyAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
-            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
-            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (628, 10415) | (621, 0) | (623, 0) | (650, 0) |
-            (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6059,7 +5732,7 @@ impl<'a> ProseNotifyAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6209,6 +5882,37 @@ impl<'a> ProseNotifyAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ProseNotifyAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(8, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (621, 0) => t.one(9, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(10, avp, super::doic::OcOlrView::check),
+            (650, 0) => t.any(11, 1, avp, super::rfc8583::LoadView::check),
+            (279, 0) => t.one(12, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(13, 2, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(14, 3, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseNotifyAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6260,8 +5964,28 @@ impl<'a> ResetRequestView<'a> {
             count: [0; 5usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6318,70 +6042,6 @@ impl<'a> ResetRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (628, 10415) => {
-                t.any(7, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (1444, 10415) => t.any(8, 1, avp, rt::view::check_utf8_string),
-            (1670, 10415) => t.any(9, 2, avp, rt::view::no_check),
-            (284, 0) => t.any(10, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 4, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (264, 0) | (296, 0) | (293,
-            0) | (283, 0) | (628, 10415) | (1444, 10415) | (1670, 10415) | (284, 0) |
-            (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6391,7 +6051,7 @@ impl<'a> ResetRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6510,6 +6170,34 @@ impl<'a> ResetRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ResetRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (628, 10415) => {
+                t.any(7, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (1444, 10415) => t.any(8, 1, avp, rt::view::check_utf8_string),
+            (1670, 10415) => t.any(9, 2, avp, rt::view::no_check),
+            (284, 0) => t.any(10, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 4, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ResetRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6561,8 +6249,28 @@ impl<'a> ResetAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6611,69 +6319,6 @@ impl<'a> ResetAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (628, 10415) => {
-                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (628, 10415) | (268, 0) |
-            (297, 0) | (277, 0) | (264, 0) | (296, 0) | (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6683,7 +6328,7 @@ impl<'a> ResetAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -6803,6 +6448,34 @@ impl<'a> ResetAnswerView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ResetAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (628, 10415) => {
+                t.any(3, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (268, 0) => t.one(4, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(5, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(8, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.one(9, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ResetAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6854,8 +6527,28 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -6924,69 +6617,6 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
-            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (628, 10415) => {
-                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (277, 0) | (264, 0) | (296,
-            0) | (293, 0) | (283, 0) | (1, 0) | (628, 10415) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6996,7 +6626,7 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7104,6 +6734,34 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ProseInitialLocationInformationRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (277, 0) => t.one(3, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(5, avp, rt::view::check_diameter_identity),
+            (293, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (628, 10415) => {
+                t.any(9, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(10, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(11, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseInitialLocationInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -7159,8 +6817,28 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             count: [0; 3usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7213,72 +6891,6 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (260, 0) => {
-                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
-            }
-            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
-            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
-            (3707, 10415) => t.one(8, avp, ProseInitialLocationInformationView::check),
-            (1407, 10415) => t.one(9, avp, rt::view::no_check),
-            (628, 10415) => {
-                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
-            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (260, 0) | (268, 0) | (297, 0) | (277,
-            0) | (264, 0) | (296, 0) | (3707, 10415) | (1407, 10415) | (628, 10415) |
-            (279, 0) | (284, 0) | (282, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7288,7 +6900,7 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -7422,6 +7034,36 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             0,
             rt::view::text,
         )
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl<'a> rt::view::Step<'a> for ProseInitialLocationInformationAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (260, 0) => {
+                t.one(2, avp, super::base::VendorSpecificApplicationIdView::check)
+            }
+            (268, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (297, 0) => t.one(4, avp, super::base::ExperimentalResultView::check),
+            (277, 0) => t.one(5, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(6, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(7, avp, rt::view::check_diameter_identity),
+            (3707, 10415) => t.one(8, avp, ProseInitialLocationInformationView::check),
+            (1407, 10415) => t.one(9, avp, rt::view::no_check),
+            (628, 10415) => {
+                t.any(10, 0, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (279, 0) => t.one(11, avp, super::base::FailedAvpView::check),
+            (284, 0) => t.any(12, 1, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(13, 2, avp, rt::view::check_diameter_identity),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]

@@ -6828,7 +6828,7 @@ impl rt::AvpData for UserParticipatingType {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccessNetworkInfoChange {
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_network_information: Vec<rt::bytes::Bytes>,
@@ -6842,6 +6842,8 @@ pub struct AccessNetworkInfoChange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AccessNetworkInfoChange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccessNetworkInfoChange {
     fn default() -> Self {
@@ -6918,12 +6920,6 @@ impl rt::AvpData for AccessNetworkInfoChange {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.access_network_information, 10415)
-            + rt::typed::len_opt(&self.cellular_network_information, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.access_network_information,
@@ -6961,7 +6957,7 @@ impl rt::AvpData for AccessNetworkInfoChange {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccessTransferInformation {
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     pub access_transfer_type: Option<AccessTransferType>,
@@ -6987,6 +6983,8 @@ pub struct AccessTransferInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AccessTransferInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccessTransferInformation {
     fn default() -> Self {
@@ -7102,18 +7100,6 @@ impl rt::AvpData for AccessTransferInformation {
     ) -> Result<(), rt::DecodeError> {
         AccessTransferInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.access_transfer_type, 10415)
-            + rt::typed::len_all(&self.access_network_information, 10415)
-            + rt::typed::len_opt(&self.cellular_network_information, 10415)
-            + rt::typed::len_opt(&self.inter_ue_transfer, 10415)
-            + rt::typed::len_opt(&self.user_equipment_info, 0)
-            + rt::typed::len_opt(&self.instance_id, 10415)
-            + rt::typed::len_opt(&self.related_ims_charging_identifier, 10415)
-            + rt::typed::len_opt(&self.related_ims_charging_identifier_node, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.access_transfer_type,
@@ -7177,7 +7163,7 @@ impl rt::AvpData for AccessTransferInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccumulatedCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -7189,6 +7175,8 @@ pub struct AccumulatedCost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AccumulatedCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AccumulatedCost {
     fn default() -> Self {
@@ -7256,10 +7244,6 @@ impl rt::AvpData for AccumulatedCost {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.value_digits, 0) + rt::typed::len_opt(&self.exponent, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
         rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
@@ -7276,7 +7260,7 @@ impl rt::AvpData for AccumulatedCost {
 ///     [ Content-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdditionalContentInformation {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -7290,6 +7274,8 @@ pub struct AdditionalContentInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AdditionalContentInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AdditionalContentInformation {
     fn default() -> Self {
@@ -7359,12 +7345,6 @@ impl rt::AvpData for AdditionalContentInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.type_number, 10415)
-            + rt::typed::len_opt(&self.additional_type_information, 10415)
-            + rt::typed::len_opt(&self.content_size, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.type_number, buf, &self.avp_flags, 1204, 10415, 128);
         rt::typed::put_opt(
@@ -7388,7 +7368,7 @@ impl rt::AvpData for AdditionalContentInformation {
 ///     [ 3GPP-IMSI-MCC-MNC ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddressDomain {
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
     pub domain_name: Option<rt::data::Utf8String>,
@@ -7400,6 +7380,8 @@ pub struct AddressDomain {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AddressDomain {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AddressDomain {
     fn default() -> Self {
@@ -7460,11 +7442,6 @@ impl rt::AvpData for AddressDomain {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.domain_name, 10415)
-            + rt::typed::len_opt(&self.tgpp_imsi_mcc_mnc, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.domain_name, buf, &self.avp_flags, 1200, 10415, 128);
         rt::typed::put_opt(&self.tgpp_imsi_mcc_mnc, buf, &self.avp_flags, 8, 10415, 192);
@@ -7480,7 +7457,7 @@ impl rt::AvpData for AddressDomain {
 ///     *[ Flows ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AfCorrelationInformation {
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     pub af_charging_identifier: rt::bytes::Bytes,
@@ -7492,6 +7469,8 @@ pub struct AfCorrelationInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AfCorrelationInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AfCorrelationInformation {
     fn default() -> Self {
@@ -7569,10 +7548,6 @@ impl rt::AvpData for AfCorrelationInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.af_charging_identifier, 10415)
-            + rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.af_charging_identifier,
@@ -7601,7 +7576,7 @@ impl rt::AvpData for AfCorrelationInformation {
 ///     [ Language ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AnnouncementInformation {
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     pub announcement_identifier: u32,
@@ -7625,6 +7600,8 @@ pub struct AnnouncementInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for AnnouncementInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for AnnouncementInformation {
     fn default() -> Self {
@@ -7731,17 +7708,6 @@ impl rt::AvpData for AnnouncementInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.announcement_identifier, 10415)
-            + rt::typed::len_all(&self.variable_part, 10415)
-            + rt::typed::len_opt(&self.time_indicator, 10415)
-            + rt::typed::len_opt(&self.quota_indicator, 10415)
-            + rt::typed::len_opt(&self.announcement_order, 10415)
-            + rt::typed::len_opt(&self.play_alternative, 10415)
-            + rt::typed::len_opt(&self.privacy_indicator, 10415)
-            + rt::typed::len_opt(&self.language, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.announcement_identifier,
@@ -7799,7 +7765,7 @@ impl rt::AvpData for AnnouncementInformation {
 ///     [ Currency-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AocCostInformation {
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
     pub accumulated_cost: Option<AccumulatedCost>,
@@ -7813,6 +7779,8 @@ pub struct AocCostInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AocCostInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocCostInformation {
     fn default() -> Self {
@@ -7884,12 +7852,6 @@ impl rt::AvpData for AocCostInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.accumulated_cost, 10415)
-            + rt::typed::len_all(&self.incremental_cost, 10415)
-            + rt::typed::len_opt(&self.currency_code, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.accumulated_cost,
@@ -7921,7 +7883,7 @@ impl rt::AvpData for AocCostInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AocInformation {
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_cost_information: Option<AocCostInformation>,
@@ -7935,6 +7897,8 @@ pub struct AocInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AocInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocInformation {
     fn default() -> Self {
@@ -8013,12 +7977,6 @@ impl rt::AvpData for AocInformation {
     ) -> Result<(), rt::DecodeError> {
         AocInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.aoc_cost_information, 10415)
-            + rt::typed::len_opt(&self.tariff_information, 10415)
-            + rt::typed::len_opt(&self.aoc_subscription_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.aoc_cost_information,
@@ -8056,7 +8014,7 @@ impl rt::AvpData for AocInformation {
 ///     [ AoC-Service-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AocService {
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service_obligatory_type: Option<AocServiceObligatoryType>,
@@ -8068,6 +8026,8 @@ pub struct AocService {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AocService {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocService {
     fn default() -> Self {
@@ -8135,11 +8095,6 @@ impl rt::AvpData for AocService {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.aoc_service_obligatory_type, 10415)
-            + rt::typed::len_opt(&self.aoc_service_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.aoc_service_obligatory_type,
@@ -8170,7 +8125,7 @@ impl rt::AvpData for AocService {
 ///     [ Preferred-AoC-Currency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AocSubscriptionInformation {
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2.
     pub aoc_service: Vec<AocService>,
@@ -8184,6 +8139,8 @@ pub struct AocSubscriptionInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for AocSubscriptionInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for AocSubscriptionInformation {
     fn default() -> Self {
@@ -8255,12 +8212,6 @@ impl rt::AvpData for AocSubscriptionInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.aoc_service, 10415)
-            + rt::typed::len_opt(&self.aoc_format, 10415)
-            + rt::typed::len_opt(&self.preferred_aoc_currency, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.aoc_service, buf, &self.avp_flags, 2311, 10415, 128);
         rt::typed::put_opt(&self.aoc_format, buf, &self.avp_flags, 2310, 10415, 128);
@@ -8284,7 +8235,7 @@ impl rt::AvpData for AocSubscriptionInformation {
 ///     [ APN-Rate-Control-Downlink ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApnRateControl {
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
     pub apn_rate_control_uplink: Option<ApnRateControlUplink>,
@@ -8296,6 +8247,8 @@ pub struct ApnRateControl {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ApnRateControl {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControl {
     fn default() -> Self {
@@ -8370,11 +8323,6 @@ impl rt::AvpData for ApnRateControl {
     ) -> Result<(), rt::DecodeError> {
         ApnRateControlView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.apn_rate_control_uplink, 10415)
-            + rt::typed::len_opt(&self.apn_rate_control_downlink, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.apn_rate_control_uplink,
@@ -8405,7 +8353,7 @@ impl rt::AvpData for ApnRateControl {
 ///     [ Rate-Control-Max-Rate ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApnRateControlDownlink {
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
     pub additional_exception_reports: Option<AdditionalExceptionReports>,
@@ -8419,6 +8367,8 @@ pub struct ApnRateControlDownlink {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ApnRateControlDownlink {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControlDownlink {
     fn default() -> Self {
@@ -8490,12 +8440,6 @@ impl rt::AvpData for ApnRateControlDownlink {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.additional_exception_reports, 10415)
-            + rt::typed::len_opt(&self.rate_control_time_unit, 10415)
-            + rt::typed::len_opt(&self.rate_control_max_rate, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.additional_exception_reports,
@@ -8534,7 +8478,7 @@ impl rt::AvpData for ApnRateControlDownlink {
 ///     [ Rate-Control-Max-Message-Size ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApnRateControlUplink {
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     pub rate_control_time_unit: Option<u32>,
@@ -8548,6 +8492,8 @@ pub struct ApnRateControlUplink {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ApnRateControlUplink {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApnRateControlUplink {
     fn default() -> Self {
@@ -8619,12 +8565,6 @@ impl rt::AvpData for ApnRateControlUplink {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.rate_control_time_unit, 10415)
-            + rt::typed::len_opt(&self.rate_control_max_rate, 10415)
-            + rt::typed::len_opt(&self.rate_control_max_message_size, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.rate_control_time_unit,
@@ -8663,7 +8603,7 @@ impl rt::AvpData for ApnRateControlUplink {
 ///     [ Status-AS-Code ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationServerInformation {
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server: Option<rt::data::Utf8String>,
@@ -8677,6 +8617,8 @@ pub struct ApplicationServerInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ApplicationServerInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ApplicationServerInformation {
     fn default() -> Self {
@@ -8750,12 +8692,6 @@ impl rt::AvpData for ApplicationServerInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.application_server, 10415)
-            + rt::typed::len_all(&self.application_provided_called_party_address, 10415)
-            + rt::typed::len_opt(&self.status_as_code, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.application_server,
@@ -8786,7 +8722,7 @@ impl rt::AvpData for ApplicationServerInformation {
 ///     [ Teleservice ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BasicServiceCode {
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_service: Option<rt::bytes::Bytes>,
@@ -8798,6 +8734,8 @@ pub struct BasicServiceCode {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for BasicServiceCode {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for BasicServiceCode {
     fn default() -> Self {
@@ -8858,11 +8796,6 @@ impl rt::AvpData for BasicServiceCode {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.bearer_service, 10415)
-            + rt::typed::len_opt(&self.teleservice, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.bearer_service, buf, &self.avp_flags, 854, 10415, 192);
         rt::typed::put_opt(&self.teleservice, buf, &self.avp_flags, 3413, 10415, 192);
@@ -8878,7 +8811,7 @@ impl rt::AvpData for BasicServiceCode {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CalledIdentityChange {
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_identity: Option<rt::data::Utf8String>,
@@ -8890,6 +8823,8 @@ pub struct CalledIdentityChange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for CalledIdentityChange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CalledIdentityChange {
     fn default() -> Self {
@@ -8950,11 +8885,6 @@ impl rt::AvpData for CalledIdentityChange {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.called_identity, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.called_identity,
@@ -8978,7 +8908,7 @@ impl rt::AvpData for CalledIdentityChange {
 ///     *[ Location-Info ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CoverageInfo {
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     pub coverage_status: Option<CoverageStatus>,
@@ -8992,6 +8922,8 @@ pub struct CoverageInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for CoverageInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CoverageInfo {
     fn default() -> Self {
@@ -9063,12 +8995,6 @@ impl rt::AvpData for CoverageInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.coverage_status, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_all(&self.location_info, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.coverage_status,
@@ -9095,7 +9021,7 @@ impl rt::AvpData for CoverageInfo {
 ///     [ NIDD-Submission ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CpdtInformation {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     pub external_identifier: Option<rt::data::Utf8String>,
@@ -9113,6 +9039,8 @@ pub struct CpdtInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for CpdtInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CpdtInformation {
     fn default() -> Self {
@@ -9190,14 +9118,6 @@ impl rt::AvpData for CpdtInformation {
     ) -> Result<(), rt::DecodeError> {
         CpdtInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.external_identifier, 10415)
-            + rt::typed::len_opt(&self.scef_id, 10415)
-            + rt::typed::len_opt(&self.serving_node_identity, 10415)
-            + rt::typed::len_opt(&self.sgw_change, 10415)
-            + rt::typed::len_opt(&self.nidd_submission, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.external_identifier,
@@ -9238,7 +9158,7 @@ impl rt::AvpData for CpdtInformation {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CurrentTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -9252,6 +9172,8 @@ pub struct CurrentTariff {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for CurrentTariff {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CurrentTariff {
     fn default() -> Self {
@@ -9323,12 +9245,6 @@ impl rt::AvpData for CurrentTariff {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.currency_code, 0)
-            + rt::typed::len_opt(&self.scale_factor, 10415)
-            + rt::typed::len_all(&self.rate_element, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
         rt::typed::put_opt(&self.scale_factor, buf, &self.avp_flags, 2059, 10415, 128);
@@ -9345,7 +9261,7 @@ impl rt::AvpData for CurrentTariff {
 ///     [ Content-provider-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DcdInformation {
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_id: Option<rt::data::Utf8String>,
@@ -9357,6 +9273,8 @@ pub struct DcdInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for DcdInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for DcdInformation {
     fn default() -> Self {
@@ -9417,11 +9335,6 @@ impl rt::AvpData for DcdInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.content_id, 10415)
-            + rt::typed::len_opt(&self.content_provider_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.content_id, buf, &self.avp_flags, 2116, 10415, 128);
         rt::typed::put_opt(
@@ -9446,7 +9359,7 @@ impl rt::AvpData for DcdInformation {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DestinationInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -9462,6 +9375,8 @@ pub struct DestinationInterface {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for DestinationInterface {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for DestinationInterface {
     fn default() -> Self {
@@ -9539,13 +9454,6 @@ impl rt::AvpData for DestinationInterface {
     ) -> Result<(), rt::DecodeError> {
         DestinationInterfaceView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.interface_id, 10415)
-            + rt::typed::len_opt(&self.interface_text, 10415)
-            + rt::typed::len_opt(&self.interface_port, 10415)
-            + rt::typed::len_opt(&self.interface_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.interface_id, buf, &self.avp_flags, 2003, 10415, 128);
         rt::typed::put_opt(&self.interface_text, buf, &self.avp_flags, 2005, 10415, 128);
@@ -9564,7 +9472,7 @@ impl rt::AvpData for DestinationInterface {
 ///     *[ SDP-Session-Description ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EarlyMediaDescription {
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_timestamps: Option<SdpTimestamps>,
@@ -9578,6 +9486,8 @@ pub struct EarlyMediaDescription {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for EarlyMediaDescription {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EarlyMediaDescription {
     fn default() -> Self {
@@ -9665,12 +9575,6 @@ impl rt::AvpData for EarlyMediaDescription {
     ) -> Result<(), rt::DecodeError> {
         EarlyMediaDescriptionView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sdp_timestamps, 10415)
-            + rt::typed::len_all(&self.sdp_media_component, 10415)
-            + rt::typed::len_all(&self.sdp_session_description, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.sdp_timestamps, buf, &self.avp_flags, 1273, 10415, 128);
         rt::typed::put_all(
@@ -9700,7 +9604,7 @@ impl rt::AvpData for EarlyMediaDescription {
 ///     *[ RAN-NAS-Release-Cause ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnhancedDiagnostics {
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     pub ran_nas_release_cause: Vec<rt::bytes::Bytes>,
@@ -9710,6 +9614,8 @@ pub struct EnhancedDiagnostics {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for EnhancedDiagnostics {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EnhancedDiagnostics {
     fn default() -> Self {
@@ -9775,10 +9681,6 @@ impl rt::AvpData for EnhancedDiagnostics {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.ran_nas_release_cause, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.ran_nas_release_cause,
@@ -9804,7 +9706,7 @@ impl rt::AvpData for EnhancedDiagnostics {
 ///     *[ CC-Service-Specific-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Envelope {
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     pub envelope_start_time: rt::data::Time,
@@ -9824,6 +9726,8 @@ pub struct Envelope {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for Envelope {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for Envelope {
     fn default() -> Self {
@@ -9912,15 +9816,6 @@ impl rt::AvpData for Envelope {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.envelope_start_time, 10415)
-            + rt::typed::len_opt(&self.envelope_end_time, 10415)
-            + rt::typed::len_opt(&self.cc_total_octets, 0)
-            + rt::typed::len_opt(&self.cc_input_octets, 0)
-            + rt::typed::len_opt(&self.cc_output_octets, 0)
-            + rt::typed::len_all(&self.cc_service_specific_units, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.envelope_start_time,
@@ -9962,7 +9857,7 @@ impl rt::AvpData for Envelope {
 ///     [ Expires ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EventType {
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tgpp_sip_method: Option<rt::data::Utf8String>,
@@ -9976,6 +9871,8 @@ pub struct EventType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for EventType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for EventType {
     fn default() -> Self {
@@ -10038,12 +9935,6 @@ impl rt::AvpData for EventType {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.tgpp_sip_method, 10415)
-            + rt::typed::len_opt(&self.event, 10415)
-            + rt::typed::len_opt(&self.expires, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.tgpp_sip_method, buf, &self.avp_flags, 824, 10415, 192);
         rt::typed::put_opt(&self.event, buf, &self.avp_flags, 825, 10415, 192);
@@ -10062,7 +9953,7 @@ impl rt::AvpData for EventType {
 ///     [ Number-Of-Messages-Successfully-Exploded ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImInformation {
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     pub total_number_of_messages_sent: Option<u32>,
@@ -10078,6 +9969,8 @@ pub struct ImInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ImInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ImInformation {
     fn default() -> Self {
@@ -10167,13 +10060,6 @@ impl rt::AvpData for ImInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.total_number_of_messages_sent, 10415)
-            + rt::typed::len_opt(&self.total_number_of_messages_exploded, 10415)
-            + rt::typed::len_opt(&self.number_of_messages_successfully_sent, 10415)
-            + rt::typed::len_opt(&self.number_of_messages_successfully_exploded, 10415)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -10271,7 +10157,7 @@ impl rt::AvpData for ImInformation {
 ///     [ FE-Identifier-List ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImsInformation {
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
     pub event_type: Option<EventType>,
@@ -10385,6 +10271,8 @@ pub struct ImsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ImsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ImsInformation {
     fn default() -> Self {
@@ -10829,62 +10717,6 @@ impl rt::AvpData for ImsInformation {
     ) -> Result<(), rt::DecodeError> {
         ImsInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.event_type, 10415)
-            + rt::typed::len_opt(&self.role_of_node, 10415)
-            + rt::typed::len_one(&self.node_functionality, 10415)
-            + rt::typed::len_opt(&self.user_session_id, 10415)
-            + rt::typed::len_opt(&self.outgoing_session_id, 10415)
-            + rt::typed::len_opt(&self.session_priority, 10415)
-            + rt::typed::len_all(&self.calling_party_address, 10415)
-            + rt::typed::len_opt(&self.called_party_address, 10415)
-            + rt::typed::len_all(&self.called_asserted_identity, 10415)
-            + rt::typed::len_opt(&self.called_identity_change, 10415)
-            + rt::typed::len_opt(&self.number_portability_routing_information, 10415)
-            + rt::typed::len_opt(&self.carrier_select_routing_information, 10415)
-            + rt::typed::len_opt(&self.alternate_charged_party_address, 10415)
-            + rt::typed::len_all(&self.requested_party_address, 10415)
-            + rt::typed::len_all(&self.associated_uri, 10415)
-            + rt::typed::len_opt(&self.time_stamps, 10415)
-            + rt::typed::len_all(&self.application_server_information, 10415)
-            + rt::typed::len_all(&self.inter_operator_identifier, 10415)
-            + rt::typed::len_all(&self.transit_ioi_list, 10415)
-            + rt::typed::len_opt(&self.ims_charging_identifier, 10415)
-            + rt::typed::len_all(&self.sdp_session_description, 10415)
-            + rt::typed::len_all(&self.sdp_media_component, 10415)
-            + rt::typed::len_opt(&self.served_party_ip_address, 10415)
-            + rt::typed::len_opt(&self.server_capabilities, 10415)
-            + rt::typed::len_opt(&self.trunk_group_id, 10415)
-            + rt::typed::len_opt(&self.bearer_service, 10415)
-            + rt::typed::len_opt(&self.service_id, 10415)
-            + rt::typed::len_all(&self.service_specific_info, 10415)
-            + rt::typed::len_all(&self.message_body, 10415)
-            + rt::typed::len_opt(&self.cause_code, 10415)
-            + rt::typed::len_all(&self.reason_header, 10415)
-            + rt::typed::len_all(&self.access_network_information, 10415)
-            + rt::typed::len_opt(&self.cellular_network_information, 10415)
-            + rt::typed::len_all(&self.early_media_description, 10415)
-            + rt::typed::len_opt(&self.ims_communication_service_identifier, 10415)
-            + rt::typed::len_opt(&self.ims_application_reference_identifier, 10415)
-            + rt::typed::len_opt(&self.online_charging_flag, 10415)
-            + rt::typed::len_opt(&self.real_time_tariff_information, 10415)
-            + rt::typed::len_opt(&self.account_expiration, 10415)
-            + rt::typed::len_opt(&self.initial_ims_charging_identifier, 10415)
-            + rt::typed::len_all(&self.nni_information, 10415)
-            + rt::typed::len_opt(&self.from_address, 10415)
-            + rt::typed::len_opt(&self.ims_emergency_indicator, 10415)
-            + rt::typed::len_opt(&self.ims_visited_network_identifier, 10415)
-            + rt::typed::len_all(&self.access_network_info_change, 10415)
-            + rt::typed::len_all(&self.access_transfer_information, 10415)
-            + rt::typed::len_opt(&self.related_ims_charging_identifier, 10415)
-            + rt::typed::len_opt(&self.related_ims_charging_identifier_node, 10415)
-            + rt::typed::len_opt(&self.route_header_received, 10415)
-            + rt::typed::len_opt(&self.route_header_transmitted, 10415)
-            + rt::typed::len_opt(&self.instance_id, 10415)
-            + rt::typed::len_opt(&self.tad_identifier, 10415)
-            + rt::typed::len_opt(&self.fe_identifier_list, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.event_type, buf, &self.avp_flags, 823, 10415, 192);
         rt::typed::put_opt(&self.role_of_node, buf, &self.avp_flags, 829, 10415, 192);
@@ -11223,7 +11055,7 @@ impl rt::AvpData for ImsInformation {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IncrementalCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -11235,6 +11067,8 @@ pub struct IncrementalCost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for IncrementalCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for IncrementalCost {
     fn default() -> Self {
@@ -11302,10 +11136,6 @@ impl rt::AvpData for IncrementalCost {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.value_digits, 0) + rt::typed::len_opt(&self.exponent, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
         rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
@@ -11321,7 +11151,7 @@ impl rt::AvpData for IncrementalCost {
 ///     [ Terminating-IOI ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InterOperatorIdentifier {
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originating_ioi: Option<rt::data::Utf8String>,
@@ -11333,6 +11163,8 @@ pub struct InterOperatorIdentifier {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for InterOperatorIdentifier {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for InterOperatorIdentifier {
     fn default() -> Self {
@@ -11395,11 +11227,6 @@ impl rt::AvpData for InterOperatorIdentifier {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.originating_ioi, 10415)
-            + rt::typed::len_opt(&self.terminating_ioi, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.originating_ioi, buf, &self.avp_flags, 839, 10415, 192);
         rt::typed::put_opt(&self.terminating_ioi, buf, &self.avp_flags, 840, 10415, 192);
@@ -11416,7 +11243,7 @@ impl rt::AvpData for InterOperatorIdentifier {
 ///     [ ISUP-Cause-Diagnostics ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IsupCause {
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     pub isup_cause_location: Option<u32>,
@@ -11430,6 +11257,8 @@ pub struct IsupCause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for IsupCause {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for IsupCause {
     fn default() -> Self {
@@ -11496,12 +11325,6 @@ impl rt::AvpData for IsupCause {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.isup_cause_location, 10415)
-            + rt::typed::len_opt(&self.isup_cause_value, 10415)
-            + rt::typed::len_opt(&self.isup_cause_diagnostics, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.isup_cause_location,
@@ -11543,7 +11366,7 @@ impl rt::AvpData for IsupCause {
 ///     [ LCS-Requestor-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsClientId {
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_type: Option<LcsClientType>,
@@ -11563,6 +11386,8 @@ pub struct LcsClientId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for LcsClientId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsClientId {
     fn default() -> Self {
@@ -11646,15 +11471,6 @@ impl rt::AvpData for LcsClientId {
     ) -> Result<(), rt::DecodeError> {
         LcsClientIdView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.lcs_client_type, 10415)
-            + rt::typed::len_opt(&self.lcs_client_external_id, 10415)
-            + rt::typed::len_opt(&self.lcs_client_dialed_by_ms, 10415)
-            + rt::typed::len_opt(&self.lcs_client_name, 10415)
-            + rt::typed::len_opt(&self.lcs_apn, 10415)
-            + rt::typed::len_opt(&self.lcs_requestor_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.lcs_client_type,
@@ -11710,7 +11526,7 @@ impl rt::AvpData for LcsClientId {
 ///     [ LCS-Format-Indicator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsClientName {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -11724,6 +11540,8 @@ pub struct LcsClientName {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for LcsClientName {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsClientName {
     fn default() -> Self {
@@ -11790,12 +11608,6 @@ impl rt::AvpData for LcsClientName {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.lcs_data_coding_scheme, 10415)
-            + rt::typed::len_opt(&self.lcs_name_string, 10415)
-            + rt::typed::len_opt(&self.lcs_format_indicator, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.lcs_data_coding_scheme,
@@ -11837,7 +11649,7 @@ impl rt::AvpData for LcsClientName {
 ///     [ MSISDN ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsInformation {
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_client_id: Option<rt::lazy::Lazy<LcsClientId>>,
@@ -11857,6 +11669,8 @@ pub struct LcsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for LcsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsInformation {
     fn default() -> Self {
@@ -11938,14 +11752,6 @@ impl rt::AvpData for LcsInformation {
     ) -> Result<(), rt::DecodeError> {
         LcsInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.lcs_client_id, 10415)
-            + rt::typed::len_opt(&self.location_type, 10415)
-            + rt::typed::len_opt(&self.location_estimate, 10415)
-            + rt::typed::len_opt(&self.positioning_data, 10415)
-            + rt::typed::len_opt(&self.tgpp_imsi, 10415)
-            + rt::typed::len_opt(&self.msisdn, 10415) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.lcs_client_id, buf, &self.avp_flags, 1232, 10415, 192);
         rt::typed::put_opt(&self.location_type, buf, &self.avp_flags, 1244, 10415, 192);
@@ -11979,7 +11785,7 @@ impl rt::AvpData for LcsInformation {
 ///     [ LCS-Requestor-ID-String ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LcsRequestorId {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     pub lcs_data_coding_scheme: Option<rt::data::Utf8String>,
@@ -11991,6 +11797,8 @@ pub struct LcsRequestorId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for LcsRequestorId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LcsRequestorId {
     fn default() -> Self {
@@ -12053,11 +11861,6 @@ impl rt::AvpData for LcsRequestorId {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.lcs_data_coding_scheme, 10415)
-            + rt::typed::len_opt(&self.lcs_requestor_id_string, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.lcs_data_coding_scheme,
@@ -12087,7 +11890,7 @@ impl rt::AvpData for LcsRequestorId {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationInfo {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_user_location_info: Option<rt::bytes::Bytes>,
@@ -12099,6 +11902,8 @@ pub struct LocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for LocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LocationInfo {
     fn default() -> Self {
@@ -12159,11 +11964,6 @@ impl rt::AvpData for LocationInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.tgpp_user_location_info,
@@ -12186,7 +11986,7 @@ impl rt::AvpData for LocationInfo {
 ///     [ Deferred-Location-Event-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocationType {
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     pub location_estimate_type: Option<LocationEstimateType>,
@@ -12198,6 +11998,8 @@ pub struct LocationType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for LocationType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for LocationType {
     fn default() -> Self {
@@ -12265,11 +12067,6 @@ impl rt::AvpData for LocationType {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.location_estimate_type, 10415)
-            + rt::typed::len_opt(&self.deferred_location_event_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.location_estimate_type,
@@ -12312,7 +12109,7 @@ impl rt::AvpData for LocationType {
 ///     [ MBMS-Data-Transfer-Stop ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MbmsInformation {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     pub tmgi: rt::bytes::Bytes,
@@ -12350,6 +12147,8 @@ pub struct MbmsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for MbmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MbmsInformation {
     fn default() -> Self {
@@ -12515,24 +12314,6 @@ impl rt::AvpData for MbmsInformation {
     ) -> Result<(), rt::DecodeError> {
         MbmsInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.tmgi, 10415)
-            + rt::typed::len_one(&self.mbms_service_type, 10415)
-            + rt::typed::len_one(&self.mbms_user_service_type, 10415)
-            + rt::typed::len_opt(&self.file_repair_supported, 10415)
-            + rt::typed::len_opt(&self.required_mbms_bearer_capabilities, 10415)
-            + rt::typed::len_opt(&self.mbms_2g_3g_indicator, 10415)
-            + rt::typed::len_opt(&self.rai, 10415)
-            + rt::typed::len_all(&self.mbms_service_area, 10415)
-            + rt::typed::len_opt(&self.mbms_session_identity, 10415)
-            + rt::typed::len_opt(&self.cn_ip_multicast_distribution, 10415)
-            + rt::typed::len_opt(&self.mbms_gw_address, 10415)
-            + rt::typed::len_opt(&self.mbms_charged_party, 10415)
-            + rt::typed::len_all(&self.msisdn, 10415)
-            + rt::typed::len_opt(&self.mbms_data_transfer_start, 10415)
-            + rt::typed::len_opt(&self.mbms_data_transfer_stop, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
         rt::typed::put_one(
@@ -12647,7 +12428,7 @@ impl rt::AvpData for MbmsInformation {
 ///     [ Originator ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageBody {
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
     pub content_type: rt::data::Utf8String,
@@ -12663,6 +12444,8 @@ pub struct MessageBody {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for MessageBody {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MessageBody {
     fn default() -> Self {
@@ -12748,13 +12531,6 @@ impl rt::AvpData for MessageBody {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.content_type, 10415)
-            + rt::typed::len_one(&self.content_length, 10415)
-            + rt::typed::len_opt(&self.content_disposition, 10415)
-            + rt::typed::len_opt(&self.originator, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.content_type, buf, &self.avp_flags, 826, 10415, 192);
         rt::typed::put_one(&self.content_length, buf, &self.avp_flags, 827, 10415, 192);
@@ -12779,7 +12555,7 @@ impl rt::AvpData for MessageBody {
 ///     [ Token-Text ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MessageClass {
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     pub class_identifier: Option<ClassIdentifier>,
@@ -12791,6 +12567,8 @@ pub struct MessageClass {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for MessageClass {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MessageClass {
     fn default() -> Self {
@@ -12851,11 +12629,6 @@ impl rt::AvpData for MessageClass {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.class_identifier, 10415)
-            + rt::typed::len_opt(&self.token_text, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.class_identifier,
@@ -12880,7 +12653,7 @@ impl rt::AvpData for MessageClass {
 ///     *[ Additional-Content-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MmContentType {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     pub type_number: Option<TypeNumber>,
@@ -12896,6 +12669,8 @@ pub struct MmContentType {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for MmContentType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmContentType {
     fn default() -> Self {
@@ -12976,13 +12751,6 @@ impl rt::AvpData for MmContentType {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.type_number, 10415)
-            + rt::typed::len_opt(&self.additional_type_information, 10415)
-            + rt::typed::len_opt(&self.content_size, 10415)
-            + rt::typed::len_all(&self.additional_content_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.type_number, buf, &self.avp_flags, 1204, 10415, 128);
         rt::typed::put_opt(
@@ -13032,7 +12800,7 @@ impl rt::AvpData for MmContentType {
 ///     [ VAS-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MmsInformation {
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
     pub originator_address: Option<rt::lazy::Lazy<OriginatorAddress>>,
@@ -13080,6 +12848,8 @@ pub struct MmsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for MmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmsInformation {
     fn default() -> Self {
@@ -13224,28 +12994,6 @@ impl rt::AvpData for MmsInformation {
     ) -> Result<(), rt::DecodeError> {
         MmsInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.originator_address, 10415)
-            + rt::typed::len_all(&self.recipient_address, 10415)
-            + rt::typed::len_opt(&self.submission_time, 10415)
-            + rt::typed::len_opt(&self.mm_content_type, 10415)
-            + rt::typed::len_opt(&self.priority, 10415)
-            + rt::typed::len_opt(&self.message_id, 10415)
-            + rt::typed::len_opt(&self.message_type, 10415)
-            + rt::typed::len_opt(&self.message_size, 10415)
-            + rt::typed::len_opt(&self.message_class, 10415)
-            + rt::typed::len_opt(&self.delivery_report_requested, 10415)
-            + rt::typed::len_opt(&self.read_reply_report_requested, 10415)
-            + rt::typed::len_opt(&self.mmbox_storage_requested, 10415)
-            + rt::typed::len_opt(&self.applic_id, 10415)
-            + rt::typed::len_opt(&self.reply_applic_id, 10415)
-            + rt::typed::len_opt(&self.aux_applic_info, 10415)
-            + rt::typed::len_opt(&self.content_class, 10415)
-            + rt::typed::len_opt(&self.drm_content, 10415)
-            + rt::typed::len_opt(&self.adaptations, 10415)
-            + rt::typed::len_opt(&self.vasp_id, 10415)
-            + rt::typed::len_opt(&self.vas_id, 10415) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.originator_address,
@@ -13341,7 +13089,7 @@ impl rt::AvpData for MmsInformation {
 ///     *[ Supplementary-Service ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MmtelInformation {
     /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2.
     pub supplementary_service: Vec<SupplementaryService>,
@@ -13351,6 +13099,8 @@ pub struct MmtelInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for MmtelInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for MmtelInformation {
     fn default() -> Self {
@@ -13416,10 +13166,6 @@ impl rt::AvpData for MmtelInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.supplementary_service, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(
             &self.supplementary_service,
@@ -13454,7 +13200,7 @@ impl rt::AvpData for MmtelInformation {
 ///     *[ Monitoring-Event-Report-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MonitoringEventInformation {
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     pub monitoring_event_functionality: Option<i32>,
@@ -13496,6 +13242,8 @@ pub struct MonitoringEventInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for MonitoringEventInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for MonitoringEventInformation {
     fn default() -> Self {
@@ -13643,24 +13391,6 @@ impl rt::AvpData for MonitoringEventInformation {
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.monitoring_event_functionality, 10415)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_opt(&self.monitoring_event_configuration_activity, 10415)
-            + rt::typed::len_opt(&self.scef_reference_id, 10415)
-            + rt::typed::len_opt(&self.scef_id, 10415)
-            + rt::typed::len_opt(&self.monitoring_type, 10415)
-            + rt::typed::len_opt(&self.maximum_number_of_reports, 10415)
-            + rt::typed::len_opt(&self.monitoring_duration, 10415)
-            + rt::typed::len_opt(&self.charged_party, 10415)
-            + rt::typed::len_opt(&self.maximum_detection_time, 10415)
-            + rt::typed::len_opt(&self.ue_reachability_configuration, 10415)
-            + rt::typed::len_opt(&self.monte_location_type, 10415)
-            + rt::typed::len_opt(&self.accuracy, 10415)
-            + rt::typed::len_opt(&self.number_of_ue_per_location_configuration, 10415)
-            + rt::typed::len_all(&self.monitoring_event_report_data, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.monitoring_event_functionality,
@@ -13775,7 +13505,7 @@ impl rt::AvpData for MonitoringEventInformation {
 ///     *[ Number-Of-UE-Per-Location-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MonitoringEventReportData {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -13811,6 +13541,8 @@ pub struct MonitoringEventReportData {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for MonitoringEventReportData {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for MonitoringEventReportData {
     fn default() -> Self {
@@ -13927,20 +13659,6 @@ impl rt::AvpData for MonitoringEventReportData {
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventReportDataView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_opt(&self.scef_reference_id, 10415)
-            + rt::typed::len_opt(&self.scef_id, 10415)
-            + rt::typed::len_opt(&self.monitoring_event_report_number, 10415)
-            + rt::typed::len_opt(&self.charged_party, 10415)
-            + rt::typed::len_opt(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.monitoring_type, 10415)
-            + rt::typed::len_opt(&self.reachability_information, 10415)
-            + rt::typed::len_opt(&self.eps_location_information, 10415)
-            + rt::typed::len_opt(&self.communication_failure_information, 10415)
-            + rt::typed::len_all(&self.number_of_ue_per_location_report, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
         rt::typed::put_opt(
@@ -14015,7 +13733,7 @@ impl rt::AvpData for MonitoringEventReportData {
 ///     *[ Rate-Element ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NextTariff {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     pub currency_code: Option<u32>,
@@ -14029,6 +13747,8 @@ pub struct NextTariff {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for NextTariff {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NextTariff {
     fn default() -> Self {
@@ -14100,12 +13820,6 @@ impl rt::AvpData for NextTariff {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.currency_code, 0)
-            + rt::typed::len_opt(&self.scale_factor, 10415)
-            + rt::typed::len_all(&self.rate_element, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
         rt::typed::put_opt(&self.scale_factor, buf, &self.avp_flags, 2059, 10415, 128);
@@ -14124,7 +13838,7 @@ impl rt::AvpData for NextTariff {
 ///     [ Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NiddSubmission {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     pub event_timestamp: Option<rt::data::Time>,
@@ -14140,6 +13854,8 @@ pub struct NiddSubmission {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for NiddSubmission {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NiddSubmission {
     fn default() -> Self {
@@ -14208,13 +13924,6 @@ impl rt::AvpData for NiddSubmission {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_opt(&self.accounting_input_octets, 0)
-            + rt::typed::len_opt(&self.accounting_output_octets, 0)
-            + rt::typed::len_opt(&self.change_condition, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
         rt::typed::put_opt(
@@ -14255,7 +13964,7 @@ impl rt::AvpData for NiddSubmission {
 ///     [ Neighbour-Node-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NniInformation {
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     pub session_direction: Option<SessionDirection>,
@@ -14271,6 +13980,8 @@ pub struct NniInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for NniInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for NniInformation {
     fn default() -> Self {
@@ -14339,13 +14050,6 @@ impl rt::AvpData for NniInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.session_direction, 10415)
-            + rt::typed::len_opt(&self.nni_type, 10415)
-            + rt::typed::len_opt(&self.relationship_mode, 10415)
-            + rt::typed::len_opt(&self.neighbour_node_address, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.session_direction,
@@ -14386,7 +14090,7 @@ impl rt::AvpData for NniInformation {
 ///     *[ Multiple-Services-Credit-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OfflineCharging {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     pub quota_consumption_time: Option<u32>,
@@ -14404,6 +14108,8 @@ pub struct OfflineCharging {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for OfflineCharging {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OfflineCharging {
     fn default() -> Self {
@@ -14481,13 +14187,6 @@ impl rt::AvpData for OfflineCharging {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.quota_consumption_time, 10415)
-            + rt::typed::len_opt(&self.time_quota_mechanism, 10415)
-            + rt::typed::len_opt(&self.envelope_reporting, 10415)
-            + rt::typed::len_all(&self.multiple_services_credit_control, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.quota_consumption_time,
@@ -14534,7 +14233,7 @@ impl rt::AvpData for OfflineCharging {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OriginatorAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -14548,6 +14247,8 @@ pub struct OriginatorAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for OriginatorAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorAddress {
     fn default() -> Self {
@@ -14617,12 +14318,6 @@ impl rt::AvpData for OriginatorAddress {
     ) -> Result<(), rt::DecodeError> {
         OriginatorAddressView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.address_type, 10415)
-            + rt::typed::len_opt(&self.address_data, 10415)
-            + rt::typed::len_opt(&self.address_domain, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
         rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
@@ -14641,7 +14336,7 @@ impl rt::AvpData for OriginatorAddress {
 ///     [ Interface-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OriginatorInterface {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     pub interface_id: Option<rt::data::Utf8String>,
@@ -14657,6 +14352,8 @@ pub struct OriginatorInterface {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for OriginatorInterface {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorInterface {
     fn default() -> Self {
@@ -14734,13 +14431,6 @@ impl rt::AvpData for OriginatorInterface {
     ) -> Result<(), rt::DecodeError> {
         OriginatorInterfaceView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.interface_id, 10415)
-            + rt::typed::len_opt(&self.interface_text, 10415)
-            + rt::typed::len_opt(&self.interface_port, 10415)
-            + rt::typed::len_opt(&self.interface_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.interface_id, buf, &self.avp_flags, 2003, 10415, 128);
         rt::typed::put_opt(&self.interface_text, buf, &self.avp_flags, 2005, 10415, 128);
@@ -14759,7 +14449,7 @@ impl rt::AvpData for OriginatorInterface {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OriginatorReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -14773,6 +14463,8 @@ pub struct OriginatorReceivedAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for OriginatorReceivedAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for OriginatorReceivedAddress {
     fn default() -> Self {
@@ -14842,12 +14534,6 @@ impl rt::AvpData for OriginatorReceivedAddress {
     ) -> Result<(), rt::DecodeError> {
         OriginatorReceivedAddressView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.address_type, 10415)
-            + rt::typed::len_opt(&self.address_data, 10415)
-            + rt::typed::len_opt(&self.address_domain, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
         rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
@@ -14865,7 +14551,7 @@ impl rt::AvpData for OriginatorReceivedAddress {
 ///     [ User-Participating-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ParticipantGroup {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     pub called_party_address: Option<rt::data::Utf8String>,
@@ -14879,6 +14565,8 @@ pub struct ParticipantGroup {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ParticipantGroup {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ParticipantGroup {
     fn default() -> Self {
@@ -14950,12 +14638,6 @@ impl rt::AvpData for ParticipantGroup {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.called_party_address, 10415)
-            + rt::typed::len_opt(&self.participant_access_priority, 10415)
-            + rt::typed::len_opt(&self.user_participating_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.called_party_address,
@@ -15004,7 +14686,7 @@ impl rt::AvpData for ParticipantGroup {
 ///     [ Charged-Party ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PocInformation {
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_server_role: Option<PocServerRole>,
@@ -15038,6 +14720,8 @@ pub struct PocInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for PocInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PocInformation {
     fn default() -> Self {
@@ -15177,22 +14861,6 @@ impl rt::AvpData for PocInformation {
     ) -> Result<(), rt::DecodeError> {
         PocInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.poc_server_role, 10415)
-            + rt::typed::len_opt(&self.poc_session_type, 10415)
-            + rt::typed::len_opt(&self.poc_user_role, 10415)
-            + rt::typed::len_opt(&self.poc_session_initiation_type, 10415)
-            + rt::typed::len_opt(&self.poc_event_type, 10415)
-            + rt::typed::len_opt(&self.number_of_participants, 10415)
-            + rt::typed::len_all(&self.participants_involved, 10415)
-            + rt::typed::len_all(&self.participant_group, 10415)
-            + rt::typed::len_all(&self.talk_burst_exchange, 10415)
-            + rt::typed::len_opt(&self.poc_controlling_address, 10415)
-            + rt::typed::len_opt(&self.poc_group_name, 10415)
-            + rt::typed::len_opt(&self.poc_session_id, 10415)
-            + rt::typed::len_opt(&self.charged_party, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.poc_server_role, buf, &self.avp_flags, 883, 10415, 192);
         rt::typed::put_opt(
@@ -15268,7 +14936,7 @@ impl rt::AvpData for PocInformation {
 ///     [ PoC-User-Role-info-Units ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PocUserRole {
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_user_role_ids: Option<rt::data::Utf8String>,
@@ -15280,6 +14948,8 @@ pub struct PocUserRole {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for PocUserRole {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PocUserRole {
     fn default() -> Self {
@@ -15342,11 +15012,6 @@ impl rt::AvpData for PocUserRole {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.poc_user_role_ids, 10415)
-            + rt::typed::len_opt(&self.poc_user_role_info_units, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.poc_user_role_ids,
@@ -15384,7 +15049,7 @@ impl rt::AvpData for PocUserRole {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseDirectCommunicationReceptionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -15412,6 +15077,8 @@ pub struct ProseDirectCommunicationReceptionDataContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ProseDirectCommunicationReceptionDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseDirectCommunicationReceptionDataContainer {
     fn default() -> Self {
@@ -15521,19 +15188,6 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
     ) -> Result<(), rt::DecodeError> {
         ProseDirectCommunicationReceptionDataContainerView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.local_sequence_number, 10415)
-            + rt::typed::len_opt(&self.coverage_status, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.accounting_input_octets, 0)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_opt(&self.change_condition, 10415)
-            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
-            + rt::typed::len_opt(&self.usage_information_report_sequence_number, 10415)
-            + rt::typed::len_opt(&self.radio_resources_indicator, 10415)
-            + rt::typed::len_opt(&self.radio_frequency, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.local_sequence_number,
@@ -15628,7 +15282,7 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
 ///     [ Radio-Frequency ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseDirectCommunicationTransmissionDataContainer {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     pub local_sequence_number: Option<u32>,
@@ -15656,6 +15310,8 @@ pub struct ProseDirectCommunicationTransmissionDataContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ProseDirectCommunicationTransmissionDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseDirectCommunicationTransmissionDataContainer {
     fn default() -> Self {
@@ -15764,19 +15420,6 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseDirectCommunicationTransmissionDataContainerView::check(avp, cx)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.local_sequence_number, 10415)
-            + rt::typed::len_opt(&self.coverage_status, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.accounting_output_octets, 0)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_opt(&self.change_condition, 10415)
-            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
-            + rt::typed::len_opt(&self.usage_information_report_sequence_number, 10415)
-            + rt::typed::len_opt(&self.radio_resources_indicator, 10415)
-            + rt::typed::len_opt(&self.radio_frequency, 10415)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
@@ -15916,7 +15559,7 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
 ///     [ PC5-Radio-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProseInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -16036,6 +15679,8 @@ pub struct ProseInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ProseInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ProseInformation {
     fn default() -> Self {
@@ -16469,68 +16114,6 @@ impl rt::AvpData for ProseInformation {
     ) -> Result<(), rt::DecodeError> {
         ProseInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.announcing_ue_hplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.announcing_ue_vplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.monitoring_ue_hplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.monitoring_ue_vplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.discoverer_ue_hplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.discoverer_ue_vplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.discoveree_ue_hplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.discoveree_ue_vplmn_identifier, 10415)
-            + rt::typed::len_opt(&self.monitored_plmn_identifier, 10415)
-            + rt::typed::len_opt(&self.role_of_prose_function, 10415)
-            + rt::typed::len_opt(&self.prose_app_id, 10415)
-            + rt::typed::len_opt(&self.prose_3rd_party_application_id, 10415)
-            + rt::typed::len_opt(&self.application_specific_data, 10415)
-            + rt::typed::len_opt(&self.prose_event_type, 10415)
-            + rt::typed::len_opt(&self.prose_direct_discovery_model, 10415)
-            + rt::typed::len_opt(&self.prose_function_ip_address, 10415)
-            + rt::typed::len_opt(&self.prose_function_id, 10415)
-            + rt::typed::len_opt(&self.prose_validity_timer, 10415)
-            + rt::typed::len_opt(&self.prose_role_of_ue, 10415)
-            + rt::typed::len_opt(&self.prose_requested_timestamp, 10415)
-            + rt::typed::len_opt(&self.pc3_control_protocol_cause, 10415)
-            + rt::typed::len_opt(&self.monitoring_ue_identifier, 10415)
-            + rt::typed::len_opt(&self.prose_function_plmn_identifier, 10415)
-            + rt::typed::len_opt(&self.requestor_plmn_identifier, 10415)
-            + rt::typed::len_opt(&self.origin_app_layer_user_id, 10415)
-            + rt::typed::len_opt(&self.wlan_link_layer_id, 10415)
-            + rt::typed::len_opt(&self.requesting_epuid, 10415)
-            + rt::typed::len_opt(&self.target_app_layer_user_id, 10415)
-            + rt::typed::len_opt(&self.requested_plmn_identifier, 10415)
-            + rt::typed::len_opt(&self.time_window, 10415)
-            + rt::typed::len_opt(&self.prose_range_class, 10415)
-            + rt::typed::len_opt(&self.proximity_alert_indication, 10415)
-            + rt::typed::len_opt(&self.proximity_alert_timestamp, 10415)
-            + rt::typed::len_opt(&self.proximity_cancellation_timestamp, 10415)
-            + rt::typed::len_opt(&self.prose_reason_for_cancellation, 10415)
-            + rt::typed::len_opt(&self.pc3_epc_control_protocol_cause, 10415)
-            + rt::typed::len_opt(&self.prose_ue_id, 10415)
-            + rt::typed::len_opt(&self.prose_source_ip_address, 10415)
-            + rt::typed::len_opt(&self.layer_2_group_id, 10415)
-            + rt::typed::len_opt(&self.prose_group_ip_multicast_address, 10415)
-            + rt::typed::len_all(&self.coverage_info, 10415)
-            + rt::typed::len_all(&self.radio_parameter_set_info, 10415)
-            + rt::typed::len_all(&self.transmitter_info, 10415)
-            + rt::typed::len_opt(&self.time_first_transmission, 10415)
-            + rt::typed::len_opt(&self.time_first_reception, 10415)
-            + rt::typed::len_all(
-                &self.prose_direct_communication_transmission_data_container,
-                10415,
-            )
-            + rt::typed::len_all(
-                &self.prose_direct_communication_reception_data_container,
-                10415,
-            ) + rt::typed::len_opt(&self.announcing_plmn_id, 10415)
-            + rt::typed::len_opt(&self.prose_target_layer_2_id, 10415)
-            + rt::typed::len_opt(&self.relay_ip_address, 10415)
-            + rt::typed::len_opt(&self.prose_ue_to_network_relay_ue_id, 10415)
-            + rt::typed::len_opt(&self.target_ip_address, 10415)
-            + rt::typed::len_opt(&self.pc5_radio_technology, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.supported_features,
@@ -16949,7 +16532,7 @@ impl rt::AvpData for ProseInformation {
 ///     [ PS-Append-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PsFurnishChargingInformation {
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     pub tgpp_charging_id: rt::bytes::Bytes,
@@ -16963,6 +16546,8 @@ pub struct PsFurnishChargingInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for PsFurnishChargingInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PsFurnishChargingInformation {
     fn default() -> Self {
@@ -17050,12 +16635,6 @@ impl rt::AvpData for PsFurnishChargingInformation {
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
-    }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.tgpp_charging_id, 10415)
-            + rt::typed::len_one(&self.ps_free_format_data, 10415)
-            + rt::typed::len_opt(&self.ps_append_free_format_data, 10415)
-            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.tgpp_charging_id, buf, &self.avp_flags, 2, 10415, 192);
@@ -17158,7 +16737,7 @@ impl rt::AvpData for PsFurnishChargingInformation {
 ///     *[ RAN-Secondary-RAT-Usage-Report ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PsInformation {
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     pub supported_features: Option<super::ts29229::SupportedFeatures>,
@@ -17320,6 +16899,8 @@ pub struct PsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for PsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for PsInformation {
     fn default() -> Self {
@@ -17801,82 +17382,6 @@ impl rt::AvpData for PsInformation {
     ) -> Result<(), rt::DecodeError> {
         PsInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.tgpp_charging_id, 10415)
-            + rt::typed::len_opt(&self.pdn_connection_charging_id, 10415)
-            + rt::typed::len_opt(&self.node_id, 10415)
-            + rt::typed::len_opt(&self.tgpp_pdp_type, 10415)
-            + rt::typed::len_all(&self.pdp_address, 10415)
-            + rt::typed::len_opt(&self.pdp_address_prefix_length, 10415)
-            + rt::typed::len_opt(&self.dynamic_address_flag, 10415)
-            + rt::typed::len_opt(&self.dynamic_address_flag_extension, 10415)
-            + rt::typed::len_opt(&self.qos_information, 10415)
-            + rt::typed::len_all(&self.sgsn_address, 10415)
-            + rt::typed::len_all(&self.ggsn_address, 10415)
-            + rt::typed::len_all(&self.tdf_ip_address, 10415)
-            + rt::typed::len_all(&self.sgw_address, 10415)
-            + rt::typed::len_all(&self.epdg_address, 10415)
-            + rt::typed::len_all(&self.twag_address, 10415)
-            + rt::typed::len_all(&self.cg_address, 10415)
-            + rt::typed::len_opt(&self.serving_node_type, 10415)
-            + rt::typed::len_opt(&self.sgw_change, 10415)
-            + rt::typed::len_opt(&self.tgpp_imsi_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.imsi_unauthenticated_flag, 10415)
-            + rt::typed::len_opt(&self.tgpp_ggsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.tgpp_nsapi, 10415)
-            + rt::typed::len_opt(&self.called_station_id, 0)
-            + rt::typed::len_opt(&self.tgpp_session_stop_indicator, 10415)
-            + rt::typed::len_opt(&self.tgpp_selection_mode, 10415)
-            + rt::typed::len_opt(&self.tgpp_charging_characteristics, 10415)
-            + rt::typed::len_opt(&self.charging_characteristics_selection_mode, 10415)
-            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
-            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
-            + rt::typed::len_all(&self.charging_rule_base_name, 10415)
-            + rt::typed::len_opt(&self.adc_rule_base_name, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.user_location_info_time, 10415)
-            + rt::typed::len_opt(&self.user_csg_information, 10415)
-            + rt::typed::len_opt(&self.presence_reporting_area_information, 10415)
-            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
-            + rt::typed::len_opt(&self.twan_user_location_info, 10415)
-            + rt::typed::len_opt(&self.uwan_user_location_info, 10415)
-            + rt::typed::len_opt(&self.tgpp_rat_type, 10415)
-            + rt::typed::len_opt(&self.ps_furnish_charging_information, 10415)
-            + rt::typed::len_opt(&self.pdp_context_type, 10415)
-            + rt::typed::len_opt(&self.offline_charging, 10415)
-            + rt::typed::len_all(&self.traffic_data_volumes, 10415)
-            + rt::typed::len_all(&self.service_data_container, 10415)
-            + rt::typed::len_opt(&self.user_equipment_info, 0)
-            + rt::typed::len_opt(&self.terminal_information, 10415)
-            + rt::typed::len_opt(&self.start_time, 10415)
-            + rt::typed::len_opt(&self.stop_time, 10415)
-            + rt::typed::len_opt(&self.change_condition, 10415)
-            + rt::typed::len_opt(&self.diagnostics, 10415)
-            + rt::typed::len_opt(&self.low_priority_indicator, 10415)
-            + rt::typed::len_opt(&self.nbifom_mode, 10415)
-            + rt::typed::len_opt(&self.nbifom_support, 10415)
-            + rt::typed::len_opt(&self.mme_number_for_mt_sms, 10415)
-            + rt::typed::len_opt(&self.mme_name, 10415)
-            + rt::typed::len_opt(&self.mme_realm, 10415)
-            + rt::typed::len_opt(&self.logical_access_id, 13019)
-            + rt::typed::len_opt(&self.physical_access_id, 13019)
-            + rt::typed::len_opt(&self.fixed_user_location_info, 10415)
-            + rt::typed::len_opt(&self.cn_operator_selection_entity, 10415)
-            + rt::typed::len_opt(&self.enhanced_diagnostics, 10415)
-            + rt::typed::len_opt(&self.sgi_ptp_tunnelling_method, 10415)
-            + rt::typed::len_opt(&self.cp_ciot_eps_optimisation_indicator, 10415)
-            + rt::typed::len_opt(&self.uni_pdu_cp_only_flag, 10415)
-            + rt::typed::len_opt(&self.serving_plmn_rate_control, 10415)
-            + rt::typed::len_opt(&self.apn_rate_control, 10415)
-            + rt::typed::len_opt(&self.charging_per_ip_can_session_indicator, 10415)
-            + rt::typed::len_opt(&self.rrc_cause_counter, 10415)
-            + rt::typed::len_opt(&self.tgpp_ps_data_off_status, 10415)
-            + rt::typed::len_opt(&self.scs_as_address, 10415)
-            + rt::typed::len_opt(&self.unused_quota_timer, 10415)
-            + rt::typed::len_all(&self.ran_secondary_rat_usage_report, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.supported_features,
@@ -18278,7 +17783,7 @@ impl rt::AvpData for PsInformation {
 ///     [ Change-Time ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RadioParameterSetInfo {
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
     pub radio_parameter_set_values: Option<rt::bytes::Bytes>,
@@ -18290,6 +17795,8 @@ pub struct RadioParameterSetInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RadioParameterSetInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RadioParameterSetInfo {
     fn default() -> Self {
@@ -18355,11 +17862,6 @@ impl rt::AvpData for RadioParameterSetInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.radio_parameter_set_values, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.radio_parameter_set_values,
@@ -18386,7 +17888,7 @@ impl rt::AvpData for RadioParameterSetInfo {
 ///     [ 3GPP-Charging-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RanSecondaryRatUsageReport {
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
     pub secondary_rat_type: Option<rt::bytes::Bytes>,
@@ -18406,6 +17908,8 @@ pub struct RanSecondaryRatUsageReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RanSecondaryRatUsageReport {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RanSecondaryRatUsageReport {
     fn default() -> Self {
@@ -18491,15 +17995,6 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
     ) -> Result<(), rt::DecodeError> {
         RanSecondaryRatUsageReportView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.secondary_rat_type, 10415)
-            + rt::typed::len_opt(&self.ran_start_timestamp, 10415)
-            + rt::typed::len_opt(&self.ran_end_timestamp, 10415)
-            + rt::typed::len_opt(&self.accounting_input_octets, 0)
-            + rt::typed::len_opt(&self.accounting_output_octets, 0)
-            + rt::typed::len_opt(&self.tgpp_charging_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.secondary_rat_type,
@@ -18557,7 +18052,7 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
 ///     [ Unit-Quota-Threshold ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RateElement {
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     pub cc_unit_type: super::credit_control::CcUnitType,
@@ -18575,6 +18070,8 @@ pub struct RateElement {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RateElement {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RateElement {
     fn default() -> Self {
@@ -18659,14 +18156,6 @@ impl rt::AvpData for RateElement {
     ) -> Result<(), rt::DecodeError> {
         RateElementView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.cc_unit_type, 0)
-            + rt::typed::len_opt(&self.charge_reason_code, 10415)
-            + rt::typed::len_opt(&self.unit_value, 0)
-            + rt::typed::len_opt(&self.unit_cost, 10415)
-            + rt::typed::len_opt(&self.unit_quota_threshold, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.cc_unit_type, buf, &self.avp_flags, 454, 0, 64);
         rt::typed::put_opt(
@@ -18699,7 +18188,7 @@ impl rt::AvpData for RateElement {
 ///     [ Tariff-XML ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RealTimeTariffInformation {
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
     pub tariff_information: Option<rt::lazy::Lazy<TariffInformation>>,
@@ -18711,6 +18200,8 @@ pub struct RealTimeTariffInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RealTimeTariffInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RealTimeTariffInformation {
     fn default() -> Self {
@@ -18778,11 +18269,6 @@ impl rt::AvpData for RealTimeTariffInformation {
     ) -> Result<(), rt::DecodeError> {
         RealTimeTariffInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.tariff_information, 10415)
-            + rt::typed::len_opt(&self.tariff_xml, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.tariff_information,
@@ -18807,7 +18293,7 @@ impl rt::AvpData for RealTimeTariffInformation {
 ///     [ Addressee-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RecipientAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -18823,6 +18309,8 @@ pub struct RecipientAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RecipientAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientAddress {
     fn default() -> Self {
@@ -18896,13 +18384,6 @@ impl rt::AvpData for RecipientAddress {
     ) -> Result<(), rt::DecodeError> {
         RecipientAddressView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.address_type, 10415)
-            + rt::typed::len_opt(&self.address_data, 10415)
-            + rt::typed::len_opt(&self.address_domain, 10415)
-            + rt::typed::len_opt(&self.addressee_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
         rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
@@ -18923,7 +18404,7 @@ impl rt::AvpData for RecipientAddress {
 ///     [ SM-Protocol-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RecipientInfo {
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
     pub destination_interface: Option<rt::lazy::Lazy<DestinationInterface>>,
@@ -18941,6 +18422,8 @@ pub struct RecipientInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RecipientInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientInfo {
     fn default() -> Self {
@@ -19036,14 +18519,6 @@ impl rt::AvpData for RecipientInfo {
     ) -> Result<(), rt::DecodeError> {
         RecipientInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.destination_interface, 10415)
-            + rt::typed::len_all(&self.recipient_address, 10415)
-            + rt::typed::len_all(&self.recipient_received_address, 10415)
-            + rt::typed::len_opt(&self.recipient_sccp_address, 10415)
-            + rt::typed::len_opt(&self.sm_protocol_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.destination_interface,
@@ -19091,7 +18566,7 @@ impl rt::AvpData for RecipientInfo {
 ///     [ Address-Domain ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RecipientReceivedAddress {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     pub address_type: Option<AddressType>,
@@ -19105,6 +18580,8 @@ pub struct RecipientReceivedAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RecipientReceivedAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RecipientReceivedAddress {
     fn default() -> Self {
@@ -19174,12 +18651,6 @@ impl rt::AvpData for RecipientReceivedAddress {
     ) -> Result<(), rt::DecodeError> {
         RecipientReceivedAddressView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.address_type, 10415)
-            + rt::typed::len_opt(&self.address_data, 10415)
-            + rt::typed::len_opt(&self.address_domain, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.address_type, buf, &self.avp_flags, 899, 10415, 192);
         rt::typed::put_opt(&self.address_data, buf, &self.avp_flags, 897, 10415, 192);
@@ -19202,7 +18673,7 @@ impl rt::AvpData for RecipientReceivedAddress {
 ///     [ 3GPP-RAT-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RelatedChangeConditionInformation {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sgsn_address: Option<rt::data::Address>,
@@ -19226,6 +18697,8 @@ pub struct RelatedChangeConditionInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RelatedChangeConditionInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RelatedChangeConditionInformation {
     fn default() -> Self {
@@ -19327,17 +18800,6 @@ impl rt::AvpData for RelatedChangeConditionInformation {
     ) -> Result<(), rt::DecodeError> {
         RelatedChangeConditionInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sgsn_address, 10415)
-            + rt::typed::len_all(&self.change_condition, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
-            + rt::typed::len_opt(&self.uwan_user_location_info, 10415)
-            + rt::typed::len_opt(&self.presence_reporting_area_status, 10415)
-            + rt::typed::len_opt(&self.user_csg_information, 10415)
-            + rt::typed::len_opt(&self.tgpp_rat_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.sgsn_address, buf, &self.avp_flags, 1228, 10415, 128);
         rt::typed::put_all(
@@ -19393,7 +18855,7 @@ impl rt::AvpData for RelatedChangeConditionInformation {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RelatedTrigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -19403,6 +18865,8 @@ pub struct RelatedTrigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for RelatedTrigger {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for RelatedTrigger {
     fn default() -> Self {
@@ -19468,9 +18932,6 @@ impl rt::AvpData for RelatedTrigger {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.trigger_type, 10415) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.trigger_type, buf, &self.avp_flags, 870, 10415, 192);
         rt::typed::put_extra(&self.extra, buf);
@@ -19485,7 +18946,7 @@ impl rt::AvpData for RelatedTrigger {
 ///     { Currency-Code }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RemainingBalance {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     pub unit_value: super::credit_control::UnitValue,
@@ -19497,6 +18958,8 @@ pub struct RemainingBalance {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for RemainingBalance {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for RemainingBalance {
     fn default() -> Self {
@@ -19565,11 +19028,6 @@ impl rt::AvpData for RemainingBalance {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.unit_value, 0)
-            + rt::typed::len_one(&self.currency_code, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
         rt::typed::put_one(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
@@ -19584,7 +19042,7 @@ impl rt::AvpData for RemainingBalance {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScaleFactor {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -19596,6 +19054,8 @@ pub struct ScaleFactor {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ScaleFactor {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ScaleFactor {
     fn default() -> Self {
@@ -19663,10 +19123,6 @@ impl rt::AvpData for ScaleFactor {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.value_digits, 0) + rt::typed::len_opt(&self.exponent, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
         rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
@@ -19682,7 +19138,7 @@ impl rt::AvpData for ScaleFactor {
 ///     [ SCS-Address ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScsAsAddress {
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
     pub scs_realm: Option<rt::data::DiameterIdentity>,
@@ -19694,6 +19150,8 @@ pub struct ScsAsAddress {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ScsAsAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ScsAsAddress {
     fn default() -> Self {
@@ -19752,11 +19210,6 @@ impl rt::AvpData for ScsAsAddress {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.scs_realm, 10415)
-            + rt::typed::len_opt(&self.scs_address, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.scs_realm, buf, &self.avp_flags, 3942, 10415, 192);
         rt::typed::put_opt(&self.scs_address, buf, &self.avp_flags, 3941, 10415, 192);
@@ -19780,7 +19233,7 @@ impl rt::AvpData for ScsAsAddress {
 ///     [ SDP-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SdpMediaComponent {
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_media_name: Option<rt::data::Utf8String>,
@@ -19808,6 +19261,8 @@ pub struct SdpMediaComponent {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for SdpMediaComponent {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SdpMediaComponent {
     fn default() -> Self {
@@ -19934,19 +19389,6 @@ impl rt::AvpData for SdpMediaComponent {
     ) -> Result<(), rt::DecodeError> {
         SdpMediaComponentView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sdp_media_name, 10415)
-            + rt::typed::len_all(&self.sdp_media_description, 10415)
-            + rt::typed::len_opt(&self.local_gw_inserted_indicator, 10415)
-            + rt::typed::len_opt(&self.ip_realm_default_indicator, 10415)
-            + rt::typed::len_opt(&self.transcoder_inserted_indicator, 10415)
-            + rt::typed::len_opt(&self.media_initiator_flag, 10415)
-            + rt::typed::len_opt(&self.media_initiator_party, 10415)
-            + rt::typed::len_opt(&self.tgpp_charging_id, 10415)
-            + rt::typed::len_opt(&self.access_network_charging_identifier_value, 10415)
-            + rt::typed::len_opt(&self.sdp_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.sdp_media_name, buf, &self.avp_flags, 844, 10415, 192);
         rt::typed::put_all(
@@ -20019,7 +19461,7 @@ impl rt::AvpData for SdpMediaComponent {
 ///     [ SDP-Answer-Timestamp ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SdpTimestamps {
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sdp_offer_timestamp: Option<rt::data::Time>,
@@ -20031,6 +19473,8 @@ pub struct SdpTimestamps {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for SdpTimestamps {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SdpTimestamps {
     fn default() -> Self {
@@ -20093,11 +19537,6 @@ impl rt::AvpData for SdpTimestamps {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sdp_offer_timestamp, 10415)
-            + rt::typed::len_opt(&self.sdp_answer_timestamp, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sdp_offer_timestamp,
@@ -20158,7 +19597,7 @@ impl rt::AvpData for SdpTimestamps {
 ///     [ VoLTE-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServiceDataContainer {
     /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
     pub af_correlation_information: Option<AfCorrelationInformation>,
@@ -20236,6 +19675,8 @@ pub struct ServiceDataContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ServiceDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceDataContainer {
     fn default() -> Self {
@@ -20475,42 +19916,6 @@ impl rt::AvpData for ServiceDataContainer {
     ) -> Result<(), rt::DecodeError> {
         ServiceDataContainerView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.af_correlation_information, 10415)
-            + rt::typed::len_opt(&self.charging_rule_base_name, 10415)
-            + rt::typed::len_opt(&self.accounting_input_octets, 0)
-            + rt::typed::len_opt(&self.accounting_output_octets, 0)
-            + rt::typed::len_opt(&self.local_sequence_number, 10415)
-            + rt::typed::len_opt(&self.qos_information, 10415)
-            + rt::typed::len_opt(&self.rating_group, 0)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_opt(&self.service_identifier, 0)
-            + rt::typed::len_all(&self.service_specific_info, 10415)
-            + rt::typed::len_opt(&self.adc_rule_base_name, 10415)
-            + rt::typed::len_opt(&self.sgsn_address, 10415)
-            + rt::typed::len_opt(&self.time_first_usage, 10415)
-            + rt::typed::len_opt(&self.time_last_usage, 10415)
-            + rt::typed::len_opt(&self.time_usage, 10415)
-            + rt::typed::len_all(&self.change_condition, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
-            + rt::typed::len_opt(&self.uwan_user_location_info, 10415)
-            + rt::typed::len_opt(&self.twan_user_location_info, 10415)
-            + rt::typed::len_opt(&self.sponsor_identity, 10415)
-            + rt::typed::len_opt(&self.application_service_provider_identity, 10415)
-            + rt::typed::len_all(&self.presence_reporting_area_information, 10415)
-            + rt::typed::len_opt(&self.presence_reporting_area_status, 10415)
-            + rt::typed::len_opt(&self.user_csg_information, 10415)
-            + rt::typed::len_opt(&self.tgpp_rat_type, 10415)
-            + rt::typed::len_opt(&self.related_change_condition_information, 10415)
-            + rt::typed::len_opt(&self.serving_plmn_rate_control, 10415)
-            + rt::typed::len_opt(&self.apn_rate_control, 10415)
-            + rt::typed::len_opt(&self.tgpp_ps_data_off_status, 10415)
-            + rt::typed::len_opt(&self.traffic_steering_policy_identifier_dl, 10415)
-            + rt::typed::len_opt(&self.traffic_steering_policy_identifier_ul, 10415)
-            + rt::typed::len_opt(&self.volte_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.af_correlation_information,
@@ -20741,7 +20146,7 @@ impl rt::AvpData for ServiceDataContainer {
 ///     [ Delivery-Status ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServiceGenericInformation {
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     pub application_server_id: Option<u32>,
@@ -20757,6 +20162,8 @@ pub struct ServiceGenericInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ServiceGenericInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceGenericInformation {
     fn default() -> Self {
@@ -20827,13 +20234,6 @@ impl rt::AvpData for ServiceGenericInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.application_server_id, 10415)
-            + rt::typed::len_opt(&self.application_service_type, 10415)
-            + rt::typed::len_opt(&self.application_session_id, 10415)
-            + rt::typed::len_opt(&self.delivery_status, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.application_server_id,
@@ -20894,7 +20294,7 @@ impl rt::AvpData for ServiceGenericInformation {
 ///     [ CPDT-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServiceInformation {
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     pub subscription_id: Vec<super::credit_control::SubscriptionId>,
@@ -20936,6 +20336,8 @@ pub struct ServiceInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ServiceInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceInformation {
     fn default() -> Self {
@@ -21077,26 +20479,6 @@ impl rt::AvpData for ServiceInformation {
     ) -> Result<(), rt::DecodeError> {
         ServiceInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.subscription_id, 0)
-            + rt::typed::len_opt(&self.aoc_information, 10415)
-            + rt::typed::len_opt(&self.ps_information, 10415)
-            + rt::typed::len_opt(&self.ims_information, 10415)
-            + rt::typed::len_opt(&self.mms_information, 10415)
-            + rt::typed::len_opt(&self.lcs_information, 10415)
-            + rt::typed::len_opt(&self.poc_information, 10415)
-            + rt::typed::len_opt(&self.mbms_information, 10415)
-            + rt::typed::len_opt(&self.sms_information, 10415)
-            + rt::typed::len_opt(&self.vcs_information, 10415)
-            + rt::typed::len_opt(&self.mmtel_information, 10415)
-            + rt::typed::len_opt(&self.prose_information, 10415)
-            + rt::typed::len_opt(&self.service_generic_information, 10415)
-            + rt::typed::len_opt(&self.im_information, 10415)
-            + rt::typed::len_opt(&self.dcd_information, 10415)
-            + rt::typed::len_opt(&self.m2m_information, 45687)
-            + rt::typed::len_opt(&self.cpdt_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
         rt::typed::put_opt(
@@ -21197,7 +20579,7 @@ impl rt::AvpData for ServiceInformation {
 ///     [ Service-Specific-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServiceSpecificInfo {
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
     pub service_specific_data: Option<rt::data::Utf8String>,
@@ -21209,6 +20591,8 @@ pub struct ServiceSpecificInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for ServiceSpecificInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for ServiceSpecificInfo {
     fn default() -> Self {
@@ -21271,11 +20655,6 @@ impl rt::AvpData for ServiceSpecificInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.service_specific_data, 10415)
-            + rt::typed::len_opt(&self.service_specific_type, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.service_specific_data,
@@ -21309,7 +20688,7 @@ impl rt::AvpData for ServiceSpecificInfo {
 ///     [ Application-Port-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmDeviceTriggerInformation {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mtc_iwf_address: Option<rt::data::Address>,
@@ -21329,6 +20708,8 @@ pub struct SmDeviceTriggerInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for SmDeviceTriggerInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SmDeviceTriggerInformation {
     fn default() -> Self {
@@ -21417,15 +20798,6 @@ impl rt::AvpData for SmDeviceTriggerInformation {
     ) -> Result<(), rt::DecodeError> {
         SmDeviceTriggerInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.mtc_iwf_address, 10415)
-            + rt::typed::len_opt(&self.reference_number, 10415)
-            + rt::typed::len_opt(&self.serving_node, 10415)
-            + rt::typed::len_opt(&self.validity_time, 0)
-            + rt::typed::len_opt(&self.priority_indication, 10415)
-            + rt::typed::len_opt(&self.application_port_identifier, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.mtc_iwf_address,
@@ -21494,7 +20866,7 @@ impl rt::AvpData for SmDeviceTriggerInformation {
 ///     [ External-Identifier ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmsInformation {
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sms_node: Option<SmsNode>,
@@ -21550,6 +20922,8 @@ pub struct SmsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for SmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SmsInformation {
     fn default() -> Self {
@@ -21724,32 +21098,6 @@ impl rt::AvpData for SmsInformation {
     ) -> Result<(), rt::DecodeError> {
         SmsInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sms_node, 10415)
-            + rt::typed::len_opt(&self.client_address, 10415)
-            + rt::typed::len_opt(&self.originator_sccp_address, 10415)
-            + rt::typed::len_opt(&self.smsc_address, 10415)
-            + rt::typed::len_opt(&self.data_coding_scheme, 10415)
-            + rt::typed::len_opt(&self.sm_discharge_time, 10415)
-            + rt::typed::len_opt(&self.sm_message_type, 10415)
-            + rt::typed::len_opt(&self.originator_interface, 10415)
-            + rt::typed::len_opt(&self.sm_protocol_id, 10415)
-            + rt::typed::len_opt(&self.reply_path_requested, 10415)
-            + rt::typed::len_opt(&self.sm_status, 10415)
-            + rt::typed::len_opt(&self.sm_user_data_header, 10415)
-            + rt::typed::len_opt(&self.number_of_messages_sent, 10415)
-            + rt::typed::len_opt(&self.sm_sequence_number, 10415)
-            + rt::typed::len_all(&self.recipient_info, 10415)
-            + rt::typed::len_opt(&self.originator_received_address, 10415)
-            + rt::typed::len_opt(&self.sm_service_type, 10415)
-            + rt::typed::len_opt(&self.sms_result, 10415)
-            + rt::typed::len_opt(&self.sm_device_trigger_indicator, 10415)
-            + rt::typed::len_opt(&self.sm_device_trigger_information, 10415)
-            + rt::typed::len_opt(&self.mtc_iwf_address, 10415)
-            + rt::typed::len_opt(&self.application_port_identifier, 10415)
-            + rt::typed::len_opt(&self.external_identifier, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.sms_node, buf, &self.avp_flags, 2016, 10415, 128);
         rt::typed::put_opt(&self.client_address, buf, &self.avp_flags, 2018, 10415, 128);
@@ -21906,7 +21254,7 @@ impl rt::AvpData for SmsInformation {
 ///     [ AoC-Subscription-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SupplementaryService {
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     pub mmtel_sservice_type: Option<u32>,
@@ -21934,6 +21282,8 @@ pub struct SupplementaryService {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for SupplementaryService {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for SupplementaryService {
     fn default() -> Self {
@@ -22036,19 +21386,6 @@ impl rt::AvpData for SupplementaryService {
     ) -> Result<(), rt::DecodeError> {
         SupplementaryServiceView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.mmtel_sservice_type, 10415)
-            + rt::typed::len_opt(&self.service_mode, 10415)
-            + rt::typed::len_opt(&self.number_of_diversions, 10415)
-            + rt::typed::len_opt(&self.associated_party_address, 10415)
-            + rt::typed::len_opt(&self.service_id, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_opt(&self.number_of_participants, 10415)
-            + rt::typed::len_opt(&self.participant_action_type, 10415)
-            + rt::typed::len_opt(&self.cug_information, 10415)
-            + rt::typed::len_opt(&self.aoc_subscription_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.mmtel_sservice_type,
@@ -22128,7 +21465,7 @@ impl rt::AvpData for SupplementaryService {
 ///     [ PoC-Change-Condition ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TalkBurstExchange {
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     pub poc_change_time: rt::data::Time,
@@ -22154,6 +21491,8 @@ pub struct TalkBurstExchange {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TalkBurstExchange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TalkBurstExchange {
     fn default() -> Self {
@@ -22263,18 +21602,6 @@ impl rt::AvpData for TalkBurstExchange {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.poc_change_time, 10415)
-            + rt::typed::len_opt(&self.number_of_talk_bursts, 10415)
-            + rt::typed::len_opt(&self.talk_burst_volume, 10415)
-            + rt::typed::len_opt(&self.talk_burst_time, 10415)
-            + rt::typed::len_opt(&self.number_of_received_talk_bursts, 10415)
-            + rt::typed::len_opt(&self.received_talk_burst_volume, 10415)
-            + rt::typed::len_opt(&self.received_talk_burst_time, 10415)
-            + rt::typed::len_opt(&self.number_of_participants, 10415)
-            + rt::typed::len_opt(&self.poc_change_condition, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.poc_change_time,
@@ -22361,7 +21688,7 @@ impl rt::AvpData for TalkBurstExchange {
 ///     [ Next-Tariff ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TariffInformation {
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
     pub current_tariff: CurrentTariff,
@@ -22375,6 +21702,8 @@ pub struct TariffInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TariffInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TariffInformation {
     fn default() -> Self {
@@ -22455,12 +21784,6 @@ impl rt::AvpData for TariffInformation {
     ) -> Result<(), rt::DecodeError> {
         TariffInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.current_tariff, 10415)
-            + rt::typed::len_opt(&self.tariff_time_change, 0)
-            + rt::typed::len_opt(&self.next_tariff, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.current_tariff, buf, &self.avp_flags, 2056, 10415, 128);
         rt::typed::put_opt(&self.tariff_time_change, buf, &self.avp_flags, 451, 0, 64);
@@ -22476,7 +21799,7 @@ impl rt::AvpData for TariffInformation {
 ///     { Time-Quota-Type }
 ///     { Base-Time-Interval }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TimeQuotaMechanism {
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     pub time_quota_type: TimeQuotaType,
@@ -22488,6 +21811,8 @@ pub struct TimeQuotaMechanism {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TimeQuotaMechanism {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TimeQuotaMechanism {
     fn default() -> Self {
@@ -22567,11 +21892,6 @@ impl rt::AvpData for TimeQuotaMechanism {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.time_quota_type, 10415)
-            + rt::typed::len_one(&self.base_time_interval, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.time_quota_type,
@@ -22603,7 +21923,7 @@ impl rt::AvpData for TimeQuotaMechanism {
 ///     [ SIP-Response-Timestamp-Fraction ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TimeStamps {
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     pub sip_request_timestamp: Option<rt::data::Time>,
@@ -22619,6 +21939,8 @@ pub struct TimeStamps {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TimeStamps {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TimeStamps {
     fn default() -> Self {
@@ -22699,13 +22021,6 @@ impl rt::AvpData for TimeStamps {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.sip_request_timestamp, 10415)
-            + rt::typed::len_opt(&self.sip_response_timestamp, 10415)
-            + rt::typed::len_opt(&self.sip_request_timestamp_fraction, 10415)
-            + rt::typed::len_opt(&self.sip_response_timestamp_fraction, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.sip_request_timestamp,
@@ -22768,7 +22083,7 @@ impl rt::AvpData for TimeStamps {
 ///     [ APN-Rate-Control ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrafficDataVolumes {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     pub qos_information: Option<rt::lazy::Lazy<super::ts29212::QosInformation>>,
@@ -22818,6 +22133,8 @@ pub struct TrafficDataVolumes {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TrafficDataVolumes {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TrafficDataVolumes {
     fn default() -> Self {
@@ -22981,28 +22298,6 @@ impl rt::AvpData for TrafficDataVolumes {
     ) -> Result<(), rt::DecodeError> {
         TrafficDataVolumesView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.qos_information, 10415)
-            + rt::typed::len_opt(&self.accounting_input_octets, 0)
-            + rt::typed::len_opt(&self.accounting_output_octets, 0)
-            + rt::typed::len_opt(&self.change_condition, 10415)
-            + rt::typed::len_opt(&self.change_time, 10415)
-            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
-            + rt::typed::len_opt(&self.uwan_user_location_info, 10415)
-            + rt::typed::len_opt(&self.tgpp_charging_id, 10415)
-            + rt::typed::len_opt(&self.presence_reporting_area_status, 10415)
-            + rt::typed::len_all(&self.presence_reporting_area_information, 10415)
-            + rt::typed::len_opt(&self.user_csg_information, 10415)
-            + rt::typed::len_opt(&self.tgpp_rat_type, 10415)
-            + rt::typed::len_opt(&self.access_availability_change_reason, 10415)
-            + rt::typed::len_opt(&self.related_change_condition_information, 10415)
-            + rt::typed::len_opt(&self.diagnostics, 10415)
-            + rt::typed::len_opt(&self.enhanced_diagnostics, 10415)
-            + rt::typed::len_opt(&self.cp_ciot_eps_optimisation_indicator, 10415)
-            + rt::typed::len_opt(&self.serving_plmn_rate_control, 10415)
-            + rt::typed::len_opt(&self.apn_rate_control, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.qos_information,
@@ -23140,7 +22435,7 @@ impl rt::AvpData for TrafficDataVolumes {
 ///     [ ProSe-UE-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TransmitterInfo {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     pub prose_source_ip_address: Option<rt::data::Address>,
@@ -23152,6 +22447,8 @@ pub struct TransmitterInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TransmitterInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TransmitterInfo {
     fn default() -> Self {
@@ -23212,11 +22509,6 @@ impl rt::AvpData for TransmitterInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.prose_source_ip_address, 10415)
-            + rt::typed::len_opt(&self.prose_ue_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.prose_source_ip_address,
@@ -23238,7 +22530,7 @@ impl rt::AvpData for TransmitterInfo {
 ///     *[ Trigger-Type ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Trigger {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
     pub trigger_type: Vec<TriggerType>,
@@ -23248,6 +22540,8 @@ pub struct Trigger {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for Trigger {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for Trigger {
     fn default() -> Self {
@@ -23313,9 +22607,6 @@ impl rt::AvpData for Trigger {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_all(&self.trigger_type, 10415) + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_all(&self.trigger_type, buf, &self.avp_flags, 870, 10415, 192);
         rt::typed::put_extra(&self.extra, buf);
@@ -23330,7 +22621,7 @@ impl rt::AvpData for Trigger {
 ///     [ Outgoing-Trunk-Group-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrunkGroupId {
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
     pub incoming_trunk_group_id: Option<rt::data::Utf8String>,
@@ -23342,6 +22633,8 @@ pub struct TrunkGroupId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TrunkGroupId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TrunkGroupId {
     fn default() -> Self {
@@ -23404,11 +22697,6 @@ impl rt::AvpData for TrunkGroupId {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.incoming_trunk_group_id, 10415)
-            + rt::typed::len_opt(&self.outgoing_trunk_group_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.incoming_trunk_group_id,
@@ -23441,7 +22729,7 @@ impl rt::AvpData for TrunkGroupId {
 ///     [ Logical-Access-ID ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TwanUserLocationInfo {
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     pub ssid: rt::data::Utf8String,
@@ -23459,6 +22747,8 @@ pub struct TwanUserLocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for TwanUserLocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for TwanUserLocationInfo {
     fn default() -> Self {
@@ -23550,13 +22840,6 @@ impl rt::AvpData for TwanUserLocationInfo {
     ) -> Result<(), rt::DecodeError> {
         TwanUserLocationInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.ssid, 10415) + rt::typed::len_opt(&self.bssid, 10415)
-            + rt::typed::len_opt(&self.civic_address_information, 10415)
-            + rt::typed::len_opt(&self.wlan_operator_id, 10415)
-            + rt::typed::len_opt(&self.logical_access_id, 13019)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.ssid, buf, &self.avp_flags, 1524, 10415, 192);
         rt::typed::put_opt(&self.bssid, buf, &self.avp_flags, 2716, 10415, 192);
@@ -23595,7 +22878,7 @@ impl rt::AvpData for TwanUserLocationInfo {
 ///     { Value-Digits }
 ///     [ Exponent ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UnitCost {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     pub value_digits: i64,
@@ -23607,6 +22890,8 @@ pub struct UnitCost {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for UnitCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for UnitCost {
     fn default() -> Self {
@@ -23674,10 +22959,6 @@ impl rt::AvpData for UnitCost {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.value_digits, 0) + rt::typed::len_opt(&self.exponent, 0)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
         rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
@@ -23713,7 +22994,7 @@ impl rt::AvpData for UnitCost {
 ///     [ CSG-Membership-Indication ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserCsgInformation {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     pub csg_id: u32,
@@ -23727,6 +23008,27 @@ pub struct UserCsgInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl Eq for UserCsgInformation {}
 #[cfg(
     any(
         feature = "gx",
@@ -23870,12 +23172,6 @@ impl rt::AvpData for UserCsgInformation {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.csg_id, 10415)
-            + rt::typed::len_one(&self.csg_access_mode, 10415)
-            + rt::typed::len_opt(&self.csg_membership_indication, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.csg_id, buf, &self.avp_flags, 1437, 10415, 192);
         rt::typed::put_one(
@@ -23911,7 +23207,7 @@ impl rt::AvpData for UserCsgInformation {
 ///     [ WLAN-Operator-Id ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UwanUserLocationInfo {
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     pub ue_local_ip_address: rt::data::Address,
@@ -23933,6 +23229,8 @@ pub struct UwanUserLocationInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for UwanUserLocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for UwanUserLocationInfo {
     fn default() -> Self {
@@ -24032,16 +23330,6 @@ impl rt::AvpData for UwanUserLocationInfo {
     ) -> Result<(), rt::DecodeError> {
         UwanUserLocationInfoView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.ue_local_ip_address, 10415)
-            + rt::typed::len_opt(&self.udp_source_port, 10415)
-            + rt::typed::len_opt(&self.ssid, 10415)
-            + rt::typed::len_opt(&self.bssid, 10415)
-            + rt::typed::len_opt(&self.tcp_source_port, 10415)
-            + rt::typed::len_opt(&self.civic_address_information, 10415)
-            + rt::typed::len_opt(&self.wlan_operator_id, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(
             &self.ue_local_ip_address,
@@ -24098,7 +23386,7 @@ impl rt::AvpData for UwanUserLocationInfo {
 ///     { Variable-Part-Value }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VariablePart {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     pub variable_part_order: Option<u32>,
@@ -24112,6 +23400,8 @@ pub struct VariablePart {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for VariablePart {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for VariablePart {
     fn default() -> Self {
@@ -24195,12 +23485,6 @@ impl rt::AvpData for VariablePart {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.variable_part_order, 10415)
-            + rt::typed::len_one(&self.variable_part_type, 10415)
-            + rt::typed::len_one(&self.variable_part_value, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.variable_part_order,
@@ -24248,7 +23532,7 @@ impl rt::AvpData for VariablePart {
 ///     [ PS-Free-Format-Data ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VcsInformation {
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
     pub bearer_capability: Option<rt::bytes::Bytes>,
@@ -24280,6 +23564,8 @@ pub struct VcsInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for VcsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for VcsInformation {
     fn default() -> Self {
@@ -24384,21 +23670,6 @@ impl rt::AvpData for VcsInformation {
     ) -> Result<(), rt::DecodeError> {
         VcsInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.bearer_capability, 10415)
-            + rt::typed::len_opt(&self.network_call_reference_number, 10415)
-            + rt::typed::len_opt(&self.msc_address, 10415)
-            + rt::typed::len_opt(&self.basic_service_code, 10415)
-            + rt::typed::len_opt(&self.isup_location_number, 10415)
-            + rt::typed::len_opt(&self.vlr_number, 10415)
-            + rt::typed::len_opt(&self.forwarding_pending, 10415)
-            + rt::typed::len_opt(&self.isup_cause, 10415)
-            + rt::typed::len_opt(&self.start_time, 10415)
-            + rt::typed::len_opt(&self.start_of_charging, 10415)
-            + rt::typed::len_opt(&self.stop_time, 10415)
-            + rt::typed::len_opt(&self.ps_free_format_data, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.bearer_capability,
@@ -24473,7 +23744,7 @@ impl rt::AvpData for VcsInformation {
 ///     [ Callee-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VolteInformation {
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     pub calling_party_address: Option<rt::data::Utf8String>,
@@ -24485,6 +23756,8 @@ pub struct VolteInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for VolteInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for VolteInformation {
     fn default() -> Self {
@@ -24554,11 +23827,6 @@ impl rt::AvpData for VolteInformation {
     ) -> Result<(), rt::DecodeError> {
         VolteInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.calling_party_address, 10415)
-            + rt::typed::len_opt(&self.callee_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.calling_party_address,
@@ -24588,7 +23856,7 @@ impl rt::AvpData for VolteInformation {
 ///     [ WLAN-Operator-Name ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WlanOperatorId {
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
     pub wlan_plmn_id: Option<rt::data::Utf8String>,
@@ -24600,6 +23868,8 @@ pub struct WlanOperatorId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for WlanOperatorId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for WlanOperatorId {
     fn default() -> Self {
@@ -24662,11 +23932,6 @@ impl rt::AvpData for WlanOperatorId {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.wlan_plmn_id, 10415)
-            + rt::typed::len_opt(&self.wlan_operator_name, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.wlan_plmn_id, buf, &self.avp_flags, 1308, 10415, 128);
         rt::typed::put_opt(
@@ -24689,7 +23954,7 @@ impl rt::AvpData for WlanOperatorId {
 ///     { Node-Functionality }
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Cause {
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     pub cause_code: i32,
@@ -24701,6 +23966,8 @@ pub struct Cause {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for Cause {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for Cause {
     fn default() -> Self {
@@ -24780,11 +24047,6 @@ impl rt::AvpData for Cause {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_one(&self.cause_code, 10415)
-            + rt::typed::len_one(&self.node_functionality, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.cause_code, buf, &self.avp_flags, 861, 10415, 192);
         rt::typed::put_one(
@@ -24812,7 +24074,7 @@ impl rt::AvpData for Cause {
 ///     [ WLAN-UE-Local-IPAddress ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WlanInformation {
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     pub wlan_session_id: Option<rt::data::Utf8String>,
@@ -24834,6 +24096,8 @@ pub struct WlanInformation {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for WlanInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for WlanInformation {
     fn default() -> Self {
@@ -24917,16 +24181,6 @@ impl rt::AvpData for WlanInformation {
     ) -> Result<(), rt::DecodeError> {
         WlanInformationView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.wlan_session_id, 10415)
-            + rt::typed::len_opt(&self.pdg_address, 10415)
-            + rt::typed::len_opt(&self.pdg_charging_id, 10415)
-            + rt::typed::len_opt(&self.wag_address, 10415)
-            + rt::typed::len_opt(&self.wag_plmn_id, 10415)
-            + rt::typed::len_opt(&self.wlan_radio_container, 10415)
-            + rt::typed::len_opt(&self.wlan_ue_local_ipaddress, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(
             &self.wlan_session_id,
@@ -24970,7 +24224,7 @@ impl rt::AvpData for WlanInformation {
 ///     [ WLAN-Technology ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WlanRadioContainer {
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     pub operator_name: Option<rt::bytes::Bytes>,
@@ -24986,6 +24240,8 @@ pub struct WlanRadioContainer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "ts32299"))]
+impl Eq for WlanRadioContainer {}
 #[cfg(any(feature = "ts32299"))]
 impl Default for WlanRadioContainer {
     fn default() -> Self {
@@ -25061,13 +24317,6 @@ impl rt::AvpData for WlanRadioContainer {
     ) -> Result<(), rt::DecodeError> {
         WlanRadioContainerView::check(avp, cx)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_opt(&self.operator_name, 0)
-            + rt::typed::len_opt(&self.location_type, 10415)
-            + rt::typed::len_opt(&self.location_information, 0)
-            + rt::typed::len_opt(&self.wlan_technology, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_opt(&self.operator_name, buf, &self.avp_flags, 126, 0, 64);
         rt::typed::put_opt(&self.location_type, buf, &self.avp_flags, 1244, 10415, 192);
@@ -25117,7 +24366,7 @@ impl rt::AvpData for WlanRadioContainer {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreditControlRequest {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25203,6 +24452,8 @@ pub struct CreditControlRequest {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CreditControlRequest {
     fn default() -> Self {
@@ -25497,42 +24748,6 @@ impl rt::typed::Command for CreditControlRequest {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.destination_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.service_context_id, 0)
-            + rt::typed::len_one(&self.cc_request_type, 0)
-            + rt::typed::len_one(&self.cc_request_number, 0)
-            + rt::typed::len_opt(&self.destination_host, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.cc_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_all(&self.subscription_id, 0)
-            + rt::typed::len_all(&self.subscription_id_extension, 0)
-            + rt::typed::len_opt(&self.service_identifier, 0)
-            + rt::typed::len_opt(&self.termination_cause, 0)
-            + rt::typed::len_opt(&self.requested_service_unit, 0)
-            + rt::typed::len_opt(&self.requested_action, 0)
-            + rt::typed::len_all(&self.used_service_unit, 0)
-            + rt::typed::len_opt(&self.aoc_request_type, 10415)
-            + rt::typed::len_opt(&self.multiple_services_indicator, 0)
-            + rt::typed::len_all(&self.multiple_services_credit_control, 0)
-            + rt::typed::len_all(&self.service_parameter_info, 0)
-            + rt::typed::len_opt(&self.cc_correlation_id, 0)
-            + rt::typed::len_opt(&self.user_equipment_info, 0)
-            + rt::typed::len_opt(&self.user_equipment_info_extension, 0)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_opt(&self.service_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -25676,7 +24891,7 @@ impl rt::typed::Command for CreditControlRequest {
 ///     [ Service-Information ]
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreditControlAnswer {
     /// Header: flags and identifiers (the length is computed when encoding).
     pub header: rt::Header,
@@ -25768,6 +24983,8 @@ pub struct CreditControlAnswer {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl Eq for CreditControlAnswer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl Default for CreditControlAnswer {
     fn default() -> Self {
@@ -26037,43 +25254,6 @@ impl rt::typed::Command for CreditControlAnswer {
         out.decode_members(msg, cx)?;
         Ok(out)
     }
-    fn avps_len(&self) -> usize {
-        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
-            + rt::typed::len_one(&self.result_code, 0)
-            + rt::typed::len_one(&self.origin_host, 0)
-            + rt::typed::len_one(&self.origin_realm, 0)
-            + rt::typed::len_one(&self.auth_application_id, 0)
-            + rt::typed::len_one(&self.cc_request_type, 0)
-            + rt::typed::len_one(&self.cc_request_number, 0)
-            + rt::typed::len_opt(&self.user_name, 0)
-            + rt::typed::len_opt(&self.cc_session_failover, 0)
-            + rt::typed::len_opt(&self.cc_sub_session_id, 0)
-            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
-            + rt::typed::len_opt(&self.origin_state_id, 0)
-            + rt::typed::len_opt(&self.event_timestamp, 0)
-            + rt::typed::len_opt(&self.granted_service_unit, 0)
-            + rt::typed::len_all(&self.multiple_services_credit_control, 0)
-            + rt::typed::len_opt(&self.cost_information, 0)
-            + rt::typed::len_opt(&self.final_unit_indication, 0)
-            + rt::typed::len_opt(&self.qos_final_unit_indication, 0)
-            + rt::typed::len_opt(&self.check_balance_result, 0)
-            + rt::typed::len_opt(&self.low_balance_indication, 10415)
-            + rt::typed::len_opt(&self.remaining_balance, 10415)
-            + rt::typed::len_opt(&self.oc_supported_features, 0)
-            + rt::typed::len_opt(&self.oc_olr, 0)
-            + rt::typed::len_all(&self.supported_features, 10415)
-            + rt::typed::len_opt(&self.credit_control_failure_handling, 0)
-            + rt::typed::len_opt(&self.direct_debiting_failure_handling, 0)
-            + rt::typed::len_opt(&self.validity_time, 0)
-            + rt::typed::len_all(&self.redirect_host, 0)
-            + rt::typed::len_opt(&self.redirect_host_usage, 0)
-            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
-            + rt::typed::len_all(&self.proxy_info, 0)
-            + rt::typed::len_all(&self.route_record, 0)
-            + rt::typed::len_all(&self.failed_avp, 0)
-            + rt::typed::len_opt(&self.service_information, 10415)
-            + rt::typed::len_extra(&self.extra)
-    }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
         rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
@@ -26279,7 +25459,15 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkInfoChange::KEY)),
         }
@@ -26293,7 +25481,16 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkInfoChange::KEY)),
         }
@@ -26330,53 +25527,6 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1263, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            (3924, 10415) => t.one(1, avp, rt::view::no_check),
-            (2038, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1263, 10415) | (3924, 10415) | (2038, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26386,7 +25536,7 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -26417,19 +25567,20 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AccessNetworkInfoChangeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1263, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            (3924, 10415) => t.one(1, avp, rt::view::no_check),
+            (2038, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26469,7 +25620,15 @@ impl<'a> AccessTransferInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessTransferInformation::KEY)),
         }
@@ -26483,7 +25642,16 @@ impl<'a> AccessTransferInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessTransferInformation::KEY)),
         }
@@ -26520,64 +25688,6 @@ impl<'a> AccessTransferInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2710, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1263, 10415) => t.any(1, 0, avp, rt::view::no_check),
-            (3924, 10415) => t.one(2, avp, rt::view::no_check),
-            (3902, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (458, 0) => {
-                t.one(4, avp, super::credit_control::UserEquipmentInfoView::check)
-            }
-            (3402, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (2711, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (2712, 10415) => t.one(7, avp, rt::view::check::<rt::data::Address>),
-            (2038, 10415) => t.one(8, avp, rt::view::check::<rt::data::Time>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2710, 10415) | (1263, 10415) | (3924, 10415) | (3902, 10415)
-            | (458, 0) | (3402, 10415) | (2711, 10415) | (2712, 10415) | (2038, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26587,7 +25697,7 @@ impl<'a> AccessTransferInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -26670,19 +25780,28 @@ impl<'a> AccessTransferInformationView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AccessTransferInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2710, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1263, 10415) => t.any(1, 0, avp, rt::view::no_check),
+            (3924, 10415) => t.one(2, avp, rt::view::no_check),
+            (3902, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (458, 0) => {
+                t.one(4, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (3402, 10415) => t.one(5, avp, rt::view::check_utf8_string),
+            (2711, 10415) => t.one(6, avp, rt::view::check_utf8_string),
+            (2712, 10415) => t.one(7, avp, rt::view::check::<rt::data::Address>),
+            (2038, 10415) => t.one(8, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26721,7 +25840,15 @@ impl<'a> AccumulatedCostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccumulatedCost::KEY)),
         }
@@ -26735,7 +25862,16 @@ impl<'a> AccumulatedCostView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccumulatedCost::KEY)),
         }
@@ -26780,52 +25916,6 @@ impl<'a> AccumulatedCostView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (447, 0) | (429, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26835,7 +25925,7 @@ impl<'a> AccumulatedCostView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
@@ -26848,19 +25938,19 @@ impl<'a> AccumulatedCostView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AccumulatedCostView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
+            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26899,7 +25989,15 @@ impl<'a> AdditionalContentInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AdditionalContentInformation::KEY)),
         }
@@ -26913,7 +26011,16 @@ impl<'a> AdditionalContentInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdditionalContentInformation::KEY)),
         }
@@ -26949,53 +26056,6 @@ impl<'a> AdditionalContentInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1204, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1205, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1206, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1204, 10415) | (1205, 10415) | (1206, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27005,7 +26065,7 @@ impl<'a> AdditionalContentInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -27028,19 +26088,20 @@ impl<'a> AdditionalContentInformationView<'a> {
     pub fn content_size(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AdditionalContentInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1204, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1205, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1206, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27079,7 +26140,15 @@ impl<'a> AddressDomainView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AddressDomain::KEY)),
         }
@@ -27093,7 +26162,16 @@ impl<'a> AddressDomainView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AddressDomain::KEY)),
         }
@@ -27129,52 +26207,6 @@ impl<'a> AddressDomainView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1200, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (8, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1200, 10415) | (8, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27184,7 +26216,7 @@ impl<'a> AddressDomainView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -27197,19 +26229,19 @@ impl<'a> AddressDomainView<'a> {
     pub fn tgpp_imsi_mcc_mnc(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AddressDomainView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1200, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (8, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27250,7 +26282,15 @@ impl<'a> AfCorrelationInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AfCorrelationInformation::KEY)),
         }
@@ -27264,7 +26304,16 @@ impl<'a> AfCorrelationInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AfCorrelationInformation::KEY)),
         }
@@ -27310,52 +26359,6 @@ impl<'a> AfCorrelationInformationView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (505, 10415) => t.one(0, avp, rt::view::no_check),
-            (510, 10415) => t.any(1, 0, avp, super::ts29214::FlowsView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (505, 10415) | (510, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27365,7 +26368,7 @@ impl<'a> AfCorrelationInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
@@ -27386,19 +26389,19 @@ impl<'a> AfCorrelationInformationView<'a> {
             super::ts29214::FlowsView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AfCorrelationInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (505, 10415) => t.one(0, avp, rt::view::no_check),
+            (510, 10415) => t.any(1, 0, avp, super::ts29214::FlowsView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27439,7 +26442,15 @@ impl<'a> AnnouncementInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AnnouncementInformation::KEY)),
         }
@@ -27453,7 +26464,16 @@ impl<'a> AnnouncementInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AnnouncementInformation::KEY)),
         }
@@ -27499,61 +26519,6 @@ impl<'a> AnnouncementInformationView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3905, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3907, 10415) => t.any(1, 0, avp, VariablePartView::check),
-            (3911, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (3912, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (3906, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (3913, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (3915, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (3914, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (3905, 10415) | (3907, 10415) | (3911, 10415) | (3912, 10415)
-            | (3906, 10415) | (3913, 10415) | (3915, 10415) | (3914, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27563,7 +26528,7 @@ impl<'a> AnnouncementInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -27629,19 +26594,25 @@ impl<'a> AnnouncementInformationView<'a> {
     pub fn language(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AnnouncementInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3905, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3907, 10415) => t.any(1, 0, avp, VariablePartView::check),
+            (3911, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (3912, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (3906, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (3913, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (3915, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (3914, 10415) => t.one(7, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27682,7 +26653,15 @@ impl<'a> AocCostInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocCostInformation::KEY)),
         }
@@ -27696,7 +26675,16 @@ impl<'a> AocCostInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AocCostInformation::KEY)),
         }
@@ -27733,53 +26721,6 @@ impl<'a> AocCostInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2052, 10415) => t.one(0, avp, AccumulatedCostView::check),
-            (2062, 10415) => t.any(1, 0, avp, IncrementalCostView::check),
-            (425, 0) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2052, 10415) | (2062, 10415) | (425, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27789,7 +26730,7 @@ impl<'a> AocCostInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Accumulated-Cost ]`: Accumulated-Cost (code 2052, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -27815,19 +26756,20 @@ impl<'a> AocCostInformationView<'a> {
     pub fn currency_code(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AocCostInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2052, 10415) => t.one(0, avp, AccumulatedCostView::check),
+            (2062, 10415) => t.any(1, 0, avp, IncrementalCostView::check),
+            (425, 0) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27866,7 +26808,15 @@ impl<'a> AocInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocInformation::KEY)),
         }
@@ -27880,7 +26830,16 @@ impl<'a> AocInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AocInformation::KEY)),
         }
@@ -27916,53 +26875,6 @@ impl<'a> AocInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2053, 10415) => t.one(0, avp, AocCostInformationView::check),
-            (2060, 10415) => t.one(1, avp, TariffInformationView::check),
-            (2314, 10415) => t.one(2, avp, AocSubscriptionInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2053, 10415) | (2060, 10415) | (2314, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27972,7 +26884,7 @@ impl<'a> AocInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ AoC-Cost-Information ]`: AoC-Cost-Information (code 2053, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -27997,19 +26909,20 @@ impl<'a> AocInformationView<'a> {
             AocSubscriptionInformationView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AocInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2053, 10415) => t.one(0, avp, AocCostInformationView::check),
+            (2060, 10415) => t.one(1, avp, TariffInformationView::check),
+            (2314, 10415) => t.one(2, avp, AocSubscriptionInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28048,7 +26961,15 @@ impl<'a> AocServiceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocService::KEY)),
         }
@@ -28062,7 +26983,16 @@ impl<'a> AocServiceView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AocService::KEY)),
         }
@@ -28095,52 +27025,6 @@ impl<'a> AocServiceView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2312, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2313, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2312, 10415) | (2313, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28150,7 +27034,7 @@ impl<'a> AocServiceView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ AoC-Service-Obligatory-Type ]`: AoC-Service-Obligatory-Type (code 2312, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -28173,19 +27057,19 @@ impl<'a> AocServiceView<'a> {
             rt::view::enumerated::<AocServiceType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AocServiceView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2312, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2313, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28226,7 +27110,15 @@ impl<'a> AocSubscriptionInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocSubscriptionInformation::KEY)),
         }
@@ -28240,7 +27132,16 @@ impl<'a> AocSubscriptionInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AocSubscriptionInformation::KEY)),
         }
@@ -28277,53 +27178,6 @@ impl<'a> AocSubscriptionInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2311, 10415) => t.any(0, 0, avp, AocServiceView::check),
-            (2310, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2315, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2311, 10415) | (2310, 10415) | (2315, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28333,7 +27187,7 @@ impl<'a> AocSubscriptionInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ AoC-Service ]`: AoC-Service (code 2311, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -28364,19 +27218,20 @@ impl<'a> AocSubscriptionInformationView<'a> {
     pub fn preferred_aoc_currency(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for AocSubscriptionInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2311, 10415) => t.any(0, 0, avp, AocServiceView::check),
+            (2310, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2315, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28415,7 +27270,15 @@ impl<'a> ApnRateControlView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnRateControl::KEY)),
         }
@@ -28429,7 +27292,16 @@ impl<'a> ApnRateControlView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ApnRateControl::KEY)),
         }
@@ -28465,52 +27337,6 @@ impl<'a> ApnRateControlView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3935, 10415) => t.one(0, avp, ApnRateControlUplinkView::check),
-            (3934, 10415) => t.one(1, avp, ApnRateControlDownlinkView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3935, 10415) | (3934, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28520,7 +27346,7 @@ impl<'a> ApnRateControlView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ APN-Rate-Control-Uplink ]`: APN-Rate-Control-Uplink (code 3935, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -28538,19 +27364,19 @@ impl<'a> ApnRateControlView<'a> {
             ApnRateControlDownlinkView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ApnRateControlView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3935, 10415) => t.one(0, avp, ApnRateControlUplinkView::check),
+            (3934, 10415) => t.one(1, avp, ApnRateControlDownlinkView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28589,7 +27415,15 @@ impl<'a> ApnRateControlDownlinkView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnRateControlDownlink::KEY)),
         }
@@ -28603,7 +27437,16 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ApnRateControlDownlink::KEY)),
         }
@@ -28639,53 +27482,6 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3936, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (3939, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3938, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3936, 10415) | (3939, 10415) | (3938, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28695,7 +27491,7 @@ impl<'a> ApnRateControlDownlinkView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Additional-Exception-Reports ]`: Additional-Exception-Reports (code 3936, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -28718,19 +27514,20 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     pub fn rate_control_max_rate(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ApnRateControlDownlinkView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3936, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (3939, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3938, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28769,7 +27566,15 @@ impl<'a> ApnRateControlUplinkView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnRateControlUplink::KEY)),
         }
@@ -28783,7 +27588,16 @@ impl<'a> ApnRateControlUplinkView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ApnRateControlUplink::KEY)),
         }
@@ -28819,53 +27633,6 @@ impl<'a> ApnRateControlUplinkView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3939, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3938, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3937, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3939, 10415) | (3938, 10415) | (3937, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28875,7 +27642,7 @@ impl<'a> ApnRateControlUplinkView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
@@ -28893,19 +27660,20 @@ impl<'a> ApnRateControlUplinkView<'a> {
     pub fn rate_control_max_message_size(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ApnRateControlUplinkView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3939, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3938, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3937, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28946,7 +27714,15 @@ impl<'a> ApplicationServerInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApplicationServerInformation::KEY)),
         }
@@ -28960,7 +27736,16 @@ impl<'a> ApplicationServerInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ApplicationServerInformation::KEY)),
         }
@@ -28997,53 +27782,6 @@ impl<'a> ApplicationServerInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (836, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (837, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
-            (2702, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (836, 10415) | (837, 10415) | (2702, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29053,7 +27791,7 @@ impl<'a> ApplicationServerInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -29086,19 +27824,20 @@ impl<'a> ApplicationServerInformationView<'a> {
             rt::view::enumerated::<StatusAsCode>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ApplicationServerInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (836, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (837, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
+            (2702, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29137,7 +27876,15 @@ impl<'a> BasicServiceCodeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(BasicServiceCode::KEY)),
         }
@@ -29151,7 +27898,16 @@ impl<'a> BasicServiceCodeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(BasicServiceCode::KEY)),
         }
@@ -29187,52 +27943,6 @@ impl<'a> BasicServiceCodeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (854, 10415) => t.one(0, avp, rt::view::no_check),
-            (3413, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (854, 10415) | (3413, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29242,7 +27952,7 @@ impl<'a> BasicServiceCodeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -29255,19 +27965,19 @@ impl<'a> BasicServiceCodeView<'a> {
     pub fn teleservice(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for BasicServiceCodeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (854, 10415) => t.one(0, avp, rt::view::no_check),
+            (3413, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29306,7 +28016,15 @@ impl<'a> CalledIdentityChangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CalledIdentityChange::KEY)),
         }
@@ -29320,7 +28038,16 @@ impl<'a> CalledIdentityChangeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CalledIdentityChange::KEY)),
         }
@@ -29356,52 +28083,6 @@ impl<'a> CalledIdentityChangeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3916, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3916, 10415) | (2038, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29411,7 +28092,7 @@ impl<'a> CalledIdentityChangeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -29429,19 +28110,19 @@ impl<'a> CalledIdentityChangeView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CalledIdentityChangeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3916, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29482,7 +28163,15 @@ impl<'a> CoverageInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CoverageInfo::KEY)),
         }
@@ -29496,7 +28185,16 @@ impl<'a> CoverageInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CoverageInfo::KEY)),
         }
@@ -29530,53 +28228,6 @@ impl<'a> CoverageInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3428, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (3460, 10415) => t.any(2, 0, avp, LocationInfoView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3428, 10415) | (2038, 10415) | (3460, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29586,7 +28237,7 @@ impl<'a> CoverageInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -29622,19 +28273,20 @@ impl<'a> CoverageInfoView<'a> {
             LocationInfoView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CoverageInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3428, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (3460, 10415) => t.any(2, 0, avp, LocationInfoView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29673,7 +28325,15 @@ impl<'a> CpdtInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CpdtInformation::KEY)),
         }
@@ -29687,7 +28347,16 @@ impl<'a> CpdtInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CpdtInformation::KEY)),
         }
@@ -29723,58 +28392,6 @@ impl<'a> CpdtInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3111, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (3125, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
-            (3929, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (2065, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (3928, 10415) => t.one(4, avp, NiddSubmissionView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (3111, 10415) | (3125, 10415) | (3929, 10415) | (2065, 10415)
-            | (3928, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29784,7 +28401,7 @@ impl<'a> CpdtInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -29817,19 +28434,22 @@ impl<'a> CpdtInformationView<'a> {
     pub fn nidd_submission(&self) -> Option<NiddSubmissionView<'a>> {
         rt::view::opt(self.root, self.first[4], self.end, NiddSubmissionView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CpdtInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3111, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (3125, 10415) => t.one(1, avp, rt::view::check_diameter_identity),
+            (3929, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (2065, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (3928, 10415) => t.one(4, avp, NiddSubmissionView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29870,7 +28490,15 @@ impl<'a> CurrentTariffView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CurrentTariff::KEY)),
         }
@@ -29884,7 +28512,16 @@ impl<'a> CurrentTariffView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CurrentTariff::KEY)),
         }
@@ -29921,53 +28558,6 @@ impl<'a> CurrentTariffView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (425, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (2059, 10415) => t.one(1, avp, ScaleFactorView::check),
-            (2058, 10415) => t.any(2, 0, avp, RateElementView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (425, 0) | (2059, 10415) | (2058, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29977,7 +28567,7 @@ impl<'a> CurrentTariffView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
@@ -30003,19 +28593,20 @@ impl<'a> CurrentTariffView<'a> {
             RateElementView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CurrentTariffView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (425, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (2059, 10415) => t.one(1, avp, ScaleFactorView::check),
+            (2058, 10415) => t.any(2, 0, avp, RateElementView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30054,7 +28645,15 @@ impl<'a> DcdInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DcdInformation::KEY)),
         }
@@ -30068,7 +28667,16 @@ impl<'a> DcdInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DcdInformation::KEY)),
         }
@@ -30104,52 +28712,6 @@ impl<'a> DcdInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2116, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2117, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2116, 10415) | (2117, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -30159,7 +28721,7 @@ impl<'a> DcdInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -30172,19 +28734,19 @@ impl<'a> DcdInformationView<'a> {
     pub fn content_provider_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for DcdInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2116, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (2117, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30223,7 +28785,15 @@ impl<'a> DestinationInterfaceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DestinationInterface::KEY)),
         }
@@ -30237,7 +28807,16 @@ impl<'a> DestinationInterfaceView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DestinationInterface::KEY)),
         }
@@ -30273,56 +28852,6 @@ impl<'a> DestinationInterfaceView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2003, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2005, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (2004, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (2006, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2003, 10415) | (2005, 10415) | (2004, 10415) | (2006, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -30332,7 +28861,7 @@ impl<'a> DestinationInterfaceView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -30360,19 +28889,21 @@ impl<'a> DestinationInterfaceView<'a> {
             rt::view::enumerated::<InterfaceType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for DestinationInterfaceView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2003, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (2005, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (2004, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (2006, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30413,7 +28944,15 @@ impl<'a> EarlyMediaDescriptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EarlyMediaDescription::KEY)),
         }
@@ -30427,7 +28966,16 @@ impl<'a> EarlyMediaDescriptionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EarlyMediaDescription::KEY)),
         }
@@ -30464,53 +29012,6 @@ impl<'a> EarlyMediaDescriptionView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1273, 10415) => t.one(0, avp, SdpTimestampsView::check),
-            (843, 10415) => t.any(1, 0, avp, SdpMediaComponentView::check),
-            (842, 10415) => t.any(2, 1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1273, 10415) | (843, 10415) | (842, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -30520,7 +29021,7 @@ impl<'a> EarlyMediaDescriptionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SDP-TimeStamps ]`: SDP-TimeStamps (code 1273, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -30556,19 +29057,20 @@ impl<'a> EarlyMediaDescriptionView<'a> {
             rt::view::text,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for EarlyMediaDescriptionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1273, 10415) => t.one(0, avp, SdpTimestampsView::check),
+            (843, 10415) => t.any(1, 0, avp, SdpMediaComponentView::check),
+            (842, 10415) => t.any(2, 1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30609,7 +29111,15 @@ impl<'a> EnhancedDiagnosticsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EnhancedDiagnostics::KEY)),
         }
@@ -30623,7 +29133,16 @@ impl<'a> EnhancedDiagnosticsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EnhancedDiagnostics::KEY)),
         }
@@ -30660,51 +29179,6 @@ impl<'a> EnhancedDiagnosticsView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2819, 10415) => t.any(0, 0, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2819, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -30714,7 +29188,7 @@ impl<'a> EnhancedDiagnosticsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
@@ -30730,19 +29204,18 @@ impl<'a> EnhancedDiagnosticsView<'a> {
             rt::view::octets,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for EnhancedDiagnosticsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2819, 10415) => t.any(0, 0, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -30783,7 +29256,15 @@ impl<'a> EnvelopeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Envelope::KEY)),
         }
@@ -30797,7 +29278,16 @@ impl<'a> EnvelopeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Envelope::KEY)),
         }
@@ -30840,59 +29330,6 @@ impl<'a> EnvelopeView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1269, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (1267, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (421, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (412, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (414, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (417, 0) => t.any(5, 0, avp, rt::view::check::<u64>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1269, 10415) | (1267, 10415) | (421, 0) | (412, 0) | (414,
-            0) | (417, 0)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -30902,7 +29339,7 @@ impl<'a> EnvelopeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -30953,19 +29390,23 @@ impl<'a> EnvelopeView<'a> {
             rt::view::value::<u64>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for EnvelopeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1269, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (1267, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (421, 0) => t.one(2, avp, rt::view::check::<u64>),
+            (412, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (414, 0) => t.one(4, avp, rt::view::check::<u64>),
+            (417, 0) => t.any(5, 0, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -31004,7 +29445,15 @@ impl<'a> EventTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EventType::KEY)),
         }
@@ -31018,7 +29467,16 @@ impl<'a> EventTypeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EventType::KEY)),
         }
@@ -31051,53 +29509,6 @@ impl<'a> EventTypeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (824, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (825, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (888, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (824, 10415) | (825, 10415) | (888, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -31107,7 +29518,7 @@ impl<'a> EventTypeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -31125,19 +29536,20 @@ impl<'a> EventTypeView<'a> {
     pub fn expires(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for EventTypeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (824, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (825, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (888, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31176,7 +29588,15 @@ impl<'a> ImInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ImInformation::KEY)),
         }
@@ -31190,7 +29610,16 @@ impl<'a> ImInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ImInformation::KEY)),
         }
@@ -31226,56 +29655,6 @@ impl<'a> ImInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2114, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2113, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2112, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2111, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2114, 10415) | (2113, 10415) | (2112, 10415) | (2111, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -31285,7 +29664,7 @@ impl<'a> ImInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -31308,19 +29687,21 @@ impl<'a> ImInformationView<'a> {
     pub fn number_of_messages_successfully_exploded(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ImInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2114, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2113, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2112, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2111, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -31360,7 +29741,15 @@ impl<'a> ImsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 17>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ImsInformation::KEY)),
         }
@@ -31374,7 +29763,16 @@ impl<'a> ImsInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ImsInformation::KEY)),
         }
@@ -31420,116 +29818,6 @@ impl<'a> ImsInformationView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (823, 10415) => t.one(0, avp, EventTypeView::check),
-            (829, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (862, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (830, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (2320, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (650, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (831, 10415) => t.any(6, 0, avp, rt::view::check_utf8_string),
-            (832, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (1250, 10415) => t.any(8, 1, avp, rt::view::check_utf8_string),
-            (3917, 10415) => t.one(9, avp, CalledIdentityChangeView::check),
-            (2024, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (2023, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (1280, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1251, 10415) => t.any(13, 2, avp, rt::view::check_utf8_string),
-            (856, 10415) => t.any(14, 3, avp, rt::view::check_utf8_string),
-            (833, 10415) => t.one(15, avp, TimeStampsView::check),
-            (850, 10415) => t.any(16, 4, avp, ApplicationServerInformationView::check),
-            (838, 10415) => t.any(17, 5, avp, InterOperatorIdentifierView::check),
-            (2701, 10415) => t.any(18, 6, avp, rt::view::check_utf8_string),
-            (841, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (842, 10415) => t.any(20, 7, avp, rt::view::check_utf8_string),
-            (843, 10415) => t.any(21, 8, avp, SdpMediaComponentView::check),
-            (848, 10415) => t.one(22, avp, rt::view::check::<rt::data::Address>),
-            (603, 10415) => t.one(23, avp, super::ts29229::ServerCapabilitiesView::check),
-            (851, 10415) => t.one(24, avp, TrunkGroupIdView::check),
-            (854, 10415) => t.one(25, avp, rt::view::no_check),
-            (855, 10415) => t.one(26, avp, rt::view::check_utf8_string),
-            (1249, 10415) => t.any(27, 9, avp, ServiceSpecificInfoView::check),
-            (889, 10415) => t.any(28, 10, avp, MessageBodyView::check),
-            (861, 10415) => t.one(29, avp, rt::view::check::<i32>),
-            (3401, 10415) => t.any(30, 11, avp, rt::view::check_utf8_string),
-            (1263, 10415) => t.any(31, 12, avp, rt::view::no_check),
-            (3924, 10415) => t.one(32, avp, rt::view::no_check),
-            (1272, 10415) => t.any(33, 13, avp, EarlyMediaDescriptionView::check),
-            (1281, 10415) => t.one(34, avp, rt::view::check_utf8_string),
-            (2601, 10415) => t.one(35, avp, rt::view::check_utf8_string),
-            (2303, 10415) => t.one(36, avp, rt::view::check::<i32>),
-            (2305, 10415) => t.one(37, avp, RealTimeTariffInformationView::check),
-            (2309, 10415) => t.one(38, avp, rt::view::check::<rt::data::Time>),
-            (2321, 10415) => t.one(39, avp, rt::view::check_utf8_string),
-            (2703, 10415) => t.any(40, 14, avp, NniInformationView::check),
-            (2708, 10415) => t.one(41, avp, rt::view::check_utf8_string),
-            (2322, 10415) => t.one(42, avp, rt::view::check::<i32>),
-            (2713, 10415) => t.one(43, avp, rt::view::check_utf8_string),
-            (4401, 10415) => t.any(44, 15, avp, AccessNetworkInfoChangeView::check),
-            (2709, 10415) => t.any(45, 16, avp, AccessTransferInformationView::check),
-            (2711, 10415) => t.one(46, avp, rt::view::check_utf8_string),
-            (2712, 10415) => t.one(47, avp, rt::view::check::<rt::data::Address>),
-            (3403, 10415) => t.one(48, avp, rt::view::check_utf8_string),
-            (3404, 10415) => t.one(49, avp, rt::view::check_utf8_string),
-            (3402, 10415) => t.one(50, avp, rt::view::check_utf8_string),
-            (2717, 10415) => t.one(51, avp, rt::view::check::<i32>),
-            (4413, 10415) => t.one(52, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (823, 10415) | (829, 10415) | (862, 10415) | (830, 10415) |
-            (2320, 10415) | (650, 10415) | (831, 10415) | (832, 10415) | (1250, 10415) |
-            (3917, 10415) | (2024, 10415) | (2023, 10415) | (1280, 10415) | (1251, 10415)
-            | (856, 10415) | (833, 10415) | (850, 10415) | (838, 10415) | (2701, 10415) |
-            (841, 10415) | (842, 10415) | (843, 10415) | (848, 10415) | (603, 10415) |
-            (851, 10415) | (854, 10415) | (855, 10415) | (1249, 10415) | (889, 10415) |
-            (861, 10415) | (3401, 10415) | (1263, 10415) | (3924, 10415) | (1272, 10415)
-            | (1281, 10415) | (2601, 10415) | (2303, 10415) | (2305, 10415) | (2309,
-            10415) | (2321, 10415) | (2703, 10415) | (2708, 10415) | (2322, 10415) |
-            (2713, 10415) | (4401, 10415) | (2709, 10415) | (2711, 10415) | (2712, 10415)
-            | (3403, 10415) | (3404, 10415) | (3402, 10415) | (2717, 10415) | (4413,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -31539,7 +29827,7 @@ impl<'a> ImsInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Event-Type ]`: Event-Type (code 823, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -32016,19 +30304,70 @@ impl<'a> ImsInformationView<'a> {
     pub fn fe_identifier_list(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[52], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ImsInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 17>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (823, 10415) => t.one(0, avp, EventTypeView::check),
+            (829, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (862, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (830, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (2320, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (650, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (831, 10415) => t.any(6, 0, avp, rt::view::check_utf8_string),
+            (832, 10415) => t.one(7, avp, rt::view::check_utf8_string),
+            (1250, 10415) => t.any(8, 1, avp, rt::view::check_utf8_string),
+            (3917, 10415) => t.one(9, avp, CalledIdentityChangeView::check),
+            (2024, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (2023, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (1280, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (1251, 10415) => t.any(13, 2, avp, rt::view::check_utf8_string),
+            (856, 10415) => t.any(14, 3, avp, rt::view::check_utf8_string),
+            (833, 10415) => t.one(15, avp, TimeStampsView::check),
+            (850, 10415) => t.any(16, 4, avp, ApplicationServerInformationView::check),
+            (838, 10415) => t.any(17, 5, avp, InterOperatorIdentifierView::check),
+            (2701, 10415) => t.any(18, 6, avp, rt::view::check_utf8_string),
+            (841, 10415) => t.one(19, avp, rt::view::check_utf8_string),
+            (842, 10415) => t.any(20, 7, avp, rt::view::check_utf8_string),
+            (843, 10415) => t.any(21, 8, avp, SdpMediaComponentView::check),
+            (848, 10415) => t.one(22, avp, rt::view::check::<rt::data::Address>),
+            (603, 10415) => t.one(23, avp, super::ts29229::ServerCapabilitiesView::check),
+            (851, 10415) => t.one(24, avp, TrunkGroupIdView::check),
+            (854, 10415) => t.one(25, avp, rt::view::no_check),
+            (855, 10415) => t.one(26, avp, rt::view::check_utf8_string),
+            (1249, 10415) => t.any(27, 9, avp, ServiceSpecificInfoView::check),
+            (889, 10415) => t.any(28, 10, avp, MessageBodyView::check),
+            (861, 10415) => t.one(29, avp, rt::view::check::<i32>),
+            (3401, 10415) => t.any(30, 11, avp, rt::view::check_utf8_string),
+            (1263, 10415) => t.any(31, 12, avp, rt::view::no_check),
+            (3924, 10415) => t.one(32, avp, rt::view::no_check),
+            (1272, 10415) => t.any(33, 13, avp, EarlyMediaDescriptionView::check),
+            (1281, 10415) => t.one(34, avp, rt::view::check_utf8_string),
+            (2601, 10415) => t.one(35, avp, rt::view::check_utf8_string),
+            (2303, 10415) => t.one(36, avp, rt::view::check::<i32>),
+            (2305, 10415) => t.one(37, avp, RealTimeTariffInformationView::check),
+            (2309, 10415) => t.one(38, avp, rt::view::check::<rt::data::Time>),
+            (2321, 10415) => t.one(39, avp, rt::view::check_utf8_string),
+            (2703, 10415) => t.any(40, 14, avp, NniInformationView::check),
+            (2708, 10415) => t.one(41, avp, rt::view::check_utf8_string),
+            (2322, 10415) => t.one(42, avp, rt::view::check::<i32>),
+            (2713, 10415) => t.one(43, avp, rt::view::check_utf8_string),
+            (4401, 10415) => t.any(44, 15, avp, AccessNetworkInfoChangeView::check),
+            (2709, 10415) => t.any(45, 16, avp, AccessTransferInformationView::check),
+            (2711, 10415) => t.one(46, avp, rt::view::check_utf8_string),
+            (2712, 10415) => t.one(47, avp, rt::view::check::<rt::data::Address>),
+            (3403, 10415) => t.one(48, avp, rt::view::check_utf8_string),
+            (3404, 10415) => t.one(49, avp, rt::view::check_utf8_string),
+            (3402, 10415) => t.one(50, avp, rt::view::check_utf8_string),
+            (2717, 10415) => t.one(51, avp, rt::view::check::<i32>),
+            (4413, 10415) => t.one(52, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32067,7 +30406,15 @@ impl<'a> IncrementalCostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IncrementalCost::KEY)),
         }
@@ -32081,7 +30428,16 @@ impl<'a> IncrementalCostView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IncrementalCost::KEY)),
         }
@@ -32126,52 +30482,6 @@ impl<'a> IncrementalCostView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (447, 0) | (429, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -32181,7 +30491,7 @@ impl<'a> IncrementalCostView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
@@ -32194,19 +30504,19 @@ impl<'a> IncrementalCostView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for IncrementalCostView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
+            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32245,7 +30555,15 @@ impl<'a> InterOperatorIdentifierView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(InterOperatorIdentifier::KEY)),
         }
@@ -32259,7 +30577,16 @@ impl<'a> InterOperatorIdentifierView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(InterOperatorIdentifier::KEY)),
         }
@@ -32295,52 +30622,6 @@ impl<'a> InterOperatorIdentifierView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (839, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (840, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (839, 10415) | (840, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -32350,7 +30631,7 @@ impl<'a> InterOperatorIdentifierView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -32363,19 +30644,19 @@ impl<'a> InterOperatorIdentifierView<'a> {
     pub fn terminating_ioi(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for InterOperatorIdentifierView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (839, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (840, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32414,7 +30695,15 @@ impl<'a> IsupCauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IsupCause::KEY)),
         }
@@ -32428,7 +30717,16 @@ impl<'a> IsupCauseView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IsupCause::KEY)),
         }
@@ -32461,53 +30759,6 @@ impl<'a> IsupCauseView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3423, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3424, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3422, 10415) => t.one(2, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3423, 10415) | (3424, 10415) | (3422, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -32517,7 +30768,7 @@ impl<'a> IsupCauseView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -32535,19 +30786,20 @@ impl<'a> IsupCauseView<'a> {
     pub fn isup_cause_diagnostics(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for IsupCauseView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3423, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3424, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3422, 10415) => t.one(2, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32586,7 +30838,15 @@ impl<'a> LcsClientIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsClientId::KEY)),
         }
@@ -32600,7 +30860,16 @@ impl<'a> LcsClientIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsClientId::KEY)),
         }
@@ -32633,59 +30902,6 @@ impl<'a> LcsClientIdView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1241, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1234, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1233, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (1235, 10415) => t.one(3, avp, LcsClientNameView::check),
-            (1231, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (1239, 10415) => t.one(5, avp, LcsRequestorIdView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1241, 10415) | (1234, 10415) | (1233, 10415) | (1235, 10415)
-            | (1231, 10415) | (1239, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -32695,7 +30911,7 @@ impl<'a> LcsClientIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -32733,19 +30949,23 @@ impl<'a> LcsClientIdView<'a> {
     pub fn lcs_requestor_id(&self) -> Option<LcsRequestorIdView<'a>> {
         rt::view::opt(self.root, self.first[5], self.end, LcsRequestorIdView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for LcsClientIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1241, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1234, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1233, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (1235, 10415) => t.one(3, avp, LcsClientNameView::check),
+            (1231, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (1239, 10415) => t.one(5, avp, LcsRequestorIdView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32784,7 +31004,15 @@ impl<'a> LcsClientNameView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsClientName::KEY)),
         }
@@ -32798,7 +31026,16 @@ impl<'a> LcsClientNameView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsClientName::KEY)),
         }
@@ -32834,53 +31071,6 @@ impl<'a> LcsClientNameView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1236, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1238, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1237, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1236, 10415) | (1238, 10415) | (1237, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -32890,7 +31080,7 @@ impl<'a> LcsClientNameView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -32913,19 +31103,20 @@ impl<'a> LcsClientNameView<'a> {
             rt::view::enumerated::<LcsFormatIndicator>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for LcsClientNameView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1236, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1238, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1237, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -32964,7 +31155,15 @@ impl<'a> LcsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsInformation::KEY)),
         }
@@ -32978,7 +31177,16 @@ impl<'a> LcsInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsInformation::KEY)),
         }
@@ -33014,59 +31222,6 @@ impl<'a> LcsInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1232, 10415) => t.one(0, avp, LcsClientIdView::check),
-            (1244, 10415) => t.one(1, avp, LocationTypeView::check),
-            (1242, 10415) => t.one(2, avp, rt::view::no_check),
-            (1245, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (1, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (701, 10415) => t.one(5, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1232, 10415) | (1244, 10415) | (1242, 10415) | (1245, 10415)
-            | (1, 10415) | (701, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33076,7 +31231,7 @@ impl<'a> LcsInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ LCS-Client-ID ]`: LCS-Client-ID (code 1232, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -33109,19 +31264,23 @@ impl<'a> LcsInformationView<'a> {
     pub fn msisdn(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for LcsInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1232, 10415) => t.one(0, avp, LcsClientIdView::check),
+            (1244, 10415) => t.one(1, avp, LocationTypeView::check),
+            (1242, 10415) => t.one(2, avp, rt::view::no_check),
+            (1245, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (1, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (701, 10415) => t.one(5, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33160,7 +31319,15 @@ impl<'a> LcsRequestorIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsRequestorId::KEY)),
         }
@@ -33174,7 +31341,16 @@ impl<'a> LcsRequestorIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsRequestorId::KEY)),
         }
@@ -33210,52 +31386,6 @@ impl<'a> LcsRequestorIdView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1236, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1240, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1236, 10415) | (1240, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33265,7 +31395,7 @@ impl<'a> LcsRequestorIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -33278,19 +31408,19 @@ impl<'a> LcsRequestorIdView<'a> {
     pub fn lcs_requestor_id_string(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for LcsRequestorIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1236, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1240, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33329,7 +31459,15 @@ impl<'a> LocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LocationInfo::KEY)),
         }
@@ -33343,7 +31481,16 @@ impl<'a> LocationInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LocationInfo::KEY)),
         }
@@ -33376,52 +31523,6 @@ impl<'a> LocationInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (22, 10415) => t.one(0, avp, rt::view::no_check),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (22, 10415) | (2038, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33431,7 +31532,7 @@ impl<'a> LocationInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -33449,19 +31550,19 @@ impl<'a> LocationInfoView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for LocationInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (22, 10415) => t.one(0, avp, rt::view::no_check),
+            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33500,7 +31601,15 @@ impl<'a> LocationTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LocationType::KEY)),
         }
@@ -33514,7 +31623,16 @@ impl<'a> LocationTypeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LocationType::KEY)),
         }
@@ -33547,52 +31665,6 @@ impl<'a> LocationTypeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1243, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1230, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1243, 10415) | (1230, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33602,7 +31674,7 @@ impl<'a> LocationTypeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -33620,19 +31692,19 @@ impl<'a> LocationTypeView<'a> {
     pub fn deferred_location_event_type(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for LocationTypeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1243, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1230, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -33672,7 +31744,15 @@ impl<'a> MbmsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MbmsInformation::KEY)),
         }
@@ -33686,7 +31766,16 @@ impl<'a> MbmsInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MbmsInformation::KEY)),
         }
@@ -33748,70 +31837,6 @@ impl<'a> MbmsInformationView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (900, 10415) => t.one(0, avp, rt::view::no_check),
-            (906, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1225, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (1224, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (901, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (907, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (909, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (903, 10415) => t.any(7, 0, avp, rt::view::no_check),
-            (908, 10415) => t.one(8, avp, rt::view::no_check),
-            (921, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (2307, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
-            (2323, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (701, 10415) => t.any(12, 1, avp, rt::view::no_check),
-            (929, 10415) => t.one(13, avp, rt::view::check::<u64>),
-            (930, 10415) => t.one(14, avp, rt::view::check::<u64>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (900, 10415) | (906, 10415) | (1225, 10415) | (1224, 10415) |
-            (901, 10415) | (907, 10415) | (909, 10415) | (903, 10415) | (908, 10415) |
-            (921, 10415) | (2307, 10415) | (2323, 10415) | (701, 10415) | (929, 10415) |
-            (930, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33821,7 +31846,7 @@ impl<'a> MbmsInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
@@ -33952,19 +31977,32 @@ impl<'a> MbmsInformationView<'a> {
     pub fn mbms_data_transfer_stop(&self) -> Option<u64> {
         rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u64>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MbmsInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (900, 10415) => t.one(0, avp, rt::view::no_check),
+            (906, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1225, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (1224, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (901, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (907, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (909, 10415) => t.one(6, avp, rt::view::check_utf8_string),
+            (903, 10415) => t.any(7, 0, avp, rt::view::no_check),
+            (908, 10415) => t.one(8, avp, rt::view::no_check),
+            (921, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (2307, 10415) => t.one(10, avp, rt::view::check::<rt::data::Address>),
+            (2323, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (701, 10415) => t.any(12, 1, avp, rt::view::no_check),
+            (929, 10415) => t.one(13, avp, rt::view::check::<u64>),
+            (930, 10415) => t.one(14, avp, rt::view::check::<u64>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34003,7 +32041,15 @@ impl<'a> MessageBodyView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MessageBody::KEY)),
         }
@@ -34017,7 +32063,16 @@ impl<'a> MessageBodyView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MessageBody::KEY)),
         }
@@ -34067,56 +32122,6 @@ impl<'a> MessageBodyView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (826, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (827, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (828, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (864, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (826, 10415) | (827, 10415) | (828, 10415) | (864, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -34126,7 +32131,7 @@ impl<'a> MessageBodyView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -34154,19 +32159,21 @@ impl<'a> MessageBodyView<'a> {
             rt::view::enumerated::<Originator>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MessageBodyView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (826, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (827, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (828, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (864, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34205,7 +32212,15 @@ impl<'a> MessageClassView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MessageClass::KEY)),
         }
@@ -34219,7 +32234,16 @@ impl<'a> MessageClassView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MessageClass::KEY)),
         }
@@ -34252,52 +32276,6 @@ impl<'a> MessageClassView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1214, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1215, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1214, 10415) | (1215, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -34307,7 +32285,7 @@ impl<'a> MessageClassView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -34325,19 +32303,19 @@ impl<'a> MessageClassView<'a> {
     pub fn token_text(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MessageClassView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1214, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1215, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34378,7 +32356,15 @@ impl<'a> MmContentTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmContentType::KEY)),
         }
@@ -34392,7 +32378,16 @@ impl<'a> MmContentTypeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MmContentType::KEY)),
         }
@@ -34429,56 +32424,6 @@ impl<'a> MmContentTypeView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1204, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1205, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1206, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1207, 10415) => t.any(3, 0, avp, AdditionalContentInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1204, 10415) | (1205, 10415) | (1206, 10415) | (1207, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -34488,7 +32433,7 @@ impl<'a> MmContentTypeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -34526,19 +32471,21 @@ impl<'a> MmContentTypeView<'a> {
             AdditionalContentInformationView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MmContentTypeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1204, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1205, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1206, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1207, 10415) => t.any(3, 0, avp, AdditionalContentInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34578,7 +32525,15 @@ impl<'a> MmsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmsInformation::KEY)),
         }
@@ -34592,7 +32547,16 @@ impl<'a> MmsInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MmsInformation::KEY)),
         }
@@ -34629,76 +32593,6 @@ impl<'a> MmsInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (886, 10415) => t.one(0, avp, OriginatorAddressView::check),
-            (1201, 10415) => t.any(1, 0, avp, RecipientAddressView::check),
-            (1202, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
-            (1203, 10415) => t.one(3, avp, MmContentTypeView::check),
-            (1209, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1210, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (1211, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (1212, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (1213, 10415) => t.one(8, avp, MessageClassView::check),
-            (1216, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (1222, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (1248, 10415) => t.one(11, avp, rt::view::check::<i32>),
-            (1218, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (1223, 10415) => t.one(13, avp, rt::view::check_utf8_string),
-            (1219, 10415) => t.one(14, avp, rt::view::check_utf8_string),
-            (1220, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (1221, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (1217, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (1101, 10415) => t.one(18, avp, rt::view::check_utf8_string),
-            (1102, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (886, 10415) | (1201, 10415) | (1202, 10415) | (1203, 10415)
-            | (1209, 10415) | (1210, 10415) | (1211, 10415) | (1212, 10415) | (1213,
-            10415) | (1216, 10415) | (1222, 10415) | (1248, 10415) | (1218, 10415) |
-            (1223, 10415) | (1219, 10415) | (1220, 10415) | (1221, 10415) | (1217, 10415)
-            | (1101, 10415) | (1102, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -34708,7 +32602,7 @@ impl<'a> MmsInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Originator-Address ]`: Originator-Address (code 886, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -34864,19 +32758,37 @@ impl<'a> MmsInformationView<'a> {
     pub fn vas_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MmsInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (886, 10415) => t.one(0, avp, OriginatorAddressView::check),
+            (1201, 10415) => t.any(1, 0, avp, RecipientAddressView::check),
+            (1202, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
+            (1203, 10415) => t.one(3, avp, MmContentTypeView::check),
+            (1209, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1210, 10415) => t.one(5, avp, rt::view::check_utf8_string),
+            (1211, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (1212, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (1213, 10415) => t.one(8, avp, MessageClassView::check),
+            (1216, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (1222, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (1248, 10415) => t.one(11, avp, rt::view::check::<i32>),
+            (1218, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (1223, 10415) => t.one(13, avp, rt::view::check_utf8_string),
+            (1219, 10415) => t.one(14, avp, rt::view::check_utf8_string),
+            (1220, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (1221, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (1217, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (1101, 10415) => t.one(18, avp, rt::view::check_utf8_string),
+            (1102, 10415) => t.one(19, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -34917,7 +32829,15 @@ impl<'a> MmtelInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmtelInformation::KEY)),
         }
@@ -34931,7 +32851,16 @@ impl<'a> MmtelInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MmtelInformation::KEY)),
         }
@@ -34968,51 +32897,6 @@ impl<'a> MmtelInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2048, 10415) => t.any(0, 0, avp, SupplementaryServiceView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2048, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -35022,7 +32906,7 @@ impl<'a> MmtelInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Supplementary-Service ]`: Supplementary-Service (code 2048, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -35040,19 +32924,18 @@ impl<'a> MmtelInformationView<'a> {
             SupplementaryServiceView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MmtelInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2048, 10415) => t.any(0, 0, avp, SupplementaryServiceView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35092,7 +32975,15 @@ impl<'a> MonitoringEventInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MonitoringEventInformation::KEY)),
         }
@@ -35106,7 +32997,16 @@ impl<'a> MonitoringEventInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MonitoringEventInformation::KEY)),
         }
@@ -35143,78 +33043,6 @@ impl<'a> MonitoringEventInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3922, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (55, 0) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (3919, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (3124, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
-            (3127, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (3128, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3130, 10415) => t.one(7, avp, rt::view::check::<rt::data::Time>),
-            (857, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (3131, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            (3129, 10415) => {
-                t.one(10, avp, super::ts29336::UeReachabilityConfigurationView::check)
-            }
-            (3136, 10415) => t.one(11, avp, rt::view::check::<u32>),
-            (3137, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (4306, 10415) => {
-                t.one(
-                    13,
-                    avp,
-                    super::ts29128::NumberOfUePerLocationConfigurationView::check,
-                )
-            }
-            (3920, 10415) => t.any(14, 0, avp, MonitoringEventReportDataView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (3922, 10415) | (55, 0) | (3919, 10415) | (3124, 10415) |
-            (3125, 10415) | (3127, 10415) | (3128, 10415) | (3130, 10415) | (857, 10415)
-            | (3131, 10415) | (3129, 10415) | (3136, 10415) | (3137, 10415) | (4306,
-            10415) | (3920, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -35224,7 +33052,7 @@ impl<'a> MonitoringEventInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -35336,19 +33164,40 @@ impl<'a> MonitoringEventInformationView<'a> {
             MonitoringEventReportDataView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MonitoringEventInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3922, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (55, 0) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (3919, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (3124, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (3125, 10415) => t.one(4, avp, rt::view::check_diameter_identity),
+            (3127, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (3128, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (3130, 10415) => t.one(7, avp, rt::view::check::<rt::data::Time>),
+            (857, 10415) => t.one(8, avp, rt::view::check_utf8_string),
+            (3131, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            (3129, 10415) => {
+                t.one(10, avp, super::ts29336::UeReachabilityConfigurationView::check)
+            }
+            (3136, 10415) => t.one(11, avp, rt::view::check::<u32>),
+            (3137, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (4306, 10415) => {
+                t.one(
+                    13,
+                    avp,
+                    super::ts29128::NumberOfUePerLocationConfigurationView::check,
+                )
+            }
+            (3920, 10415) => t.any(14, 0, avp, MonitoringEventReportDataView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -35388,7 +33237,15 @@ impl<'a> MonitoringEventReportDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MonitoringEventReportData::KEY)),
         }
@@ -35402,7 +33259,16 @@ impl<'a> MonitoringEventReportDataView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MonitoringEventReportData::KEY)),
         }
@@ -35439,71 +33305,6 @@ impl<'a> MonitoringEventReportDataView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (55, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (3124, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
-            (3923, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (857, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (443, 0) => t.one(5, avp, super::credit_control::SubscriptionIdView::check),
-            (3127, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (3140, 10415) => t.one(7, avp, rt::view::check::<u32>),
-            (1496, 10415) => {
-                t.one(8, avp, super::ts29272::EpsLocationInformationView::check)
-            }
-            (4300, 10415) => {
-                t.one(9, avp, super::ts29128::CommunicationFailureInformationView::check)
-            }
-            (4307, 10415) => {
-                t.any(10, 0, avp, super::ts29128::NumberOfUePerLocationReportView::check)
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (55, 0) | (3124, 10415) | (3125, 10415) | (3923, 10415) |
-            (857, 10415) | (443, 0) | (3127, 10415) | (3140, 10415) | (1496, 10415) |
-            (4300, 10415) | (4307, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -35513,7 +33314,7 @@ impl<'a> MonitoringEventReportDataView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
@@ -35607,19 +33408,34 @@ impl<'a> MonitoringEventReportDataView<'a> {
             super::ts29128::NumberOfUePerLocationReportView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for MonitoringEventReportDataView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (55, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (3124, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3125, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
+            (3923, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (857, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (443, 0) => t.one(5, avp, super::credit_control::SubscriptionIdView::check),
+            (3127, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (3140, 10415) => t.one(7, avp, rt::view::check::<u32>),
+            (1496, 10415) => {
+                t.one(8, avp, super::ts29272::EpsLocationInformationView::check)
+            }
+            (4300, 10415) => {
+                t.one(9, avp, super::ts29128::CommunicationFailureInformationView::check)
+            }
+            (4307, 10415) => {
+                t.any(10, 0, avp, super::ts29128::NumberOfUePerLocationReportView::check)
+            }
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -35660,7 +33476,15 @@ impl<'a> NextTariffView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NextTariff::KEY)),
         }
@@ -35674,7 +33498,16 @@ impl<'a> NextTariffView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(NextTariff::KEY)),
         }
@@ -35708,53 +33541,6 @@ impl<'a> NextTariffView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (425, 0) => t.one(0, avp, rt::view::check::<u32>),
-            (2059, 10415) => t.one(1, avp, ScaleFactorView::check),
-            (2058, 10415) => t.any(2, 0, avp, RateElementView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (425, 0) | (2059, 10415) | (2058, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -35764,7 +33550,7 @@ impl<'a> NextTariffView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
@@ -35790,19 +33576,20 @@ impl<'a> NextTariffView<'a> {
             RateElementView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for NextTariffView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (425, 0) => t.one(0, avp, rt::view::check::<u32>),
+            (2059, 10415) => t.one(1, avp, ScaleFactorView::check),
+            (2058, 10415) => t.any(2, 0, avp, RateElementView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -35841,7 +33628,15 @@ impl<'a> NiddSubmissionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NiddSubmission::KEY)),
         }
@@ -35855,7 +33650,16 @@ impl<'a> NiddSubmissionView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(NiddSubmission::KEY)),
         }
@@ -35891,54 +33695,6 @@ impl<'a> NiddSubmissionView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (55, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (363, 0) => t.one(1, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (2037, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (55, 0) | (363, 0) | (364, 0) | (2037, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -35948,7 +33704,7 @@ impl<'a> NiddSubmissionView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
@@ -35976,19 +33732,21 @@ impl<'a> NiddSubmissionView<'a> {
     pub fn change_condition(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<i32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for NiddSubmissionView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (55, 0) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (363, 0) => t.one(1, avp, rt::view::check::<u64>),
+            (364, 0) => t.one(2, avp, rt::view::check::<u64>),
+            (2037, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36027,7 +33785,15 @@ impl<'a> NniInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NniInformation::KEY)),
         }
@@ -36041,7 +33807,16 @@ impl<'a> NniInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(NniInformation::KEY)),
         }
@@ -36077,56 +33852,6 @@ impl<'a> NniInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2707, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2704, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2706, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (2705, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2707, 10415) | (2704, 10415) | (2706, 10415) | (2705, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36136,7 +33861,7 @@ impl<'a> NniInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -36179,19 +33904,21 @@ impl<'a> NniInformationView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for NniInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2707, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2704, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2706, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (2705, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36232,7 +33959,15 @@ impl<'a> OfflineChargingView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OfflineCharging::KEY)),
         }
@@ -36246,7 +33981,16 @@ impl<'a> OfflineChargingView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(OfflineCharging::KEY)),
         }
@@ -36283,61 +34027,6 @@ impl<'a> OfflineChargingView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (881, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (1270, 10415) => t.one(1, avp, TimeQuotaMechanismView::check),
-            (1268, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (456, 0) => {
-                t.any(
-                    3,
-                    0,
-                    avp,
-                    super::credit_control::MultipleServicesCreditControlView::check,
-                )
-            }
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (881, 10415) | (1270, 10415) | (1268, 10415) | (456, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36347,7 +34036,7 @@ impl<'a> OfflineChargingView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -36388,19 +34077,28 @@ impl<'a> OfflineChargingView<'a> {
             super::credit_control::MultipleServicesCreditControlView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for OfflineChargingView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (881, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (1270, 10415) => t.one(1, avp, TimeQuotaMechanismView::check),
+            (1268, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (456, 0) => {
+                t.any(
+                    3,
+                    0,
+                    avp,
+                    super::credit_control::MultipleServicesCreditControlView::check,
+                )
+            }
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36439,7 +34137,15 @@ impl<'a> OriginatorAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OriginatorAddress::KEY)),
         }
@@ -36453,7 +34159,16 @@ impl<'a> OriginatorAddressView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(OriginatorAddress::KEY)),
         }
@@ -36489,53 +34204,6 @@ impl<'a> OriginatorAddressView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (899, 10415) | (897, 10415) | (898, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36545,7 +34213,7 @@ impl<'a> OriginatorAddressView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -36568,19 +34236,20 @@ impl<'a> OriginatorAddressView<'a> {
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, AddressDomainView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for OriginatorAddressView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (898, 10415) => t.one(2, avp, AddressDomainView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36619,7 +34288,15 @@ impl<'a> OriginatorInterfaceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OriginatorInterface::KEY)),
         }
@@ -36633,7 +34310,16 @@ impl<'a> OriginatorInterfaceView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(OriginatorInterface::KEY)),
         }
@@ -36669,56 +34355,6 @@ impl<'a> OriginatorInterfaceView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2003, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2005, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (2004, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (2006, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2003, 10415) | (2005, 10415) | (2004, 10415) | (2006, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36728,7 +34364,7 @@ impl<'a> OriginatorInterfaceView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -36756,19 +34392,21 @@ impl<'a> OriginatorInterfaceView<'a> {
             rt::view::enumerated::<InterfaceType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for OriginatorInterfaceView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2003, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (2005, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (2004, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (2006, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36807,7 +34445,15 @@ impl<'a> OriginatorReceivedAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OriginatorReceivedAddress::KEY)),
         }
@@ -36821,7 +34467,16 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(OriginatorReceivedAddress::KEY)),
         }
@@ -36857,53 +34512,6 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (899, 10415) | (897, 10415) | (898, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36913,7 +34521,7 @@ impl<'a> OriginatorReceivedAddressView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -36936,19 +34544,20 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, AddressDomainView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for OriginatorReceivedAddressView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (898, 10415) => t.one(2, avp, AddressDomainView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -36987,7 +34596,15 @@ impl<'a> ParticipantGroupView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ParticipantGroup::KEY)),
         }
@@ -37001,7 +34618,16 @@ impl<'a> ParticipantGroupView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ParticipantGroup::KEY)),
         }
@@ -37037,53 +34663,6 @@ impl<'a> ParticipantGroupView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (832, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1259, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1279, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (832, 10415) | (1259, 10415) | (1279, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37093,7 +34672,7 @@ impl<'a> ParticipantGroupView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -37121,19 +34700,20 @@ impl<'a> ParticipantGroupView<'a> {
             rt::view::enumerated::<UserParticipatingType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ParticipantGroupView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (832, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1259, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1279, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37173,7 +34753,15 @@ impl<'a> PocInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PocInformation::KEY)),
         }
@@ -37187,7 +34775,16 @@ impl<'a> PocInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PocInformation::KEY)),
         }
@@ -37224,67 +34821,6 @@ impl<'a> PocInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (883, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (884, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (1252, 10415) => t.one(2, avp, PocUserRoleView::check),
-            (1277, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2025, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (885, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (887, 10415) => t.any(6, 0, avp, rt::view::check_utf8_string),
-            (1260, 10415) => t.any(7, 1, avp, ParticipantGroupView::check),
-            (1255, 10415) => t.any(8, 2, avp, TalkBurstExchangeView::check),
-            (858, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (859, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1229, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (857, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (883, 10415) | (884, 10415) | (1252, 10415) | (1277, 10415) |
-            (2025, 10415) | (885, 10415) | (887, 10415) | (1260, 10415) | (1255, 10415) |
-            (858, 10415) | (859, 10415) | (1229, 10415) | (857, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37294,7 +34830,7 @@ impl<'a> PocInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -37408,19 +34944,30 @@ impl<'a> PocInformationView<'a> {
     pub fn charged_party(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for PocInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (883, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (884, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (1252, 10415) => t.one(2, avp, PocUserRoleView::check),
+            (1277, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2025, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (885, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (887, 10415) => t.any(6, 0, avp, rt::view::check_utf8_string),
+            (1260, 10415) => t.any(7, 1, avp, ParticipantGroupView::check),
+            (1255, 10415) => t.any(8, 2, avp, TalkBurstExchangeView::check),
+            (858, 10415) => t.one(9, avp, rt::view::check_utf8_string),
+            (859, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (1229, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (857, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37459,7 +35006,15 @@ impl<'a> PocUserRoleView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PocUserRole::KEY)),
         }
@@ -37473,7 +35028,16 @@ impl<'a> PocUserRoleView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PocUserRole::KEY)),
         }
@@ -37506,52 +35070,6 @@ impl<'a> PocUserRoleView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1253, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1254, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1253, 10415) | (1254, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37561,7 +35079,7 @@ impl<'a> PocUserRoleView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -37579,19 +35097,19 @@ impl<'a> PocUserRoleView<'a> {
             rt::view::enumerated::<PocUserRoleInfoUnits>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for PocUserRoleView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1253, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1254, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37629,7 +35147,15 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseDirectCommunicationReceptionDataContainer::KEY)),
         }
@@ -37643,7 +35169,16 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ProseDirectCommunicationReceptionDataContainer::KEY)),
         }
@@ -37681,64 +35216,6 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2063, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3428, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (363, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (2037, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1407, 10415) => t.one(6, avp, rt::view::no_check),
-            (3439, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (3465, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (3508, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2063, 10415) | (3428, 10415) | (22, 10415) | (363, 0) |
-            (2038, 10415) | (2037, 10415) | (1407, 10415) | (3439, 10415) | (3465, 10415)
-            | (3508, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37748,7 +35225,7 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -37811,19 +35288,27 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     pub fn radio_frequency(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ProseDirectCommunicationReceptionDataContainerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2063, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3428, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (22, 10415) => t.one(2, avp, rt::view::no_check),
+            (363, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
+            (2037, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (1407, 10415) => t.one(6, avp, rt::view::no_check),
+            (3439, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (3465, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (3508, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -37865,7 +35350,15 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => {
                 Err(e.within(ProseDirectCommunicationTransmissionDataContainer::KEY))
@@ -37881,7 +35374,16 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => {
                 Err(e.within(ProseDirectCommunicationTransmissionDataContainer::KEY))
@@ -37921,64 +35423,6 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2063, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3428, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (364, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (2037, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1407, 10415) => t.one(6, avp, rt::view::no_check),
-            (3439, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (3465, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (3508, 10415) => t.one(9, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2063, 10415) | (3428, 10415) | (22, 10415) | (364, 0) |
-            (2038, 10415) | (2037, 10415) | (1407, 10415) | (3439, 10415) | (3465, 10415)
-            | (3508, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37988,7 +35432,7 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -38051,19 +35495,28 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     pub fn radio_frequency(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a>
+for ProseDirectCommunicationTransmissionDataContainerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2063, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3428, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (22, 10415) => t.one(2, avp, rt::view::no_check),
+            (364, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
+            (2037, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (1407, 10415) => t.one(6, avp, rt::view::no_check),
+            (3439, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (3465, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (3508, 10415) => t.one(9, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38107,7 +35560,15 @@ impl<'a> ProseInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 5>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseInformation::KEY)),
         }
@@ -38121,7 +35582,16 @@ impl<'a> ProseInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ProseInformation::KEY)),
         }
@@ -38158,131 +35628,6 @@ impl<'a> ProseInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (628, 10415) => t.one(0, avp, super::ts29229::SupportedFeaturesView::check),
-            (3426, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (3427, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (3431, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (3433, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (4404, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (4405, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (4402, 10415) => t.one(7, avp, rt::view::check_utf8_string),
-            (4403, 10415) => t.one(8, avp, rt::view::check_utf8_string),
-            (3430, 10415) => t.one(9, avp, rt::view::check_utf8_string),
-            (3438, 10415) => t.one(10, avp, rt::view::check::<i32>),
-            (3811, 10415) => t.one(11, avp, rt::view::check_utf8_string),
-            (3440, 10415) => t.one(12, avp, rt::view::check_utf8_string),
-            (3458, 10415) => t.one(13, avp, rt::view::no_check),
-            (3443, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (3442, 10415) => t.one(15, avp, rt::view::check::<i32>),
-            (3444, 10415) => t.one(16, avp, rt::view::check::<rt::data::Address>),
-            (3602, 10415) => t.one(17, avp, rt::view::no_check),
-            (3815, 10415) => t.one(18, avp, rt::view::check::<u32>),
-            (3451, 10415) => t.one(19, avp, rt::view::check::<i32>),
-            (3450, 10415) => t.one(20, avp, rt::view::check::<rt::data::Time>),
-            (3434, 10415) => t.one(21, avp, rt::view::check::<i32>),
-            (3432, 10415) => t.one(22, avp, rt::view::check_utf8_string),
-            (3457, 10415) => t.one(23, avp, rt::view::check_utf8_string),
-            (3437, 10415) => t.one(24, avp, rt::view::check_utf8_string),
-            (3600, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (3821, 10415) => t.one(26, avp, rt::view::no_check),
-            (3816, 10415) => t.one(27, avp, rt::view::check_utf8_string),
-            (3601, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (3436, 10415) => t.one(29, avp, rt::view::check_utf8_string),
-            (3818, 10415) => t.one(30, avp, rt::view::check::<u32>),
-            (3448, 10415) => t.one(31, avp, rt::view::check::<i32>),
-            (3454, 10415) => t.one(32, avp, rt::view::check::<i32>),
-            (3455, 10415) => t.one(33, avp, rt::view::check::<rt::data::Time>),
-            (3456, 10415) => t.one(34, avp, rt::view::check::<rt::data::Time>),
-            (3449, 10415) => t.one(35, avp, rt::view::check::<i32>),
-            (3435, 10415) => t.one(36, avp, rt::view::check::<i32>),
-            (3453, 10415) => t.one(37, avp, rt::view::no_check),
-            (3452, 10415) => t.one(38, avp, rt::view::check::<rt::data::Address>),
-            (3429, 10415) => t.one(39, avp, rt::view::no_check),
-            (3446, 10415) => t.one(40, avp, rt::view::check::<rt::data::Address>),
-            (3459, 10415) => t.any(41, 0, avp, CoverageInfoView::check),
-            (3463, 10415) => t.any(42, 1, avp, RadioParameterSetInfoView::check),
-            (3468, 10415) => t.any(43, 2, avp, TransmitterInfoView::check),
-            (3467, 10415) => t.one(44, avp, rt::view::check::<rt::data::Time>),
-            (3466, 10415) => t.one(45, avp, rt::view::check::<rt::data::Time>),
-            (3441, 10415) => {
-                t.any(
-                    46,
-                    3,
-                    avp,
-                    ProseDirectCommunicationTransmissionDataContainerView::check,
-                )
-            }
-            (3461, 10415) => {
-                t.any(
-                    47,
-                    4,
-                    avp,
-                    ProseDirectCommunicationReceptionDataContainerView::check,
-                )
-            }
-            (4408, 10415) => t.one(48, avp, rt::view::check_utf8_string),
-            (4410, 10415) => t.one(49, avp, rt::view::no_check),
-            (4411, 10415) => t.one(50, avp, rt::view::check::<rt::data::Address>),
-            (4409, 10415) => t.one(51, avp, rt::view::no_check),
-            (4412, 10415) => t.one(52, avp, rt::view::check::<rt::data::Address>),
-            (1300, 10415) => t.one(53, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (628, 10415) | (3426, 10415) | (3427, 10415) | (3431, 10415)
-            | (3433, 10415) | (4404, 10415) | (4405, 10415) | (4402, 10415) | (4403,
-            10415) | (3430, 10415) | (3438, 10415) | (3811, 10415) | (3440, 10415) |
-            (3458, 10415) | (3443, 10415) | (3442, 10415) | (3444, 10415) | (3602, 10415)
-            | (3815, 10415) | (3451, 10415) | (3450, 10415) | (3434, 10415) | (3432,
-            10415) | (3457, 10415) | (3437, 10415) | (3600, 10415) | (3821, 10415) |
-            (3816, 10415) | (3601, 10415) | (3436, 10415) | (3818, 10415) | (3448, 10415)
-            | (3454, 10415) | (3455, 10415) | (3456, 10415) | (3449, 10415) | (3435,
-            10415) | (3453, 10415) | (3452, 10415) | (3429, 10415) | (3446, 10415) |
-            (3459, 10415) | (3463, 10415) | (3468, 10415) | (3467, 10415) | (3466, 10415)
-            | (3441, 10415) | (3461, 10415) | (4408, 10415) | (4410, 10415) | (4411,
-            10415) | (4409, 10415) | (4412, 10415) | (1300, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -38292,7 +35637,7 @@ impl<'a> ProseInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -38711,19 +36056,85 @@ impl<'a> ProseInformationView<'a> {
             rt::view::enumerated::<Pc5RadioTechnology>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ProseInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 5>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (628, 10415) => t.one(0, avp, super::ts29229::SupportedFeaturesView::check),
+            (3426, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (3427, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (3431, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (3433, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (4404, 10415) => t.one(5, avp, rt::view::check_utf8_string),
+            (4405, 10415) => t.one(6, avp, rt::view::check_utf8_string),
+            (4402, 10415) => t.one(7, avp, rt::view::check_utf8_string),
+            (4403, 10415) => t.one(8, avp, rt::view::check_utf8_string),
+            (3430, 10415) => t.one(9, avp, rt::view::check_utf8_string),
+            (3438, 10415) => t.one(10, avp, rt::view::check::<i32>),
+            (3811, 10415) => t.one(11, avp, rt::view::check_utf8_string),
+            (3440, 10415) => t.one(12, avp, rt::view::check_utf8_string),
+            (3458, 10415) => t.one(13, avp, rt::view::no_check),
+            (3443, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (3442, 10415) => t.one(15, avp, rt::view::check::<i32>),
+            (3444, 10415) => t.one(16, avp, rt::view::check::<rt::data::Address>),
+            (3602, 10415) => t.one(17, avp, rt::view::no_check),
+            (3815, 10415) => t.one(18, avp, rt::view::check::<u32>),
+            (3451, 10415) => t.one(19, avp, rt::view::check::<i32>),
+            (3450, 10415) => t.one(20, avp, rt::view::check::<rt::data::Time>),
+            (3434, 10415) => t.one(21, avp, rt::view::check::<i32>),
+            (3432, 10415) => t.one(22, avp, rt::view::check_utf8_string),
+            (3457, 10415) => t.one(23, avp, rt::view::check_utf8_string),
+            (3437, 10415) => t.one(24, avp, rt::view::check_utf8_string),
+            (3600, 10415) => t.one(25, avp, rt::view::check_utf8_string),
+            (3821, 10415) => t.one(26, avp, rt::view::no_check),
+            (3816, 10415) => t.one(27, avp, rt::view::check_utf8_string),
+            (3601, 10415) => t.one(28, avp, rt::view::check_utf8_string),
+            (3436, 10415) => t.one(29, avp, rt::view::check_utf8_string),
+            (3818, 10415) => t.one(30, avp, rt::view::check::<u32>),
+            (3448, 10415) => t.one(31, avp, rt::view::check::<i32>),
+            (3454, 10415) => t.one(32, avp, rt::view::check::<i32>),
+            (3455, 10415) => t.one(33, avp, rt::view::check::<rt::data::Time>),
+            (3456, 10415) => t.one(34, avp, rt::view::check::<rt::data::Time>),
+            (3449, 10415) => t.one(35, avp, rt::view::check::<i32>),
+            (3435, 10415) => t.one(36, avp, rt::view::check::<i32>),
+            (3453, 10415) => t.one(37, avp, rt::view::no_check),
+            (3452, 10415) => t.one(38, avp, rt::view::check::<rt::data::Address>),
+            (3429, 10415) => t.one(39, avp, rt::view::no_check),
+            (3446, 10415) => t.one(40, avp, rt::view::check::<rt::data::Address>),
+            (3459, 10415) => t.any(41, 0, avp, CoverageInfoView::check),
+            (3463, 10415) => t.any(42, 1, avp, RadioParameterSetInfoView::check),
+            (3468, 10415) => t.any(43, 2, avp, TransmitterInfoView::check),
+            (3467, 10415) => t.one(44, avp, rt::view::check::<rt::data::Time>),
+            (3466, 10415) => t.one(45, avp, rt::view::check::<rt::data::Time>),
+            (3441, 10415) => {
+                t.any(
+                    46,
+                    3,
+                    avp,
+                    ProseDirectCommunicationTransmissionDataContainerView::check,
+                )
+            }
+            (3461, 10415) => {
+                t.any(
+                    47,
+                    4,
+                    avp,
+                    ProseDirectCommunicationReceptionDataContainerView::check,
+                )
+            }
+            (4408, 10415) => t.one(48, avp, rt::view::check_utf8_string),
+            (4410, 10415) => t.one(49, avp, rt::view::no_check),
+            (4411, 10415) => t.one(50, avp, rt::view::check::<rt::data::Address>),
+            (4409, 10415) => t.one(51, avp, rt::view::no_check),
+            (4412, 10415) => t.one(52, avp, rt::view::check::<rt::data::Address>),
+            (1300, 10415) => t.one(53, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38762,7 +36173,15 @@ impl<'a> PsFurnishChargingInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PsFurnishChargingInformation::KEY)),
         }
@@ -38776,7 +36195,16 @@ impl<'a> PsFurnishChargingInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PsFurnishChargingInformation::KEY)),
         }
@@ -38829,53 +36257,6 @@ impl<'a> PsFurnishChargingInformationView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2, 10415) => t.one(0, avp, rt::view::no_check),
-            (866, 10415) => t.one(1, avp, rt::view::no_check),
-            (867, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2, 10415) | (866, 10415) | (867, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -38885,7 +36266,7 @@ impl<'a> PsFurnishChargingInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -38908,19 +36289,20 @@ impl<'a> PsFurnishChargingInformationView<'a> {
             rt::view::enumerated::<PsAppendFreeFormatData>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for PsFurnishChargingInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2, 10415) => t.one(0, avp, rt::view::no_check),
+            (866, 10415) => t.one(1, avp, rt::view::no_check),
+            (867, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -38960,7 +36342,15 @@ impl<'a> PsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<2, 12>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PsInformation::KEY)),
         }
@@ -38974,7 +36364,16 @@ impl<'a> PsInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PsInformation::KEY)),
         }
@@ -39011,153 +36410,6 @@ impl<'a> PsInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (628, 10415) => t.one(0, avp, super::ts29229::SupportedFeaturesView::check),
-            (2, 10415) => t.one(1, avp, rt::view::no_check),
-            (2050, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2064, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (3, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (1227, 10415) => t.any(5, 0, avp, rt::view::check::<rt::data::Address>),
-            (2606, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (2051, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (2068, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            (1016, 10415) => t.one(9, avp, super::ts29212::QosInformationView::check),
-            (1228, 10415) => t.any(10, 1, avp, rt::view::check::<rt::data::Address>),
-            (847, 10415) => t.any(11, 2, avp, rt::view::check::<rt::data::Address>),
-            (1091, 10415) => t.any(12, 3, avp, rt::view::check::<rt::data::Address>),
-            (2067, 10415) => t.any(13, 4, avp, rt::view::check::<rt::data::Address>),
-            (3425, 10415) => t.any(14, 5, avp, rt::view::check::<rt::data::Address>),
-            (3903, 10415) => t.any(15, 6, avp, rt::view::check::<rt::data::Address>),
-            (846, 10415) => t.any(16, 7, avp, rt::view::check::<rt::data::Address>),
-            (2047, 10415) => t.one(17, avp, rt::view::check::<i32>),
-            (2065, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (8, 10415) => t.one(19, avp, rt::view::check_utf8_string),
-            (2308, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (9, 10415) => t.one(21, avp, rt::view::check_utf8_string),
-            (10, 10415) => t.one(22, avp, rt::view::no_check),
-            (30, 0) => t.one(23, avp, rt::view::check_utf8_string),
-            (11, 10415) => t.one(24, avp, rt::view::check_utf8_string),
-            (12, 10415) => t.one(25, avp, rt::view::check_utf8_string),
-            (13, 10415) => t.one(26, avp, rt::view::check_utf8_string),
-            (2066, 10415) => t.one(27, avp, rt::view::check::<i32>),
-            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
-            (23, 10415) => t.one(29, avp, rt::view::no_check),
-            (1004, 10415) => t.any(30, 8, avp, rt::view::check_utf8_string),
-            (1095, 10415) => t.one(31, avp, rt::view::check_utf8_string),
-            (22, 10415) => t.one(32, avp, rt::view::no_check),
-            (2812, 10415) => t.one(33, avp, rt::view::check::<rt::data::Time>),
-            (2319, 10415) => t.one(34, avp, UserCsgInformationView::check),
-            (2822, 10415) => {
-                t.one(
-                    35,
-                    avp,
-                    super::ts29212::PresenceReportingAreaInformationView::check,
-                )
-            }
-            (9010, 5535) => t.one(36, avp, rt::view::check_utf8_string),
-            (2714, 10415) => t.one(37, avp, TwanUserLocationInfoView::check),
-            (3918, 10415) => t.one(38, avp, UwanUserLocationInfoView::check),
-            (21, 10415) => t.one(39, avp, rt::view::no_check),
-            (865, 10415) => t.one(40, avp, PsFurnishChargingInformationView::check),
-            (1247, 10415) => t.one(41, avp, rt::view::check::<i32>),
-            (1278, 10415) => t.one(42, avp, OfflineChargingView::check),
-            (2046, 10415) => t.any(43, 9, avp, TrafficDataVolumesView::check),
-            (2040, 10415) => t.any(44, 10, avp, ServiceDataContainerView::check),
-            (458, 0) => {
-                t.one(45, avp, super::credit_control::UserEquipmentInfoView::check)
-            }
-            (1401, 10415) => {
-                t.one(46, avp, super::ts29272::TerminalInformationView::check)
-            }
-            (2041, 10415) => t.one(47, avp, rt::view::check::<rt::data::Time>),
-            (2042, 10415) => t.one(48, avp, rt::view::check::<rt::data::Time>),
-            (2037, 10415) => t.one(49, avp, rt::view::check::<i32>),
-            (2039, 10415) => t.one(50, avp, rt::view::check::<i32>),
-            (2602, 10415) => t.one(51, avp, rt::view::check::<i32>),
-            (2830, 10415) => t.one(52, avp, rt::view::check::<i32>),
-            (2831, 10415) => t.one(53, avp, rt::view::check::<i32>),
-            (1645, 10415) => t.one(54, avp, rt::view::no_check),
-            (2402, 10415) => t.one(55, avp, rt::view::check_diameter_identity),
-            (2408, 10415) => t.one(56, avp, rt::view::check_diameter_identity),
-            (302, 13019) => t.one(57, avp, rt::view::no_check),
-            (313, 13019) => t.one(58, avp, rt::view::check_utf8_string),
-            (2825, 10415) => {
-                t.one(59, avp, super::ts29212::FixedUserLocationInfoView::check)
-            }
-            (3421, 10415) => t.one(60, avp, rt::view::check::<i32>),
-            (3901, 10415) => t.one(61, avp, EnhancedDiagnosticsView::check),
-            (3931, 10415) => t.one(62, avp, rt::view::check::<i32>),
-            (3930, 10415) => t.one(63, avp, rt::view::check::<i32>),
-            (3932, 10415) => t.one(64, avp, rt::view::check::<i32>),
-            (4310, 10415) => {
-                t.one(65, avp, super::ts29128::ServingPlmnRateControlView::check)
-            }
-            (3933, 10415) => t.one(66, avp, ApnRateControlView::check),
-            (4400, 10415) => t.one(67, avp, rt::view::check::<i32>),
-            (4318, 10415) => t.one(68, avp, super::ts29128::RrcCauseCounterView::check),
-            (4406, 10415) => t.one(69, avp, rt::view::check::<i32>),
-            (3940, 10415) => t.one(70, avp, ScsAsAddressView::check),
-            (4407, 10415) => t.one(71, avp, rt::view::check::<u32>),
-            (1302, 10415) => t.any(72, 11, avp, RanSecondaryRatUsageReportView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (628, 10415) | (2, 10415) | (2050, 10415) | (2064, 10415) |
-            (3, 10415) | (1227, 10415) | (2606, 10415) | (2051, 10415) | (2068, 10415) |
-            (1016, 10415) | (1228, 10415) | (847, 10415) | (1091, 10415) | (2067, 10415)
-            | (3425, 10415) | (3903, 10415) | (846, 10415) | (2047, 10415) | (2065,
-            10415) | (8, 10415) | (2308, 10415) | (9, 10415) | (10, 10415) | (30, 0) |
-            (11, 10415) | (12, 10415) | (13, 10415) | (2066, 10415) | (18, 10415) | (23,
-            10415) | (1004, 10415) | (1095, 10415) | (22, 10415) | (2812, 10415) | (2319,
-            10415) | (2822, 10415) | (9010, 5535) | (2714, 10415) | (3918, 10415) | (21,
-            10415) | (865, 10415) | (1247, 10415) | (1278, 10415) | (2046, 10415) |
-            (2040, 10415) | (458, 0) | (1401, 10415) | (2041, 10415) | (2042, 10415) |
-            (2037, 10415) | (2039, 10415) | (2602, 10415) | (2830, 10415) | (2831, 10415)
-            | (1645, 10415) | (2402, 10415) | (2408, 10415) | (302, 13019) | (313, 13019)
-            | (2825, 10415) | (3421, 10415) | (3901, 10415) | (3931, 10415) | (3930,
-            10415) | (3932, 10415) | (4310, 10415) | (3933, 10415) | (4400, 10415) |
-            (4318, 10415) | (4406, 10415) | (3940, 10415) | (4407, 10415) | (1302, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -39167,7 +36419,7 @@ impl<'a> PsInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -39812,19 +37064,104 @@ impl<'a> PsInformationView<'a> {
             RanSecondaryRatUsageReportView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for PsInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<2, 12>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (628, 10415) => t.one(0, avp, super::ts29229::SupportedFeaturesView::check),
+            (2, 10415) => t.one(1, avp, rt::view::no_check),
+            (2050, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2064, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (3, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (1227, 10415) => t.any(5, 0, avp, rt::view::check::<rt::data::Address>),
+            (2606, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (2051, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (2068, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            (1016, 10415) => t.one(9, avp, super::ts29212::QosInformationView::check),
+            (1228, 10415) => t.any(10, 1, avp, rt::view::check::<rt::data::Address>),
+            (847, 10415) => t.any(11, 2, avp, rt::view::check::<rt::data::Address>),
+            (1091, 10415) => t.any(12, 3, avp, rt::view::check::<rt::data::Address>),
+            (2067, 10415) => t.any(13, 4, avp, rt::view::check::<rt::data::Address>),
+            (3425, 10415) => t.any(14, 5, avp, rt::view::check::<rt::data::Address>),
+            (3903, 10415) => t.any(15, 6, avp, rt::view::check::<rt::data::Address>),
+            (846, 10415) => t.any(16, 7, avp, rt::view::check::<rt::data::Address>),
+            (2047, 10415) => t.one(17, avp, rt::view::check::<i32>),
+            (2065, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (8, 10415) => t.one(19, avp, rt::view::check_utf8_string),
+            (2308, 10415) => t.one(20, avp, rt::view::check::<i32>),
+            (9, 10415) => t.one(21, avp, rt::view::check_utf8_string),
+            (10, 10415) => t.one(22, avp, rt::view::no_check),
+            (30, 0) => t.one(23, avp, rt::view::check_utf8_string),
+            (11, 10415) => t.one(24, avp, rt::view::check_utf8_string),
+            (12, 10415) => t.one(25, avp, rt::view::check_utf8_string),
+            (13, 10415) => t.one(26, avp, rt::view::check_utf8_string),
+            (2066, 10415) => t.one(27, avp, rt::view::check::<i32>),
+            (18, 10415) => t.one(28, avp, rt::view::check_utf8_string),
+            (23, 10415) => t.one(29, avp, rt::view::no_check),
+            (1004, 10415) => t.any(30, 8, avp, rt::view::check_utf8_string),
+            (1095, 10415) => t.one(31, avp, rt::view::check_utf8_string),
+            (22, 10415) => t.one(32, avp, rt::view::no_check),
+            (2812, 10415) => t.one(33, avp, rt::view::check::<rt::data::Time>),
+            (2319, 10415) => t.one(34, avp, UserCsgInformationView::check),
+            (2822, 10415) => {
+                t.one(
+                    35,
+                    avp,
+                    super::ts29212::PresenceReportingAreaInformationView::check,
+                )
+            }
+            (9010, 5535) => t.one(36, avp, rt::view::check_utf8_string),
+            (2714, 10415) => t.one(37, avp, TwanUserLocationInfoView::check),
+            (3918, 10415) => t.one(38, avp, UwanUserLocationInfoView::check),
+            (21, 10415) => t.one(39, avp, rt::view::no_check),
+            (865, 10415) => t.one(40, avp, PsFurnishChargingInformationView::check),
+            (1247, 10415) => t.one(41, avp, rt::view::check::<i32>),
+            (1278, 10415) => t.one(42, avp, OfflineChargingView::check),
+            (2046, 10415) => t.any(43, 9, avp, TrafficDataVolumesView::check),
+            (2040, 10415) => t.any(44, 10, avp, ServiceDataContainerView::check),
+            (458, 0) => {
+                t.one(45, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (1401, 10415) => {
+                t.one(46, avp, super::ts29272::TerminalInformationView::check)
+            }
+            (2041, 10415) => t.one(47, avp, rt::view::check::<rt::data::Time>),
+            (2042, 10415) => t.one(48, avp, rt::view::check::<rt::data::Time>),
+            (2037, 10415) => t.one(49, avp, rt::view::check::<i32>),
+            (2039, 10415) => t.one(50, avp, rt::view::check::<i32>),
+            (2602, 10415) => t.one(51, avp, rt::view::check::<i32>),
+            (2830, 10415) => t.one(52, avp, rt::view::check::<i32>),
+            (2831, 10415) => t.one(53, avp, rt::view::check::<i32>),
+            (1645, 10415) => t.one(54, avp, rt::view::no_check),
+            (2402, 10415) => t.one(55, avp, rt::view::check_diameter_identity),
+            (2408, 10415) => t.one(56, avp, rt::view::check_diameter_identity),
+            (302, 13019) => t.one(57, avp, rt::view::no_check),
+            (313, 13019) => t.one(58, avp, rt::view::check_utf8_string),
+            (2825, 10415) => {
+                t.one(59, avp, super::ts29212::FixedUserLocationInfoView::check)
+            }
+            (3421, 10415) => t.one(60, avp, rt::view::check::<i32>),
+            (3901, 10415) => t.one(61, avp, EnhancedDiagnosticsView::check),
+            (3931, 10415) => t.one(62, avp, rt::view::check::<i32>),
+            (3930, 10415) => t.one(63, avp, rt::view::check::<i32>),
+            (3932, 10415) => t.one(64, avp, rt::view::check::<i32>),
+            (4310, 10415) => {
+                t.one(65, avp, super::ts29128::ServingPlmnRateControlView::check)
+            }
+            (3933, 10415) => t.one(66, avp, ApnRateControlView::check),
+            (4400, 10415) => t.one(67, avp, rt::view::check::<i32>),
+            (4318, 10415) => t.one(68, avp, super::ts29128::RrcCauseCounterView::check),
+            (4406, 10415) => t.one(69, avp, rt::view::check::<i32>),
+            (3940, 10415) => t.one(70, avp, ScsAsAddressView::check),
+            (4407, 10415) => t.one(71, avp, rt::view::check::<u32>),
+            (1302, 10415) => t.any(72, 11, avp, RanSecondaryRatUsageReportView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -39863,7 +37200,15 @@ impl<'a> RadioParameterSetInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RadioParameterSetInfo::KEY)),
         }
@@ -39877,7 +37222,16 @@ impl<'a> RadioParameterSetInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RadioParameterSetInfo::KEY)),
         }
@@ -39913,52 +37267,6 @@ impl<'a> RadioParameterSetInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3464, 10415) => t.one(0, avp, rt::view::no_check),
-            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3464, 10415) | (2038, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -39968,7 +37276,7 @@ impl<'a> RadioParameterSetInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -39986,19 +37294,19 @@ impl<'a> RadioParameterSetInfoView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RadioParameterSetInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3464, 10415) => t.one(0, avp, rt::view::no_check),
+            (2038, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40037,7 +37345,15 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RanSecondaryRatUsageReport::KEY)),
         }
@@ -40051,7 +37367,16 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RanSecondaryRatUsageReport::KEY)),
         }
@@ -40087,59 +37412,6 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1304, 10415) => t.one(0, avp, rt::view::no_check),
-            (1303, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (1301, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
-            (363, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(4, avp, rt::view::check::<u64>),
-            (2, 10415) => t.one(5, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1304, 10415) | (1303, 10415) | (1301, 10415) | (363, 0) |
-            (364, 0) | (2, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -40149,7 +37421,7 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -40192,19 +37464,23 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     pub fn tgpp_charging_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RanSecondaryRatUsageReportView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1304, 10415) => t.one(0, avp, rt::view::no_check),
+            (1303, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (1301, 10415) => t.one(2, avp, rt::view::check::<rt::data::Time>),
+            (363, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (364, 0) => t.one(4, avp, rt::view::check::<u64>),
+            (2, 10415) => t.one(5, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40243,7 +37519,15 @@ impl<'a> RateElementView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RateElement::KEY)),
         }
@@ -40257,7 +37541,16 @@ impl<'a> RateElementView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RateElement::KEY)),
         }
@@ -40299,58 +37592,6 @@ impl<'a> RateElementView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (454, 0) => t.one(0, avp, rt::view::check::<i32>),
-            (2118, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (445, 0) => t.one(2, avp, super::credit_control::UnitValueView::check),
-            (2061, 10415) => t.one(3, avp, UnitCostView::check),
-            (1226, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (454, 0) | (2118, 10415) | (445, 0) | (2061, 10415) | (1226,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -40360,7 +37601,7 @@ impl<'a> RateElementView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
@@ -40403,19 +37644,22 @@ impl<'a> RateElementView<'a> {
     pub fn unit_quota_threshold(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RateElementView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (454, 0) => t.one(0, avp, rt::view::check::<i32>),
+            (2118, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (445, 0) => t.one(2, avp, super::credit_control::UnitValueView::check),
+            (2061, 10415) => t.one(3, avp, UnitCostView::check),
+            (1226, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40454,7 +37698,15 @@ impl<'a> RealTimeTariffInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RealTimeTariffInformation::KEY)),
         }
@@ -40468,7 +37720,16 @@ impl<'a> RealTimeTariffInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RealTimeTariffInformation::KEY)),
         }
@@ -40504,52 +37765,6 @@ impl<'a> RealTimeTariffInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2060, 10415) => t.one(0, avp, TariffInformationView::check),
-            (2306, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2060, 10415) | (2306, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -40559,7 +37774,7 @@ impl<'a> RealTimeTariffInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Tariff-Information ]`: Tariff-Information (code 2060, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -40572,19 +37787,19 @@ impl<'a> RealTimeTariffInformationView<'a> {
     pub fn tariff_xml(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RealTimeTariffInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2060, 10415) => t.one(0, avp, TariffInformationView::check),
+            (2306, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40623,7 +37838,15 @@ impl<'a> RecipientAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RecipientAddress::KEY)),
         }
@@ -40637,7 +37860,16 @@ impl<'a> RecipientAddressView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RecipientAddress::KEY)),
         }
@@ -40673,56 +37905,6 @@ impl<'a> RecipientAddressView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
-            (1208, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (899, 10415) | (897, 10415) | (898, 10415) | (1208, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -40732,7 +37914,7 @@ impl<'a> RecipientAddressView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -40765,19 +37947,21 @@ impl<'a> RecipientAddressView<'a> {
             rt::view::enumerated::<AddresseeType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RecipientAddressView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (898, 10415) => t.one(2, avp, AddressDomainView::check),
+            (1208, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -40818,7 +38002,15 @@ impl<'a> RecipientInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 2>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RecipientInfo::KEY)),
         }
@@ -40832,7 +38024,16 @@ impl<'a> RecipientInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RecipientInfo::KEY)),
         }
@@ -40869,58 +38070,6 @@ impl<'a> RecipientInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2002, 10415) => t.one(0, avp, DestinationInterfaceView::check),
-            (1201, 10415) => t.any(1, 0, avp, RecipientAddressView::check),
-            (2028, 10415) => t.any(2, 1, avp, RecipientReceivedAddressView::check),
-            (2010, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (2013, 10415) => t.one(4, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2002, 10415) | (1201, 10415) | (2028, 10415) | (2010, 10415)
-            | (2013, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -40930,7 +38079,7 @@ impl<'a> RecipientInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Destination-Interface ]`: Destination-Interface (code 2002, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -40981,19 +38130,22 @@ impl<'a> RecipientInfoView<'a> {
     pub fn sm_protocol_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RecipientInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 2>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2002, 10415) => t.one(0, avp, DestinationInterfaceView::check),
+            (1201, 10415) => t.any(1, 0, avp, RecipientAddressView::check),
+            (2028, 10415) => t.any(2, 1, avp, RecipientReceivedAddressView::check),
+            (2010, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
+            (2013, 10415) => t.one(4, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41032,7 +38184,15 @@ impl<'a> RecipientReceivedAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RecipientReceivedAddress::KEY)),
         }
@@ -41046,7 +38206,16 @@ impl<'a> RecipientReceivedAddressView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RecipientReceivedAddress::KEY)),
         }
@@ -41082,53 +38251,6 @@ impl<'a> RecipientReceivedAddressView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (898, 10415) => t.one(2, avp, AddressDomainView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (899, 10415) | (897, 10415) | (898, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -41138,7 +38260,7 @@ impl<'a> RecipientReceivedAddressView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -41161,19 +38283,20 @@ impl<'a> RecipientReceivedAddressView<'a> {
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, AddressDomainView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RecipientReceivedAddressView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (899, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (897, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (898, 10415) => t.one(2, avp, AddressDomainView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41214,7 +38337,15 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RelatedChangeConditionInformation::KEY)),
         }
@@ -41228,7 +38359,16 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RelatedChangeConditionInformation::KEY)),
         }
@@ -41267,61 +38407,6 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1228, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (2037, 10415) => t.any(1, 0, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(2, avp, rt::view::no_check),
-            (9010, 5535) => t.one(3, avp, rt::view::check_utf8_string),
-            (3918, 10415) => t.one(4, avp, UwanUserLocationInfoView::check),
-            (2823, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (2319, 10415) => t.one(6, avp, UserCsgInformationView::check),
-            (21, 10415) => t.one(7, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1228, 10415) | (2037, 10415) | (22, 10415) | (9010, 5535) |
-            (3918, 10415) | (2823, 10415) | (2319, 10415) | (21, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -41331,7 +38416,7 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -41387,19 +38472,25 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     pub fn tgpp_rat_type(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RelatedChangeConditionInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1228, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
+            (2037, 10415) => t.any(1, 0, avp, rt::view::check::<i32>),
+            (22, 10415) => t.one(2, avp, rt::view::no_check),
+            (9010, 5535) => t.one(3, avp, rt::view::check_utf8_string),
+            (3918, 10415) => t.one(4, avp, UwanUserLocationInfoView::check),
+            (2823, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (2319, 10415) => t.one(6, avp, UserCsgInformationView::check),
+            (21, 10415) => t.one(7, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41440,7 +38531,15 @@ impl<'a> RelatedTriggerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RelatedTrigger::KEY)),
         }
@@ -41454,7 +38553,16 @@ impl<'a> RelatedTriggerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RelatedTrigger::KEY)),
         }
@@ -41491,51 +38599,6 @@ impl<'a> RelatedTriggerView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (870, 10415) => t.any(0, 0, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (870, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -41545,7 +38608,7 @@ impl<'a> RelatedTriggerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -41561,19 +38624,18 @@ impl<'a> RelatedTriggerView<'a> {
             rt::view::enumerated::<TriggerType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RelatedTriggerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (870, 10415) => t.any(0, 0, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -41612,7 +38674,15 @@ impl<'a> RemainingBalanceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RemainingBalance::KEY)),
         }
@@ -41626,7 +38696,16 @@ impl<'a> RemainingBalanceView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RemainingBalance::KEY)),
         }
@@ -41679,52 +38758,6 @@ impl<'a> RemainingBalanceView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (445, 0) => t.one(0, avp, super::credit_control::UnitValueView::check),
-            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (445, 0) | (425, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -41734,7 +38767,7 @@ impl<'a> RemainingBalanceView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
@@ -41752,19 +38785,19 @@ impl<'a> RemainingBalanceView<'a> {
     pub fn currency_code(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for RemainingBalanceView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (445, 0) => t.one(0, avp, super::credit_control::UnitValueView::check),
+            (425, 0) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41803,7 +38836,15 @@ impl<'a> ScaleFactorView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ScaleFactor::KEY)),
         }
@@ -41817,7 +38858,16 @@ impl<'a> ScaleFactorView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ScaleFactor::KEY)),
         }
@@ -41859,52 +38909,6 @@ impl<'a> ScaleFactorView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (447, 0) | (429, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -41914,7 +38918,7 @@ impl<'a> ScaleFactorView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
@@ -41927,19 +38931,19 @@ impl<'a> ScaleFactorView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ScaleFactorView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
+            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -41978,7 +38982,15 @@ impl<'a> ScsAsAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ScsAsAddress::KEY)),
         }
@@ -41992,7 +39004,16 @@ impl<'a> ScsAsAddressView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ScsAsAddress::KEY)),
         }
@@ -42025,52 +39046,6 @@ impl<'a> ScsAsAddressView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3942, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
-            (3941, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3942, 10415) | (3941, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -42080,7 +39055,7 @@ impl<'a> ScsAsAddressView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42098,19 +39073,19 @@ impl<'a> ScsAsAddressView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ScsAsAddressView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3942, 10415) => t.one(0, avp, rt::view::check_diameter_identity),
+            (3941, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -42150,7 +39125,15 @@ impl<'a> SdpMediaComponentView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SdpMediaComponent::KEY)),
         }
@@ -42164,7 +39147,16 @@ impl<'a> SdpMediaComponentView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SdpMediaComponent::KEY)),
         }
@@ -42201,64 +39193,6 @@ impl<'a> SdpMediaComponentView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (845, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
-            (2604, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            (2603, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2605, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (882, 10415) => t.one(5, avp, rt::view::check::<i32>),
-            (1288, 10415) => t.one(6, avp, rt::view::check_utf8_string),
-            (2, 10415) => t.one(7, avp, rt::view::no_check),
-            (503, 10415) => t.one(8, avp, rt::view::no_check),
-            (2036, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (844, 10415) | (845, 10415) | (2604, 10415) | (2603, 10415) |
-            (2605, 10415) | (882, 10415) | (1288, 10415) | (2, 10415) | (503, 10415) |
-            (2036, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -42268,7 +39202,7 @@ impl<'a> SdpMediaComponentView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42354,19 +39288,27 @@ impl<'a> SdpMediaComponentView<'a> {
             rt::view::enumerated::<SdpType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for SdpMediaComponentView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (844, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (845, 10415) => t.any(1, 0, avp, rt::view::check_utf8_string),
+            (2604, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            (2603, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2605, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (882, 10415) => t.one(5, avp, rt::view::check::<i32>),
+            (1288, 10415) => t.one(6, avp, rt::view::check_utf8_string),
+            (2, 10415) => t.one(7, avp, rt::view::no_check),
+            (503, 10415) => t.one(8, avp, rt::view::no_check),
+            (2036, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -42405,7 +39347,15 @@ impl<'a> SdpTimestampsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SdpTimestamps::KEY)),
         }
@@ -42419,7 +39369,16 @@ impl<'a> SdpTimestampsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SdpTimestamps::KEY)),
         }
@@ -42455,52 +39414,6 @@ impl<'a> SdpTimestampsView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1274, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (1275, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1274, 10415) | (1275, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -42510,7 +39423,7 @@ impl<'a> SdpTimestampsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42533,19 +39446,19 @@ impl<'a> SdpTimestampsView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for SdpTimestampsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1274, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (1275, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -42585,7 +39498,15 @@ impl<'a> ServiceDataContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 3>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceDataContainer::KEY)),
         }
@@ -42599,7 +39520,16 @@ impl<'a> ServiceDataContainerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServiceDataContainer::KEY)),
         }
@@ -42636,100 +39566,6 @@ impl<'a> ServiceDataContainerView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1276, 10415) => t.one(0, avp, AfCorrelationInformationView::check),
-            (1004, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (363, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(3, avp, rt::view::check::<u64>),
-            (2063, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1016, 10415) => t.one(5, avp, super::ts29212::QosInformationView::check),
-            (432, 0) => t.one(6, avp, rt::view::check::<u32>),
-            (2038, 10415) => t.one(7, avp, rt::view::check::<rt::data::Time>),
-            (439, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (1249, 10415) => t.any(9, 0, avp, ServiceSpecificInfoView::check),
-            (1095, 10415) => t.one(10, avp, rt::view::check_utf8_string),
-            (1228, 10415) => t.one(11, avp, rt::view::check::<rt::data::Address>),
-            (2043, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
-            (2044, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (2045, 10415) => t.one(14, avp, rt::view::check::<u32>),
-            (2037, 10415) => t.any(15, 1, avp, rt::view::check::<i32>),
-            (22, 10415) => t.one(16, avp, rt::view::no_check),
-            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
-            (3918, 10415) => t.one(18, avp, UwanUserLocationInfoView::check),
-            (2714, 10415) => t.one(19, avp, TwanUserLocationInfoView::check),
-            (531, 10415) => t.one(20, avp, rt::view::check_utf8_string),
-            (532, 10415) => t.one(21, avp, rt::view::check_utf8_string),
-            (2822, 10415) => {
-                t.any(
-                    22,
-                    2,
-                    avp,
-                    super::ts29212::PresenceReportingAreaInformationView::check,
-                )
-            }
-            (2823, 10415) => t.one(23, avp, rt::view::check::<u32>),
-            (2319, 10415) => t.one(24, avp, UserCsgInformationView::check),
-            (21, 10415) => t.one(25, avp, rt::view::no_check),
-            (3925, 10415) => t.one(26, avp, RelatedChangeConditionInformationView::check),
-            (4310, 10415) => {
-                t.one(27, avp, super::ts29128::ServingPlmnRateControlView::check)
-            }
-            (3933, 10415) => t.one(28, avp, ApnRateControlView::check),
-            (4406, 10415) => t.one(29, avp, rt::view::check::<i32>),
-            (2836, 10415) => t.one(30, avp, rt::view::no_check),
-            (2837, 10415) => t.one(31, avp, rt::view::no_check),
-            (1323, 10415) => t.one(32, avp, VolteInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1276, 10415) | (1004, 10415) | (363, 0) | (364, 0) | (2063,
-            10415) | (1016, 10415) | (432, 0) | (2038, 10415) | (439, 0) | (1249, 10415)
-            | (1095, 10415) | (1228, 10415) | (2043, 10415) | (2044, 10415) | (2045,
-            10415) | (2037, 10415) | (22, 10415) | (9010, 5535) | (3918, 10415) | (2714,
-            10415) | (531, 10415) | (532, 10415) | (2822, 10415) | (2823, 10415) | (2319,
-            10415) | (21, 10415) | (3925, 10415) | (4310, 10415) | (3933, 10415) | (4406,
-            10415) | (2836, 10415) | (2837, 10415) | (1323, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -42739,7 +39575,7 @@ impl<'a> ServiceDataContainerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ AF-Correlation-Information ]`: AF-Correlation-Information (code 1276, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42999,19 +39835,59 @@ impl<'a> ServiceDataContainerView<'a> {
     pub fn volte_information(&self) -> Option<VolteInformationView<'a>> {
         rt::view::opt(self.root, self.first[32], self.end, VolteInformationView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ServiceDataContainerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 3>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1276, 10415) => t.one(0, avp, AfCorrelationInformationView::check),
+            (1004, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (363, 0) => t.one(2, avp, rt::view::check::<u64>),
+            (364, 0) => t.one(3, avp, rt::view::check::<u64>),
+            (2063, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (1016, 10415) => t.one(5, avp, super::ts29212::QosInformationView::check),
+            (432, 0) => t.one(6, avp, rt::view::check::<u32>),
+            (2038, 10415) => t.one(7, avp, rt::view::check::<rt::data::Time>),
+            (439, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (1249, 10415) => t.any(9, 0, avp, ServiceSpecificInfoView::check),
+            (1095, 10415) => t.one(10, avp, rt::view::check_utf8_string),
+            (1228, 10415) => t.one(11, avp, rt::view::check::<rt::data::Address>),
+            (2043, 10415) => t.one(12, avp, rt::view::check::<rt::data::Time>),
+            (2044, 10415) => t.one(13, avp, rt::view::check::<rt::data::Time>),
+            (2045, 10415) => t.one(14, avp, rt::view::check::<u32>),
+            (2037, 10415) => t.any(15, 1, avp, rt::view::check::<i32>),
+            (22, 10415) => t.one(16, avp, rt::view::no_check),
+            (9010, 5535) => t.one(17, avp, rt::view::check_utf8_string),
+            (3918, 10415) => t.one(18, avp, UwanUserLocationInfoView::check),
+            (2714, 10415) => t.one(19, avp, TwanUserLocationInfoView::check),
+            (531, 10415) => t.one(20, avp, rt::view::check_utf8_string),
+            (532, 10415) => t.one(21, avp, rt::view::check_utf8_string),
+            (2822, 10415) => {
+                t.any(
+                    22,
+                    2,
+                    avp,
+                    super::ts29212::PresenceReportingAreaInformationView::check,
+                )
+            }
+            (2823, 10415) => t.one(23, avp, rt::view::check::<u32>),
+            (2319, 10415) => t.one(24, avp, UserCsgInformationView::check),
+            (21, 10415) => t.one(25, avp, rt::view::no_check),
+            (3925, 10415) => t.one(26, avp, RelatedChangeConditionInformationView::check),
+            (4310, 10415) => {
+                t.one(27, avp, super::ts29128::ServingPlmnRateControlView::check)
+            }
+            (3933, 10415) => t.one(28, avp, ApnRateControlView::check),
+            (4406, 10415) => t.one(29, avp, rt::view::check::<i32>),
+            (2836, 10415) => t.one(30, avp, rt::view::no_check),
+            (2837, 10415) => t.one(31, avp, rt::view::no_check),
+            (1323, 10415) => t.one(32, avp, VolteInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -43050,7 +39926,15 @@ impl<'a> ServiceGenericInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceGenericInformation::KEY)),
         }
@@ -43064,7 +39948,16 @@ impl<'a> ServiceGenericInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServiceGenericInformation::KEY)),
         }
@@ -43100,56 +39993,6 @@ impl<'a> ServiceGenericInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2101, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2102, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2103, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2104, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2101, 10415) | (2102, 10415) | (2103, 10415) | (2104, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -43159,7 +40002,7 @@ impl<'a> ServiceGenericInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43187,19 +40030,21 @@ impl<'a> ServiceGenericInformationView<'a> {
     pub fn delivery_status(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ServiceGenericInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2101, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2102, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2103, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2104, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -43239,7 +40084,15 @@ impl<'a> ServiceInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceInformation::KEY)),
         }
@@ -43253,7 +40106,16 @@ impl<'a> ServiceInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServiceInformation::KEY)),
         }
@@ -43290,74 +40152,6 @@ impl<'a> ServiceInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (443, 0) => {
-                t.any(0, 0, avp, super::credit_control::SubscriptionIdView::check)
-            }
-            (2054, 10415) => t.one(1, avp, AocInformationView::check),
-            (874, 10415) => t.one(2, avp, PsInformationView::check),
-            (876, 10415) => t.one(3, avp, ImsInformationView::check),
-            (877, 10415) => t.one(4, avp, MmsInformationView::check),
-            (878, 10415) => t.one(5, avp, LcsInformationView::check),
-            (879, 10415) => t.one(6, avp, PocInformationView::check),
-            (880, 10415) => t.one(7, avp, MbmsInformationView::check),
-            (2000, 10415) => t.one(8, avp, SmsInformationView::check),
-            (3410, 10415) => t.one(9, avp, VcsInformationView::check),
-            (2030, 10415) => t.one(10, avp, MmtelInformationView::check),
-            (3447, 10415) => t.one(11, avp, ProseInformationView::check),
-            (1256, 10415) => t.one(12, avp, ServiceGenericInformationView::check),
-            (2110, 10415) => t.one(13, avp, ImInformationView::check),
-            (2115, 10415) => t.one(14, avp, DcdInformationView::check),
-            (1011, 45687) => t.one(15, avp, super::onem2m::M2mInformationView::check),
-            (3927, 10415) => t.one(16, avp, CpdtInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (443, 0) | (2054, 10415) | (874, 10415) | (876, 10415) |
-            (877, 10415) | (878, 10415) | (879, 10415) | (880, 10415) | (2000, 10415) |
-            (3410, 10415) | (2030, 10415) | (3447, 10415) | (1256, 10415) | (2110, 10415)
-            | (2115, 10415) | (1011, 45687) | (3927, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -43367,7 +40161,7 @@ impl<'a> ServiceInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -43477,19 +40271,36 @@ impl<'a> ServiceInformationView<'a> {
     pub fn cpdt_information(&self) -> Option<CpdtInformationView<'a>> {
         rt::view::opt(self.root, self.first[16], self.end, CpdtInformationView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ServiceInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (443, 0) => {
+                t.any(0, 0, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (2054, 10415) => t.one(1, avp, AocInformationView::check),
+            (874, 10415) => t.one(2, avp, PsInformationView::check),
+            (876, 10415) => t.one(3, avp, ImsInformationView::check),
+            (877, 10415) => t.one(4, avp, MmsInformationView::check),
+            (878, 10415) => t.one(5, avp, LcsInformationView::check),
+            (879, 10415) => t.one(6, avp, PocInformationView::check),
+            (880, 10415) => t.one(7, avp, MbmsInformationView::check),
+            (2000, 10415) => t.one(8, avp, SmsInformationView::check),
+            (3410, 10415) => t.one(9, avp, VcsInformationView::check),
+            (2030, 10415) => t.one(10, avp, MmtelInformationView::check),
+            (3447, 10415) => t.one(11, avp, ProseInformationView::check),
+            (1256, 10415) => t.one(12, avp, ServiceGenericInformationView::check),
+            (2110, 10415) => t.one(13, avp, ImInformationView::check),
+            (2115, 10415) => t.one(14, avp, DcdInformationView::check),
+            (1011, 45687) => t.one(15, avp, super::onem2m::M2mInformationView::check),
+            (3927, 10415) => t.one(16, avp, CpdtInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -43528,7 +40339,15 @@ impl<'a> ServiceSpecificInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceSpecificInfo::KEY)),
         }
@@ -43542,7 +40361,16 @@ impl<'a> ServiceSpecificInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServiceSpecificInfo::KEY)),
         }
@@ -43578,52 +40406,6 @@ impl<'a> ServiceSpecificInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (863, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1257, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (863, 10415) | (1257, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -43633,7 +40415,7 @@ impl<'a> ServiceSpecificInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43646,19 +40428,19 @@ impl<'a> ServiceSpecificInfoView<'a> {
     pub fn service_specific_type(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for ServiceSpecificInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (863, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1257, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -43697,7 +40479,15 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmDeviceTriggerInformation::KEY)),
         }
@@ -43711,7 +40501,16 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SmDeviceTriggerInformation::KEY)),
         }
@@ -43747,59 +40546,6 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3406, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (3007, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2401, 10415) => t.one(2, avp, super::ts29173::ServingNodeView::check),
-            (448, 0) => t.one(3, avp, rt::view::check::<u32>),
-            (3006, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (3010, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (3406, 10415) | (3007, 10415) | (2401, 10415) | (448, 0) |
-            (3006, 10415) | (3010, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -43809,7 +40555,7 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43857,19 +40603,23 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     pub fn application_port_identifier(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for SmDeviceTriggerInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3406, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
+            (3007, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2401, 10415) => t.one(2, avp, super::ts29173::ServingNodeView::check),
+            (448, 0) => t.one(3, avp, rt::view::check::<u32>),
+            (3006, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (3010, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -43909,7 +40659,15 @@ impl<'a> SmsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmsInformation::KEY)),
         }
@@ -43923,7 +40681,16 @@ impl<'a> SmsInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SmsInformation::KEY)),
         }
@@ -43960,80 +40727,6 @@ impl<'a> SmsInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2016, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (2018, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
-            (2008, 10415) => t.one(2, avp, rt::view::check::<rt::data::Address>),
-            (2017, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (2001, 10415) => t.one(4, avp, rt::view::check::<i32>),
-            (2012, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (2007, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (2009, 10415) => t.one(7, avp, OriginatorInterfaceView::check),
-            (2013, 10415) => t.one(8, avp, rt::view::no_check),
-            (2011, 10415) => t.one(9, avp, rt::view::check::<i32>),
-            (2014, 10415) => t.one(10, avp, rt::view::no_check),
-            (2015, 10415) => t.one(11, avp, rt::view::no_check),
-            (2019, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (3408, 10415) => t.one(13, avp, rt::view::check::<u32>),
-            (2026, 10415) => t.any(14, 0, avp, RecipientInfoView::check),
-            (2027, 10415) => t.one(15, avp, OriginatorReceivedAddressView::check),
-            (2029, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (3409, 10415) => t.one(17, avp, rt::view::check::<u32>),
-            (3407, 10415) => t.one(18, avp, rt::view::check::<i32>),
-            (3405, 10415) => t.one(19, avp, SmDeviceTriggerInformationView::check),
-            (3406, 10415) => t.one(20, avp, rt::view::check::<rt::data::Address>),
-            (3010, 10415) => t.one(21, avp, rt::view::check::<u32>),
-            (3111, 10415) => t.one(22, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2016, 10415) | (2018, 10415) | (2008, 10415) | (2017, 10415)
-            | (2001, 10415) | (2012, 10415) | (2007, 10415) | (2009, 10415) | (2013,
-            10415) | (2011, 10415) | (2014, 10415) | (2015, 10415) | (2019, 10415) |
-            (3408, 10415) | (2026, 10415) | (2027, 10415) | (2029, 10415) | (3409, 10415)
-            | (3407, 10415) | (3405, 10415) | (3406, 10415) | (3010, 10415) | (3111,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -44043,7 +40736,7 @@ impl<'a> SmsInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44233,19 +40926,40 @@ impl<'a> SmsInformationView<'a> {
     pub fn external_identifier(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for SmsInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2016, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (2018, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            (2008, 10415) => t.one(2, avp, rt::view::check::<rt::data::Address>),
+            (2017, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
+            (2001, 10415) => t.one(4, avp, rt::view::check::<i32>),
+            (2012, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            (2007, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (2009, 10415) => t.one(7, avp, OriginatorInterfaceView::check),
+            (2013, 10415) => t.one(8, avp, rt::view::no_check),
+            (2011, 10415) => t.one(9, avp, rt::view::check::<i32>),
+            (2014, 10415) => t.one(10, avp, rt::view::no_check),
+            (2015, 10415) => t.one(11, avp, rt::view::no_check),
+            (2019, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (3408, 10415) => t.one(13, avp, rt::view::check::<u32>),
+            (2026, 10415) => t.any(14, 0, avp, RecipientInfoView::check),
+            (2027, 10415) => t.one(15, avp, OriginatorReceivedAddressView::check),
+            (2029, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (3409, 10415) => t.one(17, avp, rt::view::check::<u32>),
+            (3407, 10415) => t.one(18, avp, rt::view::check::<i32>),
+            (3405, 10415) => t.one(19, avp, SmDeviceTriggerInformationView::check),
+            (3406, 10415) => t.one(20, avp, rt::view::check::<rt::data::Address>),
+            (3010, 10415) => t.one(21, avp, rt::view::check::<u32>),
+            (3111, 10415) => t.one(22, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -44283,7 +40997,15 @@ impl<'a> SupplementaryServiceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SupplementaryService::KEY)),
         }
@@ -44297,7 +41019,16 @@ impl<'a> SupplementaryServiceView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SupplementaryService::KEY)),
         }
@@ -44333,64 +41064,6 @@ impl<'a> SupplementaryServiceView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2031, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2032, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (2034, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2035, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (855, 10415) => t.one(4, avp, rt::view::check_utf8_string),
-            (2038, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
-            (885, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (2049, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (2304, 10415) => t.one(8, avp, rt::view::no_check),
-            (2314, 10415) => t.one(9, avp, AocSubscriptionInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2031, 10415) | (2032, 10415) | (2034, 10415) | (2035, 10415)
-            | (855, 10415) | (2038, 10415) | (885, 10415) | (2049, 10415) | (2304, 10415)
-            | (2314, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -44400,7 +41073,7 @@ impl<'a> SupplementaryServiceView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44470,19 +41143,27 @@ impl<'a> SupplementaryServiceView<'a> {
             AocSubscriptionInformationView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for SupplementaryServiceView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2031, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2032, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (2034, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2035, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (855, 10415) => t.one(4, avp, rt::view::check_utf8_string),
+            (2038, 10415) => t.one(5, avp, rt::view::check::<rt::data::Time>),
+            (885, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (2049, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (2304, 10415) => t.one(8, avp, rt::view::no_check),
+            (2314, 10415) => t.one(9, avp, AocSubscriptionInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -44520,7 +41201,15 @@ impl<'a> TalkBurstExchangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TalkBurstExchange::KEY)),
         }
@@ -44534,7 +41223,16 @@ impl<'a> TalkBurstExchangeView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TalkBurstExchange::KEY)),
         }
@@ -44579,63 +41277,6 @@ impl<'a> TalkBurstExchangeView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1262, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (1283, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1287, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (1286, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            (1282, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1285, 10415) => t.one(5, avp, rt::view::check::<u32>),
-            (1284, 10415) => t.one(6, avp, rt::view::check::<u32>),
-            (885, 10415) => t.one(7, avp, rt::view::check::<i32>),
-            (1261, 10415) => t.one(8, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1262, 10415) | (1283, 10415) | (1287, 10415) | (1286, 10415)
-            | (1282, 10415) | (1285, 10415) | (1284, 10415) | (885, 10415) | (1261,
-            10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -44645,7 +41286,7 @@ impl<'a> TalkBurstExchangeView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44703,19 +41344,26 @@ impl<'a> TalkBurstExchangeView<'a> {
             rt::view::enumerated::<PocChangeCondition>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TalkBurstExchangeView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1262, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (1283, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1287, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (1286, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            (1282, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (1285, 10415) => t.one(5, avp, rt::view::check::<u32>),
+            (1284, 10415) => t.one(6, avp, rt::view::check::<u32>),
+            (885, 10415) => t.one(7, avp, rt::view::check::<i32>),
+            (1261, 10415) => t.one(8, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -44754,7 +41402,15 @@ impl<'a> TariffInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TariffInformation::KEY)),
         }
@@ -44768,7 +41424,16 @@ impl<'a> TariffInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TariffInformation::KEY)),
         }
@@ -44813,53 +41478,6 @@ impl<'a> TariffInformationView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2056, 10415) => t.one(0, avp, CurrentTariffView::check),
-            (451, 0) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (2057, 10415) => t.one(2, avp, NextTariffView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (2056, 10415) | (451, 0) | (2057, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -44869,7 +41487,7 @@ impl<'a> TariffInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Current-Tariff }`: Current-Tariff (code 2056, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44892,19 +41510,20 @@ impl<'a> TariffInformationView<'a> {
     pub fn next_tariff(&self) -> Option<NextTariffView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, NextTariffView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TariffInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2056, 10415) => t.one(0, avp, CurrentTariffView::check),
+            (451, 0) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (2057, 10415) => t.one(2, avp, NextTariffView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -44943,7 +41562,15 @@ impl<'a> TimeQuotaMechanismView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TimeQuotaMechanism::KEY)),
         }
@@ -44957,7 +41584,16 @@ impl<'a> TimeQuotaMechanismView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TimeQuotaMechanism::KEY)),
         }
@@ -45010,52 +41646,6 @@ impl<'a> TimeQuotaMechanismView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1271, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (1265, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1271, 10415) | (1265, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -45065,7 +41655,7 @@ impl<'a> TimeQuotaMechanismView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -45083,19 +41673,19 @@ impl<'a> TimeQuotaMechanismView<'a> {
     pub fn base_time_interval(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TimeQuotaMechanismView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1271, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (1265, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -45134,7 +41724,15 @@ impl<'a> TimeStampsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TimeStamps::KEY)),
         }
@@ -45148,7 +41746,16 @@ impl<'a> TimeStampsView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TimeStamps::KEY)),
         }
@@ -45181,56 +41788,6 @@ impl<'a> TimeStampsView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (834, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
-            (835, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
-            (2301, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (2302, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (834, 10415) | (835, 10415) | (2301, 10415) | (2302, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -45240,7 +41797,7 @@ impl<'a> TimeStampsView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -45273,19 +41830,21 @@ impl<'a> TimeStampsView<'a> {
     pub fn sip_response_timestamp_fraction(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TimeStampsView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (834, 10415) => t.one(0, avp, rt::view::check::<rt::data::Time>),
+            (835, 10415) => t.one(1, avp, rt::view::check::<rt::data::Time>),
+            (2301, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (2302, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -45325,7 +41884,15 @@ impl<'a> TrafficDataVolumesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TrafficDataVolumes::KEY)),
         }
@@ -45339,7 +41906,16 @@ impl<'a> TrafficDataVolumesView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TrafficDataVolumes::KEY)),
         }
@@ -45376,83 +41952,6 @@ impl<'a> TrafficDataVolumesView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1016, 10415) => t.one(0, avp, super::ts29212::QosInformationView::check),
-            (363, 0) => t.one(1, avp, rt::view::check::<u64>),
-            (364, 0) => t.one(2, avp, rt::view::check::<u64>),
-            (2037, 10415) => t.one(3, avp, rt::view::check::<i32>),
-            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
-            (22, 10415) => t.one(5, avp, rt::view::no_check),
-            (3918, 10415) => t.one(6, avp, UwanUserLocationInfoView::check),
-            (2, 10415) => t.one(7, avp, rt::view::no_check),
-            (2823, 10415) => t.one(8, avp, rt::view::check::<u32>),
-            (2822, 10415) => {
-                t.any(
-                    9,
-                    0,
-                    avp,
-                    super::ts29212::PresenceReportingAreaInformationView::check,
-                )
-            }
-            (2319, 10415) => t.one(10, avp, UserCsgInformationView::check),
-            (21, 10415) => t.one(11, avp, rt::view::no_check),
-            (2833, 10415) => t.one(12, avp, rt::view::check::<u32>),
-            (3925, 10415) => t.one(13, avp, RelatedChangeConditionInformationView::check),
-            (2039, 10415) => t.one(14, avp, rt::view::check::<i32>),
-            (3901, 10415) => t.one(15, avp, EnhancedDiagnosticsView::check),
-            (3930, 10415) => t.one(16, avp, rt::view::check::<i32>),
-            (4310, 10415) => {
-                t.one(17, avp, super::ts29128::ServingPlmnRateControlView::check)
-            }
-            (3933, 10415) => t.one(18, avp, ApnRateControlView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1016, 10415) | (363, 0) | (364, 0) | (2037, 10415) | (2038,
-            10415) | (22, 10415) | (3918, 10415) | (2, 10415) | (2823, 10415) | (2822,
-            10415) | (2319, 10415) | (21, 10415) | (2833, 10415) | (3925, 10415) | (2039,
-            10415) | (3901, 10415) | (3930, 10415) | (4310, 10415) | (3933, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -45462,7 +41961,7 @@ impl<'a> TrafficDataVolumesView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -45604,19 +42103,45 @@ impl<'a> TrafficDataVolumesView<'a> {
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
         rt::view::opt(self.root, self.first[18], self.end, ApnRateControlView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TrafficDataVolumesView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1016, 10415) => t.one(0, avp, super::ts29212::QosInformationView::check),
+            (363, 0) => t.one(1, avp, rt::view::check::<u64>),
+            (364, 0) => t.one(2, avp, rt::view::check::<u64>),
+            (2037, 10415) => t.one(3, avp, rt::view::check::<i32>),
+            (2038, 10415) => t.one(4, avp, rt::view::check::<rt::data::Time>),
+            (22, 10415) => t.one(5, avp, rt::view::no_check),
+            (3918, 10415) => t.one(6, avp, UwanUserLocationInfoView::check),
+            (2, 10415) => t.one(7, avp, rt::view::no_check),
+            (2823, 10415) => t.one(8, avp, rt::view::check::<u32>),
+            (2822, 10415) => {
+                t.any(
+                    9,
+                    0,
+                    avp,
+                    super::ts29212::PresenceReportingAreaInformationView::check,
+                )
+            }
+            (2319, 10415) => t.one(10, avp, UserCsgInformationView::check),
+            (21, 10415) => t.one(11, avp, rt::view::no_check),
+            (2833, 10415) => t.one(12, avp, rt::view::check::<u32>),
+            (3925, 10415) => t.one(13, avp, RelatedChangeConditionInformationView::check),
+            (2039, 10415) => t.one(14, avp, rt::view::check::<i32>),
+            (3901, 10415) => t.one(15, avp, EnhancedDiagnosticsView::check),
+            (3930, 10415) => t.one(16, avp, rt::view::check::<i32>),
+            (4310, 10415) => {
+                t.one(17, avp, super::ts29128::ServingPlmnRateControlView::check)
+            }
+            (3933, 10415) => t.one(18, avp, ApnRateControlView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -45655,7 +42180,15 @@ impl<'a> TransmitterInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TransmitterInfo::KEY)),
         }
@@ -45669,7 +42202,16 @@ impl<'a> TransmitterInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TransmitterInfo::KEY)),
         }
@@ -45705,52 +42247,6 @@ impl<'a> TransmitterInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3452, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (3453, 10415) => t.one(1, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3452, 10415) | (3453, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -45760,7 +42256,7 @@ impl<'a> TransmitterInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -45778,19 +42274,19 @@ impl<'a> TransmitterInfoView<'a> {
     pub fn prose_ue_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TransmitterInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3452, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
+            (3453, 10415) => t.one(1, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -45831,7 +42327,15 @@ impl<'a> TriggerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 1>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Trigger::KEY)),
         }
@@ -45845,7 +42349,16 @@ impl<'a> TriggerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Trigger::KEY)),
         }
@@ -45879,51 +42392,6 @@ impl<'a> TriggerView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (870, 10415) => t.any(0, 0, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (870, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -45933,7 +42401,7 @@ impl<'a> TriggerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -45949,19 +42417,18 @@ impl<'a> TriggerView<'a> {
             rt::view::enumerated::<TriggerType>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TriggerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 1>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (870, 10415) => t.any(0, 0, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -46000,7 +42467,15 @@ impl<'a> TrunkGroupIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TrunkGroupId::KEY)),
         }
@@ -46014,7 +42489,16 @@ impl<'a> TrunkGroupIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TrunkGroupId::KEY)),
         }
@@ -46047,52 +42531,6 @@ impl<'a> TrunkGroupIdView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (852, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (853, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (852, 10415) | (853, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -46102,7 +42540,7 @@ impl<'a> TrunkGroupIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -46115,19 +42553,19 @@ impl<'a> TrunkGroupIdView<'a> {
     pub fn outgoing_trunk_group_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TrunkGroupIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (852, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (853, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -46166,7 +42604,15 @@ impl<'a> TwanUserLocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TwanUserLocationInfo::KEY)),
         }
@@ -46180,7 +42626,16 @@ impl<'a> TwanUserLocationInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TwanUserLocationInfo::KEY)),
         }
@@ -46225,58 +42680,6 @@ impl<'a> TwanUserLocationInfoView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            (1305, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (1306, 10415) => t.one(3, avp, WlanOperatorIdView::check),
-            (302, 13019) => t.one(4, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1524, 10415) | (2716, 10415) | (1305, 10415) | (1306, 10415)
-            | (302, 13019)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -46286,7 +42689,7 @@ impl<'a> TwanUserLocationInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
@@ -46314,19 +42717,22 @@ impl<'a> TwanUserLocationInfoView<'a> {
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for TwanUserLocationInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1524, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (2716, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            (1305, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (1306, 10415) => t.one(3, avp, WlanOperatorIdView::check),
+            (302, 13019) => t.one(4, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -46365,7 +42771,15 @@ impl<'a> UnitCostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UnitCost::KEY)),
         }
@@ -46379,7 +42793,16 @@ impl<'a> UnitCostView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UnitCost::KEY)),
         }
@@ -46421,52 +42844,6 @@ impl<'a> UnitCostView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
-            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (447, 0) | (429, 0))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -46476,7 +42853,7 @@ impl<'a> UnitCostView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
@@ -46489,19 +42866,19 @@ impl<'a> UnitCostView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for UnitCostView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (447, 0) => t.one(0, avp, rt::view::check::<i64>),
+            (429, 0) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -46578,7 +42955,15 @@ impl<'a> UserCsgInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UserCsgInformation::KEY)),
         }
@@ -46592,7 +42977,16 @@ impl<'a> UserCsgInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UserCsgInformation::KEY)),
         }
@@ -46645,53 +43039,6 @@ impl<'a> UserCsgInformationView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1437, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (2317, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            (2318, 10415) => t.one(2, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1437, 10415) | (2317, 10415) | (2318, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -46701,7 +43048,7 @@ impl<'a> UserCsgInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
@@ -46729,19 +43076,39 @@ impl<'a> UserCsgInformationView<'a> {
             rt::view::enumerated::<CsgMembershipIndication>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::Step<'a> for UserCsgInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1437, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (2317, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            (2318, 10415) => t.one(2, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(
@@ -46799,7 +43166,15 @@ impl<'a> UwanUserLocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UwanUserLocationInfo::KEY)),
         }
@@ -46813,7 +43188,16 @@ impl<'a> UwanUserLocationInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UwanUserLocationInfo::KEY)),
         }
@@ -46858,60 +43242,6 @@ impl<'a> UwanUserLocationInfoView<'a> {
             flags: 128,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (2805, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
-            (2806, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (1524, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            (2716, 10415) => t.one(3, avp, rt::view::check_utf8_string),
-            (2843, 10415) => t.one(4, avp, rt::view::check::<u32>),
-            (1305, 10415) => t.one(5, avp, rt::view::check_utf8_string),
-            (1306, 10415) => t.one(6, avp, WlanOperatorIdView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (2805, 10415) | (2806, 10415) | (1524, 10415) | (2716, 10415)
-            | (2843, 10415) | (1305, 10415) | (1306, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -46921,7 +43251,7 @@ impl<'a> UwanUserLocationInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
@@ -46964,19 +43294,24 @@ impl<'a> UwanUserLocationInfoView<'a> {
     pub fn wlan_operator_id(&self) -> Option<WlanOperatorIdView<'a>> {
         rt::view::opt(self.root, self.first[6], self.end, WlanOperatorIdView::read)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for UwanUserLocationInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (2805, 10415) => t.one(0, avp, rt::view::check::<rt::data::Address>),
+            (2806, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (1524, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            (2716, 10415) => t.one(3, avp, rt::view::check_utf8_string),
+            (2843, 10415) => t.one(4, avp, rt::view::check::<u32>),
+            (1305, 10415) => t.one(5, avp, rt::view::check_utf8_string),
+            (1306, 10415) => t.one(6, avp, WlanOperatorIdView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -47015,7 +43350,15 @@ impl<'a> VariablePartView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VariablePart::KEY)),
         }
@@ -47029,7 +43372,16 @@ impl<'a> VariablePartView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(VariablePart::KEY)),
         }
@@ -47079,53 +43431,6 @@ impl<'a> VariablePartView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3908, 10415) => t.one(0, avp, rt::view::check::<u32>),
-            (3909, 10415) => t.one(1, avp, rt::view::check::<u32>),
-            (3910, 10415) => t.one(2, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (3908, 10415) | (3909, 10415) | (3910, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -47135,7 +43440,7 @@ impl<'a> VariablePartView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47153,19 +43458,20 @@ impl<'a> VariablePartView<'a> {
     pub fn variable_part_value(&self) -> &'a str {
         rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for VariablePartView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3908, 10415) => t.one(0, avp, rt::view::check::<u32>),
+            (3909, 10415) => t.one(1, avp, rt::view::check::<u32>),
+            (3910, 10415) => t.one(2, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -47203,7 +43509,15 @@ impl<'a> VcsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VcsInformation::KEY)),
         }
@@ -47217,7 +43531,16 @@ impl<'a> VcsInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(VcsInformation::KEY)),
         }
@@ -47253,66 +43576,6 @@ impl<'a> VcsInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (3412, 10415) => t.one(0, avp, rt::view::no_check),
-            (3418, 10415) => t.one(1, avp, rt::view::no_check),
-            (3417, 10415) => t.one(2, avp, rt::view::no_check),
-            (3411, 10415) => t.one(3, avp, BasicServiceCodeView::check),
-            (3414, 10415) => t.one(4, avp, rt::view::no_check),
-            (3420, 10415) => t.one(5, avp, rt::view::no_check),
-            (3415, 10415) => t.one(6, avp, rt::view::check::<i32>),
-            (3416, 10415) => t.one(7, avp, IsupCauseView::check),
-            (2041, 10415) => t.one(8, avp, rt::view::check::<rt::data::Time>),
-            (3419, 10415) => t.one(9, avp, rt::view::check::<rt::data::Time>),
-            (2042, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
-            (866, 10415) => t.one(11, avp, rt::view::no_check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (3412, 10415) | (3418, 10415) | (3417, 10415) | (3411, 10415)
-            | (3414, 10415) | (3420, 10415) | (3415, 10415) | (3416, 10415) | (2041,
-            10415) | (3419, 10415) | (2042, 10415) | (866, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -47322,7 +43585,7 @@ impl<'a> VcsInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47405,19 +43668,29 @@ impl<'a> VcsInformationView<'a> {
     pub fn ps_free_format_data(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for VcsInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (3412, 10415) => t.one(0, avp, rt::view::no_check),
+            (3418, 10415) => t.one(1, avp, rt::view::no_check),
+            (3417, 10415) => t.one(2, avp, rt::view::no_check),
+            (3411, 10415) => t.one(3, avp, BasicServiceCodeView::check),
+            (3414, 10415) => t.one(4, avp, rt::view::no_check),
+            (3420, 10415) => t.one(5, avp, rt::view::no_check),
+            (3415, 10415) => t.one(6, avp, rt::view::check::<i32>),
+            (3416, 10415) => t.one(7, avp, IsupCauseView::check),
+            (2041, 10415) => t.one(8, avp, rt::view::check::<rt::data::Time>),
+            (3419, 10415) => t.one(9, avp, rt::view::check::<rt::data::Time>),
+            (2042, 10415) => t.one(10, avp, rt::view::check::<rt::data::Time>),
+            (866, 10415) => t.one(11, avp, rt::view::no_check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -47456,7 +43729,15 @@ impl<'a> VolteInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VolteInformation::KEY)),
         }
@@ -47470,7 +43751,16 @@ impl<'a> VolteInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(VolteInformation::KEY)),
         }
@@ -47506,52 +43796,6 @@ impl<'a> VolteInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (831, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (565, 10415) => t.one(1, avp, super::ts29214::CalleeInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (831, 10415) | (565, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -47561,7 +43805,7 @@ impl<'a> VolteInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47581,19 +43825,19 @@ impl<'a> VolteInformationView<'a> {
             super::ts29214::CalleeInformationView::read,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for VolteInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (831, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (565, 10415) => t.one(1, avp, super::ts29214::CalleeInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -47632,7 +43876,15 @@ impl<'a> WlanOperatorIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanOperatorId::KEY)),
         }
@@ -47646,7 +43898,16 @@ impl<'a> WlanOperatorIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(WlanOperatorId::KEY)),
         }
@@ -47682,52 +43943,6 @@ impl<'a> WlanOperatorIdView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1308, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (1307, 10415) => t.one(1, avp, rt::view::check_utf8_string),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (1308, 10415) | (1307, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -47737,7 +43952,7 @@ impl<'a> WlanOperatorIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47750,19 +43965,19 @@ impl<'a> WlanOperatorIdView<'a> {
     pub fn wlan_operator_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for WlanOperatorIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1308, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (1307, 10415) => t.one(1, avp, rt::view::check_utf8_string),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -47801,7 +44016,15 @@ impl<'a> CauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Cause::KEY)),
         }
@@ -47815,7 +44038,16 @@ impl<'a> CauseView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Cause::KEY)),
         }
@@ -47865,52 +44097,6 @@ impl<'a> CauseView<'a> {
             flags: 192,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (861, 10415) => t.one(0, avp, rt::view::check::<i32>),
-            (862, 10415) => t.one(1, avp, rt::view::check::<i32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (861, 10415) | (862, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -47920,7 +44106,7 @@ impl<'a> CauseView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
@@ -47938,19 +44124,19 @@ impl<'a> CauseView<'a> {
             rt::view::enumerated::<NodeFunctionality>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CauseView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (861, 10415) => t.one(0, avp, rt::view::check::<i32>),
+            (862, 10415) => t.one(1, avp, rt::view::check::<i32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -47989,7 +44175,15 @@ impl<'a> WlanInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanInformation::KEY)),
         }
@@ -48003,7 +44197,16 @@ impl<'a> WlanInformationView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(WlanInformation::KEY)),
         }
@@ -48039,60 +44242,6 @@ impl<'a> WlanInformationView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (1246, 10415) => t.one(0, avp, rt::view::check_utf8_string),
-            (895, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
-            (896, 10415) => t.one(2, avp, rt::view::check::<u32>),
-            (890, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
-            (891, 10415) => t.one(4, avp, rt::view::no_check),
-            (892, 10415) => t.one(5, avp, WlanRadioContainerView::check),
-            (894, 10415) => t.one(6, avp, rt::view::check::<rt::data::Address>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (1246, 10415) | (895, 10415) | (896, 10415) | (890, 10415) |
-            (891, 10415) | (892, 10415) | (894, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -48102,7 +44251,7 @@ impl<'a> WlanInformationView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
@@ -48155,19 +44304,24 @@ impl<'a> WlanInformationView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for WlanInformationView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (1246, 10415) => t.one(0, avp, rt::view::check_utf8_string),
+            (895, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
+            (896, 10415) => t.one(2, avp, rt::view::check::<u32>),
+            (890, 10415) => t.one(3, avp, rt::view::check::<rt::data::Address>),
+            (891, 10415) => t.one(4, avp, rt::view::no_check),
+            (892, 10415) => t.one(5, avp, WlanRadioContainerView::check),
+            (894, 10415) => t.one(6, avp, rt::view::check::<rt::data::Address>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -48206,7 +44360,15 @@ impl<'a> WlanRadioContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<1, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanRadioContainer::KEY)),
         }
@@ -48220,7 +44382,16 @@ impl<'a> WlanRadioContainerView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(WlanRadioContainer::KEY)),
         }
@@ -48256,54 +44427,6 @@ impl<'a> WlanRadioContainerView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (126, 0) => t.one(0, avp, rt::view::no_check),
-            (1244, 10415) => t.one(1, avp, LocationTypeView::check),
-            (127, 0) => t.one(2, avp, rt::view::no_check),
-            (893, 10415) => t.one(3, avp, rt::view::check::<u32>),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!((code, vendor), (126, 0) | (1244, 10415) | (127, 0) | (893, 10415))
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -48313,7 +44436,7 @@ impl<'a> WlanRadioContainerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
@@ -48336,19 +44459,21 @@ impl<'a> WlanRadioContainerView<'a> {
     pub fn wlan_technology(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for WlanRadioContainerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<1, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            (126, 0) => t.one(0, avp, rt::view::no_check),
+            (1244, 10415) => t.one(1, avp, LocationTypeView::check),
+            (127, 0) => t.one(2, avp, rt::view::no_check),
+            (893, 10415) => t.one(3, avp, rt::view::check::<u32>),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -48403,8 +44528,28 @@ impl<'a> CreditControlRequestView<'a> {
             count: [0; 8usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -48485,123 +44630,6 @@ impl<'a> CreditControlRequestView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (461, 0) => t.one(6, avp, rt::view::check_utf8_string),
-            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
-            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
-            (1, 0) => t.one(10, avp, rt::view::check_utf8_string),
-            (419, 0) => t.one(11, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(12, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(13, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(14, avp, rt::view::check::<rt::data::Time>),
-            (443, 0) => {
-                t.any(15, 0, avp, super::credit_control::SubscriptionIdView::check)
-            }
-            (659, 0) => {
-                t.any(
-                    16,
-                    1,
-                    avp,
-                    super::credit_control::SubscriptionIdExtensionView::check,
-                )
-            }
-            (439, 0) => t.one(17, avp, rt::view::check::<u32>),
-            (295, 0) => t.one(18, avp, rt::view::check::<i32>),
-            (437, 0) => {
-                t.one(19, avp, super::credit_control::RequestedServiceUnitView::check)
-            }
-            (436, 0) => t.one(20, avp, rt::view::check::<i32>),
-            (446, 0) => {
-                t.any(21, 2, avp, super::credit_control::UsedServiceUnitView::check)
-            }
-            (2055, 10415) => t.one(22, avp, rt::view::check::<i32>),
-            (455, 0) => t.one(23, avp, rt::view::check::<i32>),
-            (456, 0) => {
-                t.any(
-                    24,
-                    3,
-                    avp,
-                    super::credit_control::MultipleServicesCreditControlView::check,
-                )
-            }
-            (440, 0) => {
-                t.any(25, 4, avp, super::credit_control::ServiceParameterInfoView::check)
-            }
-            (411, 0) => t.one(26, avp, rt::view::no_check),
-            (458, 0) => {
-                t.one(27, avp, super::credit_control::UserEquipmentInfoView::check)
-            }
-            (653, 0) => {
-                t.one(
-                    28,
-                    avp,
-                    super::credit_control::UserEquipmentInfoExtensionView::check,
-                )
-            }
-            (621, 0) => t.one(29, avp, super::doic::OcSupportedFeaturesView::check),
-            (628, 10415) => {
-                t.any(30, 5, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (284, 0) => t.any(31, 6, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(32, 7, avp, rt::view::check_diameter_identity),
-            (873, 10415) => t.one(33, avp, ServiceInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (264, 0) | (296, 0) | (283, 0) | (258,
-            0) | (461, 0) | (416, 0) | (415, 0) | (293, 0) | (1, 0) | (419, 0) | (50, 0)
-            | (278, 0) | (55, 0) | (443, 0) | (659, 0) | (439, 0) | (295, 0) | (437, 0) |
-            (436, 0) | (446, 0) | (2055, 10415) | (455, 0) | (456, 0) | (440, 0) | (411,
-            0) | (458, 0) | (653, 0) | (621, 0) | (628, 10415) | (284, 0) | (282, 0) |
-            (873, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -48611,7 +44639,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -48930,6 +44958,84 @@ impl<'a> CreditControlRequestView<'a> {
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CreditControlRequestView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (264, 0) => t.one(2, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (283, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (461, 0) => t.one(6, avp, rt::view::check_utf8_string),
+            (416, 0) => t.one(7, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(8, avp, rt::view::check::<u32>),
+            (293, 0) => t.one(9, avp, rt::view::check_diameter_identity),
+            (1, 0) => t.one(10, avp, rt::view::check_utf8_string),
+            (419, 0) => t.one(11, avp, rt::view::check::<u64>),
+            (50, 0) => t.one(12, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(13, avp, rt::view::check::<u32>),
+            (55, 0) => t.one(14, avp, rt::view::check::<rt::data::Time>),
+            (443, 0) => {
+                t.any(15, 0, avp, super::credit_control::SubscriptionIdView::check)
+            }
+            (659, 0) => {
+                t.any(
+                    16,
+                    1,
+                    avp,
+                    super::credit_control::SubscriptionIdExtensionView::check,
+                )
+            }
+            (439, 0) => t.one(17, avp, rt::view::check::<u32>),
+            (295, 0) => t.one(18, avp, rt::view::check::<i32>),
+            (437, 0) => {
+                t.one(19, avp, super::credit_control::RequestedServiceUnitView::check)
+            }
+            (436, 0) => t.one(20, avp, rt::view::check::<i32>),
+            (446, 0) => {
+                t.any(21, 2, avp, super::credit_control::UsedServiceUnitView::check)
+            }
+            (2055, 10415) => t.one(22, avp, rt::view::check::<i32>),
+            (455, 0) => t.one(23, avp, rt::view::check::<i32>),
+            (456, 0) => {
+                t.any(
+                    24,
+                    3,
+                    avp,
+                    super::credit_control::MultipleServicesCreditControlView::check,
+                )
+            }
+            (440, 0) => {
+                t.any(25, 4, avp, super::credit_control::ServiceParameterInfoView::check)
+            }
+            (411, 0) => t.one(26, avp, rt::view::no_check),
+            (458, 0) => {
+                t.one(27, avp, super::credit_control::UserEquipmentInfoView::check)
+            }
+            (653, 0) => {
+                t.one(
+                    28,
+                    avp,
+                    super::credit_control::UserEquipmentInfoExtensionView::check,
+                )
+            }
+            (621, 0) => t.one(29, avp, super::doic::OcSupportedFeaturesView::check),
+            (628, 10415) => {
+                t.any(30, 5, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (284, 0) => t.any(31, 6, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(32, 7, avp, rt::view::check_diameter_identity),
+            (873, 10415) => t.one(33, avp, ServiceInformationView::check),
+            _ => t.extra(),
+        }
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48981,8 +45087,28 @@ impl<'a> CreditControlAnswerView<'a> {
             count: [0; 6usize],
             extra: 0,
         };
-        v.fill_members(rt::data::DecodeCx::default(), true, header.length as usize)?;
+        v.fill_members(header.length as usize)?;
         Ok(v)
+    }
+    /// Indexes and checks the members; a missing one is reported at `missing_at`.
+    /// Kept out of line: inlined into `from_bytes`, the CCR's walk cost about 190
+    /// instructions more (BENCHMARKS.md, "Generated code: one step per view").
+    #[inline(never)]
+    fn fill_members(&mut self, missing_at: usize) -> Result<(), rt::DecodeError> {
+        let avps = rt::AvpIter::within(
+            self.root,
+            self.start as usize,
+            self.end as usize,
+        );
+        let (v, cx, deep) = (self, rt::data::DecodeCx::default(), true);
+        let mut t = rt::view::Index {
+            first: &mut v.first,
+            count: &mut v.count,
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -49055,107 +45181,6 @@ impl<'a> CreditControlAnswerView<'a> {
             flags: 64,
         },
     ];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
-            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
-            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
-            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
-            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
-            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
-            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
-            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
-            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
-            (418, 0) => t.one(9, avp, rt::view::check::<i32>),
-            (419, 0) => t.one(10, avp, rt::view::check::<u64>),
-            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
-            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
-            (55, 0) => t.one(13, avp, rt::view::check::<rt::data::Time>),
-            (431, 0) => {
-                t.one(14, avp, super::credit_control::GrantedServiceUnitView::check)
-            }
-            (456, 0) => {
-                t.any(
-                    15,
-                    0,
-                    avp,
-                    super::credit_control::MultipleServicesCreditControlView::check,
-                )
-            }
-            (423, 0) => t.one(16, avp, super::credit_control::CostInformationView::check),
-            (430, 0) => {
-                t.one(17, avp, super::credit_control::FinalUnitIndicationView::check)
-            }
-            (669, 0) => {
-                t.one(18, avp, super::credit_control::QosFinalUnitIndicationView::check)
-            }
-            (422, 0) => t.one(19, avp, rt::view::check::<i32>),
-            (2020, 10415) => t.one(20, avp, rt::view::check::<i32>),
-            (2021, 10415) => t.one(21, avp, RemainingBalanceView::check),
-            (621, 0) => t.one(22, avp, super::doic::OcSupportedFeaturesView::check),
-            (623, 0) => t.one(23, avp, super::doic::OcOlrView::check),
-            (628, 10415) => {
-                t.any(24, 1, avp, super::ts29229::SupportedFeaturesView::check)
-            }
-            (427, 0) => t.one(25, avp, rt::view::check::<i32>),
-            (428, 0) => t.one(26, avp, rt::view::check::<i32>),
-            (448, 0) => t.one(27, avp, rt::view::check::<u32>),
-            (292, 0) => t.any(28, 2, avp, rt::view::check::<rt::data::DiameterUri>),
-            (261, 0) => t.one(29, avp, rt::view::check::<i32>),
-            (262, 0) => t.one(30, avp, rt::view::check::<u32>),
-            (284, 0) => t.any(31, 3, avp, super::base::ProxyInfoView::check),
-            (282, 0) => t.any(32, 4, avp, rt::view::check_diameter_identity),
-            (279, 0) => t.any(33, 5, avp, super::base::FailedAvpView::check),
-            (873, 10415) => t.one(34, avp, ServiceInformationView::check),
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut self.first,
-            count: &mut self.count,
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        matches!(
-            (code, vendor), (263, 0) | (301, 0) | (268, 0) | (264, 0) | (296, 0) | (258,
-            0) | (416, 0) | (415, 0) | (1, 0) | (418, 0) | (419, 0) | (50, 0) | (278, 0)
-            | (55, 0) | (431, 0) | (456, 0) | (423, 0) | (430, 0) | (669, 0) | (422, 0) |
-            (2020, 10415) | (2021, 10415) | (621, 0) | (623, 0) | (628, 10415) | (427, 0)
-            | (428, 0) | (448, 0) | (292, 0) | (261, 0) | (262, 0) | (284, 0) | (282, 0)
-            | (279, 0) | (873, 10415)
-        )
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -49165,7 +45190,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
@@ -49485,6 +45510,68 @@ impl<'a> CreditControlAnswerView<'a> {
     #[inline]
     pub fn service_information(&self) -> Option<ServiceInformationView<'a>> {
         rt::view::opt(self.root, self.first[34], self.end, ServiceInformationView::read)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl<'a> rt::view::Step<'a> for CreditControlAnswerView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
+        avp: &rt::AvpRef<'a>,
+    ) -> Result<(), rt::DecodeError> {
+        match (avp.code, avp.vendor) {
+            (263, 0) => t.one(0, avp, rt::view::check_utf8_string),
+            (301, 0) => t.one(1, avp, rt::view::check::<i32>),
+            (268, 0) => t.one(2, avp, rt::view::check::<u32>),
+            (264, 0) => t.one(3, avp, rt::view::check_diameter_identity),
+            (296, 0) => t.one(4, avp, rt::view::check_diameter_identity),
+            (258, 0) => t.one(5, avp, rt::view::check::<u32>),
+            (416, 0) => t.one(6, avp, rt::view::check::<i32>),
+            (415, 0) => t.one(7, avp, rt::view::check::<u32>),
+            (1, 0) => t.one(8, avp, rt::view::check_utf8_string),
+            (418, 0) => t.one(9, avp, rt::view::check::<i32>),
+            (419, 0) => t.one(10, avp, rt::view::check::<u64>),
+            (50, 0) => t.one(11, avp, rt::view::check_utf8_string),
+            (278, 0) => t.one(12, avp, rt::view::check::<u32>),
+            (55, 0) => t.one(13, avp, rt::view::check::<rt::data::Time>),
+            (431, 0) => {
+                t.one(14, avp, super::credit_control::GrantedServiceUnitView::check)
+            }
+            (456, 0) => {
+                t.any(
+                    15,
+                    0,
+                    avp,
+                    super::credit_control::MultipleServicesCreditControlView::check,
+                )
+            }
+            (423, 0) => t.one(16, avp, super::credit_control::CostInformationView::check),
+            (430, 0) => {
+                t.one(17, avp, super::credit_control::FinalUnitIndicationView::check)
+            }
+            (669, 0) => {
+                t.one(18, avp, super::credit_control::QosFinalUnitIndicationView::check)
+            }
+            (422, 0) => t.one(19, avp, rt::view::check::<i32>),
+            (2020, 10415) => t.one(20, avp, rt::view::check::<i32>),
+            (2021, 10415) => t.one(21, avp, RemainingBalanceView::check),
+            (621, 0) => t.one(22, avp, super::doic::OcSupportedFeaturesView::check),
+            (623, 0) => t.one(23, avp, super::doic::OcOlrView::check),
+            (628, 10415) => {
+                t.any(24, 1, avp, super::ts29229::SupportedFeaturesView::check)
+            }
+            (427, 0) => t.one(25, avp, rt::view::check::<i32>),
+            (428, 0) => t.one(26, avp, rt::view::check::<i32>),
+            (448, 0) => t.one(27, avp, rt::view::check::<u32>),
+            (292, 0) => t.any(28, 2, avp, rt::view::check::<rt::data::DiameterUri>),
+            (261, 0) => t.one(29, avp, rt::view::check::<i32>),
+            (262, 0) => t.one(30, avp, rt::view::check::<u32>),
+            (284, 0) => t.any(31, 3, avp, super::base::ProxyInfoView::check),
+            (282, 0) => t.any(32, 4, avp, rt::view::check_diameter_identity),
+            (279, 0) => t.any(33, 5, avp, super::base::FailedAvpView::check),
+            (873, 10415) => t.one(34, avp, ServiceInformationView::check),
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]

@@ -35,7 +35,7 @@ pub mod application {}
 /// Detailed-Result ::= < AVP Header: 15 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DetailedResult {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -43,6 +43,8 @@ pub struct DetailedResult {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
+impl Eq for DetailedResult {}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Default for DetailedResult {
     fn default() -> Self {
@@ -97,9 +99,6 @@ impl rt::AvpData for DetailedResult {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -111,7 +110,7 @@ impl rt::AvpData for DetailedResult {
 /// Charging-Policy-Report ::= < AVP Header: 1134 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChargingPolicyReport {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -119,6 +118,8 @@ pub struct ChargingPolicyReport {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
+impl Eq for ChargingPolicyReport {}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Default for ChargingPolicyReport {
     fn default() -> Self {
@@ -173,9 +174,6 @@ impl rt::AvpData for ChargingPolicyReport {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -187,7 +185,7 @@ impl rt::AvpData for ChargingPolicyReport {
 /// Policy-Counter ::= < AVP Header: 1135 637 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PolicyCounter {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -195,6 +193,8 @@ pub struct PolicyCounter {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_alcatel"))]
+impl Eq for PolicyCounter {}
 #[cfg(any(feature = "vendor_alcatel"))]
 impl Default for PolicyCounter {
     fn default() -> Self {
@@ -249,9 +249,6 @@ impl rt::AvpData for PolicyCounter {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -283,7 +280,15 @@ impl<'a> DetailedResultView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DetailedResult::KEY)),
         }
@@ -297,7 +302,16 @@ impl<'a> DetailedResultView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DetailedResult::KEY)),
         }
@@ -332,50 +346,6 @@ impl<'a> DetailedResultView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -385,22 +355,20 @@ impl<'a> DetailedResultView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl<'a> rt::view::Step<'a> for DetailedResultView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -437,7 +405,15 @@ impl<'a> ChargingPolicyReportView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ChargingPolicyReport::KEY)),
         }
@@ -451,7 +427,16 @@ impl<'a> ChargingPolicyReportView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingPolicyReport::KEY)),
         }
@@ -486,50 +471,6 @@ impl<'a> ChargingPolicyReportView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -539,22 +480,20 @@ impl<'a> ChargingPolicyReportView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl<'a> rt::view::Step<'a> for ChargingPolicyReportView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -591,7 +530,15 @@ impl<'a> PolicyCounterView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PolicyCounter::KEY)),
         }
@@ -605,7 +552,16 @@ impl<'a> PolicyCounterView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PolicyCounter::KEY)),
         }
@@ -640,50 +596,6 @@ impl<'a> PolicyCounterView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -693,22 +605,20 @@ impl<'a> PolicyCounterView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl<'a> rt::view::Step<'a> for PolicyCounterView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]

@@ -39,7 +39,7 @@ pub mod application {}
 /// Inovar-Service-ID ::= < AVP Header: 4004 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InovarServiceId {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -47,6 +47,8 @@ pub struct InovarServiceId {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_inovar"))]
+impl Eq for InovarServiceId {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarServiceId {
     fn default() -> Self {
@@ -101,9 +103,6 @@ impl rt::AvpData for InovarServiceId {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -115,7 +114,7 @@ impl rt::AvpData for InovarServiceId {
 /// Inovar-Unsuccessful-Call-Reason ::= < AVP Header: 4005 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InovarUnsuccessfulCallReason {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -123,6 +122,8 @@ pub struct InovarUnsuccessfulCallReason {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_inovar"))]
+impl Eq for InovarUnsuccessfulCallReason {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarUnsuccessfulCallReason {
     fn default() -> Self {
@@ -177,9 +178,6 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -191,7 +189,7 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
 /// Inovar-Calling-Party-Info ::= < AVP Header: 4011 41897 >
 ///     *[ AVP ]
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InovarCallingPartyInfo {
     /// AVPs not named by the ABNF (the `*[ AVP ]` slot, or unexpected ones), kept with
     /// their flags so nothing is lost when re-encoding.
@@ -199,6 +197,8 @@ pub struct InovarCallingPartyInfo {
     /// Received AVP flags that differ from the dictionary defaults.
     pub avp_flags: rt::typed::FlagOverrides,
 }
+#[cfg(any(feature = "vendor_inovar"))]
+impl Eq for InovarCallingPartyInfo {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl Default for InovarCallingPartyInfo {
     fn default() -> Self {
@@ -253,9 +253,6 @@ impl rt::AvpData for InovarCallingPartyInfo {
         let cx = cx.enter(avp)?;
         rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
-    fn data_len(&self) -> usize {
-        rt::typed::len_extra(&self.extra)
-    }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_extra(&self.extra, buf);
     }
@@ -287,7 +284,15 @@ impl<'a> InovarServiceIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(InovarServiceId::KEY)),
         }
@@ -301,7 +306,16 @@ impl<'a> InovarServiceIdView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(InovarServiceId::KEY)),
         }
@@ -336,50 +350,6 @@ impl<'a> InovarServiceIdView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -389,22 +359,20 @@ impl<'a> InovarServiceIdView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl<'a> rt::view::Step<'a> for InovarServiceIdView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -441,7 +409,15 @@ impl<'a> InovarUnsuccessfulCallReasonView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(InovarUnsuccessfulCallReason::KEY)),
         }
@@ -455,7 +431,16 @@ impl<'a> InovarUnsuccessfulCallReasonView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(InovarUnsuccessfulCallReason::KEY)),
         }
@@ -490,50 +475,6 @@ impl<'a> InovarUnsuccessfulCallReasonView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -543,22 +484,20 @@ impl<'a> InovarUnsuccessfulCallReasonView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl<'a> rt::view::Step<'a> for InovarUnsuccessfulCallReasonView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -595,7 +534,15 @@ impl<'a> InovarCallingPartyInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        match Self::check_members(avp, cx, avp.offset) {
+        match rt::view::checked::<
+            Self,
+            _,
+        >(
+            avp.children(),
+            &mut rt::view::Seen::<0, 0>::new(cx),
+            Self::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(InovarCallingPartyInfo::KEY)),
         }
@@ -609,7 +556,16 @@ impl<'a> InovarCallingPartyInfoView<'a> {
     ) -> Result<Self, rt::DecodeError> {
         let cx = cx.enter(avp)?;
         let mut v = Self::empty(avp);
-        match v.fill_members(cx, deep, avp.offset) {
+        let mut t = rt::view::Index {
+            first: &mut [],
+            count: &mut [],
+            extra: &mut v.extra,
+            cx,
+            deep,
+        };
+        match rt::view::index::<
+            Self,
+        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(InovarCallingPartyInfo::KEY)),
         }
@@ -644,50 +600,6 @@ impl<'a> InovarCallingPartyInfoView<'a> {
     }
     /// The members the ABNF requires, checked after the walk.
     const REQUIRED: &'static [rt::view::Required] = &[];
-    /// One AVP of the walk: which ABNF member it is, and the check of its value. The
-    /// tracker does the rest (see `view::Tracker`).
-    #[inline(always)]
-    fn step<T: rt::view::Tracker<'a>>(
-        t: &mut T,
-        avp: &rt::AvpRef<'a>,
-    ) -> Result<(), rt::DecodeError> {
-        match (avp.code, avp.vendor) {
-            _ => t.extra(),
-        }
-    }
-    /// Indexes the members of `root[start..end]`; with `deep`, checks them as decoding
-    /// the owned struct does (and Grouped members' contents too). A missing member is
-    /// reported at `missing_at`.
-    #[inline]
-    fn fill_members(
-        &mut self,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-        missing_at: usize,
-    ) -> Result<(), rt::DecodeError> {
-        let avps = rt::AvpIter::within(
-            self.root,
-            self.start as usize,
-            self.end as usize,
-        );
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut self.extra,
-            cx,
-            deep,
-        };
-        rt::view::walk(avps, &mut t, Self::step)?;
-        if deep {
-            rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
-        } else {
-            Ok(())
-        }
-    }
-    /// Whether the ABNF names this AVP.
-    fn is_member(code: u32, vendor: u32) -> bool {
-        false
-    }
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -697,22 +609,20 @@ impl<'a> InovarCallingPartyInfoView<'a> {
             self.start,
             self.end,
             self.extra,
-            Self::is_member,
+            <Self as rt::view::Step<'a>>::step,
         )
     }
-    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
-    /// errors in the same order, but without indexing them: the check of a view that
-    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
-    /// which then fills no offset arrays (a bit per single member instead).
-    #[inline]
-    fn check_members(
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl<'a> rt::view::Step<'a> for InovarCallingPartyInfoView<'a> {
+    #[inline(always)]
+    fn step<T: rt::view::Tracker<'a>>(
+        t: &mut T,
         avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        missing_at: usize,
     ) -> Result<(), rt::DecodeError> {
-        let mut t = rt::view::Seen::<0, 0>::new(cx);
-        rt::view::walk(avp.children(), &mut t, Self::step)?;
-        rt::view::Tracker::missing(&t, Self::REQUIRED, missing_at)
+        match (avp.code, avp.vendor) {
+            _ => t.extra(),
+        }
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
