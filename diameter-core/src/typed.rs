@@ -71,7 +71,7 @@ pub trait Command: Sized {
         Self::decode(&Message::from_encoded(header, bytes))
     }
 
-    /// Encoded length of the whole message.
+    /// Encoded length of the whole message (written and measured: see [`Command::avps_len`]).
     fn encoded_len(&self) -> usize {
         HEADER_LEN + self.avps_len()
     }
@@ -130,9 +130,10 @@ pub trait Command: Sized {
                 }
                 out
             }
-            // Re-entered (an encoder calling `to_bytes`): a buffer of its own.
+            // Re-entered (an encoder calling `to_bytes`): a buffer of its own, grown as
+            // written (`encoded_len` would encode the message once more to measure it).
             Err(_) => {
-                let mut buf = BytesMut::with_capacity(self.encoded_len());
+                let mut buf = BytesMut::new();
                 self.encode(&mut buf);
                 buf.freeze()
             }
@@ -756,5 +757,56 @@ pub fn experimental_result_avp(vendor_id: u32, code: u32) -> crate::RawAvp {
         flags: AvpFlags(AvpFlags::MANDATORY),
         vendor: 0,
         data: data.freeze(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Command, SCRATCH};
+    use crate::data::AvpData;
+    use crate::generated::base::{DeviceWatchdogRequest, ProxyInfo};
+
+    fn dwr() -> DeviceWatchdogRequest {
+        let mut m = DeviceWatchdogRequest {
+            origin_host: "peer.example.net".into(),
+            origin_realm: "example.net".into(),
+            origin_state_id: Some(7),
+            ..Default::default()
+        };
+        m.header.hop_by_hop = 0x1122_3344;
+        m
+    }
+
+    /// Re-entered (the per-thread scratch buffer already borrowed, as by an encoder calling
+    /// `to_bytes`), `to_bytes` writes into a buffer of its own: the same bytes.
+    #[test]
+    fn to_bytes_re_entered_gives_the_same_bytes() {
+        let m = dwr();
+        let direct = m.to_bytes();
+        let nested = SCRATCH.with(|cell| {
+            let _held = cell.borrow_mut();
+            m.to_bytes()
+        });
+        assert_eq!(direct, nested);
+        assert_eq!(direct.len(), m.encoded_len());
+    }
+
+    /// The lengths that are measured by writing (a Grouped value's `data_len`, a message's
+    /// `avps_len`) agree with what encoding writes.
+    #[test]
+    fn measured_lengths_match_the_encoding() {
+        let pi = ProxyInfo {
+            proxy_host: "relay.example.net".into(),
+            proxy_state: bytes::Bytes::from_static(b"abc"),
+            ..Default::default()
+        };
+        let mut buf = bytes::BytesMut::new();
+        pi.encode_data(&mut buf);
+        assert_eq!(pi.data_len(), buf.len());
+        // Proxy-Host: 8-byte header + 17 bytes, padded to 28; Proxy-State: 8 + 3, padded to 12.
+        assert_eq!(pi.data_len(), 28 + 12);
+        let m = dwr();
+        assert_eq!(m.encoded_len(), super::HEADER_LEN + m.avps_len());
+        assert_eq!(m.to_bytes().len(), m.encoded_len());
     }
 }
