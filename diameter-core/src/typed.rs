@@ -347,11 +347,14 @@ pub struct Walk<'w> {
     pub flags: &'w mut FlagOverrides,
 }
 
-/// A required member of a generated struct, for [`Walk::finish`].
+/// A required member of a generated struct or view (its type's `REQUIRED` table), for
+/// [`Walk::finish`] and the views' trackers (`view::Tracker::missing`).
 #[derive(Clone, Copy, Debug)]
 pub struct Required {
-    /// Index of the member (ABNF order) in [`Walk::count`].
+    /// Index of the member (ABNF order) in [`Walk::count`], and its slot in a view.
     pub index: u16,
+    /// Its position among the repeated members (a view's count array), or [`SINGLE`].
+    pub rep: u16,
     /// Fewest occurrences.
     pub min: u32,
     /// The member's AVP.
@@ -362,11 +365,24 @@ pub struct Required {
     pub ty: AvpType,
 }
 
+/// [`Required::rep`] of a member that may occur once.
+pub const SINGLE: u16 = u16::MAX;
+
 impl Required {
-    /// Member `index` (ABNF order), at least `min` times.
-    pub const fn new(index: u16, min: u32, code: u32, vendor: u32, flags: u8, ty: AvpType) -> Self {
+    /// Member `index` (ABNF order; `rep`-th repeated member or [`SINGLE`]), at least `min`
+    /// times.
+    pub const fn new(
+        index: u16,
+        rep: u16,
+        min: u32,
+        code: u32,
+        vendor: u32,
+        flags: u8,
+        ty: AvpType,
+    ) -> Self {
         Self {
             index,
+            rep,
             min,
             key: AvpKey::new(code, vendor),
             flags: AvpFlags(flags),

@@ -15,12 +15,12 @@
 
 use bytes::Bytes;
 
-use crate::avp::{AvpFlags, AvpIter, AvpKey, AvpRef};
+use crate::avp::{AvpIter, AvpRef};
 use crate::data::{AvpData, DecodeCx};
-use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
 use crate::header::Header;
 use crate::message::Limits;
+use crate::typed::{Required, SINGLE};
 
 /// The offset recorded for a member that is absent.
 pub const ABSENT: u32 = u32::MAX;
@@ -134,30 +134,33 @@ pub trait Tracker<'a> {
     fn missing(&self, required: &[Required], missing_at: usize) -> Result<(), DecodeError>;
 }
 
-/// A member the ABNF requires (`< x >`, `{ x }`, or `n*` with n > 0), for the check after
-/// a view's walk.
-pub struct Required {
-    /// The member's ABNF position.
-    pub slot: u16,
-    /// Its position among the repeated members, for a repeated one.
-    pub rep: u16,
-    /// At least this many (1 for a single member).
-    pub min: u32,
-    /// The AVP, its type and default flags: the Failed-AVP of a 5005.
-    pub key: AvpKey,
-    /// The AVP's type.
-    pub ty: AvpType,
-    /// The AVP's default flags.
-    pub flags: u8,
+/// The first of `required` (in ABNF order) that did not occur often enough, as the 5005
+/// error reported at `missing_at`: `count` holds the repeated members' counts, `present`
+/// tells whether a single member occurred. Shared by the trackers that check.
+#[inline(always)]
+fn first_missing(
+    required: &[Required],
+    missing_at: usize,
+    count: &[u32],
+    present: impl Fn(usize) -> bool,
+) -> Result<(), DecodeError> {
+    for r in required {
+        let short = if r.rep == SINGLE {
+            !present(usize::from(r.index))
+        } else {
+            count[usize::from(r.rep)] < r.min
+        };
+        if short {
+            return Err(missing(r, missing_at));
+        }
+    }
+    Ok(())
 }
-
-/// `Required::rep` of a single member.
-pub const SINGLE: u16 = u16::MAX;
 
 #[cold]
 #[inline(never)]
 fn missing(r: &Required, missing_at: usize) -> DecodeError {
-    crate::typed::missing(r.key, r.ty, AvpFlags(r.flags), missing_at)
+    crate::typed::missing(r.key, r.ty, r.flags, missing_at)
 }
 
 /// The tracker of a view being built: records each member's first offset and each repeated
@@ -226,17 +229,9 @@ impl<'a> Tracker<'a> for Index<'_> {
 
     #[inline(always)]
     fn missing(&self, required: &[Required], missing_at: usize) -> Result<(), DecodeError> {
-        for r in required {
-            let short = if r.rep == SINGLE {
-                self.first[r.slot as usize] == ABSENT
-            } else {
-                self.count[r.rep as usize] < r.min
-            };
-            if short {
-                return Err(missing(r, missing_at));
-            }
-        }
-        Ok(())
+        first_missing(required, missing_at, self.count, |slot| {
+            self.first[slot] != ABSENT
+        })
     }
 }
 
@@ -305,18 +300,9 @@ impl<'a, const W: usize, const R: usize> Tracker<'a> for Seen<W, R> {
 
     #[inline(always)]
     fn missing(&self, required: &[Required], missing_at: usize) -> Result<(), DecodeError> {
-        for r in required {
-            let short = if r.rep == SINGLE {
-                let s = r.slot as usize;
-                self.seen[s / 64] & (1 << (s % 64)) == 0
-            } else {
-                self.count[r.rep as usize] < r.min
-            };
-            if short {
-                return Err(missing(r, missing_at));
-            }
-        }
-        Ok(())
+        first_missing(required, missing_at, &self.count, |slot| {
+            self.seen[slot / 64] & (1 << (slot % 64)) != 0
+        })
     }
 }
 

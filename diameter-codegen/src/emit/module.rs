@@ -153,6 +153,41 @@ impl Ctx<'_> {
         }
     }
 
+    /// The type's table of required members (`< x >`, `{ x }`, `n*` with n > 0), in ABNF
+    /// order: read by the owned struct's decoding (`Walk::finish`) and by its view's
+    /// trackers, which is why it holds each repeated member's position among the repeated
+    /// ones (`rep`, the view's count array) too.
+    fn required_table(&self, fields: &[Field<'_>]) -> TokenStream {
+        let rt = &self.rt;
+        let mut repeated = 0u16;
+        let required = fields.iter().enumerate().filter_map(|(i, f)| {
+            let (min, rep) = match f.card {
+                Card::One => (1, quote!(#rt::typed::SINGLE)),
+                Card::Optional => return None,
+                Card::Many => {
+                    let rep = Literal::u16_unsuffixed(repeated);
+                    repeated += 1;
+                    if f.rule.min == 0 {
+                        return None;
+                    }
+                    (f.rule.min, quote!(#rep))
+                }
+            };
+            let i = Literal::u16_unsuffixed(i as u16);
+            let min = u32_lit(min);
+            let code = u32_lit(f.avp.code);
+            let vendor = u32_lit(f.avp.vendor);
+            let df = Literal::u8_unsuffixed(default_flags(f.avp));
+            let ty = format_ident!("{}", f.avp.ty.core_variant());
+            Some(quote!(#rt::typed::Required::new(#i, #rep, #min, #code, #vendor, #df, #rt::dictionary::AvpType::#ty),))
+        });
+        let required: Vec<TokenStream> = required.collect();
+        quote! {
+            /// The members the ABNF requires, checked after decoding (and by the view).
+            const REQUIRED: &'static [#rt::typed::Required] = &[#(#required)*];
+        }
+    }
+
     /// Statements that decode the members from `iter` into `self` in place (the struct
     /// starts as `Default`), so large structs are never moved while decoding; then the
     /// checks for missing required members, reported at `end`. Each member is one match arm
@@ -187,23 +222,8 @@ impl Ctx<'_> {
                 }
             }
         });
-        let required = fields.iter().enumerate().filter_map(|(i, f)| {
-            let min = match f.card {
-                Card::One => 1,
-                Card::Many if f.rule.min > 0 => f.rule.min,
-                _ => return None,
-            };
-            let i = Literal::u16_unsuffixed(i as u16);
-            let min = u32_lit(min);
-            let code = u32_lit(f.avp.code);
-            let vendor = u32_lit(f.avp.vendor);
-            let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let ty = format_ident!("{}", f.avp.ty.core_variant());
-            Some(quote!(#rt::typed::Required::new(#i, #min, #code, #vendor, #df, #rt::dictionary::AvpType::#ty),))
-        });
         let n = fields.len();
         quote! {
-            const REQUIRED: &[#rt::typed::Required] = &[#(#required)*];
             let mut count = [0u32; #n];
             let mut w = #rt::typed::Walk { cx, count: &mut count, extra: &mut self.extra, flags: &mut self.avp_flags };
             // `next_framed` keeps each AVP in registers (no `Result` item written to memory
@@ -217,7 +237,7 @@ impl Ctx<'_> {
                 r?;
             }
             avps.finish()?;
-            w.finish(REQUIRED, #end)
+            w.finish(Self::REQUIRED, #end)
         }
     }
 
@@ -256,20 +276,16 @@ impl Ctx<'_> {
         quote!(#(#enc)*)
     }
 
-    /// The derives of an owned struct, and its `Eq` (written as an empty impl: `derive(Eq)`
-    /// adds a body asserting each field's type is `Eq`, which costs compile time per field
-    /// and says nothing the generator does not already know).
-    fn derives(
-        &self,
-        name: &proc_macro2::Ident,
-        fields: &[Field<'_>],
-    ) -> (TokenStream, TokenStream) {
+    /// An owned struct's `Eq`, written as an empty impl (`derive(Eq)` adds a body asserting
+    /// each field's type is `Eq`, which costs compile time per field and says nothing the
+    /// generator does not already know); none for a struct holding floats.
+    fn eq_impl(&self, name: &proc_macro2::Ident, fields: &[Field<'_>]) -> TokenStream {
         let has_float = fields.iter().any(|f| {
             matches!(f.avp.ty, AvpType::Float32 | AvpType::Float64)
                 || self.contains_float(&f.avp.name)
         });
         let eq = (!has_float).then(|| quote!(impl Eq for #name {}));
-        (quote!(#[derive(Clone, Debug, PartialEq)]), quote!(#eq))
+        quote!(#eq)
     }
 
     pub(super) fn emit_enum(&self, a: &Avp) -> TokenStream {
@@ -413,7 +429,8 @@ impl Ctx<'_> {
                 .map(|d| format!("\n\n{}", doc_prose(d)))
                 .unwrap_or_default()
         ));
-        let (derives, eq) = self.derives(&name, &fields);
+        let eq = self.eq_impl(&name, &fields);
+        let required = self.required_table(&fields);
         let body = self.struct_fields(&fields);
         let decode = self.decode_body(&fields, quote!(parent.children()), quote!(parent.offset));
         let enc = self.encode_body(rules, &fields);
@@ -425,7 +442,7 @@ impl Ctx<'_> {
         });
         quote! {
             #doc
-            #derives
+            #[derive(Clone, Debug, PartialEq)]
             pub struct #name {
                 #body
             }
@@ -445,6 +462,8 @@ impl Ctx<'_> {
             impl #name {
                 /// The AVP's code and vendor.
                 pub const KEY: #rt::AvpKey = #rt::AvpKey::new(#code, #vendor);
+
+                #required
 
                 fn decode_members(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     #decode
@@ -509,7 +528,8 @@ impl Ctx<'_> {
                 .map(|d| format!("\n\n{}", doc_prose(d)))
                 .unwrap_or_default()
         ));
-        let (derives, eq) = self.derives(&name, &fields);
+        let eq = self.eq_impl(&name, &fields);
+        let required = self.required_table(&fields);
         let body = self.struct_fields(&fields);
         let decode = self.decode_body(
             &fields,
@@ -527,7 +547,7 @@ impl Ctx<'_> {
         });
         quote! {
             #doc
-            #derives
+            #[derive(Clone, Debug, PartialEq)]
             pub struct #name {
                 /// Header: flags and identifiers (the length is computed when encoding).
                 pub header: #rt::Header,
@@ -548,6 +568,8 @@ impl Ctx<'_> {
             }
 
             impl #name {
+                #required
+
                 fn decode_members(&mut self, msg: &#rt::Message, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     #decode
                 }

@@ -11,7 +11,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::module::{Card, Field, default_flags, section, u32_lit};
+use super::module::{Card, Field, section, u32_lit};
 use super::{Ctx, doc_attr};
 use crate::model::{Avp, AvpType, Command, Rule};
 
@@ -105,15 +105,14 @@ impl Ctx<'_> {
         }
     }
 
-    /// The parts shared by Grouped and command views: index fields, the walk's `step` and
-    /// table of required members, the member-indexing function, accessors, `is_member` and
-    /// `extra`.
-    fn view_parts(&self, fields: &[Field<'_>]) -> ViewParts {
+    /// The parts shared by Grouped and command views of the owned type `owned`: index
+    /// fields, the walk's `step` (a `view::Step` impl's body), the trackers' set-up,
+    /// accessors and `extra`. The required members are the owned type's `REQUIRED` table.
+    fn view_parts(&self, owned: &Ident, fields: &[Field<'_>]) -> ViewParts {
         let rt = &self.rt;
         let k = fields.len();
         let mut repeated = 0usize;
         let mut arms = Vec::new();
-        let mut required = Vec::new();
         let mut accessors = Vec::new();
         for (i, f) in fields.iter().enumerate() {
             let code = u32_lit(f.avp.code);
@@ -123,63 +122,39 @@ impl Ctx<'_> {
             let ident = &f.ident;
             let doc = doc_attr(&self.field_doc(f));
             let idx = Literal::usize_unsuffixed(i);
-            let slot = Literal::u16_unsuffixed(i as u16);
-            let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let av = format_ident!("{}", f.avp.ty.core_variant());
-            let need = |rep: TokenStream, min: Literal| {
-                quote! {
-                    #rt::view::Required {
-                        slot: #slot,
-                        rep: #rep,
-                        min: #min,
-                        key: #rt::AvpKey::new(#code, #vendor),
-                        ty: #rt::dictionary::AvpType::#av,
-                        flags: #df,
-                    },
-                }
-            };
             match f.card {
                 Card::One | Card::Optional => {
                     arms.push(quote!((#code, #vendor) => t.one(#idx, avp, #check),));
-                    if f.card == Card::One {
-                        required.push(need(quote!(#rt::view::SINGLE), u32_lit(1)));
-                        accessors.push(quote! {
+                    accessors.push(if f.card == Card::One {
+                        quote! {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> #ty {
                                 #rt::view::one(self.root, self.first[#idx], self.end, #read)
                             }
-                        });
+                        }
                     } else {
-                        accessors.push(quote! {
+                        quote! {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> Option<#ty> {
                                 #rt::view::opt(self.root, self.first[#idx], self.end, #read)
                             }
-                        });
-                    }
+                        }
+                    });
                 }
                 Card::Many => {
                     let j = Literal::usize_unsuffixed(repeated);
-                    let rep = Literal::u16_unsuffixed(repeated as u16);
                     repeated += 1;
-                    arms.push(match f.rule.max.filter(|&m| m < u32::MAX) {
-                        Some(max) => {
-                            let max = u32_lit(max);
-                            quote!((#code, #vendor) => t.many(#idx, #j, #max, avp, #check),)
-                        }
-                        // `*[ x ]` and `n*[ x ]`: the check-only walk counts only what it
-                        // must compare with a minimum.
-                        None if f.rule.min > 0 => {
-                            let max = u32_lit(u32::MAX);
-                            quote!((#code, #vendor) => t.many(#idx, #j, #max, avp, #check),)
-                        }
-                        None => quote!((#code, #vendor) => t.any(#idx, #j, avp, #check),),
+                    let bounded = f.rule.max.is_some_and(|m| m < u32::MAX);
+                    // `*[ x ]`: nothing for the check-only walk to count (a bound or a
+                    // minimum is what a count is compared with).
+                    arms.push(if bounded || f.rule.min > 0 {
+                        let max = u32_lit(f.rule.max.unwrap_or(u32::MAX));
+                        quote!((#code, #vendor) => t.many(#idx, #j, #max, avp, #check),)
+                    } else {
+                        quote!((#code, #vendor) => t.any(#idx, #j, avp, #check),)
                     });
-                    if f.rule.min > 0 {
-                        required.push(need(quote!(#rep), u32_lit(f.rule.min)));
-                    }
                     accessors.push(quote! {
                         #doc
                         #[inline]
@@ -220,7 +195,7 @@ impl Ctx<'_> {
         // its `Lazy` members): the same walk with the same errors in the same order, which
         // fills no offset arrays (a bit per single member instead).
         let check_fn = quote! {
-            #rt::view::checked::<Self, _>(avp.children(), &mut #rt::view::Seen::<#words, #reps>::new(cx), Self::REQUIRED, avp.offset)
+            #rt::view::checked::<Self, _>(avp.children(), &mut #rt::view::Seen::<#words, #reps>::new(cx), #owned::REQUIRED, avp.offset)
         };
         // The tracker indexing into `v`, the view being built.
         let index = quote! {
@@ -233,9 +208,6 @@ impl Ctx<'_> {
             }
         };
         let fill = quote! {
-            /// The members the ABNF requires, checked after the walk.
-            const REQUIRED: &'static [#rt::view::Required] = &[#(#required)*];
-
             /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
             /// as received.
             #[inline]
@@ -273,7 +245,7 @@ impl Ctx<'_> {
         let name_str = super::lit_str(&name.to_string());
         let rules: &[Rule] = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
-        let parts = self.view_parts(&fields);
+        let parts = self.view_parts(&owned, &fields);
         // A doc comment inside `quote!` is not interpolated: the owned type's name goes in
         // through `doc_attr`.
         let doc_decode = doc_attr(&format!(
@@ -331,7 +303,7 @@ impl Ctx<'_> {
                     let cx = cx.enter(avp)?;
                     let mut v = Self::empty(avp);
                     let mut t = #tracker;
-                    match #rt::view::index::<Self>(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+                    match #rt::view::index::<Self>(avp.children(), &mut t, #owned::REQUIRED, avp.offset) {
                         Ok(()) => Ok(v),
                         Err(e) => Err(e.within(#owned::KEY)),
                     }
@@ -392,7 +364,7 @@ impl Ctx<'_> {
         let name_str = super::lit_str(&name.to_string());
         let rules = if request { &c.request } else { &c.answer };
         let fields = self.fields(rules, None);
-        let parts = self.view_parts(&fields);
+        let parts = self.view_parts(&owned, &fields);
         let doc_decode = doc_attr(&format!(
             "Checks a message as decoding [`{owned}`] does (and its Grouped members'\n\
              contents) and indexes its members. Like the struct's decoding, it does not\n\
@@ -470,7 +442,7 @@ impl Ctx<'_> {
                     let avps = #rt::AvpIter::within(self.root, self.start as usize, self.end as usize);
                     let (v, cx, deep) = (self, #rt::data::DecodeCx::default(), true);
                     let mut t = #tracker;
-                    #rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+                    #rt::view::index::<Self>(avps, &mut t, #owned::REQUIRED, missing_at)
                 }
 
                 /// The header as received.

@@ -719,12 +719,13 @@ impl Default for GloballyUniqueAddress {
 impl GloballyUniqueAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(300, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -745,7 +746,7 @@ impl GloballyUniqueAddress {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -821,12 +822,13 @@ impl Default for InitialGateSetting {
 impl InitialGateSetting {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(303, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -868,7 +870,7 @@ impl InitialGateSetting {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -963,12 +965,13 @@ impl Default for QosProfile {
 impl QosProfile {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(304, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 6usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1012,7 +1015,7 @@ impl QosProfile {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1108,21 +1111,23 @@ impl Default for AccessNetworkType {
 impl AccessNetworkType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(306, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            61,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                61,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1142,7 +1147,7 @@ impl AccessNetworkType {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1219,12 +1224,13 @@ impl Default for EtsiLocationInformation {
 impl EtsiLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(350, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1249,7 +1255,7 @@ impl EtsiLocationInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1328,21 +1334,23 @@ impl Default for BindingInformation {
 impl BindingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(450, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            451,
+            13019,
+            192,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                451,
-                13019,
-                192,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1364,7 +1372,7 @@ impl BindingInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1449,12 +1457,13 @@ impl Default for BindingInputList {
 impl BindingInputList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(451, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1490,7 +1499,7 @@ impl BindingInputList {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1568,12 +1577,13 @@ impl Default for BindingOutputList {
 impl BindingOutputList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(452, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1609,7 +1619,7 @@ impl BindingOutputList {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1687,29 +1697,32 @@ impl Default for V6TransportAddress {
 impl V6TransportAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(453, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            97,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            455,
+            13019,
+            192,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                97,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                455,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1731,7 +1744,7 @@ impl V6TransportAddress {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1795,29 +1808,32 @@ impl Default for V4TransportAddress {
 impl V4TransportAddress {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(454, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            8,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            455,
+            13019,
+            192,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                8,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                455,
-                13019,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1839,7 +1855,7 @@ impl V4TransportAddress {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1931,29 +1947,32 @@ impl Default for EtsiSipAuthenticate {
 impl EtsiSipAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(501, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            504,
+            13019,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            505,
+            13019,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                504,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                505,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-        ];
         let mut count = [0u32; 9usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2003,7 +2022,7 @@ impl EtsiSipAuthenticate {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2174,53 +2193,59 @@ impl Default for EtsiSipAuthorization {
 impl EtsiSipAuthorization {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(502, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            513,
+            13019,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            504,
+            13019,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            505,
+            13019,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            514,
+            13019,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            515,
+            13019,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                513,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                504,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                505,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                514,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                515,
-                13019,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-        ];
         let mut count = [0u32; 13usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2287,7 +2312,7 @@ impl EtsiSipAuthorization {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2458,12 +2483,13 @@ impl Default for EtsiSipAuthenticationInfo {
 impl EtsiSipAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(503, 13019);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 5usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2499,7 +2525,7 @@ impl EtsiSipAuthenticationInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2598,7 +2624,7 @@ impl<'a> GloballyUniqueAddressView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            GloballyUniqueAddress::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -2623,7 +2649,7 @@ impl<'a> GloballyUniqueAddressView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, GloballyUniqueAddress::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(GloballyUniqueAddress::KEY)),
         }
@@ -2657,8 +2683,6 @@ impl<'a> GloballyUniqueAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2746,7 +2770,7 @@ impl<'a> InitialGateSettingView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            InitialGateSetting::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -2771,7 +2795,7 @@ impl<'a> InitialGateSettingView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, InitialGateSetting::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(InitialGateSetting::KEY)),
         }
@@ -2806,8 +2830,6 @@ impl<'a> InitialGateSettingView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2903,7 +2925,7 @@ impl<'a> QosProfileView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            QosProfile::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -2928,7 +2950,7 @@ impl<'a> QosProfileView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosProfile::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosProfile::KEY)),
         }
@@ -2960,8 +2982,6 @@ impl<'a> QosProfileView<'a> {
     pub fn to_struct(&self) -> Result<QosProfile, rt::DecodeError> {
         <QosProfile as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3078,7 +3098,7 @@ impl<'a> AccessNetworkTypeView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            AccessNetworkType::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3103,7 +3123,7 @@ impl<'a> AccessNetworkTypeView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AccessNetworkType::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkType::KEY)),
         }
@@ -3137,17 +3157,6 @@ impl<'a> AccessNetworkTypeView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(61, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3237,7 +3246,7 @@ impl<'a> EtsiLocationInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            EtsiLocationInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3262,7 +3271,7 @@ impl<'a> EtsiLocationInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EtsiLocationInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EtsiLocationInformation::KEY)),
         }
@@ -3296,8 +3305,6 @@ impl<'a> EtsiLocationInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3383,7 +3390,7 @@ impl<'a> BindingInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            BindingInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3408,7 +3415,7 @@ impl<'a> BindingInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, BindingInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(BindingInformation::KEY)),
         }
@@ -3442,17 +3449,6 @@ impl<'a> BindingInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(451, 13019),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3534,7 +3530,7 @@ impl<'a> BindingInputListView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            BindingInputList::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3559,7 +3555,7 @@ impl<'a> BindingInputListView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, BindingInputList::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(BindingInputList::KEY)),
         }
@@ -3594,8 +3590,6 @@ impl<'a> BindingInputListView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3697,7 +3691,7 @@ impl<'a> BindingOutputListView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            BindingOutputList::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3722,7 +3716,7 @@ impl<'a> BindingOutputListView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, BindingOutputList::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(BindingOutputList::KEY)),
         }
@@ -3757,8 +3751,6 @@ impl<'a> BindingOutputListView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3858,7 +3850,7 @@ impl<'a> V6TransportAddressView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            V6TransportAddress::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3883,7 +3875,7 @@ impl<'a> V6TransportAddressView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, V6TransportAddress::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(V6TransportAddress::KEY)),
         }
@@ -3917,25 +3909,6 @@ impl<'a> V6TransportAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(97, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(455, 13019),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4015,7 +3988,7 @@ impl<'a> V4TransportAddressView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            V4TransportAddress::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -4040,7 +4013,7 @@ impl<'a> V4TransportAddressView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, V4TransportAddress::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(V4TransportAddress::KEY)),
         }
@@ -4074,25 +4047,6 @@ impl<'a> V4TransportAddressView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(8, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(455, 13019),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4173,7 +4127,7 @@ impl<'a> EtsiSipAuthenticateView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            EtsiSipAuthenticate::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -4198,7 +4152,7 @@ impl<'a> EtsiSipAuthenticateView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EtsiSipAuthenticate::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EtsiSipAuthenticate::KEY)),
         }
@@ -4233,25 +4187,6 @@ impl<'a> EtsiSipAuthenticateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(504, 13019),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(505, 13019),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4382,7 +4317,7 @@ impl<'a> EtsiSipAuthorizationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            EtsiSipAuthorization::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -4407,7 +4342,7 @@ impl<'a> EtsiSipAuthorizationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EtsiSipAuthorization::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EtsiSipAuthorization::KEY)),
         }
@@ -4442,49 +4377,6 @@ impl<'a> EtsiSipAuthorizationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(513, 13019),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(504, 13019),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(505, 13019),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(514, 13019),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(515, 13019),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4638,7 +4530,7 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            EtsiSipAuthenticationInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -4663,7 +4555,7 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EtsiSipAuthenticationInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EtsiSipAuthenticationInfo::KEY)),
         }
@@ -4697,8 +4589,6 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

@@ -266,45 +266,50 @@ impl Default for MipMnAaaAuth {
 impl MipMnAaaAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(322, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            341,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            338,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            339,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            340,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                341,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                338,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                339,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                340,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -348,7 +353,7 @@ impl MipMnAaaAuth {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -435,29 +440,32 @@ impl Default for MipOriginatingForeignAaa {
 impl MipOriginatingForeignAaa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(347, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -475,7 +483,7 @@ impl MipOriginatingForeignAaa {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -601,29 +609,32 @@ impl Default for MipHomeAgentHost {
 impl MipHomeAgentHost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(348, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -645,7 +656,7 @@ impl MipHomeAgentHost {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -728,37 +739,41 @@ impl Default for MipFaToMnMsa {
 impl MipFaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(326, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            319,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            345,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            343,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                319,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                345,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                343,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -783,7 +798,7 @@ impl MipFaToMnMsa {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -852,37 +867,41 @@ impl Default for MipFaToHaMsa {
 impl MipFaToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(328, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            318,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            345,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            343,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                318,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                345,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                343,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -907,7 +926,7 @@ impl MipFaToHaMsa {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -976,37 +995,41 @@ impl Default for MipHaToFaMsa {
 impl MipHaToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(329, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            323,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            345,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            343,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                323,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                345,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                343,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1031,7 +1054,7 @@ impl MipHaToFaMsa {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1107,45 +1130,50 @@ impl Default for MipHaToMnMsa {
 impl MipHaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(332, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            491,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            345,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            346,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            343,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                491,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                345,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                346,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                343,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1171,7 +1199,7 @@ impl MipHaToMnMsa {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1243,37 +1271,41 @@ impl Default for MipMnToFaMsa {
 impl MipMnToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(325, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            324,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            345,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            335,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                324,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                345,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                335,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1296,7 +1328,7 @@ impl MipMnToFaMsa {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1371,45 +1403,50 @@ impl Default for MipMnToHaMsa {
 impl MipMnToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(331, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            491,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            345,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            346,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            335,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                491,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                345,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                346,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                335,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1433,7 +1470,7 @@ impl MipMnToHaMsa {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1592,70 +1629,86 @@ impl Default for AaMobileNodeRequest {
 }
 #[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            320,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            322,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                320,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(7, 1, 322, 0, 64, rt::dictionary::AvpType::Grouped),
-        ];
         let mut count = [0u32; 23usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1741,7 +1794,7 @@ impl AaMobileNodeRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1967,53 +2020,59 @@ impl Default for AaMobileNodeAnswer {
 }
 #[cfg(any(feature = "mipv4"))]
 impl AaMobileNodeAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            268,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 25usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2083,7 +2142,7 @@ impl AaMobileNodeAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2347,93 +2406,104 @@ impl Default for HomeAgentMipRequest {
 }
 #[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            291,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            320,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            9,
+            rt::typed::SINGLE,
+            1,
+            337,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                291,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                320,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                9,
-                1,
-                337,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 23usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2515,7 +2585,7 @@ impl HomeAgentMipRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2690,53 +2760,59 @@ impl Default for HomeAgentMipAnswer {
 }
 #[cfg(any(feature = "mipv4"))]
 impl HomeAgentMipAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            268,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                268,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 16usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2780,7 +2856,7 @@ impl HomeAgentMipAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2938,7 +3014,7 @@ impl<'a> MipMnAaaAuthView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipMnAaaAuth::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -2963,7 +3039,7 @@ impl<'a> MipMnAaaAuthView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipMnAaaAuth::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipMnAaaAuth::KEY)),
         }
@@ -2994,41 +3070,6 @@ impl<'a> MipMnAaaAuthView<'a> {
     pub fn to_struct(&self) -> Result<MipMnAaaAuth, rt::DecodeError> {
         <MipMnAaaAuth as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(341, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(338, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(339, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(340, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3120,7 +3161,7 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipOriginatingForeignAaa::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3145,7 +3186,7 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipOriginatingForeignAaa::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipOriginatingForeignAaa::KEY)),
         }
@@ -3179,25 +3220,6 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3307,7 +3329,7 @@ impl<'a> MipHomeAgentHostView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipHomeAgentHost::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3332,7 +3354,7 @@ impl<'a> MipHomeAgentHostView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipHomeAgentHost::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipHomeAgentHost::KEY)),
         }
@@ -3366,25 +3388,6 @@ impl<'a> MipHomeAgentHostView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3494,7 +3497,7 @@ impl<'a> MipFaToMnMsaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipFaToMnMsa::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3519,7 +3522,7 @@ impl<'a> MipFaToMnMsaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipFaToMnMsa::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipFaToMnMsa::KEY)),
         }
@@ -3550,33 +3553,6 @@ impl<'a> MipFaToMnMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipFaToMnMsa, rt::DecodeError> {
         <MipFaToMnMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(319, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(345, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(343, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3667,7 +3643,7 @@ impl<'a> MipFaToHaMsaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipFaToHaMsa::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3692,7 +3668,7 @@ impl<'a> MipFaToHaMsaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipFaToHaMsa::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipFaToHaMsa::KEY)),
         }
@@ -3723,33 +3699,6 @@ impl<'a> MipFaToHaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipFaToHaMsa, rt::DecodeError> {
         <MipFaToHaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(318, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(345, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(343, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3840,7 +3789,7 @@ impl<'a> MipHaToFaMsaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipHaToFaMsa::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -3865,7 +3814,7 @@ impl<'a> MipHaToFaMsaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipHaToFaMsa::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipHaToFaMsa::KEY)),
         }
@@ -3896,33 +3845,6 @@ impl<'a> MipHaToFaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipHaToFaMsa, rt::DecodeError> {
         <MipHaToFaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(323, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(345, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(343, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4013,7 +3935,7 @@ impl<'a> MipHaToMnMsaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipHaToMnMsa::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -4038,7 +3960,7 @@ impl<'a> MipHaToMnMsaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipHaToMnMsa::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipHaToMnMsa::KEY)),
         }
@@ -4069,41 +3991,6 @@ impl<'a> MipHaToMnMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipHaToMnMsa, rt::DecodeError> {
         <MipHaToMnMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(491, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(345, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(346, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(343, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4205,7 +4092,7 @@ impl<'a> MipMnToFaMsaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipMnToFaMsa::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -4230,7 +4117,7 @@ impl<'a> MipMnToFaMsaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipMnToFaMsa::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipMnToFaMsa::KEY)),
         }
@@ -4261,33 +4148,6 @@ impl<'a> MipMnToFaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipMnToFaMsa, rt::DecodeError> {
         <MipMnToFaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(324, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(345, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(335, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4378,7 +4238,7 @@ impl<'a> MipMnToHaMsaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MipMnToHaMsa::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -4403,7 +4263,7 @@ impl<'a> MipMnToHaMsaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MipMnToHaMsa::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MipMnToHaMsa::KEY)),
         }
@@ -4434,41 +4294,6 @@ impl<'a> MipMnToHaMsaView<'a> {
     pub fn to_struct(&self) -> Result<MipMnToHaMsa, rt::DecodeError> {
         <MipMnToHaMsa as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(491, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(345, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(346, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(335, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4601,7 +4426,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, AaMobileNodeRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -4615,73 +4440,6 @@ impl<'a> AaMobileNodeRequestView<'a> {
     pub fn to_struct(&self) -> Result<AaMobileNodeRequest, rt::DecodeError> {
         <AaMobileNodeRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(320, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(322, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -4956,7 +4714,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, AaMobileNodeAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -4970,49 +4728,6 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     pub fn to_struct(&self) -> Result<AaMobileNodeAnswer, rt::DecodeError> {
         <AaMobileNodeAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(268, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5297,7 +5012,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, HomeAgentMipRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5311,89 +5026,6 @@ impl<'a> HomeAgentMipRequestView<'a> {
     pub fn to_struct(&self) -> Result<HomeAgentMipRequest, rt::DecodeError> {
         <HomeAgentMipRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(291, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(320, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 9,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(337, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5676,7 +5308,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, HomeAgentMipAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -5690,49 +5322,6 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     pub fn to_struct(&self) -> Result<HomeAgentMipAnswer, rt::DecodeError> {
         <HomeAgentMipAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(268, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

@@ -1642,14 +1642,15 @@ impl Default for QosResources {
 impl QosResources {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(508, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(0, 0, 1, 509, 0, 64, rt::dictionary::AvpType::Grouped),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(0, 1, 509, 0, 64, rt::dictionary::AvpType::Grouped),
-        ];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1668,7 +1669,7 @@ impl QosResources {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1807,12 +1808,13 @@ impl Default for FilterRule {
 impl FilterRule {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(509, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 8usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1849,7 +1851,7 @@ impl FilterRule {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2035,21 +2037,23 @@ impl Default for Classifier {
 impl Classifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(511, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            512,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                512,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 12usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2100,7 +2104,7 @@ impl Classifier {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2272,12 +2276,13 @@ impl Default for FromSpec {
 impl FromSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(515, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 11usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2359,7 +2364,7 @@ impl FromSpec {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2530,12 +2535,13 @@ impl Default for ToSpec {
 impl ToSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(516, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 11usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2617,7 +2623,7 @@ impl ToSpec {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2752,12 +2758,13 @@ impl Default for IpAddressRange {
 impl IpAddressRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(519, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2775,7 +2782,7 @@ impl IpAddressRange {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2894,22 +2901,32 @@ impl Default for IpAddressMask {
 impl IpAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(522, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            518,
+            0,
+            64,
+            rt::dictionary::AvpType::Address,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            523,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(0, 1, 518, 0, 64, rt::dictionary::AvpType::Address),
-            rt::typed::Required::new(
-                1,
-                1,
-                523,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2929,7 +2946,7 @@ impl IpAddressMask {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3048,29 +3065,32 @@ impl Default for MacAddressMask {
 impl MacAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(525, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            524,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            526,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                524,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                526,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3096,7 +3116,7 @@ impl MacAddressMask {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3222,29 +3242,32 @@ impl Default for Eui64AddressMask {
 impl Eui64AddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(528, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            527,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            529,
+            0,
+            64,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                527,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                529,
-                0,
-                64,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3270,7 +3293,7 @@ impl Eui64AddressMask {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3396,12 +3419,13 @@ impl Default for PortRange {
 impl PortRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(531, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3419,7 +3443,7 @@ impl PortRange {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3542,21 +3566,23 @@ impl Default for IpOption {
 impl IpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(537, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            538,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                538,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3584,7 +3610,7 @@ impl IpOption {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3708,21 +3734,23 @@ impl Default for TcpOption {
 impl TcpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(540, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            541,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                541,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3752,7 +3780,7 @@ impl TcpOption {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3872,21 +3900,23 @@ impl Default for TcpFlags {
 impl TcpFlags {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(543, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            544,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                544,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3904,7 +3934,7 @@ impl TcpFlags {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4027,21 +4057,23 @@ impl Default for IcmpType {
 impl IcmpType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(545, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            546,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                546,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4064,7 +4096,7 @@ impl IcmpType {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4188,14 +4220,23 @@ impl Default for EthOption {
 impl EthOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(548, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            549,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(0, 1, 549, 0, 64, rt::dictionary::AvpType::Grouped),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4232,7 +4273,7 @@ impl EthOption {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4359,12 +4400,13 @@ impl Default for EthProtoType {
 impl EthProtoType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(549, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4393,7 +4435,7 @@ impl EthProtoType {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4520,12 +4562,13 @@ impl Default for VlanIdRange {
 impl VlanIdRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(552, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4545,7 +4588,7 @@ impl VlanIdRange {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4666,12 +4709,13 @@ impl Default for UserPriorityRange {
 impl UserPriorityRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(557, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4707,7 +4751,7 @@ impl UserPriorityRange {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4850,12 +4894,13 @@ impl Default for TimeOfDayCondition {
 impl TimeOfDayCondition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(560, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 8usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4883,7 +4928,7 @@ impl TimeOfDayCondition {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5016,29 +5061,32 @@ impl Default for QosProfileTemplate {
 impl QosProfileTemplate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(574, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            266,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            573,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                266,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                573,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5056,7 +5104,7 @@ impl QosProfileTemplate {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5169,12 +5217,13 @@ impl Default for QosParameters {
 impl QosParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(576, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5190,7 +5239,7 @@ impl QosParameters {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5311,21 +5360,23 @@ impl Default for ExcessTreatment {
 impl ExcessTreatment {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(577, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            572,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                572,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5348,7 +5399,7 @@ impl ExcessTreatment {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5467,14 +5518,15 @@ impl Default for QosCapability {
 impl QosCapability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(578, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(0, 0, 1, 574, 0, 64, rt::dictionary::AvpType::Grouped),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(0, 1, 574, 0, 64, rt::dictionary::AvpType::Grouped),
-        ];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5500,7 +5552,7 @@ impl QosCapability {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5588,7 +5640,7 @@ impl<'a> QosResourcesView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            QosResources::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5613,7 +5665,7 @@ impl<'a> QosResourcesView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosResources::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosResources::KEY)),
         }
@@ -5645,17 +5697,6 @@ impl<'a> QosResourcesView<'a> {
     pub fn to_struct(&self) -> Result<QosResources, rt::DecodeError> {
         <QosResources as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: 0,
-            min: 1,
-            key: rt::AvpKey::new(509, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5777,7 +5818,7 @@ impl<'a> FilterRuleView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            FilterRule::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5802,7 +5843,7 @@ impl<'a> FilterRuleView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, FilterRule::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FilterRule::KEY)),
         }
@@ -5834,8 +5875,6 @@ impl<'a> FilterRuleView<'a> {
     pub fn to_struct(&self) -> Result<FilterRule, rt::DecodeError> {
         <FilterRule as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6016,7 +6055,7 @@ impl<'a> ClassifierView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 7>::new(cx),
-            Self::REQUIRED,
+            Classifier::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6041,7 +6080,7 @@ impl<'a> ClassifierView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, Classifier::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Classifier::KEY)),
         }
@@ -6073,17 +6112,6 @@ impl<'a> ClassifierView<'a> {
     pub fn to_struct(&self) -> Result<Classifier, rt::DecodeError> {
         <Classifier as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(512, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6339,7 +6367,7 @@ impl<'a> FromSpecView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 9>::new(cx),
-            Self::REQUIRED,
+            FromSpec::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6364,7 +6392,7 @@ impl<'a> FromSpecView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, FromSpec::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FromSpec::KEY)),
         }
@@ -6396,8 +6424,6 @@ impl<'a> FromSpecView<'a> {
     pub fn to_struct(&self) -> Result<FromSpec, rt::DecodeError> {
         <FromSpec as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6658,7 +6684,7 @@ impl<'a> ToSpecView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 9>::new(cx),
-            Self::REQUIRED,
+            ToSpec::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6683,7 +6709,7 @@ impl<'a> ToSpecView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ToSpec::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ToSpec::KEY)),
         }
@@ -6715,8 +6741,6 @@ impl<'a> ToSpecView<'a> {
     pub fn to_struct(&self) -> Result<ToSpec, rt::DecodeError> {
         <ToSpec as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6976,7 +7000,7 @@ impl<'a> IpAddressRangeView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            IpAddressRange::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7001,7 +7025,7 @@ impl<'a> IpAddressRangeView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, IpAddressRange::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IpAddressRange::KEY)),
         }
@@ -7035,8 +7059,6 @@ impl<'a> IpAddressRangeView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7170,7 +7192,7 @@ impl<'a> IpAddressMaskView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            IpAddressMask::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7195,7 +7217,7 @@ impl<'a> IpAddressMaskView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, IpAddressMask::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IpAddressMask::KEY)),
         }
@@ -7229,25 +7251,6 @@ impl<'a> IpAddressMaskView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(518, 0),
-            ty: rt::dictionary::AvpType::Address,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(523, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7376,7 +7379,7 @@ impl<'a> MacAddressMaskView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MacAddressMask::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7401,7 +7404,7 @@ impl<'a> MacAddressMaskView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MacAddressMask::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MacAddressMask::KEY)),
         }
@@ -7435,25 +7438,6 @@ impl<'a> MacAddressMaskView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(524, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(526, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7577,7 +7561,7 @@ impl<'a> Eui64AddressMaskView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            Eui64AddressMask::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7602,7 +7586,7 @@ impl<'a> Eui64AddressMaskView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, Eui64AddressMask::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Eui64AddressMask::KEY)),
         }
@@ -7636,25 +7620,6 @@ impl<'a> Eui64AddressMaskView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(527, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(529, 0),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7778,7 +7743,7 @@ impl<'a> PortRangeView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            PortRange::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7803,7 +7768,7 @@ impl<'a> PortRangeView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PortRange::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PortRange::KEY)),
         }
@@ -7834,8 +7799,6 @@ impl<'a> PortRangeView<'a> {
     pub fn to_struct(&self) -> Result<PortRange, rt::DecodeError> {
         <PortRange as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7961,7 +7924,7 @@ impl<'a> IpOptionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            IpOption::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7986,7 +7949,7 @@ impl<'a> IpOptionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, IpOption::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IpOption::KEY)),
         }
@@ -8018,17 +7981,6 @@ impl<'a> IpOptionView<'a> {
     pub fn to_struct(&self) -> Result<IpOption, rt::DecodeError> {
         <IpOption as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(538, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8178,7 +8130,7 @@ impl<'a> TcpOptionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            TcpOption::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8203,7 +8155,7 @@ impl<'a> TcpOptionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TcpOption::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TcpOption::KEY)),
         }
@@ -8235,17 +8187,6 @@ impl<'a> TcpOptionView<'a> {
     pub fn to_struct(&self) -> Result<TcpOption, rt::DecodeError> {
         <TcpOption as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(541, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8393,7 +8334,7 @@ impl<'a> TcpFlagsView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            TcpFlags::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8418,7 +8359,7 @@ impl<'a> TcpFlagsView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TcpFlags::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TcpFlags::KEY)),
         }
@@ -8449,17 +8390,6 @@ impl<'a> TcpFlagsView<'a> {
     pub fn to_struct(&self) -> Result<TcpFlags, rt::DecodeError> {
         <TcpFlags as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(544, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8590,7 +8520,7 @@ impl<'a> IcmpTypeView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            IcmpType::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8615,7 +8545,7 @@ impl<'a> IcmpTypeView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, IcmpType::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IcmpType::KEY)),
         }
@@ -8647,17 +8577,6 @@ impl<'a> IcmpTypeView<'a> {
     pub fn to_struct(&self) -> Result<IcmpType, rt::DecodeError> {
         <IcmpType as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(546, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8807,7 +8726,7 @@ impl<'a> EthOptionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            EthOption::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8832,7 +8751,7 @@ impl<'a> EthOptionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EthOption::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EthOption::KEY)),
         }
@@ -8864,17 +8783,6 @@ impl<'a> EthOptionView<'a> {
     pub fn to_struct(&self) -> Result<EthOption, rt::DecodeError> {
         <EthOption as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(549, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9024,7 +8932,7 @@ impl<'a> EthProtoTypeView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            EthProtoType::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9049,7 +8957,7 @@ impl<'a> EthProtoTypeView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EthProtoType::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EthProtoType::KEY)),
         }
@@ -9081,8 +8989,6 @@ impl<'a> EthProtoTypeView<'a> {
     pub fn to_struct(&self) -> Result<EthProtoType, rt::DecodeError> {
         <EthProtoType as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9222,7 +9128,7 @@ impl<'a> VlanIdRangeView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            VlanIdRange::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9247,7 +9153,7 @@ impl<'a> VlanIdRangeView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, VlanIdRange::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(VlanIdRange::KEY)),
         }
@@ -9278,8 +9184,6 @@ impl<'a> VlanIdRangeView<'a> {
     pub fn to_struct(&self) -> Result<VlanIdRange, rt::DecodeError> {
         <VlanIdRange as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9417,7 +9321,7 @@ impl<'a> UserPriorityRangeView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            UserPriorityRange::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9442,7 +9346,7 @@ impl<'a> UserPriorityRangeView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, UserPriorityRange::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UserPriorityRange::KEY)),
         }
@@ -9477,8 +9381,6 @@ impl<'a> UserPriorityRangeView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9618,7 +9520,7 @@ impl<'a> TimeOfDayConditionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            TimeOfDayCondition::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9643,7 +9545,7 @@ impl<'a> TimeOfDayConditionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TimeOfDayCondition::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TimeOfDayCondition::KEY)),
         }
@@ -9677,8 +9579,6 @@ impl<'a> TimeOfDayConditionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9857,7 +9757,7 @@ impl<'a> QosProfileTemplateView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            QosProfileTemplate::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9882,7 +9782,7 @@ impl<'a> QosProfileTemplateView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosProfileTemplate::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosProfileTemplate::KEY)),
         }
@@ -9916,25 +9816,6 @@ impl<'a> QosProfileTemplateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(266, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(573, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10060,7 +9941,7 @@ impl<'a> QosParametersView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            QosParameters::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10085,7 +9966,7 @@ impl<'a> QosParametersView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosParameters::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosParameters::KEY)),
         }
@@ -10118,8 +9999,6 @@ impl<'a> QosParametersView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10231,7 +10110,7 @@ impl<'a> ExcessTreatmentView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            ExcessTreatment::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10256,7 +10135,7 @@ impl<'a> ExcessTreatmentView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ExcessTreatment::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ExcessTreatment::KEY)),
         }
@@ -10290,17 +10169,6 @@ impl<'a> ExcessTreatmentView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(572, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10435,7 +10303,7 @@ impl<'a> QosCapabilityView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            QosCapability::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10460,7 +10328,7 @@ impl<'a> QosCapabilityView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosCapability::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosCapability::KEY)),
         }
@@ -10495,17 +10363,6 @@ impl<'a> QosCapabilityView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: 0,
-            min: 1,
-            key: rt::AvpKey::new(574, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

@@ -56,12 +56,13 @@ impl Default for ServiceConfiguration {
 impl ServiceConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(507, 0);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -79,7 +80,7 @@ impl ServiceConfiguration {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc5779"))]
@@ -147,7 +148,7 @@ impl<'a> ServiceConfigurationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            ServiceConfiguration::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -172,7 +173,7 @@ impl<'a> ServiceConfigurationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ServiceConfiguration::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServiceConfiguration::KEY)),
         }
@@ -206,8 +207,6 @@ impl<'a> ServiceConfigurationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

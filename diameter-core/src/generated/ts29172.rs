@@ -873,12 +873,13 @@ impl Default for LcsEpsClientName {
 impl LcsEpsClientName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2501, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -900,7 +901,7 @@ impl LcsEpsClientName {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -978,12 +979,13 @@ impl Default for LcsRequestorName {
 impl LcsRequestorName {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2502, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1005,7 +1007,7 @@ impl LcsRequestorName {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1095,12 +1097,13 @@ impl Default for LcsQos {
 impl LcsQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2504, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 5usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1131,7 +1134,7 @@ impl LcsQos {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1215,21 +1218,23 @@ impl Default for LcsPrivacyCheckNonSession {
 impl LcsPrivacyCheckNonSession {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2521, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2512,
+            10415,
+            128,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2512,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1248,7 +1253,7 @@ impl LcsPrivacyCheckNonSession {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1314,21 +1319,23 @@ impl Default for LcsPrivacyCheckSession {
 impl LcsPrivacyCheckSession {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2522, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2512,
+            10415,
+            128,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2512,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1347,7 +1354,7 @@ impl LcsPrivacyCheckSession {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1417,12 +1424,13 @@ impl Default for GeranPositioningInfo {
 impl GeranPositioningInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2524, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1449,7 +1457,7 @@ impl GeranPositioningInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1531,12 +1539,13 @@ impl Default for UtranPositioningInfo {
 impl UtranPositioningInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2527, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1571,7 +1580,7 @@ impl UtranPositioningInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1684,21 +1693,23 @@ impl Default for AreaEventInfo {
 impl AreaEventInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2533, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2534,
+            10415,
+            128,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2534,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 7usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1740,7 +1751,7 @@ impl AreaEventInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1858,21 +1869,23 @@ impl Default for AreaDefinition {
 impl AreaDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2534, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            0,
+            1,
+            2535,
+            10415,
+            128,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2535,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1894,7 +1907,7 @@ impl AreaDefinition {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1965,29 +1978,32 @@ impl Default for Area {
 impl Area {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2535, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2536,
+            10415,
+            128,
+            rt::dictionary::AvpType::Integer32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            2537,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2536,
-                10415,
-                128,
-                rt::dictionary::AvpType::Integer32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                2537,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2009,7 +2025,7 @@ impl Area {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2080,29 +2096,32 @@ impl Default for PeriodicLdrInformation {
 impl PeriodicLdrInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2540, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2541,
+            10415,
+            128,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            2542,
+            10415,
+            128,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2541,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                2542,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2124,7 +2143,7 @@ impl PeriodicLdrInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2202,21 +2221,23 @@ impl Default for ReportingPlmnList {
 impl ReportingPlmnList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2543, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            0,
+            1,
+            2544,
+            10415,
+            128,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2544,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2243,7 +2264,7 @@ impl ReportingPlmnList {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2314,21 +2335,23 @@ impl Default for PlmnIdList {
 impl PlmnIdList {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2544, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1407,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1407,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2355,7 +2378,7 @@ impl PlmnIdList {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2437,21 +2460,23 @@ impl Default for DeferredMtLrData {
 impl DeferredMtLrData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2547, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2532,
+            10415,
+            128,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2532,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2482,7 +2507,7 @@ impl DeferredMtLrData {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2561,12 +2586,13 @@ impl Default for EsmlcCellInfo {
 impl EsmlcCellInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2552, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2586,7 +2612,7 @@ impl EsmlcCellInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2657,12 +2683,13 @@ impl Default for DelayedLocationReportingData {
 impl DelayedLocationReportingData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2555, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2684,7 +2711,7 @@ impl DelayedLocationReportingData {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2775,21 +2802,23 @@ impl Default for MotionEventInfo {
 impl MotionEventInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2559, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2560,
+            10415,
+            128,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2560,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 7usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2831,7 +2860,7 @@ impl MotionEventInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2942,29 +2971,32 @@ impl Default for AdditionalArea {
 impl AdditionalArea {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2565, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2536,
+            10415,
+            128,
+            rt::dictionary::AvpType::Integer32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            2537,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2536,
-                10415,
-                128,
-                rt::dictionary::AvpType::Integer32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                2537,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2986,7 +3018,7 @@ impl AdditionalArea {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3190,85 +3222,95 @@ impl Default for ProvideLocationRequest {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            2500,
+            10415,
+            128,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            12,
+            rt::typed::SINGLE,
+            1,
+            2501,
+            10415,
+            128,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            13,
+            rt::typed::SINGLE,
+            1,
+            1241,
+            10415,
+            192,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                2500,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                12,
-                1,
-                2501,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-            ),
-            rt::typed::Required::new(
-                13,
-                1,
-                1241,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 35usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3398,7 +3440,7 @@ impl ProvideLocationRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3720,45 +3762,50 @@ impl Default for ProvideLocationAnswer {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl ProvideLocationAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 27usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3863,7 +3910,7 @@ impl ProvideLocationAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4265,69 +4312,77 @@ impl Default for LocationReportRequest {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            2518,
+            10415,
+            128,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                2518,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 37usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4463,7 +4518,7 @@ impl LocationReportRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4757,45 +4812,50 @@ impl Default for LocationReportAnswer {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl LocationReportAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 16usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4864,7 +4924,7 @@ impl LocationReportAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5048,7 +5108,7 @@ impl<'a> LcsEpsClientNameView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            LcsEpsClientName::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5073,7 +5133,7 @@ impl<'a> LcsEpsClientNameView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, LcsEpsClientName::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsEpsClientName::KEY)),
         }
@@ -5107,8 +5167,6 @@ impl<'a> LcsEpsClientNameView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5193,7 +5251,7 @@ impl<'a> LcsRequestorNameView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            LcsRequestorName::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5218,7 +5276,7 @@ impl<'a> LcsRequestorNameView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, LcsRequestorName::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsRequestorName::KEY)),
         }
@@ -5252,8 +5310,6 @@ impl<'a> LcsRequestorNameView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5338,7 +5394,7 @@ impl<'a> LcsQosView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            LcsQos::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5363,7 +5419,7 @@ impl<'a> LcsQosView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, LcsQos::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsQos::KEY)),
         }
@@ -5394,8 +5450,6 @@ impl<'a> LcsQosView<'a> {
     pub fn to_struct(&self) -> Result<LcsQos, rt::DecodeError> {
         <LcsQos as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5508,7 +5562,7 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            LcsPrivacyCheckNonSession::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5533,7 +5587,7 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, LcsPrivacyCheckNonSession::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsPrivacyCheckNonSession::KEY)),
         }
@@ -5567,17 +5621,6 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2512, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5656,7 +5699,7 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            LcsPrivacyCheckSession::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5681,7 +5724,7 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, LcsPrivacyCheckSession::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(LcsPrivacyCheckSession::KEY)),
         }
@@ -5715,17 +5758,6 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2512, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5804,7 +5836,7 @@ impl<'a> GeranPositioningInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            GeranPositioningInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5829,7 +5861,7 @@ impl<'a> GeranPositioningInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, GeranPositioningInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(GeranPositioningInfo::KEY)),
         }
@@ -5863,8 +5895,6 @@ impl<'a> GeranPositioningInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -5944,7 +5974,7 @@ impl<'a> UtranPositioningInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            UtranPositioningInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -5969,7 +5999,7 @@ impl<'a> UtranPositioningInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, UtranPositioningInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UtranPositioningInfo::KEY)),
         }
@@ -6003,8 +6033,6 @@ impl<'a> UtranPositioningInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6090,7 +6118,7 @@ impl<'a> AreaEventInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            AreaEventInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6115,7 +6143,7 @@ impl<'a> AreaEventInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AreaEventInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AreaEventInfo::KEY)),
         }
@@ -6149,17 +6177,6 @@ impl<'a> AreaEventInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2534, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6276,7 +6293,7 @@ impl<'a> AreaDefinitionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            AreaDefinition::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6301,7 +6318,7 @@ impl<'a> AreaDefinitionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AreaDefinition::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AreaDefinition::KEY)),
         }
@@ -6336,17 +6353,6 @@ impl<'a> AreaDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: 0,
-            min: 1,
-            key: rt::AvpKey::new(2535, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6442,7 +6448,7 @@ impl<'a> AreaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            Area::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6467,7 +6473,7 @@ impl<'a> AreaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, Area::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(Area::KEY)),
         }
@@ -6498,25 +6504,6 @@ impl<'a> AreaView<'a> {
     pub fn to_struct(&self) -> Result<Area, rt::DecodeError> {
         <Area as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2536, 10415),
-            ty: rt::dictionary::AvpType::Integer32,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2537, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6596,7 +6583,7 @@ impl<'a> PeriodicLdrInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            PeriodicLdrInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6621,7 +6608,7 @@ impl<'a> PeriodicLdrInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PeriodicLdrInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PeriodicLdrInformation::KEY)),
         }
@@ -6655,25 +6642,6 @@ impl<'a> PeriodicLdrInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2541, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2542, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6755,7 +6723,7 @@ impl<'a> ReportingPlmnListView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            ReportingPlmnList::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6780,7 +6748,7 @@ impl<'a> ReportingPlmnListView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ReportingPlmnList::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ReportingPlmnList::KEY)),
         }
@@ -6815,17 +6783,6 @@ impl<'a> ReportingPlmnListView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: 0,
-            min: 1,
-            key: rt::AvpKey::new(2544, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -6918,7 +6875,7 @@ impl<'a> PlmnIdListView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            PlmnIdList::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -6943,7 +6900,7 @@ impl<'a> PlmnIdListView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PlmnIdList::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PlmnIdList::KEY)),
         }
@@ -6974,17 +6931,6 @@ impl<'a> PlmnIdListView<'a> {
     pub fn to_struct(&self) -> Result<PlmnIdList, rt::DecodeError> {
         <PlmnIdList as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1407, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7071,7 +7017,7 @@ impl<'a> DeferredMtLrDataView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            DeferredMtLrData::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7096,7 +7042,7 @@ impl<'a> DeferredMtLrDataView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DeferredMtLrData::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DeferredMtLrData::KEY)),
         }
@@ -7130,17 +7076,6 @@ impl<'a> DeferredMtLrDataView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2532, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7231,7 +7166,7 @@ impl<'a> EsmlcCellInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            EsmlcCellInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7256,7 +7191,7 @@ impl<'a> EsmlcCellInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EsmlcCellInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EsmlcCellInfo::KEY)),
         }
@@ -7290,8 +7225,6 @@ impl<'a> EsmlcCellInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7371,7 +7304,7 @@ impl<'a> DelayedLocationReportingDataView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            DelayedLocationReportingData::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7396,7 +7329,7 @@ impl<'a> DelayedLocationReportingDataView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DelayedLocationReportingData::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DelayedLocationReportingData::KEY)),
         }
@@ -7430,8 +7363,6 @@ impl<'a> DelayedLocationReportingDataView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7516,7 +7447,7 @@ impl<'a> MotionEventInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            MotionEventInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7541,7 +7472,7 @@ impl<'a> MotionEventInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, MotionEventInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(MotionEventInfo::KEY)),
         }
@@ -7575,17 +7506,6 @@ impl<'a> MotionEventInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2560, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7700,7 +7620,7 @@ impl<'a> AdditionalAreaView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            AdditionalArea::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7725,7 +7645,7 @@ impl<'a> AdditionalAreaView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AdditionalArea::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdditionalArea::KEY)),
         }
@@ -7759,25 +7679,6 @@ impl<'a> AdditionalAreaView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2536, 10415),
-            ty: rt::dictionary::AvpType::Integer32,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2537, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -7888,7 +7789,9 @@ impl<'a> ProvideLocationRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, ProvideLocationRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -7902,81 +7805,6 @@ impl<'a> ProvideLocationRequestView<'a> {
     pub fn to_struct(&self) -> Result<ProvideLocationRequest, rt::DecodeError> {
         <ProvideLocationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2500, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 12,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2501, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 13,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1241, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8369,7 +8197,9 @@ impl<'a> ProvideLocationAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, ProvideLocationAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8383,41 +8213,6 @@ impl<'a> ProvideLocationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ProvideLocationAnswer, rt::DecodeError> {
         <ProvideLocationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8757,7 +8552,9 @@ impl<'a> LocationReportRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, LocationReportRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -8771,65 +8568,6 @@ impl<'a> LocationReportRequestView<'a> {
     pub fn to_struct(&self) -> Result<LocationReportRequest, rt::DecodeError> {
         <LocationReportRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2518, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9239,7 +8977,7 @@ impl<'a> LocationReportAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, LocationReportAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -9253,41 +8991,6 @@ impl<'a> LocationReportAnswerView<'a> {
     pub fn to_struct(&self) -> Result<LocationReportAnswer, rt::DecodeError> {
         <LocationReportAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

@@ -4888,12 +4888,13 @@ impl Default for ChargingRuleInstall {
 impl ChargingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1001, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 10usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4968,7 +4969,7 @@ impl ChargingRuleInstall {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5118,12 +5119,13 @@ impl Default for ChargingRuleRemove {
 impl ChargingRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1002, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5177,7 +5179,7 @@ impl ChargingRuleRemove {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5389,21 +5391,23 @@ impl Default for ChargingRuleDefinition {
 impl ChargingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1003, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1005,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1005,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 32usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5559,7 +5563,7 @@ impl ChargingRuleDefinition {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5809,12 +5813,13 @@ impl Default for TftPacketFilterInformation {
 impl TftPacketFilterInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1013, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 6usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5842,7 +5847,7 @@ impl TftPacketFilterInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6043,12 +6048,13 @@ impl Default for QosInformation {
 impl QosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1016, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 16usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -6154,7 +6160,7 @@ impl QosInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -6391,12 +6397,13 @@ impl Default for ChargingRuleReport {
 impl ChargingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1018, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 8usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -6464,7 +6471,7 @@ impl ChargingRuleReport {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6598,21 +6605,23 @@ impl Default for AccessNetworkChargingIdentifierGx {
 impl AccessNetworkChargingIdentifierGx {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1022, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            503,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                503,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -6665,7 +6674,7 @@ impl AccessNetworkChargingIdentifierGx {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6871,12 +6880,13 @@ impl Default for EventReportIndication {
 impl EventReportIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1033, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 21usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -6953,7 +6963,7 @@ impl EventReportIndication {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -7213,21 +7223,23 @@ impl Default for AllocationRetentionPriority {
 impl AllocationRetentionPriority {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1034, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1046,
+            10415,
+            128,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1046,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7257,7 +7269,7 @@ impl AllocationRetentionPriority {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -7390,21 +7402,23 @@ impl Default for TunnelInformation {
 impl TunnelInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1038, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            1,
+            0,
+            2,
+            1036,
+            10415,
+            128,
+            rt::dictionary::AvpType::IPFilterRule,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                1,
-                2,
-                1036,
-                10415,
-                128,
-                rt::dictionary::AvpType::IPFilterRule,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7433,7 +7447,7 @@ impl TunnelInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -7519,29 +7533,32 @@ impl Default for CoaInformation {
 impl CoaInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1039, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1038,
+            10415,
+            128,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            1035,
+            10415,
+            128,
+            rt::dictionary::AvpType::Address,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1038,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                1035,
-                10415,
-                128,
-                rt::dictionary::AvpType::Address,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7563,7 +7580,7 @@ impl CoaInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7673,12 +7690,13 @@ impl Default for DefaultEpsBearerQos {
 impl DefaultEpsBearerQos {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1049, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7705,7 +7723,7 @@ impl DefaultEpsBearerQos {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -7855,12 +7873,13 @@ impl Default for FlowInformation {
 impl FlowInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1058, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 8usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7898,7 +7917,7 @@ impl FlowInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -8079,12 +8098,13 @@ impl Default for PacketFilterInformation {
 impl PacketFilterInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1061, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 7usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -8117,7 +8137,7 @@ impl PacketFilterInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -8281,12 +8301,13 @@ impl Default for UsageMonitoringInformation {
 impl UsageMonitoringInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1067, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 7usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -8330,7 +8351,7 @@ impl UsageMonitoringInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -8438,12 +8459,13 @@ impl Default for RoutingRuleInstall {
 impl RoutingRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1081, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -8469,7 +8491,7 @@ impl RoutingRuleInstall {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8535,12 +8557,13 @@ impl Default for RoutingRuleRemove {
 impl RoutingRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1075, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -8566,7 +8589,7 @@ impl RoutingRuleRemove {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8648,21 +8671,23 @@ impl Default for RoutingRuleDefinition {
 impl RoutingRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1076, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1077,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1077,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 5usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -8702,7 +8727,7 @@ impl RoutingRuleDefinition {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8802,29 +8827,32 @@ impl Default for RoutingFilter {
 impl RoutingFilter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1078, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            507,
+            10415,
+            192,
+            rt::dictionary::AvpType::IPFilterRule,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            1080,
+            10415,
+            128,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                507,
-                10415,
-                192,
-                rt::dictionary::AvpType::IPFilterRule,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                1080,
-                10415,
-                128,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 5usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -8853,7 +8881,7 @@ impl RoutingFilter {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8951,12 +8979,13 @@ impl Default for TdfInformation {
 impl TdfInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1087, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -8981,7 +9010,7 @@ impl TdfInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -9107,12 +9136,13 @@ impl Default for RedirectInformation {
 impl RedirectInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1085, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -9137,7 +9167,7 @@ impl RedirectInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -9268,21 +9298,23 @@ impl Default for ApplicationDetectionInformation {
 impl ApplicationDetectionInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1098, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1088,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1088,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -9325,7 +9357,7 @@ impl ApplicationDetectionInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -9427,12 +9459,13 @@ impl Default for DefaultQosInformation {
 impl DefaultQosInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2816, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -9470,7 +9503,7 @@ impl DefaultQosInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -9636,12 +9669,13 @@ impl Default for ConditionalApnAggregateMaxBitrate {
 impl ConditionalApnAggregateMaxBitrate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2818, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 6usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -9692,7 +9726,7 @@ impl ConditionalApnAggregateMaxBitrate {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -9854,12 +9888,13 @@ impl Default for PresenceReportingAreaInformation {
 impl PresenceReportingAreaInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2822, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -9907,7 +9942,7 @@ impl PresenceReportingAreaInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -10052,12 +10087,13 @@ impl Default for FixedUserLocationInfo {
 impl FixedUserLocationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2825, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -10081,7 +10117,7 @@ impl FixedUserLocationInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -10180,12 +10216,13 @@ impl Default for RoutingRuleReport {
 impl RoutingRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2835, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -10222,7 +10259,7 @@ impl RoutingRuleReport {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -10328,12 +10365,13 @@ impl Default for ConditionalPolicyInformation {
 impl ConditionalPolicyInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2840, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 7usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -10387,7 +10425,7 @@ impl ConditionalPolicyInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10501,12 +10539,13 @@ impl Default for PraInstall {
 impl PraInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2845, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -10532,7 +10571,7 @@ impl PraInstall {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10598,12 +10637,13 @@ impl Default for PraRemove {
 impl PraRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2846, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -10629,7 +10669,7 @@ impl PraRemove {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10715,12 +10755,13 @@ impl Default for QosRuleInstall {
 impl QosRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1051, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 6usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -10775,7 +10816,7 @@ impl QosRuleInstall {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -10885,12 +10926,13 @@ impl Default for QosRuleRemove {
 impl QosRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1052, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -10926,7 +10968,7 @@ impl QosRuleRemove {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11021,21 +11063,23 @@ impl Default for QosRuleDefinition {
 impl QosRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1053, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1054,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1054,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 8usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -11087,7 +11131,7 @@ impl QosRuleDefinition {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11197,12 +11241,13 @@ impl Default for QosRuleReport {
 impl QosRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1055, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 5usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -11254,7 +11299,7 @@ impl QosRuleReport {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11358,12 +11403,13 @@ impl Default for AdcRuleInstall {
 impl AdcRuleInstall {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1092, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 6usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -11418,7 +11464,7 @@ impl AdcRuleInstall {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -11521,12 +11567,13 @@ impl Default for AdcRuleRemove {
 impl AdcRuleRemove {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1093, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -11562,7 +11609,7 @@ impl AdcRuleRemove {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -11705,21 +11752,23 @@ impl Default for AdcRuleDefinition {
 impl AdcRuleDefinition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1094, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1096,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1096,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 20usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -11819,7 +11868,7 @@ impl AdcRuleDefinition {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -12006,12 +12055,13 @@ impl Default for AdcRuleReport {
 impl AdcRuleReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1097, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 5usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -12056,7 +12106,7 @@ impl AdcRuleReport {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -12162,21 +12212,23 @@ impl Default for CsServiceResourceReport {
 impl CsServiceResourceReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2813, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            2807,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                2807,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -12217,7 +12269,7 @@ impl CsServiceResourceReport {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -12644,69 +12696,77 @@ impl Default for TgppGxCreditControlRequest {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            416,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            415,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 86usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -13068,7 +13128,7 @@ impl TgppGxCreditControlRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -13757,61 +13817,68 @@ impl Default for TgppGxCreditControlAnswer {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxCreditControlAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            416,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            415,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 50usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -14029,7 +14096,7 @@ impl TgppGxCreditControlAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14458,69 +14525,77 @@ impl Default for TgppGxReAuthRequest {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            285,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                285,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 29usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -14668,7 +14743,7 @@ impl TgppGxReAuthRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14960,37 +15035,41 @@ impl Default for TgppGxReAuthAnswer {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl TgppGxReAuthAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 28usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -15071,7 +15150,7 @@ impl TgppGxReAuthAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15462,69 +15541,77 @@ impl Default for TgppGxxCreditControlRequest {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            416,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            415,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 45usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -15697,7 +15784,7 @@ impl TgppGxxCreditControlRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -16044,61 +16131,68 @@ impl Default for TgppGxxCreditControlAnswer {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxCreditControlAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            416,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            415,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 29usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -16223,7 +16317,7 @@ impl TgppGxxCreditControlAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -16498,69 +16592,77 @@ impl Default for TgppGxxReAuthRequest {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            285,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                285,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 18usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -16648,7 +16750,7 @@ impl TgppGxxReAuthRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -16853,37 +16955,41 @@ impl Default for TgppGxxReAuthAnswer {
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl TgppGxxReAuthAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 23usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -16951,7 +17057,7 @@ impl TgppGxxReAuthAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -17351,46 +17457,59 @@ impl Default for TgppSdTdfSessionRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 51usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -17607,7 +17726,7 @@ impl TgppSdTdfSessionRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -17962,38 +18081,50 @@ impl Default for TgppSdTdfSessionAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdTdfSessionAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 19usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -18075,7 +18206,7 @@ impl TgppSdTdfSessionAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -18342,69 +18473,77 @@ impl Default for TgppSdCreditControlRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            416,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            415,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 22usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -18512,7 +18651,7 @@ impl TgppSdCreditControlRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -18760,61 +18899,68 @@ impl Default for TgppSdCreditControlAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdCreditControlAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            416,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            415,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                416,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                415,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 31usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -18959,7 +19105,7 @@ impl TgppSdCreditControlAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19262,69 +19408,77 @@ impl Default for TgppSdReAuthRequest {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            285,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                285,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 21usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -19435,7 +19589,7 @@ impl TgppSdReAuthRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19636,37 +19790,41 @@ impl Default for TgppSdReAuthAnswer {
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl TgppSdReAuthAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 16usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -19719,7 +19877,7 @@ impl TgppSdReAuthAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19950,54 +20108,68 @@ impl Default for TgppStTdfSessionRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            2838,
+            10415,
+            192,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                2838,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 19usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -20086,7 +20258,7 @@ impl TgppStTdfSessionRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -20272,38 +20444,50 @@ impl Default for TgppStTdfSessionAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TgppStTdfSessionAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 18usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -20382,7 +20566,7 @@ impl TgppStTdfSessionAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -20605,61 +20789,68 @@ impl Default for SessionTerminationRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            258,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            295,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                258,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                295,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 13usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -20709,7 +20900,7 @@ impl SessionTerminationRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -20850,37 +21041,41 @@ impl Default for SessionTerminationAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl SessionTerminationAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 17usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -20936,7 +21131,7 @@ impl SessionTerminationAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21126,54 +21321,68 @@ impl Default for TssfNotificationRequest {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 12usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -21235,7 +21444,7 @@ impl TssfNotificationRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21381,38 +21590,50 @@ impl Default for TssfNotificationAnswer {
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl TssfNotificationAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 15usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -21468,7 +21689,7 @@ impl TssfNotificationAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21630,7 +21851,7 @@ impl<'a> ChargingRuleInstallView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 3>::new(cx),
-            Self::REQUIRED,
+            ChargingRuleInstall::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -21655,7 +21876,7 @@ impl<'a> ChargingRuleInstallView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ChargingRuleInstall::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingRuleInstall::KEY)),
         }
@@ -21690,8 +21911,6 @@ impl<'a> ChargingRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -21876,7 +22095,7 @@ impl<'a> ChargingRuleRemoveView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 3>::new(cx),
-            Self::REQUIRED,
+            ChargingRuleRemove::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -21901,7 +22120,7 @@ impl<'a> ChargingRuleRemoveView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ChargingRuleRemove::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingRuleRemove::KEY)),
         }
@@ -21936,8 +22155,6 @@ impl<'a> ChargingRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -22061,7 +22278,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 5>::new(cx),
-            Self::REQUIRED,
+            ChargingRuleDefinition::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -22086,7 +22303,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ChargingRuleDefinition::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingRuleDefinition::KEY)),
         }
@@ -22121,17 +22338,6 @@ impl<'a> ChargingRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1005, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -22489,7 +22695,7 @@ impl<'a> TftPacketFilterInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            TftPacketFilterInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -22514,7 +22720,7 @@ impl<'a> TftPacketFilterInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TftPacketFilterInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TftPacketFilterInformation::KEY)),
         }
@@ -22548,8 +22754,6 @@ impl<'a> TftPacketFilterInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -22687,7 +22891,7 @@ impl<'a> QosInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            QosInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -22712,7 +22916,7 @@ impl<'a> QosInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosInformation::KEY)),
         }
@@ -22747,8 +22951,6 @@ impl<'a> QosInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -22966,7 +23168,7 @@ impl<'a> ChargingRuleReportView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 4>::new(cx),
-            Self::REQUIRED,
+            ChargingRuleReport::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -22991,7 +23193,7 @@ impl<'a> ChargingRuleReportView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ChargingRuleReport::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingRuleReport::KEY)),
         }
@@ -23026,8 +23228,6 @@ impl<'a> ChargingRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -23196,7 +23396,7 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            AccessNetworkChargingIdentifierGx::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -23221,7 +23421,12 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(
+            avp.children(),
+            &mut t,
+            AccessNetworkChargingIdentifierGx::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkChargingIdentifierGx::KEY)),
         }
@@ -23258,17 +23463,6 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(503, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -23400,7 +23594,7 @@ impl<'a> EventReportIndicationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            EventReportIndication::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -23425,7 +23619,7 @@ impl<'a> EventReportIndicationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, EventReportIndication::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(EventReportIndication::KEY)),
         }
@@ -23460,8 +23654,6 @@ impl<'a> EventReportIndicationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -23782,7 +23974,7 @@ impl<'a> AllocationRetentionPriorityView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            AllocationRetentionPriority::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -23807,7 +23999,7 @@ impl<'a> AllocationRetentionPriorityView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AllocationRetentionPriority::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AllocationRetentionPriority::KEY)),
         }
@@ -23841,17 +24033,6 @@ impl<'a> AllocationRetentionPriorityView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1046, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24009,7 +24190,7 @@ impl<'a> TunnelInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            TunnelInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -24034,7 +24215,7 @@ impl<'a> TunnelInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TunnelInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TunnelInformation::KEY)),
         }
@@ -24069,17 +24250,6 @@ impl<'a> TunnelInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 1,
-            rep: 0,
-            min: 2,
-            key: rt::AvpKey::new(1036, 10415),
-            ty: rt::dictionary::AvpType::IPFilterRule,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24183,7 +24353,7 @@ impl<'a> CoaInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            CoaInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -24208,7 +24378,7 @@ impl<'a> CoaInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CoaInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CoaInformation::KEY)),
         }
@@ -24242,25 +24412,6 @@ impl<'a> CoaInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1038, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1035, 10415),
-            ty: rt::dictionary::AvpType::Address,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24361,7 +24512,7 @@ impl<'a> DefaultEpsBearerQosView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            DefaultEpsBearerQos::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -24386,7 +24537,7 @@ impl<'a> DefaultEpsBearerQosView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DefaultEpsBearerQos::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DefaultEpsBearerQos::KEY)),
         }
@@ -24420,8 +24571,6 @@ impl<'a> DefaultEpsBearerQosView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24549,7 +24698,7 @@ impl<'a> FlowInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            FlowInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -24574,7 +24723,7 @@ impl<'a> FlowInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, FlowInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FlowInformation::KEY)),
         }
@@ -24608,8 +24757,6 @@ impl<'a> FlowInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24771,7 +24918,7 @@ impl<'a> PacketFilterInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            PacketFilterInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -24796,7 +24943,7 @@ impl<'a> PacketFilterInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PacketFilterInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PacketFilterInformation::KEY)),
         }
@@ -24830,8 +24977,6 @@ impl<'a> PacketFilterInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -24980,7 +25125,7 @@ impl<'a> UsageMonitoringInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            UsageMonitoringInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -25005,7 +25150,7 @@ impl<'a> UsageMonitoringInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, UsageMonitoringInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(UsageMonitoringInformation::KEY)),
         }
@@ -25040,8 +25185,6 @@ impl<'a> UsageMonitoringInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25214,7 +25357,7 @@ impl<'a> RoutingRuleInstallView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            RoutingRuleInstall::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -25239,7 +25382,7 @@ impl<'a> RoutingRuleInstallView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, RoutingRuleInstall::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RoutingRuleInstall::KEY)),
         }
@@ -25274,8 +25417,6 @@ impl<'a> RoutingRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25361,7 +25502,7 @@ impl<'a> RoutingRuleRemoveView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            RoutingRuleRemove::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -25386,7 +25527,7 @@ impl<'a> RoutingRuleRemoveView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, RoutingRuleRemove::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RoutingRuleRemove::KEY)),
         }
@@ -25421,8 +25562,6 @@ impl<'a> RoutingRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25506,7 +25645,7 @@ impl<'a> RoutingRuleDefinitionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            RoutingRuleDefinition::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -25531,7 +25670,7 @@ impl<'a> RoutingRuleDefinitionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, RoutingRuleDefinition::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RoutingRuleDefinition::KEY)),
         }
@@ -25566,17 +25705,6 @@ impl<'a> RoutingRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1077, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25692,7 +25820,7 @@ impl<'a> RoutingFilterView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            RoutingFilter::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -25717,7 +25845,7 @@ impl<'a> RoutingFilterView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, RoutingFilter::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RoutingFilter::KEY)),
         }
@@ -25751,25 +25879,6 @@ impl<'a> RoutingFilterView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(507, 10415),
-            ty: rt::dictionary::AvpType::IPFilterRule,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1080, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -25872,7 +25981,7 @@ impl<'a> TdfInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            TdfInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -25897,7 +26006,7 @@ impl<'a> TdfInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TdfInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TdfInformation::KEY)),
         }
@@ -25931,8 +26040,6 @@ impl<'a> TdfInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26041,7 +26148,7 @@ impl<'a> RedirectInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            RedirectInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -26066,7 +26173,7 @@ impl<'a> RedirectInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, RedirectInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RedirectInformation::KEY)),
         }
@@ -26100,8 +26207,6 @@ impl<'a> RedirectInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26235,7 +26340,7 @@ impl<'a> ApplicationDetectionInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            ApplicationDetectionInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -26260,7 +26365,12 @@ impl<'a> ApplicationDetectionInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(
+            avp.children(),
+            &mut t,
+            ApplicationDetectionInformation::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ApplicationDetectionInformation::KEY)),
         }
@@ -26295,17 +26405,6 @@ impl<'a> ApplicationDetectionInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1088, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26415,7 +26514,7 @@ impl<'a> DefaultQosInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            DefaultQosInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -26440,7 +26539,7 @@ impl<'a> DefaultQosInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DefaultQosInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DefaultQosInformation::KEY)),
         }
@@ -26474,8 +26573,6 @@ impl<'a> DefaultQosInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26602,7 +26699,7 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            ConditionalApnAggregateMaxBitrate::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -26627,7 +26724,12 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(
+            avp.children(),
+            &mut t,
+            ConditionalApnAggregateMaxBitrate::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ConditionalApnAggregateMaxBitrate::KEY)),
         }
@@ -26664,8 +26766,6 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -26835,7 +26935,7 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            PresenceReportingAreaInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -26860,7 +26960,12 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(
+            avp.children(),
+            &mut t,
+            PresenceReportingAreaInformation::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PresenceReportingAreaInformation::KEY)),
         }
@@ -26896,8 +27001,6 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27027,7 +27130,7 @@ impl<'a> FixedUserLocationInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            FixedUserLocationInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -27052,7 +27155,7 @@ impl<'a> FixedUserLocationInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, FixedUserLocationInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FixedUserLocationInfo::KEY)),
         }
@@ -27086,8 +27189,6 @@ impl<'a> FixedUserLocationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27197,7 +27298,7 @@ impl<'a> RoutingRuleReportView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            RoutingRuleReport::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -27222,7 +27323,7 @@ impl<'a> RoutingRuleReportView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, RoutingRuleReport::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RoutingRuleReport::KEY)),
         }
@@ -27257,8 +27358,6 @@ impl<'a> RoutingRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27359,7 +27458,7 @@ impl<'a> ConditionalPolicyInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            ConditionalPolicyInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -27384,7 +27483,7 @@ impl<'a> ConditionalPolicyInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ConditionalPolicyInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ConditionalPolicyInformation::KEY)),
         }
@@ -27419,8 +27518,6 @@ impl<'a> ConditionalPolicyInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27549,7 +27646,7 @@ impl<'a> PraInstallView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            PraInstall::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -27574,7 +27671,7 @@ impl<'a> PraInstallView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PraInstall::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PraInstall::KEY)),
         }
@@ -27606,8 +27703,6 @@ impl<'a> PraInstallView<'a> {
     pub fn to_struct(&self) -> Result<PraInstall, rt::DecodeError> {
         <PraInstall as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27695,7 +27790,7 @@ impl<'a> PraRemoveView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            PraRemove::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -27720,7 +27815,7 @@ impl<'a> PraRemoveView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PraRemove::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PraRemove::KEY)),
         }
@@ -27752,8 +27847,6 @@ impl<'a> PraRemoveView<'a> {
     pub fn to_struct(&self) -> Result<PraRemove, rt::DecodeError> {
         <PraRemove as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -27837,7 +27930,7 @@ impl<'a> QosRuleInstallView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 3>::new(cx),
-            Self::REQUIRED,
+            QosRuleInstall::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -27862,7 +27955,7 @@ impl<'a> QosRuleInstallView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosRuleInstall::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosRuleInstall::KEY)),
         }
@@ -27897,8 +27990,6 @@ impl<'a> QosRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28040,7 +28131,7 @@ impl<'a> QosRuleRemoveView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            QosRuleRemove::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -28065,7 +28156,7 @@ impl<'a> QosRuleRemoveView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosRuleRemove::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosRuleRemove::KEY)),
         }
@@ -28100,8 +28191,6 @@ impl<'a> QosRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28199,7 +28288,7 @@ impl<'a> QosRuleDefinitionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            QosRuleDefinition::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -28224,7 +28313,7 @@ impl<'a> QosRuleDefinitionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosRuleDefinition::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosRuleDefinition::KEY)),
         }
@@ -28259,17 +28348,6 @@ impl<'a> QosRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1054, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28405,7 +28483,7 @@ impl<'a> QosRuleReportView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 3>::new(cx),
-            Self::REQUIRED,
+            QosRuleReport::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -28430,7 +28508,7 @@ impl<'a> QosRuleReportView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, QosRuleReport::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(QosRuleReport::KEY)),
         }
@@ -28465,8 +28543,6 @@ impl<'a> QosRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28600,7 +28676,7 @@ impl<'a> AdcRuleInstallView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 3>::new(cx),
-            Self::REQUIRED,
+            AdcRuleInstall::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -28625,7 +28701,7 @@ impl<'a> AdcRuleInstallView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AdcRuleInstall::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdcRuleInstall::KEY)),
         }
@@ -28660,8 +28736,6 @@ impl<'a> AdcRuleInstallView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28803,7 +28877,7 @@ impl<'a> AdcRuleRemoveView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            AdcRuleRemove::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -28828,7 +28902,7 @@ impl<'a> AdcRuleRemoveView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AdcRuleRemove::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdcRuleRemove::KEY)),
         }
@@ -28863,8 +28937,6 @@ impl<'a> AdcRuleRemoveView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -28961,7 +29033,7 @@ impl<'a> AdcRuleDefinitionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            AdcRuleDefinition::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -28986,7 +29058,7 @@ impl<'a> AdcRuleDefinitionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AdcRuleDefinition::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdcRuleDefinition::KEY)),
         }
@@ -29021,17 +29093,6 @@ impl<'a> AdcRuleDefinitionView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1096, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29264,7 +29325,7 @@ impl<'a> AdcRuleReportView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            AdcRuleReport::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -29289,7 +29350,7 @@ impl<'a> AdcRuleReportView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AdcRuleReport::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AdcRuleReport::KEY)),
         }
@@ -29324,8 +29385,6 @@ impl<'a> AdcRuleReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29458,7 +29517,7 @@ impl<'a> CsServiceResourceReportView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            CsServiceResourceReport::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -29483,7 +29542,7 @@ impl<'a> CsServiceResourceReportView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsServiceResourceReport::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsServiceResourceReport::KEY)),
         }
@@ -29517,17 +29576,6 @@ impl<'a> CsServiceResourceReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2807, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -29658,7 +29706,9 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppGxCreditControlRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -29672,65 +29722,6 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxCreditControlRequest, rt::DecodeError> {
         <TgppGxCreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(416, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(415, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -30673,7 +30664,9 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppGxCreditControlAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -30687,57 +30680,6 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxCreditControlAnswer, rt::DecodeError> {
         <TgppGxCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(416, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(415, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -31382,7 +31324,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, TgppGxReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -31396,65 +31338,6 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxReAuthRequest, rt::DecodeError> {
         <TgppGxReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(285, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -31858,7 +31741,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, TgppGxReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -31872,33 +31755,6 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxReAuthAnswer, rt::DecodeError> {
         <TgppGxReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -32249,7 +32105,9 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppGxxCreditControlRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -32265,65 +32123,6 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.root.clone(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(416, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(415, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -32864,7 +32663,9 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppGxxCreditControlAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -32878,57 +32679,6 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxxCreditControlAnswer, rt::DecodeError> {
         <TgppGxxCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(416, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(415, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33308,7 +33058,7 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, TgppGxxReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -33322,65 +33072,6 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxxReAuthRequest, rt::DecodeError> {
         <TgppGxxReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(285, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33649,7 +33340,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, TgppGxxReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -33663,33 +33354,6 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppGxxReAuthAnswer, rt::DecodeError> {
         <TgppGxxReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -33985,7 +33649,9 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppSdTdfSessionRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -33999,49 +33665,6 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdTdfSessionRequest, rt::DecodeError> {
         <TgppSdTdfSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -34645,7 +34268,9 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppSdTdfSessionAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -34659,41 +34284,6 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdTdfSessionAnswer, rt::DecodeError> {
         <TgppSdTdfSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -34988,7 +34578,9 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppSdCreditControlRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -35002,65 +34594,6 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdCreditControlRequest, rt::DecodeError> {
         <TgppSdCreditControlRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(416, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(415, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -35379,7 +34912,9 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppSdCreditControlAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -35393,57 +34928,6 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdCreditControlAnswer, rt::DecodeError> {
         <TgppSdCreditControlAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(416, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(415, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -35860,7 +35344,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, TgppSdReAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -35874,65 +35358,6 @@ impl<'a> TgppSdReAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdReAuthRequest, rt::DecodeError> {
         <TgppSdReAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(285, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36249,7 +35674,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, TgppSdReAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -36263,33 +35688,6 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppSdReAuthAnswer, rt::DecodeError> {
         <TgppSdReAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36537,7 +35935,9 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppStTdfSessionRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -36551,57 +35951,6 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
     pub fn to_struct(&self) -> Result<TgppStTdfSessionRequest, rt::DecodeError> {
         <TgppStTdfSessionRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(2838, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -36884,7 +36233,9 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TgppStTdfSessionAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -36898,41 +36249,6 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TgppStTdfSessionAnswer, rt::DecodeError> {
         <TgppStTdfSessionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37216,7 +36532,9 @@ impl<'a> SessionTerminationRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, SessionTerminationRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -37230,57 +36548,6 @@ impl<'a> SessionTerminationRequestView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationRequest, rt::DecodeError> {
         <SessionTerminationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(258, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(295, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37498,7 +36765,9 @@ impl<'a> SessionTerminationAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, SessionTerminationAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -37512,33 +36781,6 @@ impl<'a> SessionTerminationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<SessionTerminationAnswer, rt::DecodeError> {
         <SessionTerminationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -37793,7 +37035,9 @@ impl<'a> TssfNotificationRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TssfNotificationRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -37807,57 +37051,6 @@ impl<'a> TssfNotificationRequestView<'a> {
     pub fn to_struct(&self) -> Result<TssfNotificationRequest, rt::DecodeError> {
         <TssfNotificationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -38073,7 +37266,9 @@ impl<'a> TssfNotificationAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, TssfNotificationAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -38087,41 +37282,6 @@ impl<'a> TssfNotificationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<TssfNotificationAnswer, rt::DecodeError> {
         <TssfNotificationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

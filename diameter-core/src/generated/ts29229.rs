@@ -931,12 +931,13 @@ impl Default for ServerCapabilities {
 impl ServerCapabilities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(603, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -982,7 +983,7 @@ impl ServerCapabilities {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
@@ -1139,12 +1140,13 @@ impl Default for TgppSipAuthDataItem {
 impl TgppSipAuthDataItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(612, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 12usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1209,7 +1211,7 @@ impl TgppSipAuthDataItem {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1348,21 +1350,23 @@ impl Default for DeregistrationReason {
 impl DeregistrationReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(615, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            616,
+            10415,
+            192,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                616,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1382,7 +1386,7 @@ impl DeregistrationReason {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -1494,12 +1498,13 @@ impl Default for ChargingInformation {
 impl ChargingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(618, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1547,7 +1552,7 @@ impl ChargingInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1874,37 +1879,41 @@ impl Default for SupportedFeatures {
 impl SupportedFeatures {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(628, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            266,
+            0,
+            64,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            629,
+            10415,
+            128,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            630,
+            10415,
+            128,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                266,
-                0,
-                64,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                629,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                630,
-                10415,
-                128,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1927,7 +1936,7 @@ impl SupportedFeatures {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2049,12 +2058,13 @@ impl Default for SupportedApplications {
 impl SupportedApplications {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(631, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2100,7 +2110,7 @@ impl SupportedApplications {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -2168,12 +2178,13 @@ impl Default for AssociatedIdentities {
 impl AssociatedIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(632, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2192,7 +2203,7 @@ impl AssociatedIdentities {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2307,37 +2318,41 @@ impl Default for SipDigestAuthenticate {
 impl SipDigestAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(635, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            104,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            110,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            121,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                104,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                110,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                121,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-        ];
         let mut count = [0u32; 6usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2368,7 +2383,7 @@ impl SipDigestAuthenticate {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2474,29 +2489,32 @@ impl Default for ScscfRestorationInfo {
 impl ScscfRestorationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(639, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            0,
+            1,
+            649,
+            10415,
+            128,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                649,
-                10415,
-                128,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2534,7 +2552,7 @@ impl ScscfRestorationInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2633,53 +2651,59 @@ impl Default for SubscriptionInfo {
 impl SubscriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(642, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            643,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            644,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            645,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            646,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            641,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                643,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                644,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                645,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                646,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                641,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 5usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2708,7 +2732,7 @@ impl SubscriptionInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2785,12 +2809,13 @@ impl Default for AssociatedRegisteredIdentities {
 impl AssociatedRegisteredIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(647, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 1usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2809,7 +2834,7 @@ impl AssociatedRegisteredIdentities {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2888,29 +2913,32 @@ impl Default for RestorationInfo {
 impl RestorationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(649, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            640,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            641,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                640,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                641,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 6usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -2945,7 +2973,7 @@ impl RestorationInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3048,29 +3076,32 @@ impl Default for IdentityWithEmergencyRegistration {
 impl IdentityWithEmergencyRegistration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(651, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            601,
+            10415,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-        ];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3090,7 +3121,7 @@ impl IdentityWithEmergencyRegistration {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3154,12 +3185,13 @@ impl Default for AllowedWafWwsfIdentities {
 impl AllowedWafWwsfIdentities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(656, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3195,7 +3227,7 @@ impl AllowedWafWwsfIdentities {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3281,45 +3313,50 @@ impl Default for PCscfSubscriptionInfo {
 impl PCscfSubscriptionInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(660, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            643,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            1,
+            rt::typed::SINGLE,
+            1,
+            644,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            645,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            641,
+            10415,
+            128,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                643,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                1,
-                1,
-                644,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                645,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                641,
-                10415,
-                128,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 4usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3345,7 +3382,7 @@ impl PCscfSubscriptionInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3425,12 +3462,13 @@ impl Default for FailedPcscf {
 impl FailedPcscf {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(664, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 2usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3457,7 +3495,7 @@ impl FailedPcscf {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3589,78 +3627,95 @@ impl Default for UserAuthorizationRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            11,
+            rt::typed::SINGLE,
+            1,
+            601,
+            10415,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            12,
+            rt::typed::SINGLE,
+            1,
+            600,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                11,
-                1,
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                12,
-                1,
-                600,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 17usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -3739,7 +3794,7 @@ impl UserAuthorizationRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3912,46 +3967,59 @@ impl Default for UserAuthorizationAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl UserAuthorizationAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 17usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4022,7 +4090,7 @@ impl UserAuthorizationAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4294,78 +4362,95 @@ impl Default for ServerAssignmentRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            13,
+            rt::typed::SINGLE,
+            1,
+            602,
+            10415,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            14,
+            rt::typed::SINGLE,
+            1,
+            614,
+            10415,
+            192,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            15,
+            rt::typed::SINGLE,
+            1,
+            624,
+            10415,
+            192,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                13,
-                1,
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                14,
-                1,
-                614,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                15,
-                1,
-                624,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 23usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4483,7 +4568,7 @@ impl ServerAssignmentRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4726,46 +4811,59 @@ impl Default for ServerAssignmentAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl ServerAssignmentAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 26usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -4886,7 +4984,7 @@ impl ServerAssignmentAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5182,62 +5280,77 @@ impl Default for LocationInfoRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            11,
+            rt::typed::SINGLE,
+            1,
+            601,
+            10415,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                11,
-                1,
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-        ];
         let mut count = [0u32; 16usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5311,7 +5424,7 @@ impl LocationInfoRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5498,46 +5611,59 @@ impl Default for LocationInfoAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl LocationInfoAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 19usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -5617,7 +5743,7 @@ impl LocationInfoAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5868,94 +5994,113 @@ impl Default for MultimediaAuthRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            11,
+            rt::typed::SINGLE,
+            1,
+            601,
+            10415,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            12,
+            rt::typed::SINGLE,
+            1,
+            612,
+            10415,
+            192,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            13,
+            rt::typed::SINGLE,
+            1,
+            607,
+            10415,
+            192,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            14,
+            rt::typed::SINGLE,
+            1,
+            602,
+            10415,
+            192,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                11,
-                1,
-                601,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                12,
-                1,
-                612,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-            ),
-            rt::typed::Required::new(
-                13,
-                1,
-                607,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                14,
-                1,
-                602,
-                10415,
-                192,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-        ];
         let mut count = [0u32; 17usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -6042,7 +6187,7 @@ impl MultimediaAuthRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6223,46 +6368,59 @@ impl Default for MultimediaAuthAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl MultimediaAuthAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 19usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -6351,7 +6509,7 @@ impl MultimediaAuthAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6604,78 +6762,95 @@ impl Default for RegistrationTerminationRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            12,
+            rt::typed::SINGLE,
+            1,
+            615,
+            10415,
+            192,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                1,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                12,
-                1,
-                615,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 16usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -6760,7 +6935,7 @@ impl RegistrationTerminationRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6920,46 +7095,59 @@ impl Default for RegistrationTerminationAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl RegistrationTerminationAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 14usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7032,7 +7220,7 @@ impl RegistrationTerminationAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7277,63 +7465,86 @@ impl Default for PushProfileRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            1,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                3,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(8, 1, 1, 0, 64, rt::dictionary::AvpType::UTF8String),
-        ];
         let mut count = [0u32; 16usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7410,7 +7621,7 @@ impl PushProfileRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7569,46 +7780,59 @@ impl Default for PushProfileAnswer {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl PushProfileAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            260,
+            0,
+            64,
+            rt::dictionary::AvpType::Grouped,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            7,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
-            rt::typed::Required::new(
-                5,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                7,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 12usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -7668,7 +7892,7 @@ impl PushProfileAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7839,7 +8063,7 @@ impl<'a> ServerCapabilitiesView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 3>::new(cx),
-            Self::REQUIRED,
+            ServerCapabilities::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -7864,7 +8088,7 @@ impl<'a> ServerCapabilitiesView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ServerCapabilities::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ServerCapabilities::KEY)),
         }
@@ -7899,8 +8123,6 @@ impl<'a> ServerCapabilitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8029,7 +8251,7 @@ impl<'a> TgppSipAuthDataItemView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            TgppSipAuthDataItem::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8054,7 +8276,7 @@ impl<'a> TgppSipAuthDataItemView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TgppSipAuthDataItem::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TgppSipAuthDataItem::KEY)),
         }
@@ -8089,8 +8311,6 @@ impl<'a> TgppSipAuthDataItemView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8261,7 +8481,7 @@ impl<'a> DeregistrationReasonView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            DeregistrationReason::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8286,7 +8506,7 @@ impl<'a> DeregistrationReasonView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DeregistrationReason::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DeregistrationReason::KEY)),
         }
@@ -8320,17 +8540,6 @@ impl<'a> DeregistrationReasonView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(616, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8435,7 +8644,7 @@ impl<'a> ChargingInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            ChargingInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8460,7 +8669,7 @@ impl<'a> ChargingInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ChargingInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingInformation::KEY)),
         }
@@ -8494,8 +8703,6 @@ impl<'a> ChargingInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -8739,7 +8946,7 @@ impl<'a> SupportedFeaturesView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            SupportedFeatures::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -8764,7 +8971,7 @@ impl<'a> SupportedFeaturesView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SupportedFeatures::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SupportedFeatures::KEY)),
         }
@@ -8798,33 +9005,6 @@ impl<'a> SupportedFeaturesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(266, 0),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(629, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(630, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9018,7 +9198,7 @@ impl<'a> SupportedApplicationsView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 3>::new(cx),
-            Self::REQUIRED,
+            SupportedApplications::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9043,7 +9223,7 @@ impl<'a> SupportedApplicationsView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SupportedApplications::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SupportedApplications::KEY)),
         }
@@ -9078,8 +9258,6 @@ impl<'a> SupportedApplicationsView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9195,7 +9373,7 @@ impl<'a> AssociatedIdentitiesView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            AssociatedIdentities::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9220,7 +9398,7 @@ impl<'a> AssociatedIdentitiesView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AssociatedIdentities::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AssociatedIdentities::KEY)),
         }
@@ -9255,8 +9433,6 @@ impl<'a> AssociatedIdentitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9356,7 +9532,7 @@ impl<'a> SipDigestAuthenticateView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            SipDigestAuthenticate::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9381,7 +9557,7 @@ impl<'a> SipDigestAuthenticateView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SipDigestAuthenticate::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SipDigestAuthenticate::KEY)),
         }
@@ -9415,33 +9591,6 @@ impl<'a> SipDigestAuthenticateView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(104, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(110, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(121, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9565,7 +9714,7 @@ impl<'a> ScscfRestorationInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            ScscfRestorationInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9590,7 +9739,7 @@ impl<'a> ScscfRestorationInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ScscfRestorationInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ScscfRestorationInfo::KEY)),
         }
@@ -9625,25 +9774,6 @@ impl<'a> ScscfRestorationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: 0,
-            min: 1,
-            key: rt::AvpKey::new(649, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9748,7 +9878,7 @@ impl<'a> SubscriptionInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            SubscriptionInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9773,7 +9903,7 @@ impl<'a> SubscriptionInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SubscriptionInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SubscriptionInfo::KEY)),
         }
@@ -9807,49 +9937,6 @@ impl<'a> SubscriptionInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(643, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(644, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(645, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(646, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(641, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -9949,7 +10036,7 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            AssociatedRegisteredIdentities::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -9974,7 +10061,7 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AssociatedRegisteredIdentities::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AssociatedRegisteredIdentities::KEY)),
         }
@@ -10009,8 +10096,6 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10092,7 +10177,7 @@ impl<'a> RestorationInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            RestorationInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10117,7 +10202,7 @@ impl<'a> RestorationInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, RestorationInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(RestorationInfo::KEY)),
         }
@@ -10151,25 +10236,6 @@ impl<'a> RestorationInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(640, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(641, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10278,7 +10344,7 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            IdentityWithEmergencyRegistration::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10303,7 +10369,12 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(
+            avp.children(),
+            &mut t,
+            IdentityWithEmergencyRegistration::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(IdentityWithEmergencyRegistration::KEY)),
         }
@@ -10339,25 +10410,6 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(601, 10415),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10439,7 +10491,7 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 2>::new(cx),
-            Self::REQUIRED,
+            AllowedWafWwsfIdentities::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10464,7 +10516,7 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, AllowedWafWwsfIdentities::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AllowedWafWwsfIdentities::KEY)),
         }
@@ -10499,8 +10551,6 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10596,7 +10646,7 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            PCscfSubscriptionInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10621,7 +10671,7 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PCscfSubscriptionInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PCscfSubscriptionInfo::KEY)),
         }
@@ -10655,41 +10705,6 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(643, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 1,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(644, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(645, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(641, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 128,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10783,7 +10798,7 @@ impl<'a> FailedPcscfView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 1>::new(cx),
-            Self::REQUIRED,
+            FailedPcscf::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -10808,7 +10823,7 @@ impl<'a> FailedPcscfView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, FailedPcscf::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(FailedPcscf::KEY)),
         }
@@ -10840,8 +10855,6 @@ impl<'a> FailedPcscfView<'a> {
     pub fn to_struct(&self) -> Result<FailedPcscf, rt::DecodeError> {
         <FailedPcscf as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -10960,7 +10973,9 @@ impl<'a> UserAuthorizationRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, UserAuthorizationRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -10974,81 +10989,6 @@ impl<'a> UserAuthorizationRequestView<'a> {
     pub fn to_struct(&self) -> Result<UserAuthorizationRequest, rt::DecodeError> {
         <UserAuthorizationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 11,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(601, 10415),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 12,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(600, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11306,7 +11246,9 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, UserAuthorizationAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -11320,49 +11262,6 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<UserAuthorizationAnswer, rt::DecodeError> {
         <UserAuthorizationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -11635,7 +11534,9 @@ impl<'a> ServerAssignmentRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, ServerAssignmentRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -11649,81 +11550,6 @@ impl<'a> ServerAssignmentRequestView<'a> {
     pub fn to_struct(&self) -> Result<ServerAssignmentRequest, rt::DecodeError> {
         <ServerAssignmentRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 13,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(602, 10415),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 14,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(614, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 15,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(624, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12047,7 +11873,9 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, ServerAssignmentAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12061,49 +11889,6 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     pub fn to_struct(&self) -> Result<ServerAssignmentAnswer, rt::DecodeError> {
         <ServerAssignmentAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12469,7 +12254,7 @@ impl<'a> LocationInfoRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, LocationInfoRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12483,65 +12268,6 @@ impl<'a> LocationInfoRequestView<'a> {
     pub fn to_struct(&self) -> Result<LocationInfoRequest, rt::DecodeError> {
         <LocationInfoRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 11,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(601, 10415),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -12803,7 +12529,7 @@ impl<'a> LocationInfoAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, LocationInfoAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -12817,49 +12543,6 @@ impl<'a> LocationInfoAnswerView<'a> {
     pub fn to_struct(&self) -> Result<LocationInfoAnswer, rt::DecodeError> {
         <LocationInfoAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13144,7 +12827,9 @@ impl<'a> MultimediaAuthRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, MultimediaAuthRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -13158,97 +12843,6 @@ impl<'a> MultimediaAuthRequestView<'a> {
     pub fn to_struct(&self) -> Result<MultimediaAuthRequest, rt::DecodeError> {
         <MultimediaAuthRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 11,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(601, 10415),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 12,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(612, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 13,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(607, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 14,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(602, 10415),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13501,7 +13095,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, MultimediaAuthAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -13515,49 +13109,6 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     pub fn to_struct(&self) -> Result<MultimediaAuthAnswer, rt::DecodeError> {
         <MultimediaAuthAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -13852,7 +13403,9 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, RegistrationTerminationRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -13868,81 +13421,6 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.root.clone(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 12,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(615, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14195,7 +13673,9 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, RegistrationTerminationAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14211,49 +13691,6 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.root.clone(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14505,7 +13942,7 @@ impl<'a> PushProfileRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, PushProfileRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14519,73 +13956,6 @@ impl<'a> PushProfileRequestView<'a> {
     pub fn to_struct(&self) -> Result<PushProfileRequest, rt::DecodeError> {
         <PushProfileRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(1, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -14832,7 +14202,7 @@ impl<'a> PushProfileAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, PushProfileAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -14846,49 +14216,6 @@ impl<'a> PushProfileAnswerView<'a> {
     pub fn to_struct(&self) -> Result<PushProfileAnswer, rt::DecodeError> {
         <PushProfileAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(260, 0),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 7,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

@@ -340,29 +340,32 @@ impl Default for DeviceAction {
 impl DeviceAction {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3001, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            3007,
+            10415,
+            192,
+            rt::dictionary::AvpType::Unsigned32,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            3005,
+            10415,
+            192,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                3,
-                1,
-                3007,
-                10415,
-                192,
-                rt::dictionary::AvpType::Unsigned32,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                3005,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 8usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -398,7 +401,7 @@ impl DeviceAction {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -520,21 +523,23 @@ impl Default for DeviceNotification {
 impl DeviceNotification {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3002, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            3005,
+            10415,
+            192,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                4,
-                1,
-                3005,
-                10415,
-                192,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-        ];
         let mut count = [0u32; 8usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -572,7 +577,7 @@ impl DeviceNotification {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -681,21 +686,23 @@ impl Default for TriggerData {
 impl TriggerData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(3003, 10415);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            3004,
+            10415,
+            192,
+            rt::dictionary::AvpType::OctetString,
+        ),
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                3004,
-                10415,
-                192,
-                rt::dictionary::AvpType::OctetString,
-            ),
-        ];
         let mut count = [0u32; 3usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -723,7 +730,7 @@ impl TriggerData {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -843,61 +850,68 @@ impl Default for DeviceActionRequest {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            3001,
+            10415,
+            192,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                3001,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 12usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -953,7 +967,7 @@ impl DeviceActionRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1088,45 +1102,50 @@ impl Default for DeviceActionAnswer {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceActionAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 14usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1175,7 +1194,7 @@ impl DeviceActionAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1374,69 +1393,77 @@ impl Default for DeviceNotificationRequest {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            2,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            3,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            293,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            283,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            8,
+            rt::typed::SINGLE,
+            1,
+            3002,
+            10415,
+            192,
+            rt::dictionary::AvpType::Grouped,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                2,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                3,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                293,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                283,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                8,
-                1,
-                3002,
-                10415,
-                192,
-                rt::dictionary::AvpType::Grouped,
-            ),
-        ];
         let mut count = [0u32; 12usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1494,7 +1521,7 @@ impl DeviceNotificationRequest {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1632,45 +1659,50 @@ impl Default for DeviceNotificationAnswer {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl DeviceNotificationAnswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required::new(
+            0,
+            rt::typed::SINGLE,
+            1,
+            263,
+            0,
+            64,
+            rt::dictionary::AvpType::UTF8String,
+        ),
+        rt::typed::Required::new(
+            4,
+            rt::typed::SINGLE,
+            1,
+            277,
+            0,
+            64,
+            rt::dictionary::AvpType::Enumerated,
+        ),
+        rt::typed::Required::new(
+            5,
+            rt::typed::SINGLE,
+            1,
+            264,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+        rt::typed::Required::new(
+            6,
+            rt::typed::SINGLE,
+            1,
+            296,
+            0,
+            64,
+            rt::dictionary::AvpType::DiameterIdentity,
+        ),
+    ];
     fn decode_members(
         &mut self,
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[
-            rt::typed::Required::new(
-                0,
-                1,
-                263,
-                0,
-                64,
-                rt::dictionary::AvpType::UTF8String,
-            ),
-            rt::typed::Required::new(
-                4,
-                1,
-                277,
-                0,
-                64,
-                rt::dictionary::AvpType::Enumerated,
-            ),
-            rt::typed::Required::new(
-                5,
-                1,
-                264,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-            rt::typed::Required::new(
-                6,
-                1,
-                296,
-                0,
-                64,
-                rt::dictionary::AvpType::DiameterIdentity,
-            ),
-        ];
         let mut count = [0u32; 13usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -1716,7 +1748,7 @@ impl DeviceNotificationAnswer {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, msg.header().length as usize)
+        w.finish(Self::REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1866,7 +1898,7 @@ impl<'a> DeviceActionView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            DeviceAction::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1891,7 +1923,7 @@ impl<'a> DeviceActionView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DeviceAction::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DeviceAction::KEY)),
         }
@@ -1922,25 +1954,6 @@ impl<'a> DeviceActionView<'a> {
     pub fn to_struct(&self) -> Result<DeviceAction, rt::DecodeError> {
         <DeviceAction as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(3007, 10415),
-            ty: rt::dictionary::AvpType::Unsigned32,
-            flags: 192,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(3005, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2061,7 +2074,7 @@ impl<'a> DeviceNotificationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            DeviceNotification::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -2086,7 +2099,7 @@ impl<'a> DeviceNotificationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DeviceNotification::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DeviceNotification::KEY)),
         }
@@ -2120,17 +2133,6 @@ impl<'a> DeviceNotificationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(3005, 10415),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2261,7 +2263,7 @@ impl<'a> TriggerDataView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<1, 0>::new(cx),
-            Self::REQUIRED,
+            TriggerData::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -2286,7 +2288,7 @@ impl<'a> TriggerDataView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, TriggerData::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(TriggerData::KEY)),
         }
@@ -2317,17 +2319,6 @@ impl<'a> TriggerDataView<'a> {
     pub fn to_struct(&self) -> Result<TriggerData, rt::DecodeError> {
         <TriggerData as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(3004, 10415),
-            ty: rt::dictionary::AvpType::OctetString,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2449,7 +2440,7 @@ impl<'a> DeviceActionRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, DeviceActionRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2463,57 +2454,6 @@ impl<'a> DeviceActionRequestView<'a> {
     pub fn to_struct(&self) -> Result<DeviceActionRequest, rt::DecodeError> {
         <DeviceActionRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(3001, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -2729,7 +2669,7 @@ impl<'a> DeviceActionAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<Self>(avps, &mut t, DeviceActionAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -2743,41 +2683,6 @@ impl<'a> DeviceActionAnswerView<'a> {
     pub fn to_struct(&self) -> Result<DeviceActionAnswer, rt::DecodeError> {
         <DeviceActionAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3017,7 +2922,9 @@ impl<'a> DeviceNotificationRequestView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, DeviceNotificationRequest::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -3031,65 +2938,6 @@ impl<'a> DeviceNotificationRequestView<'a> {
     pub fn to_struct(&self) -> Result<DeviceNotificationRequest, rt::DecodeError> {
         <DeviceNotificationRequest as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 2,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 3,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(293, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(283, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 8,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(3002, 10415),
-            ty: rt::dictionary::AvpType::Grouped,
-            flags: 192,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -3305,7 +3153,9 @@ impl<'a> DeviceNotificationAnswerView<'a> {
             cx,
             deep,
         };
-        rt::view::index::<Self>(avps, &mut t, Self::REQUIRED, missing_at)
+        rt::view::index::<
+            Self,
+        >(avps, &mut t, DeviceNotificationAnswer::REQUIRED, missing_at)
     }
     /// The header as received.
     pub fn header(&self) -> &rt::Header {
@@ -3319,41 +3169,6 @@ impl<'a> DeviceNotificationAnswerView<'a> {
     pub fn to_struct(&self) -> Result<DeviceNotificationAnswer, rt::DecodeError> {
         <DeviceNotificationAnswer as rt::typed::Command>::from_bytes(self.root.clone())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[
-        rt::view::Required {
-            slot: 0,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(263, 0),
-            ty: rt::dictionary::AvpType::UTF8String,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 4,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(277, 0),
-            ty: rt::dictionary::AvpType::Enumerated,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 5,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(264, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-        rt::view::Required {
-            slot: 6,
-            rep: rt::view::SINGLE,
-            min: 1,
-            key: rt::AvpKey::new(296, 0),
-            ty: rt::dictionary::AvpType::DiameterIdentity,
-            flags: 64,
-        },
-    ];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

@@ -58,12 +58,13 @@ impl Default for DetailedResult {
 impl DetailedResult {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 637);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -79,7 +80,7 @@ impl DetailedResult {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -133,12 +134,13 @@ impl Default for ChargingPolicyReport {
 impl ChargingPolicyReport {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1134, 637);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -154,7 +156,7 @@ impl ChargingPolicyReport {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -208,12 +210,13 @@ impl Default for PolicyCounter {
 impl PolicyCounter {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1135, 637);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -229,7 +232,7 @@ impl PolicyCounter {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_alcatel"))]
@@ -286,7 +289,7 @@ impl<'a> DetailedResultView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            DetailedResult::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -311,7 +314,7 @@ impl<'a> DetailedResultView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, DetailedResult::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(DetailedResult::KEY)),
         }
@@ -344,8 +347,6 @@ impl<'a> DetailedResultView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -411,7 +412,7 @@ impl<'a> ChargingPolicyReportView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            ChargingPolicyReport::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -436,7 +437,7 @@ impl<'a> ChargingPolicyReportView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, ChargingPolicyReport::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(ChargingPolicyReport::KEY)),
         }
@@ -469,8 +470,6 @@ impl<'a> ChargingPolicyReportView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -536,7 +535,7 @@ impl<'a> PolicyCounterView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            PolicyCounter::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -561,7 +560,7 @@ impl<'a> PolicyCounterView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, PolicyCounter::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(PolicyCounter::KEY)),
         }
@@ -594,8 +593,6 @@ impl<'a> PolicyCounterView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

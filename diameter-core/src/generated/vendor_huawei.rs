@@ -68,12 +68,13 @@ impl Default for P2psmsInformation {
 impl P2psmsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(20400, 2011);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -89,7 +90,7 @@ impl P2psmsInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_huawei"))]
@@ -146,7 +147,7 @@ impl<'a> P2psmsInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            P2psmsInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -171,7 +172,7 @@ impl<'a> P2psmsInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, P2psmsInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(P2psmsInformation::KEY)),
         }
@@ -204,8 +205,6 @@ impl<'a> P2psmsInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

@@ -67,12 +67,13 @@ impl Default for SteeringInformation {
 impl SteeringInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1108, 2636);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -88,7 +89,7 @@ impl SteeringInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_juniper"))]
@@ -145,7 +146,7 @@ impl<'a> SteeringInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            SteeringInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -170,7 +171,7 @@ impl<'a> SteeringInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SteeringInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SteeringInformation::KEY)),
         }
@@ -203,8 +204,6 @@ impl<'a> SteeringInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

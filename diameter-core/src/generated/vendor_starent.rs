@@ -640,12 +640,13 @@ impl Default for SnTotalUsedServiceUnit {
 impl SnTotalUsedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(504, 8164);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -661,7 +662,7 @@ impl SnTotalUsedServiceUnit {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -715,12 +716,13 @@ impl Default for SnUsageMonitoringControl {
 impl SnUsageMonitoringControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(517, 8164);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -736,7 +738,7 @@ impl SnUsageMonitoringControl {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -790,12 +792,13 @@ impl Default for SnRemainingServiceUnit {
 impl SnRemainingServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(526, 8164);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -811,7 +814,7 @@ impl SnRemainingServiceUnit {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -865,12 +868,13 @@ impl Default for AccessNetworkChargingPhysicalAccessId {
 impl AccessNetworkChargingPhysicalAccessId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(1472, 8164);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -886,7 +890,7 @@ impl AccessNetworkChargingPhysicalAccessId {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
@@ -943,7 +947,7 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            SnTotalUsedServiceUnit::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -968,7 +972,7 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SnTotalUsedServiceUnit::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SnTotalUsedServiceUnit::KEY)),
         }
@@ -1001,8 +1005,6 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1068,7 +1070,7 @@ impl<'a> SnUsageMonitoringControlView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            SnUsageMonitoringControl::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1093,7 +1095,7 @@ impl<'a> SnUsageMonitoringControlView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SnUsageMonitoringControl::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SnUsageMonitoringControl::KEY)),
         }
@@ -1126,8 +1128,6 @@ impl<'a> SnUsageMonitoringControlView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1193,7 +1193,7 @@ impl<'a> SnRemainingServiceUnitView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            SnRemainingServiceUnit::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1218,7 +1218,7 @@ impl<'a> SnRemainingServiceUnitView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, SnRemainingServiceUnit::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(SnRemainingServiceUnit::KEY)),
         }
@@ -1251,8 +1251,6 @@ impl<'a> SnRemainingServiceUnitView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1318,7 +1316,7 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            AccessNetworkChargingPhysicalAccessId::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1343,7 +1341,12 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(
+            avp.children(),
+            &mut t,
+            AccessNetworkChargingPhysicalAccessId::REQUIRED,
+            avp.offset,
+        ) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(AccessNetworkChargingPhysicalAccessId::KEY)),
         }
@@ -1378,8 +1381,6 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]

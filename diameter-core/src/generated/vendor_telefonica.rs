@@ -152,12 +152,13 @@ impl Default for CsAnnouncement {
 impl CsAnnouncement {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(2, 27640);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -173,7 +174,7 @@ impl CsAnnouncement {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -227,12 +228,13 @@ impl Default for CsAnnouncementData {
 impl CsAnnouncementData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(4, 27640);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -248,7 +250,7 @@ impl CsAnnouncementData {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -302,12 +304,13 @@ impl Default for CsFurnishChargingInformation {
 impl CsFurnishChargingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(15, 27640);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -323,7 +326,7 @@ impl CsFurnishChargingInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -377,12 +380,13 @@ impl Default for CsInformation {
 impl CsInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(17, 27640);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -398,7 +402,7 @@ impl CsInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -452,12 +456,13 @@ impl Default for CsLocationInformation {
 impl CsLocationInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(18, 27640);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -473,7 +478,7 @@ impl CsLocationInformation {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -527,12 +532,13 @@ impl Default for CsAocInfo {
 impl CsAocInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(43, 27640);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -548,7 +554,7 @@ impl CsAocInfo {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -602,12 +608,13 @@ impl Default for CsMultipartyCallIndication {
 impl CsMultipartyCallIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey::new(53, 27640);
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        const REQUIRED: &[rt::typed::Required] = &[];
         let mut count = [0u32; 0usize];
         let mut w = rt::typed::Walk {
             cx,
@@ -623,7 +630,7 @@ impl CsMultipartyCallIndication {
             r?;
         }
         avps.finish()?;
-        w.finish(REQUIRED, parent.offset)
+        w.finish(Self::REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -680,7 +687,7 @@ impl<'a> CsAnnouncementView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            CsAnnouncement::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -705,7 +712,7 @@ impl<'a> CsAnnouncementView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsAnnouncement::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsAnnouncement::KEY)),
         }
@@ -738,8 +745,6 @@ impl<'a> CsAnnouncementView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -805,7 +810,7 @@ impl<'a> CsAnnouncementDataView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            CsAnnouncementData::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -830,7 +835,7 @@ impl<'a> CsAnnouncementDataView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsAnnouncementData::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsAnnouncementData::KEY)),
         }
@@ -863,8 +868,6 @@ impl<'a> CsAnnouncementDataView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -930,7 +933,7 @@ impl<'a> CsFurnishChargingInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            CsFurnishChargingInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -955,7 +958,7 @@ impl<'a> CsFurnishChargingInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsFurnishChargingInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsFurnishChargingInformation::KEY)),
         }
@@ -988,8 +991,6 @@ impl<'a> CsFurnishChargingInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1055,7 +1056,7 @@ impl<'a> CsInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            CsInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1080,7 +1081,7 @@ impl<'a> CsInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsInformation::KEY)),
         }
@@ -1113,8 +1114,6 @@ impl<'a> CsInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1180,7 +1179,7 @@ impl<'a> CsLocationInformationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            CsLocationInformation::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1205,7 +1204,7 @@ impl<'a> CsLocationInformationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsLocationInformation::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsLocationInformation::KEY)),
         }
@@ -1238,8 +1237,6 @@ impl<'a> CsLocationInformationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1305,7 +1302,7 @@ impl<'a> CsAocInfoView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            CsAocInfo::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1330,7 +1327,7 @@ impl<'a> CsAocInfoView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsAocInfo::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsAocInfo::KEY)),
         }
@@ -1360,8 +1357,6 @@ impl<'a> CsAocInfoView<'a> {
     pub fn to_struct(&self) -> Result<CsAocInfo, rt::DecodeError> {
         <CsAocInfo as rt::AvpData>::decode(&self.avp(), rt::data::DecodeCx::default())
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
@@ -1427,7 +1422,7 @@ impl<'a> CsMultipartyCallIndicationView<'a> {
         >(
             avp.children(),
             &mut rt::view::Seen::<0, 0>::new(cx),
-            Self::REQUIRED,
+            CsMultipartyCallIndication::REQUIRED,
             avp.offset,
         ) {
             Ok(()) => Ok(()),
@@ -1452,7 +1447,7 @@ impl<'a> CsMultipartyCallIndicationView<'a> {
         };
         match rt::view::index::<
             Self,
-        >(avp.children(), &mut t, Self::REQUIRED, avp.offset) {
+        >(avp.children(), &mut t, CsMultipartyCallIndication::REQUIRED, avp.offset) {
             Ok(()) => Ok(v),
             Err(e) => Err(e.within(CsMultipartyCallIndication::KEY)),
         }
@@ -1485,8 +1480,6 @@ impl<'a> CsMultipartyCallIndicationView<'a> {
             rt::data::DecodeCx::default(),
         )
     }
-    /// The members the ABNF requires, checked after the walk.
-    const REQUIRED: &'static [rt::view::Required] = &[];
     /// The AVPs the ABNF does not name (the `*[ AVP ]` slot, or unexpected ones),
     /// as received.
     #[inline]
