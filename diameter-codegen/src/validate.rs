@@ -44,6 +44,7 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
                 ),
             ));
         }
+        table_text(d, &mut out);
         for v in &d.vendors {
             if let Some((pd, pl)) = vendors.insert(v.id, (di, v.line)) {
                 out.push(diag(
@@ -226,6 +227,51 @@ pub(crate) fn validate(dicts: &[Dictionary]) -> Result<Resolved, Vec<Diagnostic>
 /// Result-Code by value, an Experimental-Result-Code by vendor and value), vendors declared.
 /// The same value may be defined by several dictionaries (3GPP's 5001
 /// DIAMETER_ERROR_USER_UNKNOWN is in Cx, Sh and S6a).
+/// The names and sections that go into the generated tables' text (diameter-core's
+/// `dictionary::compact`): fields separated by `|`, one record per line, so neither may
+/// appear in them.
+fn table_text(d: &Dictionary, out: &mut Vec<Diagnostic>) {
+    let mut check = |line: usize, what: &str, s: &str| {
+        if s.contains(['|', '\n', '\r']) {
+            out.push(diag(
+                d,
+                line,
+                format!("{what} {s:?} contains `|` or a line break"),
+            ));
+        }
+    };
+    for s in [&d.name, &d.spec, &d.version] {
+        check(d.line, "dictionary attribute", s);
+    }
+    for v in &d.vendors {
+        check(v.line, "vendor name", &v.name);
+    }
+    for a in &d.applications {
+        check(a.line, "application name", &a.name);
+        check(a.line, "section", a.section.as_deref().unwrap_or(""));
+    }
+    for a in &d.avps {
+        check(a.line, "AVP name", &a.name);
+        check(a.line, "section", &a.section);
+        for e in &a.enums {
+            check(e.line, "value name", &e.name);
+        }
+    }
+    for c in &d.commands {
+        check(c.line, "command name", &c.name);
+        check(
+            c.line,
+            "command abbreviation",
+            c.short.as_deref().unwrap_or(""),
+        );
+        check(c.line, "section", &c.section);
+    }
+    for r in &d.result_codes {
+        check(r.line, "result code name", &r.name);
+        check(r.line, "section", &r.section);
+    }
+}
+
 fn check_result_codes(
     d: &Dictionary,
     vendors: &HashMap<u32, (usize, usize)>,

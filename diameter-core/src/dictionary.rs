@@ -6,7 +6,9 @@
 
 use crate::avp::AvpKey;
 
-pub mod make;
+pub mod compact;
+
+pub use compact::ModuleTables;
 
 /// RFC 6733 §4.2/§4.3 data formats (plus QoSFilterRule).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -350,10 +352,10 @@ fn registered() -> Vec<&'static Module> {
 
 /// The `i`-th AVP definition of `module` (its `avps`, sorted by vendor and code), if that
 /// module is compiled in: the arms of the generated `avp_def` (the module constants fold,
-/// so each arm is a constant).
+/// so each arm is a check that the module's tables are parsed and an index).
 #[inline(always)]
-pub fn avp_in(module: Option<&'static Module>, i: usize) -> Option<&'static AvpDef> {
-    module.and_then(|m| m.avps.get(i))
+pub fn avp_in(module: Option<&'static ModuleTables>, i: usize) -> Option<&'static AvpDef> {
+    module.and_then(|m| m.get().avps.get(i))
 }
 
 /// The AVP definition for `key` among the compiled-in and registered dictionaries.
@@ -437,8 +439,8 @@ fn registered_result_code(vendor: u32, code: u32) -> Option<&'static str> {
 pub fn modules() -> impl Iterator<Item = &'static Module> {
     crate::generated::MODULES
         .iter()
-        .copied()
         .flatten()
+        .map(|m| m.get())
         .chain(registered())
 }
 

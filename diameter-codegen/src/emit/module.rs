@@ -601,123 +601,100 @@ impl Ctx<'_> {
         }
     }
 
-    /// A rule list as `make` calls (names imported by the table's block, `emit_tables`).
-    fn rule_tokens(&self, rules: &[Rule]) -> TokenStream {
-        let items = rules.iter().map(|r| {
-            let min = u32_lit(r.min);
-            let max = r.max.map_or(quote!(UNBOUNDED), |m| {
-                let m = u32_lit(m);
-                quote!(#m)
-            });
-            match &r.avp {
-                Some(n) => {
-                    let a = self.avp(n);
-                    let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
-                    let f = match r.kind {
-                        RuleKind::Fixed => quote!(fixed),
-                        RuleKind::Required => quote!(required),
-                        RuleKind::Optional => quote!(optional),
-                    };
-                    quote!(#f(#c, #v, #min, #max),)
+    /// A rule list in the tables' text: `kind,code,vendor,min,max` items (diameter-core's
+    /// `dictionary::compact`).
+    fn rules_text(&self, rules: &[Rule]) -> String {
+        let items: Vec<String> = rules
+            .iter()
+            .map(|r| {
+                let kind = match r.kind {
+                    RuleKind::Fixed => "<",
+                    RuleKind::Required => "{",
+                    RuleKind::Optional => "[",
+                };
+                let max = r.max.map_or("*".to_owned(), |m| m.to_string());
+                match &r.avp {
+                    Some(n) => {
+                        let a = self.avp(n);
+                        format!("{kind},{},{},{},{max}", a.code, a.vendor, r.min)
+                    }
+                    None => format!("{kind},*,0,{},{max}", r.min),
                 }
-                None => {
-                    let kind = match r.kind {
-                        RuleKind::Fixed => quote!(RuleKind::Fixed),
-                        RuleKind::Required => quote!(RuleKind::Required),
-                        RuleKind::Optional => quote!(RuleKind::Optional),
-                    };
-                    quote!(any_avp(#kind, #min, #max),)
-                }
-            }
-        });
-        quote!(&[#(#items)*])
+            })
+            .collect();
+        items.join(" ")
     }
 
+    /// The module's tables as text (the records of diameter-core's `dictionary::compact`),
+    /// parsed at run time on first use: as `static` initializers they cost every build more
+    /// than a second of const evaluation and borrow checking (BENCHMARKS.md, "Generated
+    /// code: tables as text"). The text fields cannot hold `|` or line breaks (`validate`).
     pub(super) fn emit_tables(&self) -> TokenStream {
+        use std::fmt::Write as _;
         let rt = &self.rt;
         let d = self.current;
-        let spec = lit_str(&d.spec);
-        let version = lit_str(&d.version);
-        let name = lit_str(&d.name);
-        let vendors = d.vendors.iter().map(|v| {
-            let id = u32_lit(v.id);
-            let n = lit_str(&v.name);
-            quote!(#rt::dictionary::VendorDef { id: #id, name: #n },)
-        });
-        let apps = d.applications.iter().map(|a| {
-            let id = u32_lit(a.id);
-            let n = lit_str(&a.name);
-            let kind = if a.acct { quote!(Acct) } else { quote!(Auth) };
-            let s = lit_str(format!("{} {}", d.spec, section(a.section.as_deref().unwrap_or(""))).trim());
-            quote!(#rt::dictionary::ApplicationDef { id: #id, name: #n, kind: #rt::dictionary::ApplicationKind::#kind, spec: #s },)
-        });
-        let avps = self.sorted_avps().into_iter().map(|a| {
-            let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
-            let n = lit_str(&a.name);
-            let ty = format_ident!("{}", a.ty.core_variant());
-            let m = format_ident!("{}", a.mandatory.core_variant());
-            let p = format_ident!("{}", a.protected.core_variant());
-            let vb = format_ident!("{}", a.vendor_bit.core_variant());
+        let spec_of = |section: &str| format!("{} {}", d.spec, super::module::section(section));
+        let mut t = String::new();
+        // `writeln!` into a String cannot fail.
+        let _ = writeln!(t, "M|{}|{}|{}", d.name, d.spec, d.version);
+        for v in &d.vendors {
+            let _ = writeln!(t, "V|{}|{}", v.id, v.name);
+        }
+        for a in &d.applications {
+            let kind = if a.acct { "Acct" } else { "Auth" };
+            let s = spec_of(a.section.as_deref().unwrap_or(""));
+            let _ = writeln!(t, "P|{}|{kind}|{}|{}", a.id, a.name, s.trim());
+        }
+        for a in self.sorted_avps() {
+            let _ = writeln!(
+                t,
+                "A|{}|{}|{}|{}|{}|{}|{}|{}",
+                a.code,
+                a.vendor,
+                a.ty.core_variant(),
+                a.mandatory.core_variant(),
+                a.protected.core_variant(),
+                a.vendor_bit.core_variant(),
+                a.name,
+                spec_of(&a.section)
+            );
             let mut enums: Vec<_> = a.enums.iter().collect();
             enums.sort_by_key(|e| e.code);
             enums.dedup_by_key(|e| e.code);
-            let enums = enums.iter().map(|e| {
-                let v = Literal::i32_unsuffixed(e.code);
-                let n = lit_str(&e.name);
-                quote!((#v, #n),)
-            });
-            let grouped = self.rule_tokens(a.grouped.as_deref().unwrap_or_default());
-            let s = lit_str(&format!("{} {}", d.spec, section(&a.section)));
-            quote!(avp(#c, #v, #n, #ty, #m, #p, #vb, &[#(#enums)*], #grouped, #s),)
-        });
-        let n_avps = d.avps.len();
-        let commands = d.commands.iter().map(|c| {
-            let code = u32_lit(c.code);
-            let app = u32_lit(c.application);
-            let n = lit_str(&c.name);
-            let short = lit_str(c.short.as_deref().unwrap_or(""));
-            let px = c.proxiable;
-            let req = self.rule_tokens(&c.request);
-            let ans = self.rule_tokens(&c.answer);
-            let s = lit_str(&format!("{} {}", d.spec, section(&c.section)));
-            quote!(command(#code, #app, #n, #short, #px, #req, #ans, #s),)
-        });
+            for e in enums {
+                let _ = writeln!(t, "E|{}|{}", e.code, e.name);
+            }
+            if let Some(g) = &a.grouped {
+                let _ = writeln!(t, "G|{}", self.rules_text(g));
+            }
+        }
+        for c in &d.commands {
+            let _ = writeln!(
+                t,
+                "C|{}|{}|{}|{}|{}|{}",
+                c.code,
+                c.application,
+                u8::from(c.proxiable),
+                c.name,
+                c.short.as_deref().unwrap_or(""),
+                spec_of(&c.section)
+            );
+            let _ = writeln!(t, "Q|{}", self.rules_text(&c.request));
+            let _ = writeln!(t, "N|{}", self.rules_text(&c.answer));
+        }
+        self.result_code_rows(&mut t);
+        let text = raw_str(&t);
         let doc_mod = doc_attr(&format!(
-            "Tables of {} ({}) for generic decoding, validation and printing.",
+            "Tables of {} ({}) for generic decoding, validation and printing, parsed on first \
+             use.",
             d.spec, d.version
         ));
-        let result_codes = self.result_code_table();
-        let doc_avps = doc_attr("Every AVP of this dictionary, sorted by (vendor, code).");
-        // The entries are `dictionary::make` calls with short names, imported inside each
-        // initializer's block (where they shadow the module's own items): a third of the
-        // tokens of struct literals with full paths, for the same values.
-        let names = quote! {
-            #[allow(unused_imports)]
-            use #rt::dictionary::make::*;
-            #[allow(unused_imports)]
-            use #rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-        };
         quote! {
-            #doc_avps
-            pub static AVPS: [#rt::dictionary::AvpDef; #n_avps] = {
-                #names
-                [#(#avps)*]
-            };
+            /// The tables' text (`dictionary::compact`'s records).
+            const TABLES: &str = #text;
 
             #doc_mod
-            pub static MODULE: #rt::dictionary::Module = {
-                #names
-                #rt::dictionary::Module {
-                    name: #name,
-                    spec: #spec,
-                    version: #version,
-                    vendors: &[#(#vendors)*],
-                    applications: &[#(#apps)*],
-                    avps: &AVPS,
-                    commands: &[#(#commands)*],
-                    result_codes: #result_codes,
-                }
-            };
+            pub static MODULE: #rt::dictionary::ModuleTables = #rt::dictionary::ModuleTables::new(TABLES);
         }
     }
 
@@ -832,7 +809,7 @@ pub(super) fn resolve_type_names(
         taken.insert(format!("{base}Answer"));
     }
     // Names the module itself defines.
-    for n in ["Avp", "Application", "MODULE", "AVPS"] {
+    for n in ["Avp", "Application", "MODULE", "TABLES"] {
         taken.insert(n.to_owned());
     }
     let mut out = HashMap::new();
@@ -848,4 +825,17 @@ pub(super) fn resolve_type_names(
         out.insert(a.name.clone(), n);
     }
     out
+}
+
+/// `s` as a raw string literal, kept on its lines in the generated source (a normal literal
+/// would be one line of escapes).
+fn raw_str(s: &str) -> proc_macro2::Literal {
+    let mut hashes = String::from("#");
+    while s.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    let src = format!("r{hashes}\"{s}\"{hashes}");
+    // A raw string with enough `#`s is always a valid literal.
+    src.parse()
+        .unwrap_or_else(|_| proc_macro2::Literal::string(s))
 }

@@ -98,21 +98,24 @@ impl Ctx<'_> {
         }
     }
 
-    /// The module table's `result_codes`, sorted by (vendor, code), vendor 0 for a
+    /// The module tables' `R` records, sorted by (vendor, code), vendor 0 for a
     /// Result-Code.
-    pub(super) fn result_code_table(&self) -> TokenStream {
+    pub(super) fn result_code_rows(&self, t: &mut String) {
+        use std::fmt::Write as _;
         let d = self.current;
         let mut sorted: Vec<&ResultCodeValue> = d.result_codes.iter().collect();
         sorted.sort_by_key(|r| (r.vendor.unwrap_or(0), r.code));
-        let rows = sorted.iter().map(|r| {
-            let v = u32_lit(r.vendor.unwrap_or(0));
-            let c = u32_lit(r.code);
-            let n = lit_str(&r.name);
-            let s = lit_str(&format!("{} {}", d.spec, section(&r.section)));
-            // `make::result_code`, imported by `MODULE`'s block (`emit_tables`).
-            quote!(result_code(#v, #c, #n, #s),)
-        });
-        quote!(&[#(#rows)*])
+        for r in sorted {
+            let _ = writeln!(
+                t,
+                "R|{}|{}|{}|{} {}",
+                r.vendor.unwrap_or(0),
+                r.code,
+                r.name,
+                d.spec,
+                section(&r.section)
+            );
+        }
     }
 }
 
@@ -122,8 +125,9 @@ type Names<'a> = Vec<(&'a str, Option<Vec<&'a str>>)>;
 
 /// `result_code_name` and `experimental_result_code_name` over the generated modules: one
 /// arm per (vendor, code) and name, guarded by the presence of the modules defining it (their
-/// `M_…` constants, `None` where the module's features are off; the guards are constants, so
-/// each function stays a plain `match`). A value defined with different names by several
+/// `M_…` statics, `None` where the module's features are off; immutable and without
+/// interior mutability at the top, they fold like constants, so each function stays a plain
+/// `match`). A value defined with different names by several
 /// dictionaries is named by the first in order.
 pub(super) fn emit_lookups(
     modules: &[(usize, &Dictionary, TokenStream)],

@@ -72,11 +72,11 @@ pub(super) fn emit_top(
         match predicate(gating.module(*i)) {
             Some(p) => quote! {
                 #[cfg(#p)]
-                const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);
+                static #k: Option<&'static rt::dictionary::ModuleTables> = Some(&#m::MODULE);
                 #[cfg(not(#p))]
-                const #k: Option<&'static rt::dictionary::Module> = None;
+                static #k: Option<&'static rt::dictionary::ModuleTables> = None;
             },
-            None => quote!(const #k: Option<&'static rt::dictionary::Module> = Some(&#m::MODULE);),
+            None => quote!(static #k: Option<&'static rt::dictionary::ModuleTables> = Some(&#m::MODULE);),
         }
     });
     let module_list = modules
@@ -92,8 +92,10 @@ pub(super) fn emit_top(
     let mut view_arms = Vec::new();
     let mut view_fallback_arms = Vec::new();
     // Each (vendor, code) once, with its definitions in module order: the first whose
-    // module is compiled in (its `M_…` constant is `Some`) is the answer. No `#[cfg]` per
-    // arm: the constants fold, so the lookup is as fast as a `match` on the definitions.
+    // module is compiled in (its `M_…` static is `Some`) is the answer. No `#[cfg]` per
+    // arm: the statics fold like constants, so the lookup is as fast as a `match` on the
+    // definitions. (Statics, not constants: they point at a `ModuleTables`, whose `OnceLock`
+    // a constant may not refer to.)
     let mut avp_candidates: std::collections::BTreeMap<(u32, u32), Vec<TokenStream>> =
         std::collections::BTreeMap::new();
     for (di, d, _) in modules {
@@ -147,7 +149,7 @@ pub(super) fn emit_top(
             if !dispatches {
                 continue;
             }
-            cmd_arms.push(quote!(#c (#code, #app) => Some(&#m::MODULE.commands[#i]),));
+            cmd_arms.push(quote!(#c (#code, #app) => Some(&#m::MODULE.get().commands[#i]),));
             for request in [true, false] {
                 let ty = format_ident!(
                     "{}{}",
@@ -207,14 +209,14 @@ pub(super) fn emit_top(
         #(#module_consts)*
 
         /// Every generated dictionary module (`None` where its cargo feature is off).
-        pub static MODULES: [Option<&'static rt::dictionary::Module>; #n] = [#(#module_list),*];
+        pub static MODULES: [Option<&'static rt::dictionary::ModuleTables>; #n] = [#(#module_list),*];
 
         /// Registers these modules with `diameter_core::dictionary` so validation, dumps and
         /// lookups know their AVPs and commands (needed for user-generated dictionaries; the
         /// built-in ones are always known).
         pub fn register() {
             for m in MODULES.iter().flatten() {
-                rt::dictionary::register(m);
+                rt::dictionary::register(m.get());
             }
         }
 

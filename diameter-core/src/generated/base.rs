@@ -10245,1045 +10245,176 @@ impl AccountingAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 50usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1,
-            0,
-            "User-Name",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.14",
-        ),
-        avp(
-            25,
-            0,
-            "Class",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.20",
-        ),
-        avp(
-            27,
-            0,
-            "Session-Timeout",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.13",
-        ),
-        avp(
-            33,
-            0,
-            "Proxy-State",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.7.4",
-        ),
-        avp(
-            44,
-            0,
-            "Acct-Session-Id",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §9.8.4",
-        ),
-        avp(
-            50,
-            0,
-            "Acct-Multi-Session-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §9.8.5",
-        ),
-        avp(
-            55,
-            0,
-            "Event-Timestamp",
-            Time,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.21",
-        ),
-        avp(
-            85,
-            0,
-            "Acct-Interim-Interval",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §9.8.2",
-        ),
-        avp(
-            257,
-            0,
-            "Host-IP-Address",
-            Address,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §5.3.5",
-        ),
-        avp(
-            258,
-            0,
-            "Auth-Application-Id",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.8",
-        ),
-        avp(
-            259,
-            0,
-            "Acct-Application-Id",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.9",
-        ),
-        avp(
-            260,
-            0,
-            "Vendor-Specific-Application-Id",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(266, 0, 1, 1), optional(258, 0, 0, 1), optional(259, 0, 0, 1)],
-            "IETF RFC 6733 §6.11",
-        ),
-        avp(
-            261,
-            0,
-            "Redirect-Host-Usage",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "DONT_CACHE"),
-                (1, "ALL_SESSION"),
-                (2, "ALL_REALM"),
-                (3, "REALM_AND_APPLICATION"),
-                (4, "ALL_APPLICATION"),
-                (5, "ALL_HOST"),
-                (6, "ALL_USER"),
-            ],
-            &[],
-            "IETF RFC 6733 §6.13",
-        ),
-        avp(
-            262,
-            0,
-            "Redirect-Max-Cache-Time",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.14",
-        ),
-        avp(
-            263,
-            0,
-            "Session-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.8",
-        ),
-        avp(
-            264,
-            0,
-            "Origin-Host",
-            DiameterIdentity,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.3",
-        ),
-        avp(
-            265,
-            0,
-            "Supported-Vendor-Id",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §5.3.6",
-        ),
-        avp(
-            266,
-            0,
-            "Vendor-Id",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §5.3.3",
-        ),
-        avp(
-            267,
-            0,
-            "Firmware-Revision",
-            Unsigned32,
-            MustNot,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §5.3.4",
-        ),
-        avp(
-            268,
-            0,
-            "Result-Code",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §7.1",
-        ),
-        avp(
-            269,
-            0,
-            "Product-Name",
-            UTF8String,
-            MustNot,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §5.3.7",
-        ),
-        avp(
-            270,
-            0,
-            "Session-Binding",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.17",
-        ),
-        avp(
-            271,
-            0,
-            "Session-Server-Failover",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "REFUSE_SERVICE"),
-                (1, "TRY_AGAIN"),
-                (2, "ALLOW_SERVICE"),
-                (3, "TRY_AGAIN_ALLOW_SERVICE"),
-            ],
-            &[],
-            "IETF RFC 6733 §8.18",
-        ),
-        avp(
-            272,
-            0,
-            "Multi-Round-Time-Out",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.19",
-        ),
-        avp(
-            273,
-            0,
-            "Disconnect-Cause",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "REBOOTING"), (1, "BUSY"), (2, "DO_NOT_WANT_TO_TALK_TO_YOU")],
-            &[],
-            "IETF RFC 6733 §5.4.3",
-        ),
-        avp(
-            274,
-            0,
-            "Auth-Request-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "AUTHENTICATE_ONLY"),
-                (2, "AUTHORIZE_ONLY"),
-                (3, "AUTHORIZE_AUTHENTICATE"),
-            ],
-            &[],
-            "IETF RFC 6733 §8.7",
-        ),
-        avp(
-            276,
-            0,
-            "Auth-Grace-Period",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.10",
-        ),
-        avp(
-            277,
-            0,
-            "Auth-Session-State",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "STATE_MAINTAINED"), (1, "NO_STATE_MAINTAINED")],
-            &[],
-            "IETF RFC 6733 §8.11",
-        ),
-        avp(
-            278,
-            0,
-            "Origin-State-Id",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.16",
-        ),
-        avp(
-            279,
-            0,
-            "Failed-AVP",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[any_avp(RuleKind::Optional, 1, UNBOUNDED)],
-            "IETF RFC 6733 §7.5",
-        ),
-        avp(
-            280,
-            0,
-            "Proxy-Host",
-            DiameterIdentity,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.7.3",
-        ),
-        avp(
-            281,
-            0,
-            "Error-Message",
-            UTF8String,
-            MustNot,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §7.3",
-        ),
-        avp(
-            282,
-            0,
-            "Route-Record",
-            DiameterIdentity,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.7.1",
-        ),
-        avp(
-            283,
-            0,
-            "Destination-Realm",
-            DiameterIdentity,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.6",
-        ),
-        avp(
-            284,
-            0,
-            "Proxy-Info",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                required(280, 0, 1, 1),
-                required(33, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 6733 §6.7.2",
-        ),
-        avp(
-            285,
-            0,
-            "Re-Auth-Request-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "AUTHORIZE_ONLY"), (1, "AUTHORIZE_AUTHENTICATE")],
-            &[],
-            "IETF RFC 6733 §8.12",
-        ),
-        avp(
-            287,
-            0,
-            "Accounting-Sub-Session-Id",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §9.8.6",
-        ),
-        avp(
-            291,
-            0,
-            "Authorization-Lifetime",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §8.9",
-        ),
-        avp(
-            292,
-            0,
-            "Redirect-Host",
-            DiameterURI,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.12",
-        ),
-        avp(
-            293,
-            0,
-            "Destination-Host",
-            DiameterIdentity,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.5",
-        ),
-        avp(
-            294,
-            0,
-            "Error-Reporting-Host",
-            DiameterIdentity,
-            MustNot,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §7.4",
-        ),
-        avp(
-            295,
-            0,
-            "Termination-Cause",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "DIAMETER_LOGOUT"),
-                (2, "DIAMETER_SERVICE_NOT_PROVIDED"),
-                (3, "DIAMETER_BAD_ANSWER"),
-                (4, "DIAMETER_ADMINISTRATIVE"),
-                (5, "DIAMETER_LINK_BROKEN"),
-                (6, "DIAMETER_AUTH_EXPIRED"),
-                (7, "DIAMETER_USER_MOVED"),
-                (8, "DIAMETER_SESSION_TIMEOUT"),
-                (11, "USER_REQUEST"),
-                (12, "LOST_CARRIER"),
-                (13, "LOST_SERVICE"),
-                (14, "IDLE_TIMEOUT"),
-                (15, "SESSION_TIMEOUT"),
-                (16, "ADMIN_RESET"),
-                (17, "ADMIN_REBOOT"),
-                (18, "PORT_ERROR"),
-                (19, "NAS_ERROR"),
-                (20, "NAS_REQUEST"),
-                (21, "NAS_REBOOT"),
-                (22, "PORT_UNNEEDED"),
-                (23, "PORT_PREEMPTED"),
-                (24, "PORT_SUSPENDED"),
-                (25, "SERVICE_UNAVAILABLE"),
-                (26, "CALLBACK"),
-                (27, "USER_ERROR"),
-                (28, "HOST_REQUEST"),
-            ],
-            &[],
-            "IETF RFC 6733 §8.15",
-        ),
-        avp(
-            296,
-            0,
-            "Origin-Realm",
-            DiameterIdentity,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.4",
-        ),
-        avp(
-            297,
-            0,
-            "Experimental-Result",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(266, 0, 1, 1), required(298, 0, 1, 1)],
-            "IETF RFC 6733 §7.6",
-        ),
-        avp(
-            298,
-            0,
-            "Experimental-Result-Code",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §7.7",
-        ),
-        avp(
-            299,
-            0,
-            "Inband-Security-Id",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §6.10",
-        ),
-        avp(
-            300,
-            0,
-            "E2E-Sequence",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[any_avp(RuleKind::Optional, 2, UNBOUNDED)],
-            "IETF RFC 6733 RFC 3588 4.4",
-        ),
-        avp(
-            480,
-            0,
-            "Accounting-Record-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "EVENT_RECORD"),
-                (2, "START_RECORD"),
-                (3, "INTERIM_RECORD"),
-                (4, "STOP_RECORD"),
-            ],
-            &[],
-            "IETF RFC 6733 §9.8.1",
-        ),
-        avp(
-            483,
-            0,
-            "Accounting-Realtime-Required",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(1, "DELIVER_AND_GRANT"), (2, "GRANT_AND_STORE"), (3, "GRANT_AND_LOSE")],
-            &[],
-            "IETF RFC 6733 §9.8.7",
-        ),
-        avp(
-            485,
-            0,
-            "Accounting-Record-Number",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6733 §9.8.3",
-        ),
-    ]
-};
-/// Tables of IETF RFC 6733 (October 2012) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "base",
-        spec: "IETF RFC 6733",
-        version: "October 2012",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 0,
-                name: "Diameter Common Messages",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 6733 §2.4",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 3,
-                name: "Diameter Base Accounting",
-                kind: rt::dictionary::ApplicationKind::Acct,
-                spec: "IETF RFC 6733 §2.4",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 4294967295,
-                name: "Relay",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 6733 §2.4",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                257,
-                0,
-                "Capabilities-Exchange",
-                "CE",
-                false,
-                &[
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(257, 0, 1, UNBOUNDED),
-                    required(266, 0, 1, 1),
-                    required(269, 0, 1, 1),
-                    optional(278, 0, 0, 1),
-                    optional(265, 0, 0, UNBOUNDED),
-                    optional(258, 0, 0, UNBOUNDED),
-                    optional(299, 0, 0, UNBOUNDED),
-                    optional(259, 0, 0, UNBOUNDED),
-                    optional(260, 0, 0, UNBOUNDED),
-                    optional(267, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(257, 0, 1, UNBOUNDED),
-                    required(266, 0, 1, 1),
-                    required(269, 0, 1, 1),
-                    optional(278, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(265, 0, 0, UNBOUNDED),
-                    optional(258, 0, 0, UNBOUNDED),
-                    optional(299, 0, 0, UNBOUNDED),
-                    optional(259, 0, 0, UNBOUNDED),
-                    optional(260, 0, 0, UNBOUNDED),
-                    optional(267, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 6733 §5.3",
-            ),
-            command(
-                282,
-                0,
-                "Disconnect-Peer",
-                "DP",
-                false,
-                &[
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(273, 0, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(281, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 6733 §5.4",
-            ),
-            command(
-                280,
-                0,
-                "Device-Watchdog",
-                "DW",
-                false,
-                &[
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(278, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(281, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 6733 §5.5",
-            ),
-            command(
-                258,
-                0,
-                "Re-Auth",
-                "RA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(285, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 6733 §8.3",
-            ),
-            command(
-                275,
-                0,
-                "Session-Termination",
-                "ST",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(295, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 6733 §8.4",
-            ),
-            command(
-                274,
-                0,
-                "Abort-Session",
-                "AS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 6733 §8.5",
-            ),
-            command(
-                271,
-                3,
-                "Accounting",
-                "AC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(480, 0, 1, 1),
-                    required(485, 0, 1, 1),
-                    optional(259, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(287, 0, 0, 1),
-                    optional(44, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(85, 0, 0, 1),
-                    optional(483, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(480, 0, 1, 1),
-                    required(485, 0, 1, 1),
-                    optional(259, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(287, 0, 0, 1),
-                    optional(44, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(85, 0, 0, 1),
-                    optional(483, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 6733 §9.7",
-            ),
-        ],
-        result_codes: &[
-            result_code(0, 1001, "DIAMETER_MULTI_ROUND_AUTH", "IETF RFC 6733 §7.1.1"),
-            result_code(0, 2001, "DIAMETER_SUCCESS", "IETF RFC 6733 §7.1.2"),
-            result_code(0, 2002, "DIAMETER_LIMITED_SUCCESS", "IETF RFC 6733 §7.1.2"),
-            result_code(
-                0,
-                3001,
-                "DIAMETER_COMMAND_UNSUPPORTED",
-                "IETF RFC 6733 §7.1.3",
-            ),
-            result_code(0, 3002, "DIAMETER_UNABLE_TO_DELIVER", "IETF RFC 6733 §7.1.3"),
-            result_code(0, 3003, "DIAMETER_REALM_NOT_SERVED", "IETF RFC 6733 §7.1.3"),
-            result_code(0, 3004, "DIAMETER_TOO_BUSY", "IETF RFC 6733 §7.1.3"),
-            result_code(0, 3005, "DIAMETER_LOOP_DETECTED", "IETF RFC 6733 §7.1.3"),
-            result_code(
-                0,
-                3006,
-                "DIAMETER_REDIRECT_INDICATION",
-                "IETF RFC 6733 §7.1.3",
-            ),
-            result_code(
-                0,
-                3007,
-                "DIAMETER_APPLICATION_UNSUPPORTED",
-                "IETF RFC 6733 §7.1.3",
-            ),
-            result_code(0, 3008, "DIAMETER_INVALID_HDR_BITS", "IETF RFC 6733 §7.1.3"),
-            result_code(0, 3009, "DIAMETER_INVALID_AVP_BITS", "IETF RFC 6733 §7.1.3"),
-            result_code(0, 3010, "DIAMETER_UNKNOWN_PEER", "IETF RFC 6733 §7.1.3"),
-            result_code(
-                0,
-                4001,
-                "DIAMETER_AUTHENTICATION_REJECTED",
-                "IETF RFC 6733 §7.1.4",
-            ),
-            result_code(0, 4002, "DIAMETER_OUT_OF_SPACE", "IETF RFC 6733 §7.1.4"),
-            result_code(0, 4003, "ELECTION_LOST", "IETF RFC 6733 §7.1.4"),
-            result_code(0, 5001, "DIAMETER_AVP_UNSUPPORTED", "IETF RFC 6733 §7.1.5"),
-            result_code(0, 5002, "DIAMETER_UNKNOWN_SESSION_ID", "IETF RFC 6733 §7.1.5"),
-            result_code(
-                0,
-                5003,
-                "DIAMETER_AUTHORIZATION_REJECTED",
-                "IETF RFC 6733 §7.1.5",
-            ),
-            result_code(0, 5004, "DIAMETER_INVALID_AVP_VALUE", "IETF RFC 6733 §7.1.5"),
-            result_code(0, 5005, "DIAMETER_MISSING_AVP", "IETF RFC 6733 §7.1.5"),
-            result_code(0, 5006, "DIAMETER_RESOURCES_EXCEEDED", "IETF RFC 6733 §7.1.5"),
-            result_code(0, 5007, "DIAMETER_CONTRADICTING_AVPS", "IETF RFC 6733 §7.1.5"),
-            result_code(0, 5008, "DIAMETER_AVP_NOT_ALLOWED", "IETF RFC 6733 §7.1.5"),
-            result_code(
-                0,
-                5009,
-                "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES",
-                "IETF RFC 6733 §7.1.5",
-            ),
-            result_code(
-                0,
-                5010,
-                "DIAMETER_NO_COMMON_APPLICATION",
-                "IETF RFC 6733 §7.1.5",
-            ),
-            result_code(
-                0,
-                5011,
-                "DIAMETER_UNSUPPORTED_VERSION",
-                "IETF RFC 6733 §7.1.5",
-            ),
-            result_code(0, 5012, "DIAMETER_UNABLE_TO_COMPLY", "IETF RFC 6733 §7.1.5"),
-            result_code(
-                0,
-                5013,
-                "DIAMETER_INVALID_BIT_IN_HEADER",
-                "IETF RFC 6733 §7.1.5",
-            ),
-            result_code(0, 5014, "DIAMETER_INVALID_AVP_LENGTH", "IETF RFC 6733 §7.1.5"),
-            result_code(
-                0,
-                5015,
-                "DIAMETER_INVALID_MESSAGE_LENGTH",
-                "IETF RFC 6733 §7.1.5",
-            ),
-            result_code(
-                0,
-                5016,
-                "DIAMETER_INVALID_AVP_BIT_COMBO",
-                "IETF RFC 6733 §7.1.5",
-            ),
-            result_code(0, 5017, "DIAMETER_NO_COMMON_SECURITY", "IETF RFC 6733 §7.1.5"),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|base|IETF RFC 6733|October 2012
+P|0|Auth|Diameter Common Messages|IETF RFC 6733 §2.4
+P|3|Acct|Diameter Base Accounting|IETF RFC 6733 §2.4
+P|4294967295|Auth|Relay|IETF RFC 6733 §2.4
+A|1|0|UTF8String|Must|ShouldNot|MustNot|User-Name|IETF RFC 6733 §8.14
+A|25|0|OctetString|Must|ShouldNot|MustNot|Class|IETF RFC 6733 §8.20
+A|27|0|Unsigned32|Must|ShouldNot|MustNot|Session-Timeout|IETF RFC 6733 §8.13
+A|33|0|OctetString|Must|ShouldNot|MustNot|Proxy-State|IETF RFC 6733 §6.7.4
+A|44|0|OctetString|Must|ShouldNot|MustNot|Acct-Session-Id|IETF RFC 6733 §9.8.4
+A|50|0|UTF8String|Must|ShouldNot|MustNot|Acct-Multi-Session-Id|IETF RFC 6733 §9.8.5
+A|55|0|Time|Must|ShouldNot|MustNot|Event-Timestamp|IETF RFC 6733 §8.21
+A|85|0|Unsigned32|Must|ShouldNot|MustNot|Acct-Interim-Interval|IETF RFC 6733 §9.8.2
+A|257|0|Address|Must|ShouldNot|MustNot|Host-IP-Address|IETF RFC 6733 §5.3.5
+A|258|0|Unsigned32|Must|ShouldNot|MustNot|Auth-Application-Id|IETF RFC 6733 §6.8
+A|259|0|Unsigned32|Must|ShouldNot|MustNot|Acct-Application-Id|IETF RFC 6733 §6.9
+A|260|0|Grouped|Must|ShouldNot|MustNot|Vendor-Specific-Application-Id|IETF RFC 6733 §6.11
+G|{,266,0,1,1 [,258,0,0,1 [,259,0,0,1
+A|261|0|Enumerated|Must|ShouldNot|MustNot|Redirect-Host-Usage|IETF RFC 6733 §6.13
+E|0|DONT_CACHE
+E|1|ALL_SESSION
+E|2|ALL_REALM
+E|3|REALM_AND_APPLICATION
+E|4|ALL_APPLICATION
+E|5|ALL_HOST
+E|6|ALL_USER
+A|262|0|Unsigned32|Must|ShouldNot|MustNot|Redirect-Max-Cache-Time|IETF RFC 6733 §6.14
+A|263|0|UTF8String|Must|ShouldNot|MustNot|Session-Id|IETF RFC 6733 §8.8
+A|264|0|DiameterIdentity|Must|ShouldNot|MustNot|Origin-Host|IETF RFC 6733 §6.3
+A|265|0|Unsigned32|Must|ShouldNot|MustNot|Supported-Vendor-Id|IETF RFC 6733 §5.3.6
+A|266|0|Unsigned32|Must|ShouldNot|MustNot|Vendor-Id|IETF RFC 6733 §5.3.3
+A|267|0|Unsigned32|MustNot|ShouldNot|MustNot|Firmware-Revision|IETF RFC 6733 §5.3.4
+A|268|0|Unsigned32|Must|ShouldNot|MustNot|Result-Code|IETF RFC 6733 §7.1
+A|269|0|UTF8String|MustNot|ShouldNot|MustNot|Product-Name|IETF RFC 6733 §5.3.7
+A|270|0|Unsigned32|Must|ShouldNot|MustNot|Session-Binding|IETF RFC 6733 §8.17
+A|271|0|Enumerated|Must|ShouldNot|MustNot|Session-Server-Failover|IETF RFC 6733 §8.18
+E|0|REFUSE_SERVICE
+E|1|TRY_AGAIN
+E|2|ALLOW_SERVICE
+E|3|TRY_AGAIN_ALLOW_SERVICE
+A|272|0|Unsigned32|Must|ShouldNot|MustNot|Multi-Round-Time-Out|IETF RFC 6733 §8.19
+A|273|0|Enumerated|Must|ShouldNot|MustNot|Disconnect-Cause|IETF RFC 6733 §5.4.3
+E|0|REBOOTING
+E|1|BUSY
+E|2|DO_NOT_WANT_TO_TALK_TO_YOU
+A|274|0|Enumerated|Must|ShouldNot|MustNot|Auth-Request-Type|IETF RFC 6733 §8.7
+E|1|AUTHENTICATE_ONLY
+E|2|AUTHORIZE_ONLY
+E|3|AUTHORIZE_AUTHENTICATE
+A|276|0|Unsigned32|Must|ShouldNot|MustNot|Auth-Grace-Period|IETF RFC 6733 §8.10
+A|277|0|Enumerated|Must|ShouldNot|MustNot|Auth-Session-State|IETF RFC 6733 §8.11
+E|0|STATE_MAINTAINED
+E|1|NO_STATE_MAINTAINED
+A|278|0|Unsigned32|Must|ShouldNot|MustNot|Origin-State-Id|IETF RFC 6733 §8.16
+A|279|0|Grouped|Must|ShouldNot|MustNot|Failed-AVP|IETF RFC 6733 §7.5
+G|[,*,0,1,*
+A|280|0|DiameterIdentity|Must|ShouldNot|MustNot|Proxy-Host|IETF RFC 6733 §6.7.3
+A|281|0|UTF8String|MustNot|ShouldNot|MustNot|Error-Message|IETF RFC 6733 §7.3
+A|282|0|DiameterIdentity|Must|ShouldNot|MustNot|Route-Record|IETF RFC 6733 §6.7.1
+A|283|0|DiameterIdentity|Must|ShouldNot|MustNot|Destination-Realm|IETF RFC 6733 §6.6
+A|284|0|Grouped|Must|ShouldNot|MustNot|Proxy-Info|IETF RFC 6733 §6.7.2
+G|{,280,0,1,1 {,33,0,1,1 [,*,0,0,*
+A|285|0|Enumerated|Must|ShouldNot|MustNot|Re-Auth-Request-Type|IETF RFC 6733 §8.12
+E|0|AUTHORIZE_ONLY
+E|1|AUTHORIZE_AUTHENTICATE
+A|287|0|Unsigned64|Must|ShouldNot|MustNot|Accounting-Sub-Session-Id|IETF RFC 6733 §9.8.6
+A|291|0|Unsigned32|Must|ShouldNot|MustNot|Authorization-Lifetime|IETF RFC 6733 §8.9
+A|292|0|DiameterURI|Must|ShouldNot|MustNot|Redirect-Host|IETF RFC 6733 §6.12
+A|293|0|DiameterIdentity|Must|ShouldNot|MustNot|Destination-Host|IETF RFC 6733 §6.5
+A|294|0|DiameterIdentity|MustNot|ShouldNot|MustNot|Error-Reporting-Host|IETF RFC 6733 §7.4
+A|295|0|Enumerated|Must|ShouldNot|MustNot|Termination-Cause|IETF RFC 6733 §8.15
+E|1|DIAMETER_LOGOUT
+E|2|DIAMETER_SERVICE_NOT_PROVIDED
+E|3|DIAMETER_BAD_ANSWER
+E|4|DIAMETER_ADMINISTRATIVE
+E|5|DIAMETER_LINK_BROKEN
+E|6|DIAMETER_AUTH_EXPIRED
+E|7|DIAMETER_USER_MOVED
+E|8|DIAMETER_SESSION_TIMEOUT
+E|11|USER_REQUEST
+E|12|LOST_CARRIER
+E|13|LOST_SERVICE
+E|14|IDLE_TIMEOUT
+E|15|SESSION_TIMEOUT
+E|16|ADMIN_RESET
+E|17|ADMIN_REBOOT
+E|18|PORT_ERROR
+E|19|NAS_ERROR
+E|20|NAS_REQUEST
+E|21|NAS_REBOOT
+E|22|PORT_UNNEEDED
+E|23|PORT_PREEMPTED
+E|24|PORT_SUSPENDED
+E|25|SERVICE_UNAVAILABLE
+E|26|CALLBACK
+E|27|USER_ERROR
+E|28|HOST_REQUEST
+A|296|0|DiameterIdentity|Must|ShouldNot|MustNot|Origin-Realm|IETF RFC 6733 §6.4
+A|297|0|Grouped|Must|ShouldNot|MustNot|Experimental-Result|IETF RFC 6733 §7.6
+G|{,266,0,1,1 {,298,0,1,1
+A|298|0|Unsigned32|Must|ShouldNot|MustNot|Experimental-Result-Code|IETF RFC 6733 §7.7
+A|299|0|Unsigned32|Must|ShouldNot|MustNot|Inband-Security-Id|IETF RFC 6733 §6.10
+A|300|0|Grouped|Must|May|MustNot|E2E-Sequence|IETF RFC 6733 RFC 3588 4.4
+G|[,*,0,2,*
+A|480|0|Enumerated|Must|ShouldNot|MustNot|Accounting-Record-Type|IETF RFC 6733 §9.8.1
+E|1|EVENT_RECORD
+E|2|START_RECORD
+E|3|INTERIM_RECORD
+E|4|STOP_RECORD
+A|483|0|Enumerated|Must|ShouldNot|MustNot|Accounting-Realtime-Required|IETF RFC 6733 §9.8.7
+E|1|DELIVER_AND_GRANT
+E|2|GRANT_AND_STORE
+E|3|GRANT_AND_LOSE
+A|485|0|Unsigned32|Must|ShouldNot|MustNot|Accounting-Record-Number|IETF RFC 6733 §9.8.3
+C|257|0|0|Capabilities-Exchange|CE|IETF RFC 6733 §5.3
+Q|{,264,0,1,1 {,296,0,1,1 {,257,0,1,* {,266,0,1,1 {,269,0,1,1 [,278,0,0,1 [,265,0,0,* [,258,0,0,* [,299,0,0,* [,259,0,0,* [,260,0,0,* [,267,0,0,1 [,*,0,0,*
+N|{,268,0,1,1 {,264,0,1,1 {,296,0,1,1 {,257,0,1,* {,266,0,1,1 {,269,0,1,1 [,278,0,0,1 [,281,0,0,1 [,279,0,0,1 [,265,0,0,* [,258,0,0,* [,299,0,0,* [,259,0,0,* [,260,0,0,* [,267,0,0,1 [,*,0,0,*
+C|282|0|0|Disconnect-Peer|DP|IETF RFC 6733 §5.4
+Q|{,264,0,1,1 {,296,0,1,1 {,273,0,1,1 [,*,0,0,*
+N|{,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,281,0,0,1 [,279,0,0,1 [,*,0,0,*
+C|280|0|0|Device-Watchdog|DW|IETF RFC 6733 §5.5
+Q|{,264,0,1,1 {,296,0,1,1 [,278,0,0,1 [,*,0,0,*
+N|{,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,281,0,0,1 [,279,0,0,1 [,278,0,0,1 [,*,0,0,*
+C|258|0|1|Re-Auth|RA|IETF RFC 6733 §8.3
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,258,0,1,1 {,285,0,1,1 [,1,0,0,1 [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,278,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,*,0,0,*
+C|275|0|1|Session-Termination|ST|IETF RFC 6733 §8.4
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,258,0,1,1 {,295,0,1,1 [,1,0,0,1 [,293,0,0,1 [,25,0,0,* [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,25,0,0,* [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,278,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,*,0,0,*
+C|274|0|1|Abort-Session|AS|IETF RFC 6733 §8.5
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,258,0,1,1 [,1,0,0,1 [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,278,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,*,0,0,*
+C|271|3|1|Accounting|AC|IETF RFC 6733 §9.7
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,480,0,1,1 {,485,0,1,1 [,259,0,0,1 [,260,0,0,1 [,1,0,0,1 [,293,0,0,1 [,287,0,0,1 [,44,0,0,1 [,50,0,0,1 [,85,0,0,1 [,483,0,0,1 [,278,0,0,1 [,55,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 {,480,0,1,1 {,485,0,1,1 [,259,0,0,1 [,260,0,0,1 [,1,0,0,1 [,287,0,0,1 [,44,0,0,1 [,50,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,85,0,0,1 [,483,0,0,1 [,278,0,0,1 [,55,0,0,1 [,284,0,0,* [,*,0,0,*
+R|0|1001|DIAMETER_MULTI_ROUND_AUTH|IETF RFC 6733 §7.1.1
+R|0|2001|DIAMETER_SUCCESS|IETF RFC 6733 §7.1.2
+R|0|2002|DIAMETER_LIMITED_SUCCESS|IETF RFC 6733 §7.1.2
+R|0|3001|DIAMETER_COMMAND_UNSUPPORTED|IETF RFC 6733 §7.1.3
+R|0|3002|DIAMETER_UNABLE_TO_DELIVER|IETF RFC 6733 §7.1.3
+R|0|3003|DIAMETER_REALM_NOT_SERVED|IETF RFC 6733 §7.1.3
+R|0|3004|DIAMETER_TOO_BUSY|IETF RFC 6733 §7.1.3
+R|0|3005|DIAMETER_LOOP_DETECTED|IETF RFC 6733 §7.1.3
+R|0|3006|DIAMETER_REDIRECT_INDICATION|IETF RFC 6733 §7.1.3
+R|0|3007|DIAMETER_APPLICATION_UNSUPPORTED|IETF RFC 6733 §7.1.3
+R|0|3008|DIAMETER_INVALID_HDR_BITS|IETF RFC 6733 §7.1.3
+R|0|3009|DIAMETER_INVALID_AVP_BITS|IETF RFC 6733 §7.1.3
+R|0|3010|DIAMETER_UNKNOWN_PEER|IETF RFC 6733 §7.1.3
+R|0|4001|DIAMETER_AUTHENTICATION_REJECTED|IETF RFC 6733 §7.1.4
+R|0|4002|DIAMETER_OUT_OF_SPACE|IETF RFC 6733 §7.1.4
+R|0|4003|ELECTION_LOST|IETF RFC 6733 §7.1.4
+R|0|5001|DIAMETER_AVP_UNSUPPORTED|IETF RFC 6733 §7.1.5
+R|0|5002|DIAMETER_UNKNOWN_SESSION_ID|IETF RFC 6733 §7.1.5
+R|0|5003|DIAMETER_AUTHORIZATION_REJECTED|IETF RFC 6733 §7.1.5
+R|0|5004|DIAMETER_INVALID_AVP_VALUE|IETF RFC 6733 §7.1.5
+R|0|5005|DIAMETER_MISSING_AVP|IETF RFC 6733 §7.1.5
+R|0|5006|DIAMETER_RESOURCES_EXCEEDED|IETF RFC 6733 §7.1.5
+R|0|5007|DIAMETER_CONTRADICTING_AVPS|IETF RFC 6733 §7.1.5
+R|0|5008|DIAMETER_AVP_NOT_ALLOWED|IETF RFC 6733 §7.1.5
+R|0|5009|DIAMETER_AVP_OCCURS_TOO_MANY_TIMES|IETF RFC 6733 §7.1.5
+R|0|5010|DIAMETER_NO_COMMON_APPLICATION|IETF RFC 6733 §7.1.5
+R|0|5011|DIAMETER_UNSUPPORTED_VERSION|IETF RFC 6733 §7.1.5
+R|0|5012|DIAMETER_UNABLE_TO_COMPLY|IETF RFC 6733 §7.1.5
+R|0|5013|DIAMETER_INVALID_BIT_IN_HEADER|IETF RFC 6733 §7.1.5
+R|0|5014|DIAMETER_INVALID_AVP_LENGTH|IETF RFC 6733 §7.1.5
+R|0|5015|DIAMETER_INVALID_MESSAGE_LENGTH|IETF RFC 6733 §7.1.5
+R|0|5016|DIAMETER_INVALID_AVP_BIT_COMBO|IETF RFC 6733 §7.1.5
+R|0|5017|DIAMETER_NO_COMMON_SECURITY|IETF RFC 6733 §7.1.5
+"#;
+/// Tables of IETF RFC 6733 (October 2012) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -11478,1039 +11478,150 @@ impl CreditControlAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 68usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            411,
-            0,
-            "CC-Correlation-Id",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.1",
-        ),
-        avp(
-            412,
-            0,
-            "CC-Input-Octets",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.24",
-        ),
-        avp(
-            413,
-            0,
-            "CC-Money",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(445, 0, 1, 1), optional(425, 0, 0, 1)],
-            "IETF RFC 8506 §8.22",
-        ),
-        avp(
-            414,
-            0,
-            "CC-Output-Octets",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.25",
-        ),
-        avp(
-            415,
-            0,
-            "CC-Request-Number",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.2",
-        ),
-        avp(
-            416,
-            0,
-            "CC-Request-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "INITIAL_REQUEST"),
-                (2, "UPDATE_REQUEST"),
-                (3, "TERMINATION_REQUEST"),
-                (4, "EVENT_REQUEST"),
-            ],
-            &[],
-            "IETF RFC 8506 §8.3",
-        ),
-        avp(
-            417,
-            0,
-            "CC-Service-Specific-Units",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.26",
-        ),
-        avp(
-            418,
-            0,
-            "CC-Session-Failover",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "FAILOVER_NOT_SUPPORTED"), (1, "FAILOVER_SUPPORTED")],
-            &[],
-            "IETF RFC 8506 §8.4",
-        ),
-        avp(
-            419,
-            0,
-            "CC-Sub-Session-Id",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.5",
-        ),
-        avp(
-            420,
-            0,
-            "CC-Time",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.21",
-        ),
-        avp(
-            421,
-            0,
-            "CC-Total-Octets",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.23",
-        ),
-        avp(
-            422,
-            0,
-            "Check-Balance-Result",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "ENOUGH_CREDIT"), (1, "NO_CREDIT")],
-            &[],
-            "IETF RFC 8506 §8.6",
-        ),
-        avp(
-            423,
-            0,
-            "Cost-Information",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(445, 0, 1, 1), required(425, 0, 1, 1), optional(424, 0, 0, 1)],
-            "IETF RFC 8506 §8.7",
-        ),
-        avp(
-            424,
-            0,
-            "Cost-Unit",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.12",
-        ),
-        avp(
-            425,
-            0,
-            "Currency-Code",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.11",
-        ),
-        avp(
-            426,
-            0,
-            "Credit-Control",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "CREDIT_AUTHORIZATION"), (1, "RE_AUTHORIZATION")],
-            &[],
-            "IETF RFC 8506 §8.13",
-        ),
-        avp(
-            427,
-            0,
-            "Credit-Control-Failure-Handling",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "TERMINATE"), (1, "CONTINUE"), (2, "RETRY_AND_TERMINATE")],
-            &[],
-            "IETF RFC 8506 §8.14",
-        ),
-        avp(
-            428,
-            0,
-            "Direct-Debiting-Failure-Handling",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "TERMINATE_OR_BUFFER"), (1, "CONTINUE")],
-            &[],
-            "IETF RFC 8506 §8.15",
-        ),
-        avp(
-            429,
-            0,
-            "Exponent",
-            Integer32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.9",
-        ),
-        avp(
-            430,
-            0,
-            "Final-Unit-Indication",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                required(449, 0, 1, 1),
-                optional(438, 0, 0, UNBOUNDED),
-                optional(11, 0, 0, UNBOUNDED),
-                optional(434, 0, 0, 1),
-            ],
-            "IETF RFC 8506 §8.34",
-        ),
-        avp(
-            431,
-            0,
-            "Granted-Service-Unit",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(451, 0, 0, 1),
-                optional(420, 0, 0, 1),
-                optional(413, 0, 0, 1),
-                optional(421, 0, 0, 1),
-                optional(412, 0, 0, 1),
-                optional(414, 0, 0, 1),
-                optional(417, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 8506 §8.17",
-        ),
-        avp(
-            432,
-            0,
-            "Rating-Group",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.29",
-        ),
-        avp(
-            433,
-            0,
-            "Redirect-Address-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "IPV4_ADDRESS"), (1, "IPV6_ADDRESS"), (2, "URL"), (3, "SIP_URI")],
-            &[],
-            "IETF RFC 8506 §8.38",
-        ),
-        avp(
-            434,
-            0,
-            "Redirect-Server",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(433, 0, 1, 1), required(435, 0, 1, 1)],
-            "IETF RFC 8506 §8.37",
-        ),
-        avp(
-            435,
-            0,
-            "Redirect-Server-Address",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.39",
-        ),
-        avp(
-            436,
-            0,
-            "Requested-Action",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "DIRECT_DEBITING"),
-                (1, "REFUND_ACCOUNT"),
-                (2, "CHECK_BALANCE"),
-                (3, "PRICE_ENQUIRY"),
-            ],
-            &[],
-            "IETF RFC 8506 §8.41",
-        ),
-        avp(
-            437,
-            0,
-            "Requested-Service-Unit",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(420, 0, 0, 1),
-                optional(413, 0, 0, 1),
-                optional(421, 0, 0, 1),
-                optional(412, 0, 0, 1),
-                optional(414, 0, 0, 1),
-                optional(417, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 8506 §8.18",
-        ),
-        avp(
-            438,
-            0,
-            "Restriction-Filter-Rule",
-            IPFilterRule,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.36",
-        ),
-        avp(
-            439,
-            0,
-            "Service-Identifier",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.28",
-        ),
-        avp(
-            440,
-            0,
-            "Service-Parameter-Info",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(441, 0, 1, 1), required(442, 0, 1, 1)],
-            "IETF RFC 8506 §8.43",
-        ),
-        avp(
-            441,
-            0,
-            "Service-Parameter-Type",
-            Unsigned32,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.44",
-        ),
-        avp(
-            442,
-            0,
-            "Service-Parameter-Value",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.45",
-        ),
-        avp(
-            443,
-            0,
-            "Subscription-Id",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(450, 0, 1, 1), required(444, 0, 1, 1)],
-            "IETF RFC 8506 §8.46",
-        ),
-        avp(
-            444,
-            0,
-            "Subscription-Id-Data",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.48",
-        ),
-        avp(
-            445,
-            0,
-            "Unit-Value",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
-            "IETF RFC 8506 §8.8",
-        ),
-        avp(
-            446,
-            0,
-            "Used-Service-Unit",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(452, 0, 0, 1),
-                optional(420, 0, 0, 1),
-                optional(413, 0, 0, 1),
-                optional(421, 0, 0, 1),
-                optional(412, 0, 0, 1),
-                optional(414, 0, 0, 1),
-                optional(417, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 8506 §8.19",
-        ),
-        avp(
-            447,
-            0,
-            "Value-Digits",
-            Integer64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.10",
-        ),
-        avp(
-            448,
-            0,
-            "Validity-Time",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.33",
-        ),
-        avp(
-            449,
-            0,
-            "Final-Unit-Action",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "TERMINATE"), (1, "REDIRECT"), (2, "RESTRICT_ACCESS")],
-            &[],
-            "IETF RFC 8506 §8.35",
-        ),
-        avp(
-            450,
-            0,
-            "Subscription-Id-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "END_USER_E164"),
-                (1, "END_USER_IMSI"),
-                (2, "END_USER_SIP_URI"),
-                (3, "END_USER_NAI"),
-                (4, "END_USER_PRIVATE"),
-            ],
-            &[],
-            "IETF RFC 8506 §8.47",
-        ),
-        avp(
-            451,
-            0,
-            "Tariff-Time-Change",
-            Time,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.20",
-        ),
-        avp(
-            452,
-            0,
-            "Tariff-Change-Usage",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "UNIT_BEFORE_TARIFF_CHANGE"),
-                (1, "UNIT_AFTER_TARIFF_CHANGE"),
-                (2, "UNIT_INDETERMINATE"),
-            ],
-            &[],
-            "IETF RFC 8506 §8.27",
-        ),
-        avp(
-            453,
-            0,
-            "G-S-U-Pool-Identifier",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.31",
-        ),
-        avp(
-            454,
-            0,
-            "CC-Unit-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "TIME"),
-                (1, "MONEY"),
-                (2, "TOTAL_OCTETS"),
-                (3, "INPUT_OCTETS"),
-                (4, "OUTPUT_OCTETS"),
-                (5, "SERVICE_SPECIFIC_UNITS"),
-            ],
-            &[],
-            "IETF RFC 8506 §8.32",
-        ),
-        avp(
-            455,
-            0,
-            "Multiple-Services-Indicator",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "MULTIPLE_SERVICES_NOT_SUPPORTED"),
-                (1, "MULTIPLE_SERVICES_SUPPORTED"),
-            ],
-            &[],
-            "IETF RFC 8506 §8.40",
-        ),
-        avp(
-            456,
-            0,
-            "Multiple-Services-Credit-Control",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(431, 0, 0, 1),
-                optional(437, 0, 0, 1),
-                optional(446, 0, 0, UNBOUNDED),
-                optional(452, 0, 0, 1),
-                optional(439, 0, 0, UNBOUNDED),
-                optional(432, 0, 0, 1),
-                optional(457, 0, 0, UNBOUNDED),
-                optional(448, 0, 0, 1),
-                optional(268, 0, 0, 1),
-                optional(430, 0, 0, 1),
-                optional(669, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 8506 §8.16",
-        ),
-        avp(
-            457,
-            0,
-            "G-S-U-Pool-Reference",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(453, 0, 1, 1), required(454, 0, 1, 1), required(445, 0, 1, 1)],
-            "IETF RFC 8506 §8.30",
-        ),
-        avp(
-            458,
-            0,
-            "User-Equipment-Info",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(459, 0, 1, 1), required(460, 0, 1, 1)],
-            "IETF RFC 8506 §8.49",
-        ),
-        avp(
-            459,
-            0,
-            "User-Equipment-Info-Type",
-            Enumerated,
-            May,
-            ShouldNot,
-            MustNot,
-            &[(0, "IMEISV"), (1, "MAC"), (2, "EUI64"), (3, "MODIFIED_EUI64")],
-            &[],
-            "IETF RFC 8506 §8.50",
-        ),
-        avp(
-            460,
-            0,
-            "User-Equipment-Info-Value",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.51",
-        ),
-        avp(
-            461,
-            0,
-            "Service-Context-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.42",
-        ),
-        avp(
-            653,
-            0,
-            "User-Equipment-Info-Extension",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(654, 0, 0, 1),
-                optional(655, 0, 0, 1),
-                optional(656, 0, 0, 1),
-                optional(657, 0, 0, 1),
-                optional(658, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, 1),
-            ],
-            "IETF RFC 8506 §8.52",
-        ),
-        avp(
-            654,
-            0,
-            "User-Equipment-Info-IMEISV",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.53",
-        ),
-        avp(
-            655,
-            0,
-            "User-Equipment-Info-MAC",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.54",
-        ),
-        avp(
-            656,
-            0,
-            "User-Equipment-Info-EUI64",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.55",
-        ),
-        avp(
-            657,
-            0,
-            "User-Equipment-Info-ModifiedEUI64",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.56",
-        ),
-        avp(
-            658,
-            0,
-            "User-Equipment-Info-IMEI",
-            OctetString,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.57",
-        ),
-        avp(
-            659,
-            0,
-            "Subscription-Id-Extension",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(660, 0, 0, 1),
-                optional(661, 0, 0, 1),
-                optional(662, 0, 0, 1),
-                optional(663, 0, 0, 1),
-                optional(664, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, 1),
-            ],
-            "IETF RFC 8506 §8.58",
-        ),
-        avp(
-            660,
-            0,
-            "Subscription-Id-E164",
-            UTF8String,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.59",
-        ),
-        avp(
-            661,
-            0,
-            "Subscription-Id-IMSI",
-            UTF8String,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.60",
-        ),
-        avp(
-            662,
-            0,
-            "Subscription-Id-SIP-URI",
-            UTF8String,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.61",
-        ),
-        avp(
-            663,
-            0,
-            "Subscription-Id-NAI",
-            UTF8String,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.62",
-        ),
-        avp(
-            664,
-            0,
-            "Subscription-Id-Private",
-            UTF8String,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.63",
-        ),
-        avp(
-            665,
-            0,
-            "Redirect-Server-Extension",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(666, 0, 0, 1),
-                optional(667, 0, 0, 1),
-                optional(668, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, 1),
-            ],
-            "IETF RFC 8506 §8.64",
-        ),
-        avp(
-            666,
-            0,
-            "Redirect-Address-IPAddress",
-            Address,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.65",
-        ),
-        avp(
-            667,
-            0,
-            "Redirect-Address-URL",
-            UTF8String,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.66",
-        ),
-        avp(
-            668,
-            0,
-            "Redirect-Address-SIP-URI",
-            UTF8String,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8506 §8.67",
-        ),
-        avp(
-            669,
-            0,
-            "QoS-Final-Unit-Indication",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                required(449, 0, 1, 1),
-                optional(509, 0, 0, UNBOUNDED),
-                optional(11, 0, 0, UNBOUNDED),
-                optional(665, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 8506 §8.68",
-        ),
-    ]
-};
-/// Tables of IETF RFC 8506 (March 2019) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "credit_control",
-        spec: "IETF RFC 8506",
-        version: "March 2019",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 4,
-                name: "Diameter Credit Control",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 8506 §1.3",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                272,
-                4,
-                "Credit-Control",
-                "CC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(461, 0, 1, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(419, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(443, 0, 0, UNBOUNDED),
-                    optional(659, 0, 0, UNBOUNDED),
-                    optional(439, 0, 0, 1),
-                    optional(295, 0, 0, 1),
-                    optional(437, 0, 0, 1),
-                    optional(436, 0, 0, 1),
-                    optional(446, 0, 0, UNBOUNDED),
-                    optional(455, 0, 0, 1),
-                    optional(456, 0, 0, UNBOUNDED),
-                    optional(440, 0, 0, UNBOUNDED),
-                    optional(411, 0, 0, 1),
-                    optional(458, 0, 0, 1),
-                    optional(653, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(418, 0, 0, 1),
-                    optional(419, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(431, 0, 0, 1),
-                    optional(456, 0, 0, UNBOUNDED),
-                    optional(423, 0, 0, 1),
-                    optional(430, 0, 0, 1),
-                    optional(669, 0, 0, 1),
-                    optional(422, 0, 0, 1),
-                    optional(427, 0, 0, 1),
-                    optional(428, 0, 0, 1),
-                    optional(448, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(279, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 8506 §3",
-            ),
-        ],
-        result_codes: &[
-            result_code(
-                0,
-                4010,
-                "DIAMETER_END_USER_SERVICE_DENIED",
-                "IETF RFC 8506 §9.1",
-            ),
-            result_code(
-                0,
-                4011,
-                "DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE",
-                "IETF RFC 8506 §9.1",
-            ),
-            result_code(0, 4012, "DIAMETER_CREDIT_LIMIT_REACHED", "IETF RFC 8506 §9.1"),
-            result_code(0, 5030, "DIAMETER_USER_UNKNOWN", "IETF RFC 8506 §9.2"),
-            result_code(0, 5031, "DIAMETER_RATING_FAILED", "IETF RFC 8506 §9.2"),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|credit_control|IETF RFC 8506|March 2019
+P|4|Auth|Diameter Credit Control|IETF RFC 8506 §1.3
+A|411|0|OctetString|May|ShouldNot|MustNot|CC-Correlation-Id|IETF RFC 8506 §8.1
+A|412|0|Unsigned64|Must|ShouldNot|MustNot|CC-Input-Octets|IETF RFC 8506 §8.24
+A|413|0|Grouped|Must|ShouldNot|MustNot|CC-Money|IETF RFC 8506 §8.22
+G|{,445,0,1,1 [,425,0,0,1
+A|414|0|Unsigned64|Must|ShouldNot|MustNot|CC-Output-Octets|IETF RFC 8506 §8.25
+A|415|0|Unsigned32|Must|ShouldNot|MustNot|CC-Request-Number|IETF RFC 8506 §8.2
+A|416|0|Enumerated|Must|ShouldNot|MustNot|CC-Request-Type|IETF RFC 8506 §8.3
+E|1|INITIAL_REQUEST
+E|2|UPDATE_REQUEST
+E|3|TERMINATION_REQUEST
+E|4|EVENT_REQUEST
+A|417|0|Unsigned64|Must|ShouldNot|MustNot|CC-Service-Specific-Units|IETF RFC 8506 §8.26
+A|418|0|Enumerated|Must|ShouldNot|MustNot|CC-Session-Failover|IETF RFC 8506 §8.4
+E|0|FAILOVER_NOT_SUPPORTED
+E|1|FAILOVER_SUPPORTED
+A|419|0|Unsigned64|Must|ShouldNot|MustNot|CC-Sub-Session-Id|IETF RFC 8506 §8.5
+A|420|0|Unsigned32|Must|ShouldNot|MustNot|CC-Time|IETF RFC 8506 §8.21
+A|421|0|Unsigned64|Must|ShouldNot|MustNot|CC-Total-Octets|IETF RFC 8506 §8.23
+A|422|0|Enumerated|Must|ShouldNot|MustNot|Check-Balance-Result|IETF RFC 8506 §8.6
+E|0|ENOUGH_CREDIT
+E|1|NO_CREDIT
+A|423|0|Grouped|Must|ShouldNot|MustNot|Cost-Information|IETF RFC 8506 §8.7
+G|{,445,0,1,1 {,425,0,1,1 [,424,0,0,1
+A|424|0|UTF8String|Must|ShouldNot|MustNot|Cost-Unit|IETF RFC 8506 §8.12
+A|425|0|Unsigned32|Must|ShouldNot|MustNot|Currency-Code|IETF RFC 8506 §8.11
+A|426|0|Enumerated|Must|ShouldNot|MustNot|Credit-Control|IETF RFC 8506 §8.13
+E|0|CREDIT_AUTHORIZATION
+E|1|RE_AUTHORIZATION
+A|427|0|Enumerated|Must|ShouldNot|MustNot|Credit-Control-Failure-Handling|IETF RFC 8506 §8.14
+E|0|TERMINATE
+E|1|CONTINUE
+E|2|RETRY_AND_TERMINATE
+A|428|0|Enumerated|Must|ShouldNot|MustNot|Direct-Debiting-Failure-Handling|IETF RFC 8506 §8.15
+E|0|TERMINATE_OR_BUFFER
+E|1|CONTINUE
+A|429|0|Integer32|Must|ShouldNot|MustNot|Exponent|IETF RFC 8506 §8.9
+A|430|0|Grouped|Must|ShouldNot|MustNot|Final-Unit-Indication|IETF RFC 8506 §8.34
+G|{,449,0,1,1 [,438,0,0,* [,11,0,0,* [,434,0,0,1
+A|431|0|Grouped|Must|ShouldNot|MustNot|Granted-Service-Unit|IETF RFC 8506 §8.17
+G|[,451,0,0,1 [,420,0,0,1 [,413,0,0,1 [,421,0,0,1 [,412,0,0,1 [,414,0,0,1 [,417,0,0,1 [,*,0,0,*
+A|432|0|Unsigned32|Must|ShouldNot|MustNot|Rating-Group|IETF RFC 8506 §8.29
+A|433|0|Enumerated|Must|ShouldNot|MustNot|Redirect-Address-Type|IETF RFC 8506 §8.38
+E|0|IPV4_ADDRESS
+E|1|IPV6_ADDRESS
+E|2|URL
+E|3|SIP_URI
+A|434|0|Grouped|Must|ShouldNot|MustNot|Redirect-Server|IETF RFC 8506 §8.37
+G|{,433,0,1,1 {,435,0,1,1
+A|435|0|UTF8String|Must|ShouldNot|MustNot|Redirect-Server-Address|IETF RFC 8506 §8.39
+A|436|0|Enumerated|Must|ShouldNot|MustNot|Requested-Action|IETF RFC 8506 §8.41
+E|0|DIRECT_DEBITING
+E|1|REFUND_ACCOUNT
+E|2|CHECK_BALANCE
+E|3|PRICE_ENQUIRY
+A|437|0|Grouped|Must|ShouldNot|MustNot|Requested-Service-Unit|IETF RFC 8506 §8.18
+G|[,420,0,0,1 [,413,0,0,1 [,421,0,0,1 [,412,0,0,1 [,414,0,0,1 [,417,0,0,1 [,*,0,0,*
+A|438|0|IPFilterRule|Must|ShouldNot|MustNot|Restriction-Filter-Rule|IETF RFC 8506 §8.36
+A|439|0|Unsigned32|Must|ShouldNot|MustNot|Service-Identifier|IETF RFC 8506 §8.28
+A|440|0|Grouped|May|ShouldNot|MustNot|Service-Parameter-Info|IETF RFC 8506 §8.43
+G|{,441,0,1,1 {,442,0,1,1
+A|441|0|Unsigned32|May|ShouldNot|MustNot|Service-Parameter-Type|IETF RFC 8506 §8.44
+A|442|0|OctetString|May|ShouldNot|MustNot|Service-Parameter-Value|IETF RFC 8506 §8.45
+A|443|0|Grouped|Must|ShouldNot|MustNot|Subscription-Id|IETF RFC 8506 §8.46
+G|{,450,0,1,1 {,444,0,1,1
+A|444|0|UTF8String|Must|ShouldNot|MustNot|Subscription-Id-Data|IETF RFC 8506 §8.48
+A|445|0|Grouped|Must|ShouldNot|MustNot|Unit-Value|IETF RFC 8506 §8.8
+G|{,447,0,1,1 [,429,0,0,1
+A|446|0|Grouped|Must|ShouldNot|MustNot|Used-Service-Unit|IETF RFC 8506 §8.19
+G|[,452,0,0,1 [,420,0,0,1 [,413,0,0,1 [,421,0,0,1 [,412,0,0,1 [,414,0,0,1 [,417,0,0,1 [,*,0,0,*
+A|447|0|Integer64|Must|ShouldNot|MustNot|Value-Digits|IETF RFC 8506 §8.10
+A|448|0|Unsigned32|Must|ShouldNot|MustNot|Validity-Time|IETF RFC 8506 §8.33
+A|449|0|Enumerated|Must|ShouldNot|MustNot|Final-Unit-Action|IETF RFC 8506 §8.35
+E|0|TERMINATE
+E|1|REDIRECT
+E|2|RESTRICT_ACCESS
+A|450|0|Enumerated|Must|ShouldNot|MustNot|Subscription-Id-Type|IETF RFC 8506 §8.47
+E|0|END_USER_E164
+E|1|END_USER_IMSI
+E|2|END_USER_SIP_URI
+E|3|END_USER_NAI
+E|4|END_USER_PRIVATE
+A|451|0|Time|Must|ShouldNot|MustNot|Tariff-Time-Change|IETF RFC 8506 §8.20
+A|452|0|Enumerated|Must|ShouldNot|MustNot|Tariff-Change-Usage|IETF RFC 8506 §8.27
+E|0|UNIT_BEFORE_TARIFF_CHANGE
+E|1|UNIT_AFTER_TARIFF_CHANGE
+E|2|UNIT_INDETERMINATE
+A|453|0|Unsigned32|Must|ShouldNot|MustNot|G-S-U-Pool-Identifier|IETF RFC 8506 §8.31
+A|454|0|Enumerated|Must|ShouldNot|MustNot|CC-Unit-Type|IETF RFC 8506 §8.32
+E|0|TIME
+E|1|MONEY
+E|2|TOTAL_OCTETS
+E|3|INPUT_OCTETS
+E|4|OUTPUT_OCTETS
+E|5|SERVICE_SPECIFIC_UNITS
+A|455|0|Enumerated|Must|ShouldNot|MustNot|Multiple-Services-Indicator|IETF RFC 8506 §8.40
+E|0|MULTIPLE_SERVICES_NOT_SUPPORTED
+E|1|MULTIPLE_SERVICES_SUPPORTED
+A|456|0|Grouped|Must|ShouldNot|MustNot|Multiple-Services-Credit-Control|IETF RFC 8506 §8.16
+G|[,431,0,0,1 [,437,0,0,1 [,446,0,0,* [,452,0,0,1 [,439,0,0,* [,432,0,0,1 [,457,0,0,* [,448,0,0,1 [,268,0,0,1 [,430,0,0,1 [,669,0,0,1 [,*,0,0,*
+A|457|0|Grouped|Must|ShouldNot|MustNot|G-S-U-Pool-Reference|IETF RFC 8506 §8.30
+G|{,453,0,1,1 {,454,0,1,1 {,445,0,1,1
+A|458|0|Grouped|May|ShouldNot|MustNot|User-Equipment-Info|IETF RFC 8506 §8.49
+G|{,459,0,1,1 {,460,0,1,1
+A|459|0|Enumerated|May|ShouldNot|MustNot|User-Equipment-Info-Type|IETF RFC 8506 §8.50
+E|0|IMEISV
+E|1|MAC
+E|2|EUI64
+E|3|MODIFIED_EUI64
+A|460|0|OctetString|May|ShouldNot|MustNot|User-Equipment-Info-Value|IETF RFC 8506 §8.51
+A|461|0|UTF8String|Must|ShouldNot|MustNot|Service-Context-Id|IETF RFC 8506 §8.42
+A|653|0|Grouped|May|ShouldNot|MustNot|User-Equipment-Info-Extension|IETF RFC 8506 §8.52
+G|[,654,0,0,1 [,655,0,0,1 [,656,0,0,1 [,657,0,0,1 [,658,0,0,1 [,*,0,0,1
+A|654|0|OctetString|May|ShouldNot|MustNot|User-Equipment-Info-IMEISV|IETF RFC 8506 §8.53
+A|655|0|OctetString|May|ShouldNot|MustNot|User-Equipment-Info-MAC|IETF RFC 8506 §8.54
+A|656|0|OctetString|May|ShouldNot|MustNot|User-Equipment-Info-EUI64|IETF RFC 8506 §8.55
+A|657|0|OctetString|May|ShouldNot|MustNot|User-Equipment-Info-ModifiedEUI64|IETF RFC 8506 §8.56
+A|658|0|OctetString|May|ShouldNot|MustNot|User-Equipment-Info-IMEI|IETF RFC 8506 §8.57
+A|659|0|Grouped|May|ShouldNot|MustNot|Subscription-Id-Extension|IETF RFC 8506 §8.58
+G|[,660,0,0,1 [,661,0,0,1 [,662,0,0,1 [,663,0,0,1 [,664,0,0,1 [,*,0,0,1
+A|660|0|UTF8String|May|ShouldNot|MustNot|Subscription-Id-E164|IETF RFC 8506 §8.59
+A|661|0|UTF8String|May|ShouldNot|MustNot|Subscription-Id-IMSI|IETF RFC 8506 §8.60
+A|662|0|UTF8String|May|ShouldNot|MustNot|Subscription-Id-SIP-URI|IETF RFC 8506 §8.61
+A|663|0|UTF8String|May|ShouldNot|MustNot|Subscription-Id-NAI|IETF RFC 8506 §8.62
+A|664|0|UTF8String|May|ShouldNot|MustNot|Subscription-Id-Private|IETF RFC 8506 §8.63
+A|665|0|Grouped|May|ShouldNot|MustNot|Redirect-Server-Extension|IETF RFC 8506 §8.64
+G|[,666,0,0,1 [,667,0,0,1 [,668,0,0,1 [,*,0,0,1
+A|666|0|Address|May|ShouldNot|MustNot|Redirect-Address-IPAddress|IETF RFC 8506 §8.65
+A|667|0|UTF8String|May|ShouldNot|MustNot|Redirect-Address-URL|IETF RFC 8506 §8.66
+A|668|0|UTF8String|May|ShouldNot|MustNot|Redirect-Address-SIP-URI|IETF RFC 8506 §8.67
+A|669|0|Grouped|May|ShouldNot|MustNot|QoS-Final-Unit-Indication|IETF RFC 8506 §8.68
+G|{,449,0,1,1 [,509,0,0,* [,11,0,0,* [,665,0,0,1 [,*,0,0,*
+C|272|4|1|Credit-Control|CC|IETF RFC 8506 §3
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,258,0,1,1 {,461,0,1,1 {,416,0,1,1 {,415,0,1,1 [,293,0,0,1 [,1,0,0,1 [,419,0,0,1 [,50,0,0,1 [,278,0,0,1 [,55,0,0,1 [,443,0,0,* [,659,0,0,* [,439,0,0,1 [,295,0,0,1 [,437,0,0,1 [,436,0,0,1 [,446,0,0,* [,455,0,0,1 [,456,0,0,* [,440,0,0,* [,411,0,0,1 [,458,0,0,1 [,653,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 {,258,0,1,1 {,416,0,1,1 {,415,0,1,1 [,1,0,0,1 [,418,0,0,1 [,419,0,0,1 [,50,0,0,1 [,278,0,0,1 [,55,0,0,1 [,431,0,0,1 [,456,0,0,* [,423,0,0,1 [,430,0,0,1 [,669,0,0,1 [,422,0,0,1 [,427,0,0,1 [,428,0,0,1 [,448,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,279,0,0,* [,*,0,0,*
+R|0|4010|DIAMETER_END_USER_SERVICE_DENIED|IETF RFC 8506 §9.1
+R|0|4011|DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE|IETF RFC 8506 §9.1
+R|0|4012|DIAMETER_CREDIT_LIMIT_REACHED|IETF RFC 8506 §9.1
+R|0|5030|DIAMETER_USER_UNKNOWN|IETF RFC 8506 §9.2
+R|0|5031|DIAMETER_RATING_FAILED|IETF RFC 8506 §9.2
+"#;
+/// Tables of IETF RFC 8506 (March 2019) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

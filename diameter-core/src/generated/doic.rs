@@ -2055,119 +2055,22 @@ impl OcOlrWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 7usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            621,
-            0,
-            "OC-Supported-Features",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[optional(622, 0, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "IETF RFC 7683 §7.1",
-        ),
-        avp(
-            622,
-            0,
-            "OC-Feature-Vector",
-            Unsigned64,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7683 §7.2",
-        ),
-        avp(
-            623,
-            0,
-            "OC-OLR",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                fixed(624, 0, 1, 1),
-                fixed(626, 0, 1, 1),
-                optional(627, 0, 0, 1),
-                optional(625, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 7683 §7.3",
-        ),
-        avp(
-            624,
-            0,
-            "OC-Sequence-Number",
-            Unsigned64,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7683 §7.4",
-        ),
-        avp(
-            625,
-            0,
-            "OC-Validity-Duration",
-            Unsigned32,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7683 §7.5",
-        ),
-        avp(
-            626,
-            0,
-            "OC-Report-Type",
-            Enumerated,
-            May,
-            ShouldNot,
-            MustNot,
-            &[(0, "HOST_REPORT"), (1, "REALM_REPORT"), (2, "PEER_REPORT")],
-            &[],
-            "IETF RFC 7683 §7.6",
-        ),
-        avp(
-            627,
-            0,
-            "OC-Reduction-Percentage",
-            Unsigned32,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7683 §7.7",
-        ),
-    ]
-};
-/// Tables of IETF RFC 7683 (October 2015) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "doic",
-        spec: "IETF RFC 7683",
-        version: "October 2015",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|doic|IETF RFC 7683|October 2015
+A|621|0|Grouped|May|ShouldNot|MustNot|OC-Supported-Features|IETF RFC 7683 §7.1
+G|[,622,0,0,1 [,*,0,0,*
+A|622|0|Unsigned64|May|ShouldNot|MustNot|OC-Feature-Vector|IETF RFC 7683 §7.2
+A|623|0|Grouped|May|ShouldNot|MustNot|OC-OLR|IETF RFC 7683 §7.3
+G|<,624,0,1,1 <,626,0,1,1 [,627,0,0,1 [,625,0,0,1 [,*,0,0,*
+A|624|0|Unsigned64|May|ShouldNot|MustNot|OC-Sequence-Number|IETF RFC 7683 §7.4
+A|625|0|Unsigned32|May|ShouldNot|MustNot|OC-Validity-Duration|IETF RFC 7683 §7.5
+A|626|0|Enumerated|May|ShouldNot|MustNot|OC-Report-Type|IETF RFC 7683 §7.6
+E|0|HOST_REPORT
+E|1|REALM_REPORT
+E|2|PEER_REPORT
+A|627|0|Unsigned32|May|ShouldNot|MustNot|OC-Reduction-Percentage|IETF RFC 7683 §7.7
+"#;
+/// Tables of IETF RFC 7683 (October 2015) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

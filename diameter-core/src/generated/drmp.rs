@@ -383,58 +383,27 @@ impl rt::AvpData for Drmp {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            301,
-            0,
-            "DRMP",
-            Enumerated,
-            May,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "PRIORITY_0"),
-                (1, "PRIORITY_1"),
-                (2, "PRIORITY_2"),
-                (3, "PRIORITY_3"),
-                (4, "PRIORITY_4"),
-                (5, "PRIORITY_5"),
-                (6, "PRIORITY_6"),
-                (7, "PRIORITY_7"),
-                (8, "PRIORITY_8"),
-                (9, "PRIORITY_9"),
-                (10, "PRIORITY_10"),
-                (11, "PRIORITY_11"),
-                (12, "PRIORITY_12"),
-                (13, "PRIORITY_13"),
-                (14, "PRIORITY_14"),
-                (15, "PRIORITY_15"),
-            ],
-            &[],
-            "IETF RFC 7944 §9.1",
-        ),
-    ]
-};
-/// Tables of IETF RFC 7944 (August 2016) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "drmp",
-        spec: "IETF RFC 7944",
-        version: "August 2016",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|drmp|IETF RFC 7944|August 2016
+A|301|0|Enumerated|May|ShouldNot|MustNot|DRMP|IETF RFC 7944 §9.1
+E|0|PRIORITY_0
+E|1|PRIORITY_1
+E|2|PRIORITY_2
+E|3|PRIORITY_3
+E|4|PRIORITY_4
+E|5|PRIORITY_5
+E|6|PRIORITY_6
+E|7|PRIORITY_7
+E|8|PRIORITY_8
+E|9|PRIORITY_9
+E|10|PRIORITY_10
+E|11|PRIORITY_11
+E|12|PRIORITY_12
+E|13|PRIORITY_13
+E|14|PRIORITY_14
+E|15|PRIORITY_15
+"#;
+/// Tables of IETF RFC 7944 (August 2016) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -5571,870 +5571,136 @@ impl EtsiSipAuthenticationInfoWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 59usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            298,
-            13019,
-            "ETSI-Experimental-Result-Code",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (4041, "INSUFFICIENT_RESOURCES"),
-                (4043, "COMMIT_FAILURE"),
-                (4044, "REFRESH_FAILURE"),
-                (4045, "QOS_PROFILE_FAILURE"),
-                (4046, "ACCESS_PROFILE_FAILURE"),
-                (4047, "PRIORITY_NOT_GRANTED"),
-                (5041, "MODIFICATION_FAILURE"),
-            ],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 026 §6.3.2",
-        ),
-        avp(
-            300,
-            13019,
-            "Globally-Unique-Address",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(8, 0, 0, 1),
-                optional(97, 0, 0, 1),
-                optional(301, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            301,
-            13019,
-            "Address-Realm",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            302,
-            13019,
-            "Logical-Access-ID",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            303,
-            13019,
-            "Initial-Gate-Setting",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(400, 0, 0, UNBOUNDED),
-                optional(308, 13019, 0, 1),
-                optional(309, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            304,
-            13019,
-            "QoS-Profile",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(312, 13019, 0, 1),
-                optional(520, 10415, 0, UNBOUNDED),
-                optional(458, 13019, 0, 1),
-                optional(308, 13019, 0, 1),
-                optional(309, 13019, 0, 1),
-                optional(311, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            305,
-            13019,
-            "IP-Connectivity-Status",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "IP-CONNECTIVITY-ON"), (1, "IP-CONNECTIVITY-LOST")],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            306,
-            13019,
-            "Access-Network-Type",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(61, 0, 1, 1),
-                optional(307, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            307,
-            13019,
-            "Aggregation-Network-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UNKNOWN"), (1, "ATM"), (2, "ETHERNET")],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            308,
-            13019,
-            "Maximum-Allowed-Bandwidth-UL",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            309,
-            13019,
-            "Maximum-Allowed-Bandwidth-DL",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            310,
-            13019,
-            "Maximum-Priority",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            311,
-            13019,
-            "Transport-Class",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            312,
-            13019,
-            "Application-Class-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            313,
-            13019,
-            "Physical-Access-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            314,
-            13019,
-            "Initial-Gate-Setting-ID",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            315,
-            13019,
-            "ETSI-QoS-Profile-ID",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs",
-        ),
-        avp(
-            350,
-            13019,
-            "ETSI-Location-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(500, 13019, 0, 1),
-                optional(355, 13019, 0, 1),
-                optional(356, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs",
-        ),
-        avp(
-            351,
-            13019,
-            "RACS-Contact-Point",
-            DiameterIdentity,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs",
-        ),
-        avp(
-            352,
-            13019,
-            "Terminal-Type",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs",
-        ),
-        avp(
-            353,
-            13019,
-            "Requested-Information",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "SUBSCRIBER-ID"),
-                (1, "LOCATION-INFORMATION"),
-                (2, "RACS-CONTACT-POINT"),
-                (3, "ACCESS-NETWORK-TYPE"),
-                (4, "TERMINAL-TYPE"),
-                (5, "LOGICAL-ACCESS-ID"),
-                (6, "PHYSICAL-ACCESS-ID"),
-                (8, "INITIAL-GATE-SETTING"),
-                (9, "QOS-PROFILE"),
-                (10, "IP-CONNECTIVITY-STATUS"),
-            ],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs",
-        ),
-        avp(
-            354,
-            13019,
-            "ETSI-Event-Type-354",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "USER-LOGON"),
-                (1, "LOCATION-INFORMATION-CHANGED"),
-                (2, "RACS-CONTACT-POINT-CHANGED"),
-                (3, "ACCESS-NETWORK-TYPE"),
-                (4, "TERMINAL-TYPE-CHANGED"),
-                (5, "LOGICAL-ACCESS-ID-CHANGED"),
-                (6, "PHYSICAL-ACCESS-ID-CHANGED"),
-                (7, "IP-ADDRESS-CHANGED"),
-                (8, "INITIAL-GATE-SETTING-CHANGED"),
-                (9, "QOS-PROFILE-CHANGED"),
-                (10, "USER-LOGOFF"),
-            ],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs",
-        ),
-        avp(
-            355,
-            13019,
-            "Civic-Location",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs",
-        ),
-        avp(
-            356,
-            13019,
-            "Geospatial-Location",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs",
-        ),
-        avp(
-            400,
-            13019,
-            "Session-Bundle-Id",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 026 Rq AVPs",
-        ),
-        avp(
-            420,
-            13019,
-            "ETSI-Event-Type-420",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UPDATE"), (1, "REMOVE")],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 066 a4 AVPs",
-        ),
-        avp(
-            450,
-            13019,
-            "Binding-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(451, 13019, 1, 1),
-                optional(452, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            451,
-            13019,
-            "Binding-Input-List",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(453, 13019, 0, UNBOUNDED),
-                optional(454, 13019, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            452,
-            13019,
-            "Binding-Output-List",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(453, 13019, 0, UNBOUNDED),
-                optional(454, 13019, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            453,
-            13019,
-            "V6-Transport-Address",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(97, 0, 1, 1),
-                required(455, 13019, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            454,
-            13019,
-            "V4-Transport-Address",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(8, 0, 1, 1),
-                required(455, 13019, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            455,
-            13019,
-            "Port-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            456,
-            13019,
-            "Reservation-Class",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            457,
-            13019,
-            "Latching-Indication",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "LATCH"), (1, "RELATCH")],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            458,
-            13019,
-            "Reservation-Priority",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "DEFAULT"),
-                (1, "PRIORITY-ONE"),
-                (2, "PRIORITY-TWO"),
-                (3, "PRIORITY-THREE"),
-                (4, "PRIORITY-FOUR"),
-                (5, "PRIORITY-FIVE"),
-                (6, "PRIORITY-SIX"),
-                (7, "PRIORITY-SEVEN"),
-                (8, "PRIORITY-EIGHT"),
-                (9, "PRIORITY-NINE"),
-                (10, "PRIORITY-TEN"),
-                (11, "PRIORITY-ELEVEN"),
-                (12, "PRIORITY-TWELVE"),
-                (13, "PRIORITY-THIRTEEN"),
-                (14, "PRIORITY-FOURTEEN"),
-                (15, "PRIORITY-FIFTEEN"),
-            ],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            459,
-            13019,
-            "ETSI-Service-Class",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            462,
-            13019,
-            "Media-Authorization-Context-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs",
-        ),
-        avp(
-            500,
-            13019,
-            "Line-Identifier",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34",
-        ),
-        avp(
-            501,
-            13019,
-            "ETSI-SIP-Authenticate",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(504, 13019, 1, 1),
-                required(505, 13019, 1, 1),
-                optional(506, 13019, 0, 1),
-                optional(507, 13019, 0, 1),
-                optional(508, 13019, 0, 1),
-                optional(509, 13019, 0, 1),
-                optional(510, 13019, 0, 1),
-                optional(511, 13019, 0, 1),
-                optional(512, 13019, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            502,
-            13019,
-            "ETSI-SIP-Authorization",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(513, 13019, 1, 1),
-                required(504, 13019, 1, 1),
-                required(505, 13019, 1, 1),
-                required(514, 13019, 1, 1),
-                required(515, 13019, 1, 1),
-                optional(509, 13019, 0, 1),
-                optional(516, 13019, 0, 1),
-                optional(507, 13019, 0, 1),
-                optional(510, 13019, 0, 1),
-                optional(517, 13019, 0, 1),
-                optional(518, 13019, 0, 1),
-                optional(519, 13019, 0, 1),
-                optional(512, 13019, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            503,
-            13019,
-            "ETSI-SIP-Authentication-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(520, 13019, 0, 1),
-                optional(510, 13019, 0, 1),
-                optional(521, 13019, 0, 1),
-                optional(516, 13019, 0, 1),
-                optional(517, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            504,
-            13019,
-            "ETSI-Digest-Realm",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            505,
-            13019,
-            "ETSI-Digest-Nonce",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            506,
-            13019,
-            "ETSI-Digest-Domain",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            507,
-            13019,
-            "ETSI-Digest-Opaque",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            508,
-            13019,
-            "ETSI-Digest-Stale",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            509,
-            13019,
-            "ETSI-Digest-Algorithm",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            510,
-            13019,
-            "ETSI-Digest-QoP",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            511,
-            13019,
-            "ETSI-Digest-HA1",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            512,
-            13019,
-            "ETSI-Digest-Auth-Param",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            513,
-            13019,
-            "ETSI-Digest-Username",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            514,
-            13019,
-            "ETSI-Digest-URI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            515,
-            13019,
-            "ETSI-Digest-Response",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            516,
-            13019,
-            "ETSI-Digest-CNonce",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            517,
-            13019,
-            "ETSI-Digest-Nonce-Count",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            518,
-            13019,
-            "ETSI-Digest-Method",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            519,
-            13019,
-            "ETSI-Digest-Entity-Body-Hash",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            520,
-            13019,
-            "ETSI-Digest-Nextnonce",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-        avp(
-            521,
-            13019,
-            "ETSI-Digest-Response-Auth",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs",
-        ),
-    ]
-};
-/// Tables of ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) (NGN Release 2 (ES 283 034 V2.2.0, ES 283 035 V2.5.1, ES 283 026 V1.6.0, TS 183 017 V1.4.0, TS 183 066 V2.1.1, TS 183 033 V1.2.0)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "etsi",
-        spec: "ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest)",
-        version: "NGN Release 2 (ES 283 034 V2.2.0, ES 283 035 V2.5.1, ES 283 026 V1.6.0, TS 183 017 V1.4.0, TS 183 066 V2.1.1, TS 183 033 V1.2.0)",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 13019,
-                name: "ETSI",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|etsi|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest)|NGN Release 2 (ES 283 034 V2.2.0, ES 283 035 V2.5.1, ES 283 026 V1.6.0, TS 183 017 V1.4.0, TS 183 066 V2.1.1, TS 183 033 V1.2.0)
+V|13019|ETSI
+A|298|13019|Enumerated|Must|May|Must|ETSI-Experimental-Result-Code|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 026 §6.3.2
+E|4041|INSUFFICIENT_RESOURCES
+E|4043|COMMIT_FAILURE
+E|4044|REFRESH_FAILURE
+E|4045|QOS_PROFILE_FAILURE
+E|4046|ACCESS_PROFILE_FAILURE
+E|4047|PRIORITY_NOT_GRANTED
+E|5041|MODIFICATION_FAILURE
+A|300|13019|Grouped|Must|May|Must|Globally-Unique-Address|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+G|[,8,0,0,1 [,97,0,0,1 [,301,13019,0,1 [,*,0,0,*
+A|301|13019|OctetString|Must|May|Must|Address-Realm|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|302|13019|OctetString|Must|May|Must|Logical-Access-ID|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|303|13019|Grouped|Must|May|Must|Initial-Gate-Setting|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+G|[,400,0,0,* [,308,13019,0,1 [,309,13019,0,1 [,*,0,0,*
+A|304|13019|Grouped|Must|May|Must|QoS-Profile|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+G|[,312,13019,0,1 [,520,10415,0,* [,458,13019,0,1 [,308,13019,0,1 [,309,13019,0,1 [,311,13019,0,1 [,*,0,0,*
+A|305|13019|Enumerated|Must|May|Must|IP-Connectivity-Status|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+E|0|IP-CONNECTIVITY-ON
+E|1|IP-CONNECTIVITY-LOST
+A|306|13019|Grouped|Must|May|Must|Access-Network-Type|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+G|{,61,0,1,1 [,307,13019,0,1 [,*,0,0,*
+A|307|13019|Enumerated|Must|May|Must|Aggregation-Network-Type|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+E|0|UNKNOWN
+E|1|ATM
+E|2|ETHERNET
+A|308|13019|Unsigned32|Must|May|Must|Maximum-Allowed-Bandwidth-UL|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|309|13019|Unsigned32|Must|May|Must|Maximum-Allowed-Bandwidth-DL|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|310|13019|Unsigned32|Must|May|Must|Maximum-Priority|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|311|13019|Unsigned32|Must|May|Must|Transport-Class|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|312|13019|UTF8String|Must|May|Must|Application-Class-ID|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|313|13019|UTF8String|Must|May|Must|Physical-Access-ID|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|314|13019|Unsigned32|Must|May|Must|Initial-Gate-Setting-ID|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|315|13019|Unsigned32|Must|May|Must|ETSI-QoS-Profile-ID|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs
+A|350|13019|Grouped|Must|May|Must|ETSI-Location-Information|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs
+G|[,500,13019,0,1 [,355,13019,0,1 [,356,13019,0,1 [,*,0,0,*
+A|351|13019|DiameterIdentity|Must|May|Must|RACS-Contact-Point|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs
+A|352|13019|OctetString|Must|May|Must|Terminal-Type|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs
+A|353|13019|Enumerated|Must|May|Must|Requested-Information|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs
+E|0|SUBSCRIBER-ID
+E|1|LOCATION-INFORMATION
+E|2|RACS-CONTACT-POINT
+E|3|ACCESS-NETWORK-TYPE
+E|4|TERMINAL-TYPE
+E|5|LOGICAL-ACCESS-ID
+E|6|PHYSICAL-ACCESS-ID
+E|8|INITIAL-GATE-SETTING
+E|9|QOS-PROFILE
+E|10|IP-CONNECTIVITY-STATUS
+A|354|13019|Enumerated|Must|May|Must|ETSI-Event-Type-354|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs
+E|0|USER-LOGON
+E|1|LOCATION-INFORMATION-CHANGED
+E|2|RACS-CONTACT-POINT-CHANGED
+E|3|ACCESS-NETWORK-TYPE
+E|4|TERMINAL-TYPE-CHANGED
+E|5|LOGICAL-ACCESS-ID-CHANGED
+E|6|PHYSICAL-ACCESS-ID-CHANGED
+E|7|IP-ADDRESS-CHANGED
+E|8|INITIAL-GATE-SETTING-CHANGED
+E|9|QOS-PROFILE-CHANGED
+E|10|USER-LOGOFF
+A|355|13019|OctetString|Must|May|Must|Civic-Location|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs
+A|356|13019|OctetString|Must|May|Must|Geospatial-Location|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs
+A|400|13019|Unsigned32|Must|May|Must|Session-Bundle-Id|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 026 Rq AVPs
+A|420|13019|Enumerated|Must|May|Must|ETSI-Event-Type-420|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 066 a4 AVPs
+E|0|UPDATE
+E|1|REMOVE
+A|450|13019|Grouped|Must|May|Must|Binding-Information|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+G|{,451,13019,1,1 [,452,13019,0,1 [,*,0,0,*
+A|451|13019|Grouped|Must|May|Must|Binding-Input-List|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+G|[,453,13019,0,* [,454,13019,0,* [,*,0,0,*
+A|452|13019|Grouped|Must|May|Must|Binding-Output-List|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+G|[,453,13019,0,* [,454,13019,0,* [,*,0,0,*
+A|453|13019|Grouped|Must|May|Must|V6-Transport-Address|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+G|{,97,0,1,1 {,455,13019,1,1 [,*,0,0,*
+A|454|13019|Grouped|Must|May|Must|V4-Transport-Address|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+G|{,8,0,1,1 {,455,13019,1,1 [,*,0,0,*
+A|455|13019|Unsigned32|Must|May|Must|Port-Number|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+A|456|13019|Unsigned32|Must|May|Must|Reservation-Class|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+A|457|13019|Enumerated|Must|May|Must|Latching-Indication|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+E|0|LATCH
+E|1|RELATCH
+A|458|13019|Enumerated|Must|May|Must|Reservation-Priority|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+E|0|DEFAULT
+E|1|PRIORITY-ONE
+E|2|PRIORITY-TWO
+E|3|PRIORITY-THREE
+E|4|PRIORITY-FOUR
+E|5|PRIORITY-FIVE
+E|6|PRIORITY-SIX
+E|7|PRIORITY-SEVEN
+E|8|PRIORITY-EIGHT
+E|9|PRIORITY-NINE
+E|10|PRIORITY-TEN
+E|11|PRIORITY-ELEVEN
+E|12|PRIORITY-TWELVE
+E|13|PRIORITY-THIRTEEN
+E|14|PRIORITY-FOURTEEN
+E|15|PRIORITY-FIFTEEN
+A|459|13019|UTF8String|Must|May|Must|ETSI-Service-Class|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+A|462|13019|UTF8String|Must|May|Must|Media-Authorization-Context-Id|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs
+A|500|13019|OctetString|Must|May|Must|Line-Identifier|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34
+A|501|13019|Grouped|Must|May|Must|ETSI-SIP-Authenticate|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+G|{,504,13019,1,1 {,505,13019,1,1 [,506,13019,0,1 [,507,13019,0,1 [,508,13019,0,1 [,509,13019,0,1 [,510,13019,0,1 [,511,13019,0,1 [,512,13019,0,* [,*,0,0,*
+A|502|13019|Grouped|Must|May|Must|ETSI-SIP-Authorization|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+G|{,513,13019,1,1 {,504,13019,1,1 {,505,13019,1,1 {,514,13019,1,1 {,515,13019,1,1 [,509,13019,0,1 [,516,13019,0,1 [,507,13019,0,1 [,510,13019,0,1 [,517,13019,0,1 [,518,13019,0,1 [,519,13019,0,1 [,512,13019,0,* [,*,0,0,*
+A|503|13019|Grouped|Must|May|Must|ETSI-SIP-Authentication-Info|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+G|[,520,13019,0,1 [,510,13019,0,1 [,521,13019,0,1 [,516,13019,0,1 [,517,13019,0,1 [,*,0,0,*
+A|504|13019|UTF8String|Must|May|Must|ETSI-Digest-Realm|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|505|13019|UTF8String|Must|May|Must|ETSI-Digest-Nonce|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|506|13019|UTF8String|Must|May|Must|ETSI-Digest-Domain|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|507|13019|UTF8String|Must|May|Must|ETSI-Digest-Opaque|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|508|13019|UTF8String|Must|May|Must|ETSI-Digest-Stale|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|509|13019|UTF8String|Must|May|Must|ETSI-Digest-Algorithm|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|510|13019|UTF8String|Must|May|Must|ETSI-Digest-QoP|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|511|13019|UTF8String|Must|May|Must|ETSI-Digest-HA1|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|512|13019|UTF8String|Must|May|Must|ETSI-Digest-Auth-Param|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|513|13019|UTF8String|Must|May|Must|ETSI-Digest-Username|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|514|13019|UTF8String|Must|May|Must|ETSI-Digest-URI|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|515|13019|UTF8String|Must|May|Must|ETSI-Digest-Response|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|516|13019|UTF8String|Must|May|Must|ETSI-Digest-CNonce|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|517|13019|UTF8String|Must|May|Must|ETSI-Digest-Nonce-Count|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|518|13019|UTF8String|Must|May|Must|ETSI-Digest-Method|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|519|13019|UTF8String|Must|May|Must|ETSI-Digest-Entity-Body-Hash|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|520|13019|UTF8String|Must|May|Must|ETSI-Digest-Nextnonce|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+A|521|13019|UTF8String|Must|May|Must|ETSI-Digest-Response-Auth|ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs
+"#;
+/// Tables of ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) (NGN Release 2 (ES 283 034 V2.2.0, ES 283 035 V2.5.1, ES 283 026 V1.6.0, TS 183 017 V1.4.0, TS 183 066 V2.1.1, TS 183 033 V1.2.0)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

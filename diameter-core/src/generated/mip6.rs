@@ -3140,271 +3140,30 @@ impl Mip6AnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 12usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            89,
-            0,
-            "Chargeable-User-Identity",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.19",
-        ),
-        avp(
-            124,
-            0,
-            "MIP6-Feature-Vector",
-            Unsigned64,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5447 4.2.5",
-        ),
-        avp(
-            125,
-            0,
-            "MIP6-Home-Link-Prefix",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5447 4.2.4",
-        ),
-        avp(
-            486,
-            0,
-            "MIP6-Agent-Info",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(334, 0, 0, 2),
-                optional(348, 0, 0, 1),
-                optional(125, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5447, RFC 5778 RFC 5447 4.2.1",
-        ),
-        avp(
-            487,
-            0,
-            "MIP-Careof-Address",
-            Address,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.7",
-        ),
-        avp(
-            488,
-            0,
-            "MIP-Authenticator",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.8",
-        ),
-        avp(
-            489,
-            0,
-            "MIP-MAC-Mobility-Data",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.9",
-        ),
-        avp(
-            490,
-            0,
-            "MIP-Timestamp",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.16",
-        ),
-        avp(
-            491,
-            0,
-            "MIP-MN-HA-SPI",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.4",
-        ),
-        avp(
-            492,
-            0,
-            "MIP-MN-HA-MSA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(343, 0, 1, 1),
-                required(367, 0, 1, 1),
-                optional(491, 0, 0, 1),
-                optional(345, 0, 0, 1),
-                optional(346, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.12",
-        ),
-        avp(
-            493,
-            0,
-            "Service-Selection",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.2",
-        ),
-        avp(
-            494,
-            0,
-            "MIP6-Auth-Mode",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(1, "MIP6_AUTH_MN_AAA")],
-            &[],
-            "IETF RFC 5447, RFC 5778 RFC 5778 6.20",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5447, RFC 5778 (February 2009 / February 2010) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "mip6",
-        spec: "IETF RFC 5447, RFC 5778",
-        version: "February 2009 / February 2010",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 7,
-                name: "Diameter Mobile IPv6 IKE (MIP6I)",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 5447, RFC 5778 RFC 5778 5.1",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 8,
-                name: "Diameter Mobile IPv6 Auth (MIP6A)",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 5447, RFC 5778 RFC 5778 5.2",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                325,
-                8,
-                "MIP6",
-                "MI",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(274, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(32, 0, 0, 1),
-                    optional(4, 0, 0, 1),
-                    optional(95, 0, 0, 1),
-                    optional(61, 0, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(31, 0, 0, 1),
-                    optional(124, 0, 0, 1),
-                    required(494, 0, 1, 1),
-                    optional(341, 0, 0, 1),
-                    optional(491, 0, 0, 1),
-                    required(333, 0, 1, 2),
-                    required(486, 0, 1, 1),
-                    required(487, 0, 1, 1),
-                    optional(488, 0, 0, 1),
-                    optional(489, 0, 0, 1),
-                    optional(490, 0, 0, 1),
-                    optional(578, 0, 0, 1),
-                    optional(508, 0, 0, UNBOUNDED),
-                    optional(89, 0, 0, 1),
-                    optional(493, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(277, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(274, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(277, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(285, 0, 0, 1),
-                    optional(124, 0, 0, 1),
-                    optional(486, 0, 0, 1),
-                    optional(333, 0, 0, 2),
-                    optional(492, 0, 0, 1),
-                    optional(508, 0, 0, UNBOUNDED),
-                    optional(89, 0, 0, 1),
-                    optional(493, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(279, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 5447, RFC 5778 RFC 5778 5.2",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|mip6|IETF RFC 5447, RFC 5778|February 2009 / February 2010
+P|7|Auth|Diameter Mobile IPv6 IKE (MIP6I)|IETF RFC 5447, RFC 5778 RFC 5778 5.1
+P|8|Auth|Diameter Mobile IPv6 Auth (MIP6A)|IETF RFC 5447, RFC 5778 RFC 5778 5.2
+A|89|0|OctetString|Must|May|MustNot|Chargeable-User-Identity|IETF RFC 5447, RFC 5778 RFC 5778 6.19
+A|124|0|Unsigned64|Must|May|MustNot|MIP6-Feature-Vector|IETF RFC 5447, RFC 5778 RFC 5447 4.2.5
+A|125|0|OctetString|Must|May|MustNot|MIP6-Home-Link-Prefix|IETF RFC 5447, RFC 5778 RFC 5447 4.2.4
+A|486|0|Grouped|Must|May|MustNot|MIP6-Agent-Info|IETF RFC 5447, RFC 5778 RFC 5447 4.2.1
+G|[,334,0,0,2 [,348,0,0,1 [,125,0,0,1 [,*,0,0,*
+A|487|0|Address|Must|May|MustNot|MIP-Careof-Address|IETF RFC 5447, RFC 5778 RFC 5778 6.7
+A|488|0|OctetString|Must|May|MustNot|MIP-Authenticator|IETF RFC 5447, RFC 5778 RFC 5778 6.8
+A|489|0|OctetString|Must|May|MustNot|MIP-MAC-Mobility-Data|IETF RFC 5447, RFC 5778 RFC 5778 6.9
+A|490|0|OctetString|Must|May|MustNot|MIP-Timestamp|IETF RFC 5447, RFC 5778 RFC 5778 6.16
+A|491|0|Unsigned32|Must|May|MustNot|MIP-MN-HA-SPI|IETF RFC 5447, RFC 5778 RFC 5778 6.4
+A|492|0|Grouped|Must|May|MustNot|MIP-MN-HA-MSA|IETF RFC 5447, RFC 5778 RFC 5778 6.12
+G|{,343,0,1,1 {,367,0,1,1 [,491,0,0,1 [,345,0,0,1 [,346,0,0,1 [,*,0,0,*
+A|493|0|UTF8String|Must|May|MustNot|Service-Selection|IETF RFC 5447, RFC 5778 RFC 5778 6.2
+A|494|0|Enumerated|Must|May|MustNot|MIP6-Auth-Mode|IETF RFC 5447, RFC 5778 RFC 5778 6.20
+E|1|MIP6_AUTH_MN_AAA
+C|325|8|1|MIP6|MI|IETF RFC 5447, RFC 5778 RFC 5778 5.2
+Q|<,263,0,1,1 {,258,0,1,1 {,1,0,1,1 {,283,0,1,1 {,264,0,1,1 {,296,0,1,1 {,274,0,1,1 [,293,0,0,1 [,278,0,0,1 [,32,0,0,1 [,4,0,0,1 [,95,0,0,1 [,61,0,0,1 [,30,0,0,1 [,31,0,0,1 [,124,0,0,1 {,494,0,1,1 [,341,0,0,1 [,491,0,0,1 {,333,0,1,2 {,486,0,1,1 {,487,0,1,1 [,488,0,0,1 [,489,0,0,1 [,490,0,0,1 [,578,0,0,1 [,508,0,0,* [,89,0,0,1 [,493,0,0,1 [,291,0,0,1 [,277,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 {,274,0,1,1 [,1,0,0,1 [,291,0,0,1 [,277,0,0,1 [,281,0,0,1 [,294,0,0,1 [,285,0,0,1 [,124,0,0,1 [,486,0,0,1 [,333,0,0,2 [,492,0,0,1 [,508,0,0,* [,89,0,0,1 [,493,0,0,1 [,278,0,0,1 [,284,0,0,* [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,279,0,0,* [,*,0,0,*
+"#;
+/// Tables of IETF RFC 5447, RFC 5778 (February 2009 / February 2010) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -6985,590 +6985,66 @@ impl HomeAgentMipAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 30usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            318,
-            0,
-            "MIP-FA-to-HA-SPI",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §9.11",
-        ),
-        avp(
-            319,
-            0,
-            "MIP-FA-to-MN-SPI",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §9.10",
-        ),
-        avp(
-            320,
-            0,
-            "MIP-Reg-Request",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.1",
-        ),
-        avp(
-            321,
-            0,
-            "MIP-Reg-Reply",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.2",
-        ),
-        avp(
-            322,
-            0,
-            "MIP-MN-AAA-Auth",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(341, 0, 1, 1),
-                required(338, 0, 1, 1),
-                required(339, 0, 1, 1),
-                required(340, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §7.6",
-        ),
-        avp(
-            323,
-            0,
-            "MIP-HA-to-FA-SPI",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §9.14",
-        ),
-        avp(
-            324,
-            0,
-            "MIP-MN-to-FA-SPI",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §11.1",
-        ),
-        avp(
-            325,
-            0,
-            "MIP-MN-to-FA-MSA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(324, 0, 1, 1),
-                required(345, 0, 1, 1),
-                required(335, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §9.5",
-        ),
-        avp(
-            326,
-            0,
-            "MIP-FA-to-MN-MSA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(319, 0, 1, 1),
-                required(345, 0, 1, 1),
-                required(343, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §9.1",
-        ),
-        avp(
-            328,
-            0,
-            "MIP-FA-to-HA-MSA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(318, 0, 1, 1),
-                required(345, 0, 1, 1),
-                required(343, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §9.2",
-        ),
-        avp(
-            329,
-            0,
-            "MIP-HA-to-FA-MSA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(323, 0, 1, 1),
-                required(345, 0, 1, 1),
-                required(343, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §9.3",
-        ),
-        avp(
-            331,
-            0,
-            "MIP-MN-to-HA-MSA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(491, 0, 1, 1),
-                required(345, 0, 1, 1),
-                required(346, 0, 1, 1),
-                required(335, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §9.6",
-        ),
-        avp(
-            332,
-            0,
-            "MIP-HA-to-MN-MSA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(491, 0, 1, 1),
-                required(345, 0, 1, 1),
-                required(346, 0, 1, 1),
-                required(343, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §9.4",
-        ),
-        avp(
-            333,
-            0,
-            "MIP-Mobile-Node-Address",
-            Address,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.3",
-        ),
-        avp(
-            334,
-            0,
-            "MIP-Home-Agent-Address",
-            Address,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.4",
-        ),
-        avp(
-            335,
-            0,
-            "MIP-Nonce",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §9.12",
-        ),
-        avp(
-            336,
-            0,
-            "MIP-Candidate-Home-Agent-Host",
-            DiameterIdentity,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.9",
-        ),
-        avp(
-            337,
-            0,
-            "MIP-Feature-Vector",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.5",
-        ),
-        avp(
-            338,
-            0,
-            "MIP-Auth-Input-Data-Length",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.6.2",
-        ),
-        avp(
-            339,
-            0,
-            "MIP-Authenticator-Length",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.6.3",
-        ),
-        avp(
-            340,
-            0,
-            "MIP-Authenticator-Offset",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.6.4",
-        ),
-        avp(
-            341,
-            0,
-            "MIP-MN-AAA-SPI",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.6.1",
-        ),
-        avp(
-            342,
-            0,
-            "MIP-Filter-Rule",
-            IPFilterRule,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.8",
-        ),
-        avp(
-            343,
-            0,
-            "MIP-Session-Key",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §9.7",
-        ),
-        avp(
-            344,
-            0,
-            "MIP-FA-Challenge",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §7.7",
-        ),
-        avp(
-            345,
-            0,
-            "MIP-Algorithm-Type",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(2, "HMAC_SHA_1")],
-            &[],
-            "IETF RFC 4004 §9.8",
-        ),
-        avp(
-            346,
-            0,
-            "MIP-Replay-Mode",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(1, "NONE"), (2, "TIMESTAMPS"), (3, "NONCES")],
-            &[],
-            "IETF RFC 4004 §9.9",
-        ),
-        avp(
-            347,
-            0,
-            "MIP-Originating-Foreign-AAA",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(296, 0, 1, 1),
-                required(264, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §7.10",
-        ),
-        avp(
-            348,
-            0,
-            "MIP-Home-Agent-Host",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(283, 0, 1, 1),
-                required(293, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4004 §7.11",
-        ),
-        avp(
-            367,
-            0,
-            "MIP-MSA-Lifetime",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4004 §9.13",
-        ),
-    ]
-};
-/// Tables of IETF RFC 4004 (August 2005) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "mipv4",
-        spec: "IETF RFC 4004",
-        version: "August 2005",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 2,
-                name: "Diameter Mobile IPv4",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 4004 §12.7",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                260,
-                2,
-                "AA-Mobile-Node",
-                "AM",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(320, 0, 1, 1),
-                    required(322, 0, 1, 1),
-                    optional(50, 0, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(333, 0, 0, 1),
-                    optional(334, 0, 0, 1),
-                    optional(337, 0, 0, 1),
-                    optional(347, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(277, 0, 0, 1),
-                    optional(344, 0, 0, 1),
-                    optional(336, 0, 0, 1),
-                    optional(348, 0, 0, 1),
-                    optional(323, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(50, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(277, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(285, 0, 0, 1),
-                    optional(337, 0, 0, 1),
-                    optional(321, 0, 0, 1),
-                    optional(325, 0, 0, 1),
-                    optional(331, 0, 0, 1),
-                    optional(326, 0, 0, 1),
-                    optional(328, 0, 0, 1),
-                    optional(332, 0, 0, 1),
-                    optional(367, 0, 0, 1),
-                    optional(334, 0, 0, 1),
-                    optional(333, 0, 0, 1),
-                    optional(342, 0, 0, UNBOUNDED),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4004 §5",
-            ),
-            command(
-                262,
-                2,
-                "Home-Agent-MIP",
-                "HA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(291, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(320, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(337, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(331, 0, 0, 1),
-                    optional(325, 0, 0, 1),
-                    optional(332, 0, 0, 1),
-                    optional(329, 0, 0, 1),
-                    optional(367, 0, 0, 1),
-                    optional(347, 0, 0, 1),
-                    optional(333, 0, 0, 1),
-                    optional(334, 0, 0, 1),
-                    optional(342, 0, 0, UNBOUNDED),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(50, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(321, 0, 0, 1),
-                    optional(334, 0, 0, 1),
-                    optional(333, 0, 0, 1),
-                    optional(318, 0, 0, 1),
-                    optional(319, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4004 §5",
-            ),
-        ],
-        result_codes: &[
-            result_code(
-                0,
-                4005,
-                "DIAMETER_ERROR_MIP_REPLY_FAILURE",
-                "IETF RFC 4004 §6.1",
-            ),
-            result_code(
-                0,
-                4006,
-                "DIAMETER_ERROR_HA_NOT_AVAILABLE",
-                "IETF RFC 4004 §6.1",
-            ),
-            result_code(0, 4007, "DIAMETER_ERROR_BAD_KEY", "IETF RFC 4004 §6.1"),
-            result_code(
-                0,
-                4008,
-                "DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED",
-                "IETF RFC 4004 §6.1",
-            ),
-            result_code(
-                0,
-                5024,
-                "DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE",
-                "IETF RFC 4004 §6.2",
-            ),
-            result_code(
-                0,
-                5025,
-                "DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION",
-                "IETF RFC 4004 §6.2",
-            ),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|mipv4|IETF RFC 4004|August 2005
+P|2|Auth|Diameter Mobile IPv4|IETF RFC 4004 §12.7
+A|318|0|Unsigned32|Must|May|MustNot|MIP-FA-to-HA-SPI|IETF RFC 4004 §9.11
+A|319|0|Unsigned32|Must|May|MustNot|MIP-FA-to-MN-SPI|IETF RFC 4004 §9.10
+A|320|0|OctetString|Must|May|MustNot|MIP-Reg-Request|IETF RFC 4004 §7.1
+A|321|0|OctetString|Must|May|MustNot|MIP-Reg-Reply|IETF RFC 4004 §7.2
+A|322|0|Grouped|Must|May|MustNot|MIP-MN-AAA-Auth|IETF RFC 4004 §7.6
+G|{,341,0,1,1 {,338,0,1,1 {,339,0,1,1 {,340,0,1,1 [,*,0,0,*
+A|323|0|Unsigned32|Must|May|MustNot|MIP-HA-to-FA-SPI|IETF RFC 4004 §9.14
+A|324|0|Unsigned32|Must|May|MustNot|MIP-MN-to-FA-SPI|IETF RFC 4004 §11.1
+A|325|0|Grouped|Must|May|MustNot|MIP-MN-to-FA-MSA|IETF RFC 4004 §9.5
+G|{,324,0,1,1 {,345,0,1,1 {,335,0,1,1 [,*,0,0,*
+A|326|0|Grouped|Must|May|MustNot|MIP-FA-to-MN-MSA|IETF RFC 4004 §9.1
+G|{,319,0,1,1 {,345,0,1,1 {,343,0,1,1 [,*,0,0,*
+A|328|0|Grouped|Must|May|MustNot|MIP-FA-to-HA-MSA|IETF RFC 4004 §9.2
+G|{,318,0,1,1 {,345,0,1,1 {,343,0,1,1 [,*,0,0,*
+A|329|0|Grouped|Must|May|MustNot|MIP-HA-to-FA-MSA|IETF RFC 4004 §9.3
+G|{,323,0,1,1 {,345,0,1,1 {,343,0,1,1 [,*,0,0,*
+A|331|0|Grouped|Must|May|MustNot|MIP-MN-to-HA-MSA|IETF RFC 4004 §9.6
+G|{,491,0,1,1 {,345,0,1,1 {,346,0,1,1 {,335,0,1,1 [,*,0,0,*
+A|332|0|Grouped|Must|May|MustNot|MIP-HA-to-MN-MSA|IETF RFC 4004 §9.4
+G|{,491,0,1,1 {,345,0,1,1 {,346,0,1,1 {,343,0,1,1 [,*,0,0,*
+A|333|0|Address|Must|May|MustNot|MIP-Mobile-Node-Address|IETF RFC 4004 §7.3
+A|334|0|Address|Must|May|MustNot|MIP-Home-Agent-Address|IETF RFC 4004 §7.4
+A|335|0|OctetString|Must|May|MustNot|MIP-Nonce|IETF RFC 4004 §9.12
+A|336|0|DiameterIdentity|Must|May|MustNot|MIP-Candidate-Home-Agent-Host|IETF RFC 4004 §7.9
+A|337|0|Unsigned32|Must|May|MustNot|MIP-Feature-Vector|IETF RFC 4004 §7.5
+A|338|0|Unsigned32|Must|May|MustNot|MIP-Auth-Input-Data-Length|IETF RFC 4004 §7.6.2
+A|339|0|Unsigned32|Must|May|MustNot|MIP-Authenticator-Length|IETF RFC 4004 §7.6.3
+A|340|0|Unsigned32|Must|May|MustNot|MIP-Authenticator-Offset|IETF RFC 4004 §7.6.4
+A|341|0|Unsigned32|Must|May|MustNot|MIP-MN-AAA-SPI|IETF RFC 4004 §7.6.1
+A|342|0|IPFilterRule|Must|May|MustNot|MIP-Filter-Rule|IETF RFC 4004 §7.8
+A|343|0|OctetString|Must|May|MustNot|MIP-Session-Key|IETF RFC 4004 §9.7
+A|344|0|OctetString|Must|May|MustNot|MIP-FA-Challenge|IETF RFC 4004 §7.7
+A|345|0|Enumerated|Must|May|MustNot|MIP-Algorithm-Type|IETF RFC 4004 §9.8
+E|2|HMAC_SHA_1
+A|346|0|Enumerated|Must|May|MustNot|MIP-Replay-Mode|IETF RFC 4004 §9.9
+E|1|NONE
+E|2|TIMESTAMPS
+E|3|NONCES
+A|347|0|Grouped|Must|May|MustNot|MIP-Originating-Foreign-AAA|IETF RFC 4004 §7.10
+G|{,296,0,1,1 {,264,0,1,1 [,*,0,0,*
+A|348|0|Grouped|Must|May|MustNot|MIP-Home-Agent-Host|IETF RFC 4004 §7.11
+G|{,283,0,1,1 {,293,0,1,1 [,*,0,0,*
+A|367|0|Unsigned32|Must|May|MustNot|MIP-MSA-Lifetime|IETF RFC 4004 §9.13
+C|260|2|1|AA-Mobile-Node|AM|IETF RFC 4004 §5
+Q|<,263,0,1,1 {,258,0,1,1 {,1,0,1,1 {,283,0,1,1 {,264,0,1,1 {,296,0,1,1 {,320,0,1,1 {,322,0,1,1 [,50,0,0,1 [,293,0,0,1 [,278,0,0,1 [,333,0,0,1 [,334,0,0,1 [,337,0,0,1 [,347,0,0,1 [,291,0,0,1 [,277,0,0,1 [,344,0,0,1 [,336,0,0,1 [,348,0,0,1 [,323,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,50,0,0,1 [,1,0,0,1 [,291,0,0,1 [,277,0,0,1 [,281,0,0,1 [,294,0,0,1 [,285,0,0,1 [,337,0,0,1 [,321,0,0,1 [,325,0,0,1 [,331,0,0,1 [,326,0,0,1 [,328,0,0,1 [,332,0,0,1 [,367,0,0,1 [,334,0,0,1 [,333,0,0,1 [,342,0,0,* [,278,0,0,1 [,284,0,0,* [,*,0,0,*
+C|262|2|1|Home-Agent-MIP|HA|IETF RFC 4004 §5
+Q|<,263,0,1,1 {,258,0,1,1 {,291,0,1,1 {,277,0,1,1 {,320,0,1,1 {,264,0,1,1 {,296,0,1,1 {,1,0,1,1 {,283,0,1,1 {,337,0,1,1 [,293,0,0,1 [,331,0,0,1 [,325,0,0,1 [,332,0,0,1 [,329,0,0,1 [,367,0,0,1 [,347,0,0,1 [,333,0,0,1 [,334,0,0,1 [,342,0,0,* [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,50,0,0,1 [,1,0,0,1 [,294,0,0,1 [,281,0,0,1 [,321,0,0,1 [,334,0,0,1 [,333,0,0,1 [,318,0,0,1 [,319,0,0,1 [,278,0,0,1 [,284,0,0,* [,*,0,0,*
+R|0|4005|DIAMETER_ERROR_MIP_REPLY_FAILURE|IETF RFC 4004 §6.1
+R|0|4006|DIAMETER_ERROR_HA_NOT_AVAILABLE|IETF RFC 4004 §6.1
+R|0|4007|DIAMETER_ERROR_BAD_KEY|IETF RFC 4004 §6.1
+R|0|4008|DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED|IETF RFC 4004 §6.1
+R|0|5024|DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE|IETF RFC 4004 §6.2
+R|0|5025|DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION|IETF RFC 4004 §6.2
+"#;
+/// Tables of IETF RFC 4004 (August 2005) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

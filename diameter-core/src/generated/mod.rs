@@ -1091,7 +1091,7 @@ pub mod vendor_verizon;
 pub mod vendor_vodafone;
 #[allow(unused_imports)]
 use crate as rt;
-const M_BASE: Option<&'static rt::dictionary::Module> = Some(&base::MODULE);
+static M_BASE: Option<&'static rt::dictionary::ModuleTables> = Some(&base::MODULE);
 #[cfg(
     any(
         feature = "credit_control",
@@ -1122,7 +1122,7 @@ const M_BASE: Option<&'static rt::dictionary::Module> = Some(&base::MODULE);
         feature = "tsp"
     )
 )]
-const M_CREDIT_CONTROL: Option<&'static rt::dictionary::Module> = Some(
+static M_CREDIT_CONTROL: Option<&'static rt::dictionary::ModuleTables> = Some(
     &credit_control::MODULE,
 );
 #[cfg(
@@ -1157,7 +1157,7 @@ const M_CREDIT_CONTROL: Option<&'static rt::dictionary::Module> = Some(
         )
     )
 )]
-const M_CREDIT_CONTROL: Option<&'static rt::dictionary::Module> = None;
+static M_CREDIT_CONTROL: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "cx",
@@ -1203,7 +1203,7 @@ const M_CREDIT_CONTROL: Option<&'static rt::dictionary::Module> = None;
         feature = "tsp"
     )
 )]
-const M_DOIC: Option<&'static rt::dictionary::Module> = Some(&doic::MODULE);
+static M_DOIC: Option<&'static rt::dictionary::ModuleTables> = Some(&doic::MODULE);
 #[cfg(
     not(
         any(
@@ -1251,7 +1251,7 @@ const M_DOIC: Option<&'static rt::dictionary::Module> = Some(&doic::MODULE);
         )
     )
 )]
-const M_DOIC: Option<&'static rt::dictionary::Module> = None;
+static M_DOIC: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "cx",
@@ -1308,7 +1308,7 @@ const M_DOIC: Option<&'static rt::dictionary::Module> = None;
         feature = "tsp"
     )
 )]
-const M_DRMP: Option<&'static rt::dictionary::Module> = Some(&drmp::MODULE);
+static M_DRMP: Option<&'static rt::dictionary::ModuleTables> = Some(&drmp::MODULE);
 #[cfg(
     not(
         any(
@@ -1367,7 +1367,7 @@ const M_DRMP: Option<&'static rt::dictionary::Module> = Some(&drmp::MODULE);
         )
     )
 )]
-const M_DRMP: Option<&'static rt::dictionary::Module> = None;
+static M_DRMP: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "eap",
@@ -1379,7 +1379,7 @@ const M_DRMP: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29345"
     )
 )]
-const M_EAP: Option<&'static rt::dictionary::Module> = Some(&eap::MODULE);
+static M_EAP: Option<&'static rt::dictionary::ModuleTables> = Some(&eap::MODULE);
 #[cfg(
     not(
         any(
@@ -1393,7 +1393,7 @@ const M_EAP: Option<&'static rt::dictionary::Module> = Some(&eap::MODULE);
         )
     )
 )]
-const M_EAP: Option<&'static rt::dictionary::Module> = None;
+static M_EAP: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "cx",
@@ -1416,7 +1416,7 @@ const M_EAP: Option<&'static rt::dictionary::Module> = None;
         feature = "zh"
     )
 )]
-const M_ETSI: Option<&'static rt::dictionary::Module> = Some(&etsi::MODULE);
+static M_ETSI: Option<&'static rt::dictionary::ModuleTables> = Some(&etsi::MODULE);
 #[cfg(
     not(
         any(
@@ -1441,7 +1441,7 @@ const M_ETSI: Option<&'static rt::dictionary::Module> = Some(&etsi::MODULE);
         )
     )
 )]
-const M_ETSI: Option<&'static rt::dictionary::Module> = None;
+static M_ETSI: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "mip6",
@@ -1465,7 +1465,7 @@ const M_ETSI: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29336"
     )
 )]
-const M_MIP6: Option<&'static rt::dictionary::Module> = Some(&mip6::MODULE);
+static M_MIP6: Option<&'static rt::dictionary::ModuleTables> = Some(&mip6::MODULE);
 #[cfg(
     not(
         any(
@@ -1491,7 +1491,7 @@ const M_MIP6: Option<&'static rt::dictionary::Module> = Some(&mip6::MODULE);
         )
     )
 )]
-const M_MIP6: Option<&'static rt::dictionary::Module> = None;
+static M_MIP6: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "mip6",
@@ -1508,7 +1508,7 @@ const M_MIP6: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29273"
     )
 )]
-const M_MIPV4: Option<&'static rt::dictionary::Module> = Some(&mipv4::MODULE);
+static M_MIPV4: Option<&'static rt::dictionary::ModuleTables> = Some(&mipv4::MODULE);
 #[cfg(
     not(
         any(
@@ -1527,7 +1527,7 @@ const M_MIPV4: Option<&'static rt::dictionary::Module> = Some(&mipv4::MODULE);
         )
     )
 )]
-const M_MIPV4: Option<&'static rt::dictionary::Module> = None;
+static M_MIPV4: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "credit_control",
@@ -1558,7 +1558,7 @@ const M_MIPV4: Option<&'static rt::dictionary::Module> = None;
         feature = "zh"
     )
 )]
-const M_NASREQ: Option<&'static rt::dictionary::Module> = Some(&nasreq::MODULE);
+static M_NASREQ: Option<&'static rt::dictionary::ModuleTables> = Some(&nasreq::MODULE);
 #[cfg(
     not(
         any(
@@ -1591,11 +1591,11 @@ const M_NASREQ: Option<&'static rt::dictionary::Module> = Some(&nasreq::MODULE);
         )
     )
 )]
-const M_NASREQ: Option<&'static rt::dictionary::Module> = None;
+static M_NASREQ: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
-const M_ONEM2M: Option<&'static rt::dictionary::Module> = Some(&onem2m::MODULE);
+static M_ONEM2M: Option<&'static rt::dictionary::ModuleTables> = Some(&onem2m::MODULE);
 #[cfg(not(any(feature = "gy", feature = "onem2m", feature = "ts32299")))]
-const M_ONEM2M: Option<&'static rt::dictionary::Module> = None;
+static M_ONEM2M: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "credit_control",
@@ -1615,7 +1615,7 @@ const M_ONEM2M: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_QOS: Option<&'static rt::dictionary::Module> = Some(&qos::MODULE);
+static M_QOS: Option<&'static rt::dictionary::ModuleTables> = Some(&qos::MODULE);
 #[cfg(
     not(
         any(
@@ -1637,19 +1637,19 @@ const M_QOS: Option<&'static rt::dictionary::Module> = Some(&qos::MODULE);
         )
     )
 )]
-const M_QOS: Option<&'static rt::dictionary::Module> = None;
+static M_QOS: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc2865"))]
-const M_RFC2865: Option<&'static rt::dictionary::Module> = Some(&rfc2865::MODULE);
+static M_RFC2865: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc2865::MODULE);
 #[cfg(not(any(feature = "rfc2865")))]
-const M_RFC2865: Option<&'static rt::dictionary::Module> = None;
+static M_RFC2865: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc2866"))]
-const M_RFC2866: Option<&'static rt::dictionary::Module> = Some(&rfc2866::MODULE);
+static M_RFC2866: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc2866::MODULE);
 #[cfg(not(any(feature = "rfc2866")))]
-const M_RFC2866: Option<&'static rt::dictionary::Module> = None;
+static M_RFC2866: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc2869"))]
-const M_RFC2869: Option<&'static rt::dictionary::Module> = Some(&rfc2869::MODULE);
+static M_RFC2869: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc2869::MODULE);
 #[cfg(not(any(feature = "rfc2869")))]
-const M_RFC2869: Option<&'static rt::dictionary::Module> = None;
+static M_RFC2869: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "eap",
@@ -1659,7 +1659,7 @@ const M_RFC2869: Option<&'static rt::dictionary::Module> = None;
         feature = "rfc4005"
     )
 )]
-const M_RFC4005: Option<&'static rt::dictionary::Module> = Some(&rfc4005::MODULE);
+static M_RFC4005: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc4005::MODULE);
 #[cfg(
     not(
         any(
@@ -1671,27 +1671,27 @@ const M_RFC4005: Option<&'static rt::dictionary::Module> = Some(&rfc4005::MODULE
         )
     )
 )]
-const M_RFC4005: Option<&'static rt::dictionary::Module> = None;
+static M_RFC4005: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc4675"))]
-const M_RFC4675: Option<&'static rt::dictionary::Module> = Some(&rfc4675::MODULE);
+static M_RFC4675: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc4675::MODULE);
 #[cfg(not(any(feature = "rfc4675")))]
-const M_RFC4675: Option<&'static rt::dictionary::Module> = None;
+static M_RFC4675: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc4818"))]
-const M_RFC4818: Option<&'static rt::dictionary::Module> = Some(&rfc4818::MODULE);
+static M_RFC4818: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc4818::MODULE);
 #[cfg(not(any(feature = "rfc4818")))]
-const M_RFC4818: Option<&'static rt::dictionary::Module> = None;
+static M_RFC4818: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc4849"))]
-const M_RFC4849: Option<&'static rt::dictionary::Module> = Some(&rfc4849::MODULE);
+static M_RFC4849: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc4849::MODULE);
 #[cfg(not(any(feature = "rfc4849")))]
-const M_RFC4849: Option<&'static rt::dictionary::Module> = None;
+static M_RFC4849: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc5176"))]
-const M_RFC5176: Option<&'static rt::dictionary::Module> = Some(&rfc5176::MODULE);
+static M_RFC5176: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc5176::MODULE);
 #[cfg(not(any(feature = "rfc5176")))]
-const M_RFC5176: Option<&'static rt::dictionary::Module> = None;
+static M_RFC5176: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(feature = "rfc5580", feature = "swx", feature = "ts29273", feature = "ts32299")
 )]
-const M_RFC5580: Option<&'static rt::dictionary::Module> = Some(&rfc5580::MODULE);
+static M_RFC5580: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc5580::MODULE);
 #[cfg(
     not(
         any(
@@ -1702,15 +1702,15 @@ const M_RFC5580: Option<&'static rt::dictionary::Module> = Some(&rfc5580::MODULE
         )
     )
 )]
-const M_RFC5580: Option<&'static rt::dictionary::Module> = None;
+static M_RFC5580: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc5607"))]
-const M_RFC5607: Option<&'static rt::dictionary::Module> = Some(&rfc5607::MODULE);
+static M_RFC5607: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc5607::MODULE);
 #[cfg(not(any(feature = "rfc5607")))]
-const M_RFC5607: Option<&'static rt::dictionary::Module> = None;
+static M_RFC5607: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc5624"))]
-const M_RFC5624: Option<&'static rt::dictionary::Module> = Some(&rfc5624::MODULE);
+static M_RFC5624: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc5624::MODULE);
 #[cfg(not(any(feature = "rfc5624")))]
-const M_RFC5624: Option<&'static rt::dictionary::Module> = None;
+static M_RFC5624: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "rfc5779",
@@ -1720,7 +1720,7 @@ const M_RFC5624: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29273"
     )
 )]
-const M_RFC5779: Option<&'static rt::dictionary::Module> = Some(&rfc5779::MODULE);
+static M_RFC5779: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc5779::MODULE);
 #[cfg(
     not(
         any(
@@ -1732,23 +1732,23 @@ const M_RFC5779: Option<&'static rt::dictionary::Module> = Some(&rfc5779::MODULE
         )
     )
 )]
-const M_RFC5779: Option<&'static rt::dictionary::Module> = None;
+static M_RFC5779: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc5904"))]
-const M_RFC5904: Option<&'static rt::dictionary::Module> = Some(&rfc5904::MODULE);
+static M_RFC5904: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc5904::MODULE);
 #[cfg(not(any(feature = "rfc5904")))]
-const M_RFC5904: Option<&'static rt::dictionary::Module> = None;
+static M_RFC5904: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
-const M_RFC6734: Option<&'static rt::dictionary::Module> = Some(&rfc6734::MODULE);
+static M_RFC6734: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc6734::MODULE);
 #[cfg(not(any(feature = "rfc6734", feature = "sta", feature = "ts29273")))]
-const M_RFC6734: Option<&'static rt::dictionary::Module> = None;
+static M_RFC6734: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
-const M_RFC6942: Option<&'static rt::dictionary::Module> = Some(&rfc6942::MODULE);
+static M_RFC6942: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc6942::MODULE);
 #[cfg(not(any(feature = "rfc6942", feature = "sta", feature = "ts29273")))]
-const M_RFC6942: Option<&'static rt::dictionary::Module> = None;
+static M_RFC6942: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "rfc7075"))]
-const M_RFC7075: Option<&'static rt::dictionary::Module> = Some(&rfc7075::MODULE);
+static M_RFC7075: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc7075::MODULE);
 #[cfg(not(any(feature = "rfc7075")))]
-const M_RFC7075: Option<&'static rt::dictionary::Module> = None;
+static M_RFC7075: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "cx",
@@ -1797,7 +1797,7 @@ const M_RFC7075: Option<&'static rt::dictionary::Module> = None;
         feature = "tsp"
     )
 )]
-const M_RFC8581: Option<&'static rt::dictionary::Module> = Some(&rfc8581::MODULE);
+static M_RFC8581: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc8581::MODULE);
 #[cfg(
     not(
         any(
@@ -1848,7 +1848,7 @@ const M_RFC8581: Option<&'static rt::dictionary::Module> = Some(&rfc8581::MODULE
         )
     )
 )]
-const M_RFC8581: Option<&'static rt::dictionary::Module> = None;
+static M_RFC8581: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "cx",
@@ -1896,7 +1896,7 @@ const M_RFC8581: Option<&'static rt::dictionary::Module> = None;
         feature = "tsp"
     )
 )]
-const M_RFC8583: Option<&'static rt::dictionary::Module> = Some(&rfc8583::MODULE);
+static M_RFC8583: Option<&'static rt::dictionary::ModuleTables> = Some(&rfc8583::MODULE);
 #[cfg(
     not(
         any(
@@ -1946,7 +1946,7 @@ const M_RFC8583: Option<&'static rt::dictionary::Module> = Some(&rfc8583::MODULE
         )
     )
 )]
-const M_RFC8583: Option<&'static rt::dictionary::Module> = None;
+static M_RFC8583: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "cx",
@@ -1958,7 +1958,7 @@ const M_RFC8583: Option<&'static rt::dictionary::Module> = None;
         feature = "zh"
     )
 )]
-const M_SIP: Option<&'static rt::dictionary::Module> = Some(&sip::MODULE);
+static M_SIP: Option<&'static rt::dictionary::ModuleTables> = Some(&sip::MODULE);
 #[cfg(
     not(
         any(
@@ -1972,7 +1972,7 @@ const M_SIP: Option<&'static rt::dictionary::Module> = Some(&sip::MODULE);
         )
     )
 )]
-const M_SIP: Option<&'static rt::dictionary::Module> = None;
+static M_SIP: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gx",
@@ -1987,7 +1987,7 @@ const M_SIP: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TGPP2: Option<&'static rt::dictionary::Module> = Some(&tgpp2::MODULE);
+static M_TGPP2: Option<&'static rt::dictionary::ModuleTables> = Some(&tgpp2::MODULE);
 #[cfg(
     not(
         any(
@@ -2004,7 +2004,7 @@ const M_TGPP2: Option<&'static rt::dictionary::Module> = Some(&tgpp2::MODULE);
         )
     )
 )]
-const M_TGPP2: Option<&'static rt::dictionary::Module> = None;
+static M_TGPP2: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gx",
@@ -2039,7 +2039,7 @@ const M_TGPP2: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29061: Option<&'static rt::dictionary::Module> = Some(&ts29061::MODULE);
+static M_TS29061: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29061::MODULE);
 #[cfg(
     not(
         any(
@@ -2076,11 +2076,11 @@ const M_TS29061: Option<&'static rt::dictionary::Module> = Some(&ts29061::MODULE
         )
     )
 )]
-const M_TS29061: Option<&'static rt::dictionary::Module> = None;
+static M_TS29061: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "ts29109", feature = "zh", feature = "zn"))]
-const M_TS29109: Option<&'static rt::dictionary::Module> = Some(&ts29109::MODULE);
+static M_TS29109: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29109::MODULE);
 #[cfg(not(any(feature = "ts29109", feature = "zh", feature = "zn")))]
-const M_TS29109: Option<&'static rt::dictionary::Module> = None;
+static M_TS29109: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gy",
@@ -2094,7 +2094,7 @@ const M_TS29109: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29128: Option<&'static rt::dictionary::Module> = Some(&ts29128::MODULE);
+static M_TS29128: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29128::MODULE);
 #[cfg(
     not(
         any(
@@ -2110,11 +2110,11 @@ const M_TS29128: Option<&'static rt::dictionary::Module> = Some(&ts29128::MODULE
         )
     )
 )]
-const M_TS29128: Option<&'static rt::dictionary::Module> = None;
+static M_TS29128: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "ts29140"))]
-const M_TS29140: Option<&'static rt::dictionary::Module> = Some(&ts29140::MODULE);
+static M_TS29140: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29140::MODULE);
 #[cfg(not(any(feature = "ts29140")))]
-const M_TS29140: Option<&'static rt::dictionary::Module> = None;
+static M_TS29140: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "nt",
@@ -2124,7 +2124,7 @@ const M_TS29140: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29214"
     )
 )]
-const M_TS29154: Option<&'static rt::dictionary::Module> = Some(&ts29154::MODULE);
+static M_TS29154: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29154::MODULE);
 #[cfg(
     not(
         any(
@@ -2136,11 +2136,11 @@ const M_TS29154: Option<&'static rt::dictionary::Module> = Some(&ts29154::MODULE
         )
     )
 )]
-const M_TS29154: Option<&'static rt::dictionary::Module> = None;
+static M_TS29154: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-const M_TS29172: Option<&'static rt::dictionary::Module> = Some(&ts29172::MODULE);
+static M_TS29172: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29172::MODULE);
 #[cfg(not(any(feature = "slg", feature = "ts29172")))]
-const M_TS29172: Option<&'static rt::dictionary::Module> = None;
+static M_TS29172: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gy",
@@ -2159,7 +2159,7 @@ const M_TS29172: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29173: Option<&'static rt::dictionary::Module> = Some(&ts29173::MODULE);
+static M_TS29173: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29173::MODULE);
 #[cfg(
     not(
         any(
@@ -2180,7 +2180,7 @@ const M_TS29173: Option<&'static rt::dictionary::Module> = Some(&ts29173::MODULE
         )
     )
 )]
-const M_TS29173: Option<&'static rt::dictionary::Module> = None;
+static M_TS29173: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gx",
@@ -2213,7 +2213,7 @@ const M_TS29173: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29212: Option<&'static rt::dictionary::Module> = Some(&ts29212::MODULE);
+static M_TS29212: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29212::MODULE);
 #[cfg(
     not(
         any(
@@ -2248,7 +2248,7 @@ const M_TS29212: Option<&'static rt::dictionary::Module> = Some(&ts29212::MODULE
         )
     )
 )]
-const M_TS29212: Option<&'static rt::dictionary::Module> = None;
+static M_TS29212: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "etsi",
@@ -2278,7 +2278,7 @@ const M_TS29212: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29214: Option<&'static rt::dictionary::Module> = Some(&ts29214::MODULE);
+static M_TS29214: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29214::MODULE);
 #[cfg(
     not(
         any(
@@ -2310,7 +2310,7 @@ const M_TS29214: Option<&'static rt::dictionary::Module> = Some(&ts29214::MODULE
         )
     )
 )]
-const M_TS29214: Option<&'static rt::dictionary::Module> = None;
+static M_TS29214: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "np",
@@ -2321,7 +2321,7 @@ const M_TS29214: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29217"
     )
 )]
-const M_TS29215: Option<&'static rt::dictionary::Module> = Some(&ts29215::MODULE);
+static M_TS29215: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29215::MODULE);
 #[cfg(
     not(
         any(
@@ -2334,7 +2334,7 @@ const M_TS29215: Option<&'static rt::dictionary::Module> = Some(&ts29215::MODULE
         )
     )
 )]
-const M_TS29215: Option<&'static rt::dictionary::Module> = None;
+static M_TS29215: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "np",
@@ -2349,7 +2349,7 @@ const M_TS29215: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29217: Option<&'static rt::dictionary::Module> = Some(&ts29217::MODULE);
+static M_TS29217: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29217::MODULE);
 #[cfg(
     not(
         any(
@@ -2366,11 +2366,11 @@ const M_TS29217: Option<&'static rt::dictionary::Module> = Some(&ts29217::MODULE
         )
     )
 )]
-const M_TS29217: Option<&'static rt::dictionary::Module> = None;
+static M_TS29217: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "sy", feature = "ts29219"))]
-const M_TS29219: Option<&'static rt::dictionary::Module> = Some(&ts29219::MODULE);
+static M_TS29219: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29219::MODULE);
 #[cfg(not(any(feature = "sy", feature = "ts29219")))]
-const M_TS29219: Option<&'static rt::dictionary::Module> = None;
+static M_TS29219: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "cx",
@@ -2428,7 +2428,7 @@ const M_TS29219: Option<&'static rt::dictionary::Module> = None;
         feature = "zh"
     )
 )]
-const M_TS29229: Option<&'static rt::dictionary::Module> = Some(&ts29229::MODULE);
+static M_TS29229: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29229::MODULE);
 #[cfg(
     not(
         any(
@@ -2488,7 +2488,7 @@ const M_TS29229: Option<&'static rt::dictionary::Module> = Some(&ts29229::MODULE
         )
     )
 )]
-const M_TS29229: Option<&'static rt::dictionary::Module> = None;
+static M_TS29229: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gy",
@@ -2506,7 +2506,7 @@ const M_TS29229: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29234: Option<&'static rt::dictionary::Module> = Some(&ts29234::MODULE);
+static M_TS29234: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29234::MODULE);
 #[cfg(
     not(
         any(
@@ -2526,7 +2526,7 @@ const M_TS29234: Option<&'static rt::dictionary::Module> = Some(&ts29234::MODULE
         )
     )
 )]
-const M_TS29234: Option<&'static rt::dictionary::Module> = None;
+static M_TS29234: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gx",
@@ -2565,7 +2565,7 @@ const M_TS29234: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29272: Option<&'static rt::dictionary::Module> = Some(&ts29272::MODULE);
+static M_TS29272: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29272::MODULE);
 #[cfg(
     not(
         any(
@@ -2606,7 +2606,7 @@ const M_TS29272: Option<&'static rt::dictionary::Module> = Some(&ts29272::MODULE
         )
     )
 )]
-const M_TS29272: Option<&'static rt::dictionary::Module> = None;
+static M_TS29272: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gx",
@@ -2630,7 +2630,7 @@ const M_TS29272: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29273: Option<&'static rt::dictionary::Module> = Some(&ts29273::MODULE);
+static M_TS29273: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29273::MODULE);
 #[cfg(
     not(
         any(
@@ -2656,7 +2656,7 @@ const M_TS29273: Option<&'static rt::dictionary::Module> = Some(&ts29273::MODULE
         )
     )
 )]
-const M_TS29273: Option<&'static rt::dictionary::Module> = None;
+static M_TS29273: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gy",
@@ -2689,7 +2689,7 @@ const M_TS29273: Option<&'static rt::dictionary::Module> = None;
         feature = "tsp"
     )
 )]
-const M_TS29329: Option<&'static rt::dictionary::Module> = Some(&ts29329::MODULE);
+static M_TS29329: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29329::MODULE);
 #[cfg(
     not(
         any(
@@ -2724,7 +2724,7 @@ const M_TS29329: Option<&'static rt::dictionary::Module> = Some(&ts29329::MODULE
         )
     )
 )]
-const M_TS29329: Option<&'static rt::dictionary::Module> = None;
+static M_TS29329: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gy",
@@ -2755,7 +2755,7 @@ const M_TS29329: Option<&'static rt::dictionary::Module> = None;
         feature = "tsp"
     )
 )]
-const M_TS29336: Option<&'static rt::dictionary::Module> = Some(&ts29336::MODULE);
+static M_TS29336: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29336::MODULE);
 #[cfg(
     not(
         any(
@@ -2788,11 +2788,11 @@ const M_TS29336: Option<&'static rt::dictionary::Module> = Some(&ts29336::MODULE
         )
     )
 )]
-const M_TS29336: Option<&'static rt::dictionary::Module> = None;
+static M_TS29336: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "ts29337", feature = "ts29368", feature = "tsp"))]
-const M_TS29337: Option<&'static rt::dictionary::Module> = Some(&ts29337::MODULE);
+static M_TS29337: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29337::MODULE);
 #[cfg(not(any(feature = "ts29337", feature = "ts29368", feature = "tsp")))]
-const M_TS29337: Option<&'static rt::dictionary::Module> = None;
+static M_TS29337: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "s6a",
@@ -2808,7 +2808,7 @@ const M_TS29337: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29338"
     )
 )]
-const M_TS29338: Option<&'static rt::dictionary::Module> = Some(&ts29338::MODULE);
+static M_TS29338: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29338::MODULE);
 #[cfg(
     not(
         any(
@@ -2826,13 +2826,13 @@ const M_TS29338: Option<&'static rt::dictionary::Module> = Some(&ts29338::MODULE
         )
     )
 )]
-const M_TS29338: Option<&'static rt::dictionary::Module> = None;
+static M_TS29338: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "gy", feature = "pc2", feature = "ts29343", feature = "ts32299"))]
-const M_TS29343: Option<&'static rt::dictionary::Module> = Some(&ts29343::MODULE);
+static M_TS29343: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29343::MODULE);
 #[cfg(
     not(any(feature = "gy", feature = "pc2", feature = "ts29343", feature = "ts32299"))
 )]
-const M_TS29343: Option<&'static rt::dictionary::Module> = None;
+static M_TS29343: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "pc4a",
@@ -2844,7 +2844,7 @@ const M_TS29343: Option<&'static rt::dictionary::Module> = None;
         feature = "ts29345"
     )
 )]
-const M_TS29344: Option<&'static rt::dictionary::Module> = Some(&ts29344::MODULE);
+static M_TS29344: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29344::MODULE);
 #[cfg(
     not(
         any(
@@ -2858,7 +2858,7 @@ const M_TS29344: Option<&'static rt::dictionary::Module> = Some(&ts29344::MODULE
         )
     )
 )]
-const M_TS29344: Option<&'static rt::dictionary::Module> = None;
+static M_TS29344: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gy",
@@ -2869,7 +2869,7 @@ const M_TS29344: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS29345: Option<&'static rt::dictionary::Module> = Some(&ts29345::MODULE);
+static M_TS29345: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29345::MODULE);
 #[cfg(
     not(
         any(
@@ -2882,7 +2882,7 @@ const M_TS29345: Option<&'static rt::dictionary::Module> = Some(&ts29345::MODULE
         )
     )
 )]
-const M_TS29345: Option<&'static rt::dictionary::Module> = None;
+static M_TS29345: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gy",
@@ -2893,7 +2893,7 @@ const M_TS29345: Option<&'static rt::dictionary::Module> = None;
         feature = "tsp"
     )
 )]
-const M_TS29368: Option<&'static rt::dictionary::Module> = Some(&ts29368::MODULE);
+static M_TS29368: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29368::MODULE);
 #[cfg(
     not(
         any(
@@ -2906,13 +2906,13 @@ const M_TS29368: Option<&'static rt::dictionary::Module> = Some(&ts29368::MODULE
         )
     )
 )]
-const M_TS29368: Option<&'static rt::dictionary::Module> = None;
+static M_TS29368: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "gy", feature = "mb2c", feature = "ts29468", feature = "ts32299"))]
-const M_TS29468: Option<&'static rt::dictionary::Module> = Some(&ts29468::MODULE);
+static M_TS29468: Option<&'static rt::dictionary::ModuleTables> = Some(&ts29468::MODULE);
 #[cfg(
     not(any(feature = "gy", feature = "mb2c", feature = "ts29468", feature = "ts32299"))
 )]
-const M_TS29468: Option<&'static rt::dictionary::Module> = None;
+static M_TS29468: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(
     any(
         feature = "gx",
@@ -2946,7 +2946,7 @@ const M_TS29468: Option<&'static rt::dictionary::Module> = None;
         feature = "ts32299"
     )
 )]
-const M_TS32299: Option<&'static rt::dictionary::Module> = Some(&ts32299::MODULE);
+static M_TS32299: Option<&'static rt::dictionary::ModuleTables> = Some(&ts32299::MODULE);
 #[cfg(
     not(
         any(
@@ -2982,107 +2982,111 @@ const M_TS32299: Option<&'static rt::dictionary::Module> = Some(&ts32299::MODULE
         )
     )
 )]
-const M_TS32299: Option<&'static rt::dictionary::Module> = None;
+static M_TS32299: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_alcatel"))]
-const M_VENDOR_ALCATEL: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_ALCATEL: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_alcatel::MODULE,
 );
 #[cfg(not(any(feature = "vendor_alcatel")))]
-const M_VENDOR_ALCATEL: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_ALCATEL: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_cisco"))]
-const M_VENDOR_CISCO: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_CISCO: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_cisco::MODULE,
 );
 #[cfg(not(any(feature = "vendor_cisco")))]
-const M_VENDOR_CISCO: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_CISCO: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_ericsson"))]
-const M_VENDOR_ERICSSON: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_ERICSSON: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_ericsson::MODULE,
 );
 #[cfg(not(any(feature = "vendor_ericsson")))]
-const M_VENDOR_ERICSSON: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_ERICSSON: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_hp"))]
-const M_VENDOR_HP: Option<&'static rt::dictionary::Module> = Some(&vendor_hp::MODULE);
+static M_VENDOR_HP: Option<&'static rt::dictionary::ModuleTables> = Some(
+    &vendor_hp::MODULE,
+);
 #[cfg(not(any(feature = "vendor_hp")))]
-const M_VENDOR_HP: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_HP: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_huawei"))]
-const M_VENDOR_HUAWEI: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_HUAWEI: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_huawei::MODULE,
 );
 #[cfg(not(any(feature = "vendor_huawei")))]
-const M_VENDOR_HUAWEI: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_HUAWEI: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_inovar"))]
-const M_VENDOR_INOVAR: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_INOVAR: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_inovar::MODULE,
 );
 #[cfg(not(any(feature = "vendor_inovar")))]
-const M_VENDOR_INOVAR: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_INOVAR: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_juniper"))]
-const M_VENDOR_JUNIPER: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_JUNIPER: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_juniper::MODULE,
 );
 #[cfg(not(any(feature = "vendor_juniper")))]
-const M_VENDOR_JUNIPER: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_JUNIPER: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_metaswitch"))]
-const M_VENDOR_METASWITCH: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_METASWITCH: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_metaswitch::MODULE,
 );
 #[cfg(not(any(feature = "vendor_metaswitch")))]
-const M_VENDOR_METASWITCH: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_METASWITCH: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_microsoft"))]
-const M_VENDOR_MICROSOFT: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_MICROSOFT: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_microsoft::MODULE,
 );
 #[cfg(not(any(feature = "vendor_microsoft")))]
-const M_VENDOR_MICROSOFT: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_MICROSOFT: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_nokia"))]
-const M_VENDOR_NOKIA: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_NOKIA: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_nokia::MODULE,
 );
 #[cfg(not(any(feature = "vendor_nokia")))]
-const M_VENDOR_NOKIA: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_NOKIA: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_siemens"))]
-const M_VENDOR_SIEMENS: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_SIEMENS: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_siemens::MODULE,
 );
 #[cfg(not(any(feature = "vendor_siemens")))]
-const M_VENDOR_SIEMENS: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_SIEMENS: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_starent"))]
-const M_VENDOR_STARENT: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_STARENT: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_starent::MODULE,
 );
 #[cfg(not(any(feature = "vendor_starent")))]
-const M_VENDOR_STARENT: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_STARENT: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_sun"))]
-const M_VENDOR_SUN: Option<&'static rt::dictionary::Module> = Some(&vendor_sun::MODULE);
+static M_VENDOR_SUN: Option<&'static rt::dictionary::ModuleTables> = Some(
+    &vendor_sun::MODULE,
+);
 #[cfg(not(any(feature = "vendor_sun")))]
-const M_VENDOR_SUN: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_SUN: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_tekelec"))]
-const M_VENDOR_TEKELEC: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_TEKELEC: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_tekelec::MODULE,
 );
 #[cfg(not(any(feature = "vendor_tekelec")))]
-const M_VENDOR_TEKELEC: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_TEKELEC: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_telefonica"))]
-const M_VENDOR_TELEFONICA: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_TELEFONICA: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_telefonica::MODULE,
 );
 #[cfg(not(any(feature = "vendor_telefonica")))]
-const M_VENDOR_TELEFONICA: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_TELEFONICA: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_verizon"))]
-const M_VENDOR_VERIZON: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_VERIZON: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_verizon::MODULE,
 );
 #[cfg(not(any(feature = "vendor_verizon")))]
-const M_VENDOR_VERIZON: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_VERIZON: Option<&'static rt::dictionary::ModuleTables> = None;
 #[cfg(any(feature = "vendor_vodafone"))]
-const M_VENDOR_VODAFONE: Option<&'static rt::dictionary::Module> = Some(
+static M_VENDOR_VODAFONE: Option<&'static rt::dictionary::ModuleTables> = Some(
     &vendor_vodafone::MODULE,
 );
 #[cfg(not(any(feature = "vendor_vodafone")))]
-const M_VENDOR_VODAFONE: Option<&'static rt::dictionary::Module> = None;
+static M_VENDOR_VODAFONE: Option<&'static rt::dictionary::ModuleTables> = None;
 /// Every generated dictionary module (`None` where its cargo feature is off).
-pub static MODULES: [Option<&'static rt::dictionary::Module>; 74usize] = [
+pub static MODULES: [Option<&'static rt::dictionary::ModuleTables>; 74usize] = [
     M_BASE,
     M_CREDIT_CONTROL,
     M_DOIC,
@@ -3163,7 +3167,7 @@ pub static MODULES: [Option<&'static rt::dictionary::Module>; 74usize] = [
 /// built-in ones are always known).
 pub fn register() {
     for m in MODULES.iter().flatten() {
-        rt::dictionary::register(m);
+        rt::dictionary::register(m.get());
     }
 }
 /// The AVP definition for `(vendor, code)`, found by `match` (no hashing).
@@ -6272,13 +6276,13 @@ pub fn command_def(
     application: u32,
 ) -> Option<&'static rt::dictionary::CommandDef> {
     match (code, application) {
-        (257, 0) => Some(&base::MODULE.commands[0usize]),
-        (282, 0) => Some(&base::MODULE.commands[1usize]),
-        (280, 0) => Some(&base::MODULE.commands[2usize]),
-        (258, 0) => Some(&base::MODULE.commands[3usize]),
-        (275, 0) => Some(&base::MODULE.commands[4usize]),
-        (274, 0) => Some(&base::MODULE.commands[5usize]),
-        (271, 3) => Some(&base::MODULE.commands[6usize]),
+        (257, 0) => Some(&base::MODULE.get().commands[0usize]),
+        (282, 0) => Some(&base::MODULE.get().commands[1usize]),
+        (280, 0) => Some(&base::MODULE.get().commands[2usize]),
+        (258, 0) => Some(&base::MODULE.get().commands[3usize]),
+        (275, 0) => Some(&base::MODULE.get().commands[4usize]),
+        (274, 0) => Some(&base::MODULE.get().commands[5usize]),
+        (271, 3) => Some(&base::MODULE.get().commands[6usize]),
         #[cfg(
             any(
                 feature = "credit_control",
@@ -6309,7 +6313,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (272, 4) => Some(&credit_control::MODULE.commands[0usize]),
+        (272, 4) => Some(&credit_control::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "eap",
@@ -6321,7 +6325,7 @@ pub fn command_def(
                 feature = "ts29345"
             )
         )]
-        (268, 5) => Some(&eap::MODULE.commands[0usize]),
+        (268, 5) => Some(&eap::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "mip6",
@@ -6345,7 +6349,7 @@ pub fn command_def(
                 feature = "ts29336"
             )
         )]
-        (325, 8) => Some(&mip6::MODULE.commands[0usize]),
+        (325, 8) => Some(&mip6::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "mip6",
@@ -6362,7 +6366,7 @@ pub fn command_def(
                 feature = "ts29273"
             )
         )]
-        (260, 2) => Some(&mipv4::MODULE.commands[0usize]),
+        (260, 2) => Some(&mipv4::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "mip6",
@@ -6379,7 +6383,7 @@ pub fn command_def(
                 feature = "ts29273"
             )
         )]
-        (262, 2) => Some(&mipv4::MODULE.commands[1usize]),
+        (262, 2) => Some(&mipv4::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "credit_control",
@@ -6410,7 +6414,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (265, 1) => Some(&nasreq::MODULE.commands[0usize]),
+        (265, 1) => Some(&nasreq::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "credit_control",
@@ -6441,7 +6445,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (258, 1) => Some(&nasreq::MODULE.commands[1usize]),
+        (258, 1) => Some(&nasreq::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "credit_control",
@@ -6472,7 +6476,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (275, 1) => Some(&nasreq::MODULE.commands[2usize]),
+        (275, 1) => Some(&nasreq::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "credit_control",
@@ -6503,7 +6507,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (274, 1) => Some(&nasreq::MODULE.commands[3usize]),
+        (274, 1) => Some(&nasreq::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "credit_control",
@@ -6534,7 +6538,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (271, 1) => Some(&nasreq::MODULE.commands[4usize]),
+        (271, 1) => Some(&nasreq::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -6546,7 +6550,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (283, 6) => Some(&sip::MODULE.commands[0usize]),
+        (283, 6) => Some(&sip::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -6558,7 +6562,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (284, 6) => Some(&sip::MODULE.commands[1usize]),
+        (284, 6) => Some(&sip::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -6570,7 +6574,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (285, 6) => Some(&sip::MODULE.commands[2usize]),
+        (285, 6) => Some(&sip::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -6582,7 +6586,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (286, 6) => Some(&sip::MODULE.commands[3usize]),
+        (286, 6) => Some(&sip::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -6594,7 +6598,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (287, 6) => Some(&sip::MODULE.commands[4usize]),
+        (287, 6) => Some(&sip::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -6606,11 +6610,11 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (288, 6) => Some(&sip::MODULE.commands[5usize]),
+        (288, 6) => Some(&sip::MODULE.get().commands[5usize]),
         #[cfg(any(feature = "ts29109", feature = "zh", feature = "zn"))]
-        (303, 16777221) => Some(&ts29109::MODULE.commands[0usize]),
+        (303, 16777221) => Some(&ts29109::MODULE.get().commands[0usize]),
         #[cfg(any(feature = "ts29109", feature = "zh", feature = "zn"))]
-        (310, 16777220) => Some(&ts29109::MODULE.commands[1usize]),
+        (310, 16777220) => Some(&ts29109::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -6624,7 +6628,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388718, 16777346) => Some(&ts29128::MODULE.commands[0usize]),
+        (8388718, 16777346) => Some(&ts29128::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -6638,7 +6642,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388719, 16777346) => Some(&ts29128::MODULE.commands[1usize]),
+        (8388719, 16777346) => Some(&ts29128::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -6652,7 +6656,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388732, 16777346) => Some(&ts29128::MODULE.commands[2usize]),
+        (8388732, 16777346) => Some(&ts29128::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -6666,7 +6670,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388733, 16777346) => Some(&ts29128::MODULE.commands[3usize]),
+        (8388733, 16777346) => Some(&ts29128::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -6680,7 +6684,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388734, 16777346) => Some(&ts29128::MODULE.commands[4usize]),
+        (8388734, 16777346) => Some(&ts29128::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "nt",
@@ -6690,7 +6694,7 @@ pub fn command_def(
                 feature = "ts29214"
             )
         )]
-        (8388723, 16777348) => Some(&ts29154::MODULE.commands[0usize]),
+        (8388723, 16777348) => Some(&ts29154::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "nt",
@@ -6700,7 +6704,7 @@ pub fn command_def(
                 feature = "ts29214"
             )
         )]
-        (8388735, 16777358) => Some(&ts29154::MODULE.commands[1usize]),
+        (8388735, 16777358) => Some(&ts29154::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "nt",
@@ -6710,11 +6714,11 @@ pub fn command_def(
                 feature = "ts29214"
             )
         )]
-        (8388736, 16777358) => Some(&ts29154::MODULE.commands[2usize]),
+        (8388736, 16777358) => Some(&ts29154::MODULE.get().commands[2usize]),
         #[cfg(any(feature = "slg", feature = "ts29172"))]
-        (8388620, 16777255) => Some(&ts29172::MODULE.commands[0usize]),
+        (8388620, 16777255) => Some(&ts29172::MODULE.get().commands[0usize]),
         #[cfg(any(feature = "slg", feature = "ts29172"))]
-        (8388621, 16777255) => Some(&ts29172::MODULE.commands[1usize]),
+        (8388621, 16777255) => Some(&ts29172::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -6733,7 +6737,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388622, 16777291) => Some(&ts29173::MODULE.commands[0usize]),
+        (8388622, 16777291) => Some(&ts29173::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6766,7 +6770,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (272, 16777238) => Some(&ts29212::MODULE.commands[0usize]),
+        (272, 16777238) => Some(&ts29212::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6799,7 +6803,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (258, 16777238) => Some(&ts29212::MODULE.commands[1usize]),
+        (258, 16777238) => Some(&ts29212::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6832,7 +6836,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (272, 16777266) => Some(&ts29212::MODULE.commands[2usize]),
+        (272, 16777266) => Some(&ts29212::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6865,7 +6869,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (258, 16777266) => Some(&ts29212::MODULE.commands[3usize]),
+        (258, 16777266) => Some(&ts29212::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6898,7 +6902,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388637, 16777303) => Some(&ts29212::MODULE.commands[4usize]),
+        (8388637, 16777303) => Some(&ts29212::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6931,7 +6935,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (272, 16777303) => Some(&ts29212::MODULE.commands[5usize]),
+        (272, 16777303) => Some(&ts29212::MODULE.get().commands[5usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6964,7 +6968,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (258, 16777303) => Some(&ts29212::MODULE.commands[6usize]),
+        (258, 16777303) => Some(&ts29212::MODULE.get().commands[6usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -6997,7 +7001,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388637, 16777349) => Some(&ts29212::MODULE.commands[7usize]),
+        (8388637, 16777349) => Some(&ts29212::MODULE.get().commands[7usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7030,7 +7034,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (275, 16777349) => Some(&ts29212::MODULE.commands[8usize]),
+        (275, 16777349) => Some(&ts29212::MODULE.get().commands[8usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7063,7 +7067,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388731, 16777349) => Some(&ts29212::MODULE.commands[9usize]),
+        (8388731, 16777349) => Some(&ts29212::MODULE.get().commands[9usize]),
         #[cfg(
             any(
                 feature = "etsi",
@@ -7093,7 +7097,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (265, 16777236) => Some(&ts29214::MODULE.commands[0usize]),
+        (265, 16777236) => Some(&ts29214::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "etsi",
@@ -7123,7 +7127,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (258, 16777236) => Some(&ts29214::MODULE.commands[1usize]),
+        (258, 16777236) => Some(&ts29214::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "etsi",
@@ -7153,7 +7157,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (275, 16777236) => Some(&ts29214::MODULE.commands[2usize]),
+        (275, 16777236) => Some(&ts29214::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "etsi",
@@ -7183,7 +7187,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (274, 16777236) => Some(&ts29214::MODULE.commands[3usize]),
+        (274, 16777236) => Some(&ts29214::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "np",
@@ -7194,7 +7198,7 @@ pub fn command_def(
                 feature = "ts29217"
             )
         )]
-        (272, 16777267) => Some(&ts29215::MODULE.commands[0usize]),
+        (272, 16777267) => Some(&ts29215::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "np",
@@ -7205,7 +7209,7 @@ pub fn command_def(
                 feature = "ts29217"
             )
         )]
-        (258, 16777267) => Some(&ts29215::MODULE.commands[1usize]),
+        (258, 16777267) => Some(&ts29215::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "np",
@@ -7216,7 +7220,7 @@ pub fn command_def(
                 feature = "ts29217"
             )
         )]
-        (8388656, 16777267) => Some(&ts29215::MODULE.commands[2usize]),
+        (8388656, 16777267) => Some(&ts29215::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "np",
@@ -7231,7 +7235,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388720, 16777342) => Some(&ts29217::MODULE.commands[0usize]),
+        (8388720, 16777342) => Some(&ts29217::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "np",
@@ -7246,7 +7250,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388721, 16777342) => Some(&ts29217::MODULE.commands[1usize]),
+        (8388721, 16777342) => Some(&ts29217::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "np",
@@ -7261,13 +7265,13 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388722, 16777342) => Some(&ts29217::MODULE.commands[2usize]),
+        (8388722, 16777342) => Some(&ts29217::MODULE.get().commands[2usize]),
         #[cfg(any(feature = "sy", feature = "ts29219"))]
-        (8388635, 16777302) => Some(&ts29219::MODULE.commands[0usize]),
+        (8388635, 16777302) => Some(&ts29219::MODULE.get().commands[0usize]),
         #[cfg(any(feature = "sy", feature = "ts29219"))]
-        (8388636, 16777302) => Some(&ts29219::MODULE.commands[1usize]),
+        (8388636, 16777302) => Some(&ts29219::MODULE.get().commands[1usize]),
         #[cfg(any(feature = "sy", feature = "ts29219"))]
-        (275, 16777302) => Some(&ts29219::MODULE.commands[2usize]),
+        (275, 16777302) => Some(&ts29219::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -7325,7 +7329,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (300, 16777216) => Some(&ts29229::MODULE.commands[0usize]),
+        (300, 16777216) => Some(&ts29229::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -7383,7 +7387,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (301, 16777216) => Some(&ts29229::MODULE.commands[1usize]),
+        (301, 16777216) => Some(&ts29229::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -7441,7 +7445,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (302, 16777216) => Some(&ts29229::MODULE.commands[2usize]),
+        (302, 16777216) => Some(&ts29229::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -7499,7 +7503,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (303, 16777216) => Some(&ts29229::MODULE.commands[3usize]),
+        (303, 16777216) => Some(&ts29229::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -7557,7 +7561,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (304, 16777216) => Some(&ts29229::MODULE.commands[4usize]),
+        (304, 16777216) => Some(&ts29229::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "cx",
@@ -7615,7 +7619,7 @@ pub fn command_def(
                 feature = "zh"
             )
         )]
-        (305, 16777216) => Some(&ts29229::MODULE.commands[5usize]),
+        (305, 16777216) => Some(&ts29229::MODULE.get().commands[5usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7654,7 +7658,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (316, 16777251) => Some(&ts29272::MODULE.commands[0usize]),
+        (316, 16777251) => Some(&ts29272::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7693,7 +7697,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (318, 16777251) => Some(&ts29272::MODULE.commands[1usize]),
+        (318, 16777251) => Some(&ts29272::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7732,7 +7736,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (317, 16777251) => Some(&ts29272::MODULE.commands[2usize]),
+        (317, 16777251) => Some(&ts29272::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7771,7 +7775,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (319, 16777251) => Some(&ts29272::MODULE.commands[3usize]),
+        (319, 16777251) => Some(&ts29272::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7810,7 +7814,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (320, 16777251) => Some(&ts29272::MODULE.commands[4usize]),
+        (320, 16777251) => Some(&ts29272::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7849,7 +7853,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (321, 16777251) => Some(&ts29272::MODULE.commands[5usize]),
+        (321, 16777251) => Some(&ts29272::MODULE.get().commands[5usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7888,7 +7892,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (322, 16777251) => Some(&ts29272::MODULE.commands[6usize]),
+        (322, 16777251) => Some(&ts29272::MODULE.get().commands[6usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7927,7 +7931,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (323, 16777251) => Some(&ts29272::MODULE.commands[7usize]),
+        (323, 16777251) => Some(&ts29272::MODULE.get().commands[7usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -7966,7 +7970,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (324, 16777252) => Some(&ts29272::MODULE.commands[8usize]),
+        (324, 16777252) => Some(&ts29272::MODULE.get().commands[8usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8005,7 +8009,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388638, 16777308) => Some(&ts29272::MODULE.commands[9usize]),
+        (8388638, 16777308) => Some(&ts29272::MODULE.get().commands[9usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8044,7 +8048,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388642, 16777308) => Some(&ts29272::MODULE.commands[10usize]),
+        (8388642, 16777308) => Some(&ts29272::MODULE.get().commands[10usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8083,7 +8087,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (319, 16777308) => Some(&ts29272::MODULE.commands[11usize]),
+        (319, 16777308) => Some(&ts29272::MODULE.get().commands[11usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8122,7 +8126,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (320, 16777308) => Some(&ts29272::MODULE.commands[12usize]),
+        (320, 16777308) => Some(&ts29272::MODULE.get().commands[12usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8161,7 +8165,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (322, 16777308) => Some(&ts29272::MODULE.commands[13usize]),
+        (322, 16777308) => Some(&ts29272::MODULE.get().commands[13usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8185,7 +8189,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (268, 16777250) => Some(&ts29273::MODULE.commands[0usize]),
+        (268, 16777250) => Some(&ts29273::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8209,7 +8213,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (265, 16777250) => Some(&ts29273::MODULE.commands[1usize]),
+        (265, 16777250) => Some(&ts29273::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8233,7 +8237,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (275, 16777250) => Some(&ts29273::MODULE.commands[2usize]),
+        (275, 16777250) => Some(&ts29273::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8257,7 +8261,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (274, 16777250) => Some(&ts29273::MODULE.commands[3usize]),
+        (274, 16777250) => Some(&ts29273::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8281,7 +8285,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (258, 16777250) => Some(&ts29273::MODULE.commands[4usize]),
+        (258, 16777250) => Some(&ts29273::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8305,7 +8309,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (268, 16777264) => Some(&ts29273::MODULE.commands[5usize]),
+        (268, 16777264) => Some(&ts29273::MODULE.get().commands[5usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8329,7 +8333,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (265, 16777264) => Some(&ts29273::MODULE.commands[6usize]),
+        (265, 16777264) => Some(&ts29273::MODULE.get().commands[6usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8353,7 +8357,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (275, 16777264) => Some(&ts29273::MODULE.commands[7usize]),
+        (275, 16777264) => Some(&ts29273::MODULE.get().commands[7usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8377,7 +8381,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (274, 16777264) => Some(&ts29273::MODULE.commands[8usize]),
+        (274, 16777264) => Some(&ts29273::MODULE.get().commands[8usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8401,7 +8405,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (258, 16777264) => Some(&ts29273::MODULE.commands[9usize]),
+        (258, 16777264) => Some(&ts29273::MODULE.get().commands[9usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8425,7 +8429,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (303, 16777265) => Some(&ts29273::MODULE.commands[10usize]),
+        (303, 16777265) => Some(&ts29273::MODULE.get().commands[10usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8449,7 +8453,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (301, 16777265) => Some(&ts29273::MODULE.commands[11usize]),
+        (301, 16777265) => Some(&ts29273::MODULE.get().commands[11usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8473,7 +8477,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (304, 16777265) => Some(&ts29273::MODULE.commands[12usize]),
+        (304, 16777265) => Some(&ts29273::MODULE.get().commands[12usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8497,7 +8501,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (305, 16777265) => Some(&ts29273::MODULE.commands[13usize]),
+        (305, 16777265) => Some(&ts29273::MODULE.get().commands[13usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8521,7 +8525,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (268, 16777272) => Some(&ts29273::MODULE.commands[14usize]),
+        (268, 16777272) => Some(&ts29273::MODULE.get().commands[14usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8545,7 +8549,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (265, 16777272) => Some(&ts29273::MODULE.commands[15usize]),
+        (265, 16777272) => Some(&ts29273::MODULE.get().commands[15usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8569,7 +8573,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (275, 16777272) => Some(&ts29273::MODULE.commands[16usize]),
+        (275, 16777272) => Some(&ts29273::MODULE.get().commands[16usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8593,7 +8597,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (274, 16777272) => Some(&ts29273::MODULE.commands[17usize]),
+        (274, 16777272) => Some(&ts29273::MODULE.get().commands[17usize]),
         #[cfg(
             any(
                 feature = "gx",
@@ -8617,7 +8621,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (258, 16777272) => Some(&ts29273::MODULE.commands[18usize]),
+        (258, 16777272) => Some(&ts29273::MODULE.get().commands[18usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8650,7 +8654,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (306, 16777217) => Some(&ts29329::MODULE.commands[0usize]),
+        (306, 16777217) => Some(&ts29329::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8683,7 +8687,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (307, 16777217) => Some(&ts29329::MODULE.commands[1usize]),
+        (307, 16777217) => Some(&ts29329::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8716,7 +8720,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (308, 16777217) => Some(&ts29329::MODULE.commands[2usize]),
+        (308, 16777217) => Some(&ts29329::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8749,7 +8753,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (309, 16777217) => Some(&ts29329::MODULE.commands[3usize]),
+        (309, 16777217) => Some(&ts29329::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8780,7 +8784,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (8388641, 16777310) => Some(&ts29336::MODULE.commands[0usize]),
+        (8388641, 16777310) => Some(&ts29336::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8811,7 +8815,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (8388718, 16777345) => Some(&ts29336::MODULE.commands[1usize]),
+        (8388718, 16777345) => Some(&ts29336::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8842,7 +8846,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (8388719, 16777345) => Some(&ts29336::MODULE.commands[2usize]),
+        (8388719, 16777345) => Some(&ts29336::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8873,7 +8877,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (8388726, 16777345) => Some(&ts29336::MODULE.commands[3usize]),
+        (8388726, 16777345) => Some(&ts29336::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "s6a",
@@ -8889,7 +8893,7 @@ pub fn command_def(
                 feature = "ts29338"
             )
         )]
-        (8388647, 16777312) => Some(&ts29338::MODULE.commands[0usize]),
+        (8388647, 16777312) => Some(&ts29338::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "s6a",
@@ -8905,7 +8909,7 @@ pub fn command_def(
                 feature = "ts29338"
             )
         )]
-        (8388648, 16777312) => Some(&ts29338::MODULE.commands[1usize]),
+        (8388648, 16777312) => Some(&ts29338::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "s6a",
@@ -8921,7 +8925,7 @@ pub fn command_def(
                 feature = "ts29338"
             )
         )]
-        (8388649, 16777312) => Some(&ts29338::MODULE.commands[2usize]),
+        (8388649, 16777312) => Some(&ts29338::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "s6a",
@@ -8937,7 +8941,7 @@ pub fn command_def(
                 feature = "ts29338"
             )
         )]
-        (8388645, 16777313) => Some(&ts29338::MODULE.commands[3usize]),
+        (8388645, 16777313) => Some(&ts29338::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "s6a",
@@ -8953,7 +8957,7 @@ pub fn command_def(
                 feature = "ts29338"
             )
         )]
-        (8388646, 16777313) => Some(&ts29338::MODULE.commands[4usize]),
+        (8388646, 16777313) => Some(&ts29338::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8962,7 +8966,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388676, 16777350) => Some(&ts29343::MODULE.commands[0usize]),
+        (8388676, 16777350) => Some(&ts29343::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -8971,7 +8975,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388727, 16777350) => Some(&ts29343::MODULE.commands[1usize]),
+        (8388727, 16777350) => Some(&ts29343::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "pc4a",
@@ -8983,7 +8987,7 @@ pub fn command_def(
                 feature = "ts29345"
             )
         )]
-        (8388664, 16777336) => Some(&ts29344::MODULE.commands[0usize]),
+        (8388664, 16777336) => Some(&ts29344::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "pc4a",
@@ -8995,7 +8999,7 @@ pub fn command_def(
                 feature = "ts29345"
             )
         )]
-        (8388665, 16777336) => Some(&ts29344::MODULE.commands[1usize]),
+        (8388665, 16777336) => Some(&ts29344::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "pc4a",
@@ -9007,7 +9011,7 @@ pub fn command_def(
                 feature = "ts29345"
             )
         )]
-        (8388666, 16777336) => Some(&ts29344::MODULE.commands[2usize]),
+        (8388666, 16777336) => Some(&ts29344::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "pc4a",
@@ -9019,7 +9023,7 @@ pub fn command_def(
                 feature = "ts29345"
             )
         )]
-        (322, 16777336) => Some(&ts29344::MODULE.commands[3usize]),
+        (322, 16777336) => Some(&ts29344::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "pc4a",
@@ -9031,7 +9035,7 @@ pub fn command_def(
                 feature = "ts29345"
             )
         )]
-        (8388713, 16777336) => Some(&ts29344::MODULE.commands[4usize]),
+        (8388713, 16777336) => Some(&ts29344::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9042,7 +9046,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388668, 16777340) => Some(&ts29345::MODULE.commands[0usize]),
+        (8388668, 16777340) => Some(&ts29345::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9053,7 +9057,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388669, 16777340) => Some(&ts29345::MODULE.commands[1usize]),
+        (8388669, 16777340) => Some(&ts29345::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9064,7 +9068,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388670, 16777340) => Some(&ts29345::MODULE.commands[2usize]),
+        (8388670, 16777340) => Some(&ts29345::MODULE.get().commands[2usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9075,7 +9079,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388671, 16777340) => Some(&ts29345::MODULE.commands[3usize]),
+        (8388671, 16777340) => Some(&ts29345::MODULE.get().commands[3usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9086,7 +9090,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388672, 16777340) => Some(&ts29345::MODULE.commands[4usize]),
+        (8388672, 16777340) => Some(&ts29345::MODULE.get().commands[4usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9097,7 +9101,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388673, 16777340) => Some(&ts29345::MODULE.commands[5usize]),
+        (8388673, 16777340) => Some(&ts29345::MODULE.get().commands[5usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9108,7 +9112,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388674, 16777340) => Some(&ts29345::MODULE.commands[6usize]),
+        (8388674, 16777340) => Some(&ts29345::MODULE.get().commands[6usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9119,7 +9123,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388675, 16777340) => Some(&ts29345::MODULE.commands[7usize]),
+        (8388675, 16777340) => Some(&ts29345::MODULE.get().commands[7usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9130,7 +9134,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (8388639, 16777309) => Some(&ts29368::MODULE.commands[0usize]),
+        (8388639, 16777309) => Some(&ts29368::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9141,7 +9145,7 @@ pub fn command_def(
                 feature = "tsp"
             )
         )]
-        (8388640, 16777309) => Some(&ts29368::MODULE.commands[1usize]),
+        (8388640, 16777309) => Some(&ts29368::MODULE.get().commands[1usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9150,7 +9154,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388662, 16777335) => Some(&ts29468::MODULE.commands[0usize]),
+        (8388662, 16777335) => Some(&ts29468::MODULE.get().commands[0usize]),
         #[cfg(
             any(
                 feature = "gy",
@@ -9159,7 +9163,7 @@ pub fn command_def(
                 feature = "ts32299"
             )
         )]
-        (8388663, 16777335) => Some(&ts29468::MODULE.commands[1usize]),
+        (8388663, 16777335) => Some(&ts29468::MODULE.get().commands[1usize]),
         _ => None,
     }
 }

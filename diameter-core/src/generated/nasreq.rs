@@ -13651,1519 +13651,226 @@ impl AccountingAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 77usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            2,
-            0,
-            "User-Password",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.1",
-        ),
-        avp(
-            5,
-            0,
-            "NAS-Port",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.2.2",
-        ),
-        avp(
-            6,
-            0,
-            "Service-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "LOGIN"),
-                (2, "FRAMED"),
-                (3, "CALLBACK_LOGIN"),
-                (4, "CALLBACK_FRAMED"),
-                (5, "OUTBOUND"),
-                (6, "ADMINISTRATIVE"),
-                (7, "NAS_PROMPT"),
-                (8, "AUTHENTICATE_ONLY"),
-                (9, "CALLBACK_NAS_PROMPT"),
-                (10, "CALL_CHECK"),
-                (11, "CALLBACK_ADMINISTRATIVE"),
-                (12, "VOICE"),
-                (13, "FAX"),
-                (14, "MODEM_RELAY"),
-                (15, "IAPP_REGISTER"),
-                (16, "IAPP_AP_CHECK"),
-                (17, "AUTHORIZE_ONLY"),
-                (18, "FRAMED_MANAGEMENT"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.4.1",
-        ),
-        avp(
-            7,
-            0,
-            "Framed-Protocol",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "PPP"),
-                (2, "SLIP"),
-                (3, "ARAP"),
-                (4, "GANDALF_SLML"),
-                (5, "XYLOGICS_IPX_SLIP"),
-                (6, "X75_SYNCHRONOUS"),
-                (7, "GPRS_PDP_CONTEXT"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.4.10.1",
-        ),
-        avp(
-            8,
-            0,
-            "Framed-IP-Address",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.1",
-        ),
-        avp(
-            9,
-            0,
-            "Framed-IP-Netmask",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.2",
-        ),
-        avp(
-            10,
-            0,
-            "Framed-Routing",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "NONE"),
-                (1, "SEND_ROUTING_PACKETS"),
-                (2, "LISTEN_FOR_ROUTING_PACKETS"),
-                (3, "SEND_AND_LISTEN"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.4.10.2",
-        ),
-        avp(
-            11,
-            0,
-            "Filter-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.7",
-        ),
-        avp(
-            12,
-            0,
-            "Framed-MTU",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.3",
-        ),
-        avp(
-            13,
-            0,
-            "Framed-Compression",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "NONE"),
-                (1, "VJ_TCP_IP_HEADER_COMPRESSION"),
-                (2, "IPX_HEADER_COMPRESSION"),
-                (3, "STAC_LZS_COMPRESSION"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.4.10.4",
-        ),
-        avp(
-            14,
-            0,
-            "Login-IP-Host",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.11.1",
-        ),
-        avp(
-            15,
-            0,
-            "Login-Service",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "TELNET"),
-                (1, "RLOGIN"),
-                (2, "TCP_CLEAR"),
-                (3, "PORTMASTER"),
-                (4, "LAT"),
-                (5, "X25_PAD"),
-                (6, "X25_T3POS"),
-                (8, "TCP_CLEAR_QUIET"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.4.11.3",
-        ),
-        avp(
-            16,
-            0,
-            "Login-TCP-Port",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.11.4.1",
-        ),
-        avp(
-            18,
-            0,
-            "Reply-Message",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.2.9",
-        ),
-        avp(
-            19,
-            0,
-            "Callback-Number",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.2",
-        ),
-        avp(
-            20,
-            0,
-            "Callback-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.3",
-        ),
-        avp(
-            22,
-            0,
-            "Framed-Route",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.3",
-        ),
-        avp(
-            23,
-            0,
-            "Framed-IPX-Network",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.6.1",
-        ),
-        avp(
-            28,
-            0,
-            "Idle-Timeout",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.4",
-        ),
-        avp(
-            30,
-            0,
-            "Called-Station-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.2.5",
-        ),
-        avp(
-            31,
-            0,
-            "Calling-Station-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.2.6",
-        ),
-        avp(
-            34,
-            0,
-            "Login-LAT-Service",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.11.5.1",
-        ),
-        avp(
-            35,
-            0,
-            "Login-LAT-Node",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.11.5.2",
-        ),
-        avp(
-            36,
-            0,
-            "Login-LAT-Group",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.11.5.3",
-        ),
-        avp(
-            37,
-            0,
-            "Framed-Appletalk-Link",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.7.1",
-        ),
-        avp(
-            38,
-            0,
-            "Framed-Appletalk-Network",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.7.2",
-        ),
-        avp(
-            39,
-            0,
-            "Framed-Appletalk-Zone",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.7.3",
-        ),
-        avp(
-            41,
-            0,
-            "Acct-Delay-Time",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.8",
-        ),
-        avp(
-            45,
-            0,
-            "Acct-Authentic",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(1, "RADIUS"), (2, "LOCAL"), (3, "REMOTE"), (4, "DIAMETER")],
-            &[],
-            "IETF RFC 7155 §4.6.6",
-        ),
-        avp(
-            46,
-            0,
-            "Acct-Session-Time",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.5",
-        ),
-        avp(
-            51,
-            0,
-            "Acct-Link-Count",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.9",
-        ),
-        avp(
-            60,
-            0,
-            "CHAP-Challenge",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.8",
-        ),
-        avp(
-            61,
-            0,
-            "NAS-Port-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (0, "ASYNC"),
-                (1, "SYNC"),
-                (2, "ISDN_SYNC"),
-                (3, "ISDN_ASYNC_V120"),
-                (4, "ISDN_ASYNC_V110"),
-                (5, "VIRTUAL"),
-                (6, "PIAFS"),
-                (7, "HDLC_CLEAR_CHANNEL"),
-                (8, "X25"),
-                (9, "X75"),
-                (10, "G3_FAX"),
-                (11, "SDSL"),
-                (12, "ADSL_CAP"),
-                (13, "ADSL_DMT"),
-                (14, "IDSL"),
-                (15, "ETHERNET"),
-                (16, "XDSL"),
-                (17, "CABLE"),
-                (18, "WIRELESS_OTHER"),
-                (19, "WIRELESS_IEEE_802_11"),
-                (20, "TOKEN_RING"),
-                (21, "FDDI"),
-                (22, "WIRELESS_CDMA2000"),
-                (23, "WIRELESS_UMTS"),
-                (24, "WIRELESS_1X_EV"),
-                (25, "IAPP"),
-                (26, "FTTP"),
-                (27, "WIRELESS_IEEE_802_16"),
-                (28, "WIRELESS_IEEE_802_20"),
-                (29, "WIRELESS_IEEE_802_22"),
-                (30, "PPPOA"),
-                (31, "PPPOEOA"),
-                (32, "PPPOEOE"),
-                (33, "PPPOEOVLAN"),
-                (34, "PPPOEOQINQ"),
-                (35, "XPON"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.2.4",
-        ),
-        avp(
-            62,
-            0,
-            "Port-Limit",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.5",
-        ),
-        avp(
-            63,
-            0,
-            "Login-LAT-Port",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.11.5.4",
-        ),
-        avp(
-            64,
-            0,
-            "Tunnel-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "PPTP"),
-                (2, "L2F"),
-                (3, "L2TP"),
-                (4, "ATMP"),
-                (5, "VTP"),
-                (6, "AH"),
-                (7, "IP_IP"),
-                (8, "MIN_IP_IP"),
-                (9, "ESP"),
-                (10, "GRE"),
-                (11, "DVS"),
-                (12, "IP_IN_IP_TUNNELING"),
-                (13, "VLAN"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.5.2",
-        ),
-        avp(
-            65,
-            0,
-            "Tunnel-Medium-Type",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "IPV4"),
-                (2, "IPV6"),
-                (3, "NSAP"),
-                (4, "HDLC"),
-                (5, "BBN_1822"),
-                (6, "IEEE_802"),
-                (7, "E_163"),
-                (8, "E_164"),
-                (9, "F_69"),
-                (10, "X_121"),
-                (11, "IPX"),
-                (12, "APPLETALK"),
-                (13, "DECNET_IV"),
-                (14, "BANYAN_VINES"),
-                (15, "E_164_WITH_NSAP_SUBADDRESS"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.5.3",
-        ),
-        avp(
-            66,
-            0,
-            "Tunnel-Client-Endpoint",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.4",
-        ),
-        avp(
-            67,
-            0,
-            "Tunnel-Server-Endpoint",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.5",
-        ),
-        avp(
-            68,
-            0,
-            "Acct-Tunnel-Connection",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.10",
-        ),
-        avp(
-            69,
-            0,
-            "Tunnel-Password",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.6",
-        ),
-        avp(
-            70,
-            0,
-            "ARAP-Password",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.9",
-        ),
-        avp(
-            71,
-            0,
-            "ARAP-Features",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.8.1",
-        ),
-        avp(
-            72,
-            0,
-            "ARAP-Zone-Access",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "DEFAULT_ZONE_ONLY"),
-                (2, "ZONE_FILTER_INCLUSIVE"),
-                (4, "ZONE_FILTER_EXCLUSIVE"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.4.10.8.2",
-        ),
-        avp(
-            73,
-            0,
-            "ARAP-Security",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.11",
-        ),
-        avp(
-            74,
-            0,
-            "ARAP-Security-Data",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.12",
-        ),
-        avp(
-            75,
-            0,
-            "Password-Retry",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.2",
-        ),
-        avp(
-            76,
-            0,
-            "Prompt",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(0, "NO_ECHO"), (1, "ECHO")],
-            &[],
-            "IETF RFC 7155 §4.3.3",
-        ),
-        avp(
-            77,
-            0,
-            "Connect-Info",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.2.7",
-        ),
-        avp(
-            78,
-            0,
-            "Configuration-Token",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.8",
-        ),
-        avp(
-            81,
-            0,
-            "Tunnel-Private-Group-Id",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.7",
-        ),
-        avp(
-            82,
-            0,
-            "Tunnel-Assignment-Id",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.8",
-        ),
-        avp(
-            83,
-            0,
-            "Tunnel-Preference",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.9",
-        ),
-        avp(
-            84,
-            0,
-            "ARAP-Challenge-Response",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.10",
-        ),
-        avp(
-            86,
-            0,
-            "Acct-Tunnel-Packets-Lost",
-            Unsigned32,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.11",
-        ),
-        avp(
-            87,
-            0,
-            "NAS-Port-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.2.3",
-        ),
-        avp(
-            88,
-            0,
-            "Framed-Pool",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.4",
-        ),
-        avp(
-            90,
-            0,
-            "Tunnel-Client-Auth-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.10",
-        ),
-        avp(
-            91,
-            0,
-            "Tunnel-Server-Auth-Id",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.5.11",
-        ),
-        avp(
-            94,
-            0,
-            "Originating-Line-Info",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.2.8",
-        ),
-        avp(
-            96,
-            0,
-            "Framed-Interface-Id",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.5",
-        ),
-        avp(
-            97,
-            0,
-            "Framed-IPv6-Prefix",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.6",
-        ),
-        avp(
-            98,
-            0,
-            "Login-IPv6-Host",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.11.2",
-        ),
-        avp(
-            99,
-            0,
-            "Framed-IPv6-Route",
-            UTF8String,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.7",
-        ),
-        avp(
-            100,
-            0,
-            "Framed-IPv6-Pool",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.10.5.8",
-        ),
-        avp(
-            363,
-            0,
-            "Accounting-Input-Octets",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.1",
-        ),
-        avp(
-            364,
-            0,
-            "Accounting-Output-Octets",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.2",
-        ),
-        avp(
-            365,
-            0,
-            "Accounting-Input-Packets",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.3",
-        ),
-        avp(
-            366,
-            0,
-            "Accounting-Output-Packets",
-            Unsigned64,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.6.4",
-        ),
-        avp(
-            400,
-            0,
-            "NAS-Filter-Rule",
-            IPFilterRule,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.6",
-        ),
-        avp(
-            401,
-            0,
-            "Tunneling",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                required(64, 0, 1, 1),
-                required(65, 0, 1, 1),
-                required(66, 0, 1, 1),
-                required(67, 0, 1, 1),
-                optional(83, 0, 0, 1),
-                optional(90, 0, 0, 1),
-                optional(91, 0, 0, 1),
-                optional(82, 0, 0, 1),
-                optional(69, 0, 0, 1),
-                optional(81, 0, 0, 1),
-            ],
-            "IETF RFC 7155 §4.5.1",
-        ),
-        avp(
-            402,
-            0,
-            "CHAP-Auth",
-            Grouped,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                required(403, 0, 1, 1),
-                required(404, 0, 1, 1),
-                optional(405, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 7155 §4.3.4",
-        ),
-        avp(
-            403,
-            0,
-            "CHAP-Algorithm",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[(5, "CHAP_WITH_MD5")],
-            &[],
-            "IETF RFC 7155 §4.3.5",
-        ),
-        avp(
-            404,
-            0,
-            "CHAP-Ident",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.6",
-        ),
-        avp(
-            405,
-            0,
-            "CHAP-Response",
-            OctetString,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.3.7",
-        ),
-        avp(
-            406,
-            0,
-            "Accounting-Auth-Method",
-            Enumerated,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[
-                (1, "PAP"),
-                (2, "CHAP"),
-                (3, "MS_CHAP_1"),
-                (4, "MS_CHAP_2"),
-                (5, "EAP"),
-                (7, "NONE"),
-            ],
-            &[],
-            "IETF RFC 7155 §4.6.7",
-        ),
-        avp(
-            407,
-            0,
-            "QoS-Filter-Rule",
-            QoSFilterRule,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7155 §4.4.9",
-        ),
-    ]
-};
-/// Tables of IETF RFC 7155 (April 2014) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "nasreq",
-        spec: "IETF RFC 7155",
-        version: "April 2014",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 1,
-                name: "Diameter Network Access Server",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 7155 §1.5",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                265,
-                1,
-                "AA",
-                "AA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(274, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(32, 0, 0, 1),
-                    optional(4, 0, 0, 1),
-                    optional(95, 0, 0, 1),
-                    optional(5, 0, 0, 1),
-                    optional(87, 0, 0, 1),
-                    optional(61, 0, 0, 1),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(62, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(2, 0, 0, 1),
-                    optional(6, 0, 0, 1),
-                    optional(24, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(277, 0, 0, 1),
-                    optional(19, 0, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(31, 0, 0, 1),
-                    optional(94, 0, 0, 1),
-                    optional(77, 0, 0, 1),
-                    optional(402, 0, 0, 1),
-                    optional(60, 0, 0, 1),
-                    optional(13, 0, 0, UNBOUNDED),
-                    optional(96, 0, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, UNBOUNDED),
-                    optional(9, 0, 0, 1),
-                    optional(12, 0, 0, 1),
-                    optional(7, 0, 0, 1),
-                    optional(70, 0, 0, 1),
-                    optional(73, 0, 0, 1),
-                    optional(74, 0, 0, UNBOUNDED),
-                    optional(14, 0, 0, UNBOUNDED),
-                    optional(98, 0, 0, UNBOUNDED),
-                    optional(36, 0, 0, 1),
-                    optional(35, 0, 0, 1),
-                    optional(63, 0, 0, 1),
-                    optional(34, 0, 0, 1),
-                    optional(401, 0, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(274, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(6, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(78, 0, 0, UNBOUNDED),
-                    optional(85, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, UNBOUNDED),
-                    optional(28, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(277, 0, 0, 1),
-                    optional(285, 0, 0, 1),
-                    optional(272, 0, 0, 1),
-                    optional(27, 0, 0, 1),
-                    optional(24, 0, 0, 1),
-                    optional(18, 0, 0, UNBOUNDED),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(11, 0, 0, UNBOUNDED),
-                    optional(75, 0, 0, 1),
-                    optional(62, 0, 0, 1),
-                    optional(76, 0, 0, 1),
-                    optional(84, 0, 0, 1),
-                    optional(71, 0, 0, 1),
-                    optional(73, 0, 0, 1),
-                    optional(74, 0, 0, UNBOUNDED),
-                    optional(72, 0, 0, 1),
-                    optional(20, 0, 0, 1),
-                    optional(19, 0, 0, 1),
-                    optional(37, 0, 0, 1),
-                    optional(38, 0, 0, UNBOUNDED),
-                    optional(39, 0, 0, 1),
-                    optional(13, 0, 0, UNBOUNDED),
-                    optional(96, 0, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, UNBOUNDED),
-                    optional(100, 0, 0, 1),
-                    optional(99, 0, 0, UNBOUNDED),
-                    optional(9, 0, 0, 1),
-                    optional(22, 0, 0, UNBOUNDED),
-                    optional(88, 0, 0, 1),
-                    optional(23, 0, 0, 1),
-                    optional(12, 0, 0, 1),
-                    optional(7, 0, 0, 1),
-                    optional(10, 0, 0, 1),
-                    optional(14, 0, 0, UNBOUNDED),
-                    optional(98, 0, 0, UNBOUNDED),
-                    optional(36, 0, 0, 1),
-                    optional(35, 0, 0, 1),
-                    optional(63, 0, 0, 1),
-                    optional(34, 0, 0, 1),
-                    optional(15, 0, 0, 1),
-                    optional(16, 0, 0, 1),
-                    optional(400, 0, 0, UNBOUNDED),
-                    optional(407, 0, 0, UNBOUNDED),
-                    optional(401, 0, 0, UNBOUNDED),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 7155 §3.1",
-            ),
-            command(
-                258,
-                1,
-                "Re-Auth",
-                "RA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(285, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(32, 0, 0, 1),
-                    optional(4, 0, 0, 1),
-                    optional(95, 0, 0, 1),
-                    optional(5, 0, 0, 1),
-                    optional(87, 0, 0, 1),
-                    optional(61, 0, 0, 1),
-                    optional(6, 0, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(96, 0, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(31, 0, 0, 1),
-                    optional(94, 0, 0, 1),
-                    optional(44, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(24, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(18, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, UNBOUNDED),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(6, 0, 0, 1),
-                    optional(78, 0, 0, UNBOUNDED),
-                    optional(28, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(285, 0, 0, 1),
-                    optional(24, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(18, 0, 0, UNBOUNDED),
-                    optional(76, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 7155 §3.3",
-            ),
-            command(
-                275,
-                1,
-                "Session-Termination",
-                "ST",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(295, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, UNBOUNDED),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 7155 §3.5",
-            ),
-            command(
-                274,
-                1,
-                "Abort-Session",
-                "AS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(32, 0, 0, 1),
-                    optional(4, 0, 0, 1),
-                    optional(95, 0, 0, 1),
-                    optional(5, 0, 0, 1),
-                    optional(87, 0, 0, 1),
-                    optional(61, 0, 0, 1),
-                    optional(6, 0, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(96, 0, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(31, 0, 0, 1),
-                    optional(94, 0, 0, 1),
-                    optional(44, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(24, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(18, 0, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(24, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, UNBOUNDED),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 7155 §3.7",
-            ),
-            command(
-                271,
-                1,
-                "Accounting",
-                "AC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(480, 0, 1, 1),
-                    required(485, 0, 1, 1),
-                    required(259, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(287, 0, 0, 1),
-                    optional(44, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(41, 0, 0, 1),
-                    optional(32, 0, 0, 1),
-                    optional(4, 0, 0, 1),
-                    optional(95, 0, 0, 1),
-                    optional(5, 0, 0, 1),
-                    optional(87, 0, 0, 1),
-                    optional(61, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(6, 0, 0, 1),
-                    optional(295, 0, 0, 1),
-                    optional(363, 0, 0, 1),
-                    optional(365, 0, 0, 1),
-                    optional(364, 0, 0, 1),
-                    optional(366, 0, 0, 1),
-                    optional(45, 0, 0, 1),
-                    optional(406, 0, 0, 1),
-                    optional(51, 0, 0, 1),
-                    optional(46, 0, 0, 1),
-                    optional(68, 0, 0, 1),
-                    optional(86, 0, 0, 1),
-                    optional(20, 0, 0, 1),
-                    optional(19, 0, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(31, 0, 0, 1),
-                    optional(77, 0, 0, UNBOUNDED),
-                    optional(94, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(27, 0, 0, 1),
-                    optional(28, 0, 0, 1),
-                    optional(62, 0, 0, 1),
-                    optional(483, 0, 0, 1),
-                    optional(85, 0, 0, 1),
-                    optional(11, 0, 0, UNBOUNDED),
-                    optional(400, 0, 0, UNBOUNDED),
-                    optional(407, 0, 0, UNBOUNDED),
-                    optional(37, 0, 0, 1),
-                    optional(38, 0, 0, 1),
-                    optional(39, 0, 0, 1),
-                    optional(13, 0, 0, 1),
-                    optional(96, 0, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(9, 0, 0, 1),
-                    optional(97, 0, 0, UNBOUNDED),
-                    optional(100, 0, 0, 1),
-                    optional(99, 0, 0, UNBOUNDED),
-                    optional(23, 0, 0, 1),
-                    optional(12, 0, 0, 1),
-                    optional(88, 0, 0, 1),
-                    optional(7, 0, 0, 1),
-                    optional(22, 0, 0, UNBOUNDED),
-                    optional(10, 0, 0, 1),
-                    optional(14, 0, 0, UNBOUNDED),
-                    optional(98, 0, 0, UNBOUNDED),
-                    optional(36, 0, 0, 1),
-                    optional(35, 0, 0, 1),
-                    optional(63, 0, 0, 1),
-                    optional(34, 0, 0, 1),
-                    optional(15, 0, 0, 1),
-                    optional(16, 0, 0, 1),
-                    optional(401, 0, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(480, 0, 1, 1),
-                    required(485, 0, 1, 1),
-                    required(259, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(287, 0, 0, 1),
-                    optional(44, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, UNBOUNDED),
-                    optional(408, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(32, 0, 0, 1),
-                    optional(4, 0, 0, 1),
-                    optional(95, 0, 0, 1),
-                    optional(5, 0, 0, 1),
-                    optional(87, 0, 0, 1),
-                    optional(61, 0, 0, 1),
-                    optional(6, 0, 0, 1),
-                    optional(295, 0, 0, 1),
-                    optional(483, 0, 0, 1),
-                    optional(85, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 7155 §3.9",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|nasreq|IETF RFC 7155|April 2014
+P|1|Auth|Diameter Network Access Server|IETF RFC 7155 §1.5
+A|2|0|OctetString|Must|ShouldNot|MustNot|User-Password|IETF RFC 7155 §4.3.1
+A|5|0|Unsigned32|Must|ShouldNot|MustNot|NAS-Port|IETF RFC 7155 §4.2.2
+A|6|0|Enumerated|Must|ShouldNot|MustNot|Service-Type|IETF RFC 7155 §4.4.1
+E|1|LOGIN
+E|2|FRAMED
+E|3|CALLBACK_LOGIN
+E|4|CALLBACK_FRAMED
+E|5|OUTBOUND
+E|6|ADMINISTRATIVE
+E|7|NAS_PROMPT
+E|8|AUTHENTICATE_ONLY
+E|9|CALLBACK_NAS_PROMPT
+E|10|CALL_CHECK
+E|11|CALLBACK_ADMINISTRATIVE
+E|12|VOICE
+E|13|FAX
+E|14|MODEM_RELAY
+E|15|IAPP_REGISTER
+E|16|IAPP_AP_CHECK
+E|17|AUTHORIZE_ONLY
+E|18|FRAMED_MANAGEMENT
+A|7|0|Enumerated|Must|ShouldNot|MustNot|Framed-Protocol|IETF RFC 7155 §4.4.10.1
+E|1|PPP
+E|2|SLIP
+E|3|ARAP
+E|4|GANDALF_SLML
+E|5|XYLOGICS_IPX_SLIP
+E|6|X75_SYNCHRONOUS
+E|7|GPRS_PDP_CONTEXT
+A|8|0|OctetString|Must|ShouldNot|MustNot|Framed-IP-Address|IETF RFC 7155 §4.4.10.5.1
+A|9|0|OctetString|Must|ShouldNot|MustNot|Framed-IP-Netmask|IETF RFC 7155 §4.4.10.5.2
+A|10|0|Enumerated|Must|ShouldNot|MustNot|Framed-Routing|IETF RFC 7155 §4.4.10.2
+E|0|NONE
+E|1|SEND_ROUTING_PACKETS
+E|2|LISTEN_FOR_ROUTING_PACKETS
+E|3|SEND_AND_LISTEN
+A|11|0|UTF8String|Must|ShouldNot|MustNot|Filter-Id|IETF RFC 7155 §4.4.7
+A|12|0|Unsigned32|Must|ShouldNot|MustNot|Framed-MTU|IETF RFC 7155 §4.4.10.3
+A|13|0|Enumerated|Must|ShouldNot|MustNot|Framed-Compression|IETF RFC 7155 §4.4.10.4
+E|0|NONE
+E|1|VJ_TCP_IP_HEADER_COMPRESSION
+E|2|IPX_HEADER_COMPRESSION
+E|3|STAC_LZS_COMPRESSION
+A|14|0|OctetString|Must|ShouldNot|MustNot|Login-IP-Host|IETF RFC 7155 §4.4.11.1
+A|15|0|Enumerated|Must|ShouldNot|MustNot|Login-Service|IETF RFC 7155 §4.4.11.3
+E|0|TELNET
+E|1|RLOGIN
+E|2|TCP_CLEAR
+E|3|PORTMASTER
+E|4|LAT
+E|5|X25_PAD
+E|6|X25_T3POS
+E|8|TCP_CLEAR_QUIET
+A|16|0|Unsigned32|Must|ShouldNot|MustNot|Login-TCP-Port|IETF RFC 7155 §4.4.11.4.1
+A|18|0|UTF8String|Must|ShouldNot|MustNot|Reply-Message|IETF RFC 7155 §4.2.9
+A|19|0|UTF8String|Must|ShouldNot|MustNot|Callback-Number|IETF RFC 7155 §4.4.2
+A|20|0|UTF8String|Must|ShouldNot|MustNot|Callback-Id|IETF RFC 7155 §4.4.3
+A|22|0|UTF8String|Must|ShouldNot|MustNot|Framed-Route|IETF RFC 7155 §4.4.10.5.3
+A|23|0|Unsigned32|Must|ShouldNot|MustNot|Framed-IPX-Network|IETF RFC 7155 §4.4.10.6.1
+A|28|0|Unsigned32|Must|ShouldNot|MustNot|Idle-Timeout|IETF RFC 7155 §4.4.4
+A|30|0|UTF8String|Must|ShouldNot|MustNot|Called-Station-Id|IETF RFC 7155 §4.2.5
+A|31|0|UTF8String|Must|ShouldNot|MustNot|Calling-Station-Id|IETF RFC 7155 §4.2.6
+A|34|0|OctetString|Must|ShouldNot|MustNot|Login-LAT-Service|IETF RFC 7155 §4.4.11.5.1
+A|35|0|OctetString|Must|ShouldNot|MustNot|Login-LAT-Node|IETF RFC 7155 §4.4.11.5.2
+A|36|0|OctetString|Must|ShouldNot|MustNot|Login-LAT-Group|IETF RFC 7155 §4.4.11.5.3
+A|37|0|Unsigned32|Must|ShouldNot|MustNot|Framed-Appletalk-Link|IETF RFC 7155 §4.4.10.7.1
+A|38|0|Unsigned32|Must|ShouldNot|MustNot|Framed-Appletalk-Network|IETF RFC 7155 §4.4.10.7.2
+A|39|0|OctetString|Must|ShouldNot|MustNot|Framed-Appletalk-Zone|IETF RFC 7155 §4.4.10.7.3
+A|41|0|Unsigned32|Must|ShouldNot|MustNot|Acct-Delay-Time|IETF RFC 7155 §4.6.8
+A|45|0|Enumerated|Must|ShouldNot|MustNot|Acct-Authentic|IETF RFC 7155 §4.6.6
+E|1|RADIUS
+E|2|LOCAL
+E|3|REMOTE
+E|4|DIAMETER
+A|46|0|Unsigned32|Must|ShouldNot|MustNot|Acct-Session-Time|IETF RFC 7155 §4.6.5
+A|51|0|Unsigned32|Must|ShouldNot|MustNot|Acct-Link-Count|IETF RFC 7155 §4.6.9
+A|60|0|OctetString|Must|ShouldNot|MustNot|CHAP-Challenge|IETF RFC 7155 §4.3.8
+A|61|0|Enumerated|Must|ShouldNot|MustNot|NAS-Port-Type|IETF RFC 7155 §4.2.4
+E|0|ASYNC
+E|1|SYNC
+E|2|ISDN_SYNC
+E|3|ISDN_ASYNC_V120
+E|4|ISDN_ASYNC_V110
+E|5|VIRTUAL
+E|6|PIAFS
+E|7|HDLC_CLEAR_CHANNEL
+E|8|X25
+E|9|X75
+E|10|G3_FAX
+E|11|SDSL
+E|12|ADSL_CAP
+E|13|ADSL_DMT
+E|14|IDSL
+E|15|ETHERNET
+E|16|XDSL
+E|17|CABLE
+E|18|WIRELESS_OTHER
+E|19|WIRELESS_IEEE_802_11
+E|20|TOKEN_RING
+E|21|FDDI
+E|22|WIRELESS_CDMA2000
+E|23|WIRELESS_UMTS
+E|24|WIRELESS_1X_EV
+E|25|IAPP
+E|26|FTTP
+E|27|WIRELESS_IEEE_802_16
+E|28|WIRELESS_IEEE_802_20
+E|29|WIRELESS_IEEE_802_22
+E|30|PPPOA
+E|31|PPPOEOA
+E|32|PPPOEOE
+E|33|PPPOEOVLAN
+E|34|PPPOEOQINQ
+E|35|XPON
+A|62|0|Unsigned32|Must|ShouldNot|MustNot|Port-Limit|IETF RFC 7155 §4.4.5
+A|63|0|OctetString|Must|ShouldNot|MustNot|Login-LAT-Port|IETF RFC 7155 §4.4.11.5.4
+A|64|0|Enumerated|Must|ShouldNot|MustNot|Tunnel-Type|IETF RFC 7155 §4.5.2
+E|1|PPTP
+E|2|L2F
+E|3|L2TP
+E|4|ATMP
+E|5|VTP
+E|6|AH
+E|7|IP_IP
+E|8|MIN_IP_IP
+E|9|ESP
+E|10|GRE
+E|11|DVS
+E|12|IP_IN_IP_TUNNELING
+E|13|VLAN
+A|65|0|Enumerated|Must|ShouldNot|MustNot|Tunnel-Medium-Type|IETF RFC 7155 §4.5.3
+E|1|IPV4
+E|2|IPV6
+E|3|NSAP
+E|4|HDLC
+E|5|BBN_1822
+E|6|IEEE_802
+E|7|E_163
+E|8|E_164
+E|9|F_69
+E|10|X_121
+E|11|IPX
+E|12|APPLETALK
+E|13|DECNET_IV
+E|14|BANYAN_VINES
+E|15|E_164_WITH_NSAP_SUBADDRESS
+A|66|0|UTF8String|Must|ShouldNot|MustNot|Tunnel-Client-Endpoint|IETF RFC 7155 §4.5.4
+A|67|0|UTF8String|Must|ShouldNot|MustNot|Tunnel-Server-Endpoint|IETF RFC 7155 §4.5.5
+A|68|0|OctetString|Must|ShouldNot|MustNot|Acct-Tunnel-Connection|IETF RFC 7155 §4.6.10
+A|69|0|OctetString|Must|ShouldNot|MustNot|Tunnel-Password|IETF RFC 7155 §4.5.6
+A|70|0|OctetString|Must|ShouldNot|MustNot|ARAP-Password|IETF RFC 7155 §4.3.9
+A|71|0|OctetString|Must|ShouldNot|MustNot|ARAP-Features|IETF RFC 7155 §4.4.10.8.1
+A|72|0|Enumerated|Must|ShouldNot|MustNot|ARAP-Zone-Access|IETF RFC 7155 §4.4.10.8.2
+E|1|DEFAULT_ZONE_ONLY
+E|2|ZONE_FILTER_INCLUSIVE
+E|4|ZONE_FILTER_EXCLUSIVE
+A|73|0|Unsigned32|Must|ShouldNot|MustNot|ARAP-Security|IETF RFC 7155 §4.3.11
+A|74|0|OctetString|Must|ShouldNot|MustNot|ARAP-Security-Data|IETF RFC 7155 §4.3.12
+A|75|0|Unsigned32|Must|ShouldNot|MustNot|Password-Retry|IETF RFC 7155 §4.3.2
+A|76|0|Enumerated|Must|ShouldNot|MustNot|Prompt|IETF RFC 7155 §4.3.3
+E|0|NO_ECHO
+E|1|ECHO
+A|77|0|UTF8String|Must|ShouldNot|MustNot|Connect-Info|IETF RFC 7155 §4.2.7
+A|78|0|OctetString|Must|ShouldNot|MustNot|Configuration-Token|IETF RFC 7155 §4.4.8
+A|81|0|OctetString|Must|ShouldNot|MustNot|Tunnel-Private-Group-Id|IETF RFC 7155 §4.5.7
+A|82|0|OctetString|Must|ShouldNot|MustNot|Tunnel-Assignment-Id|IETF RFC 7155 §4.5.8
+A|83|0|Unsigned32|Must|ShouldNot|MustNot|Tunnel-Preference|IETF RFC 7155 §4.5.9
+A|84|0|OctetString|Must|ShouldNot|MustNot|ARAP-Challenge-Response|IETF RFC 7155 §4.3.10
+A|86|0|Unsigned32|Must|ShouldNot|MustNot|Acct-Tunnel-Packets-Lost|IETF RFC 7155 §4.6.11
+A|87|0|UTF8String|Must|ShouldNot|MustNot|NAS-Port-Id|IETF RFC 7155 §4.2.3
+A|88|0|OctetString|Must|ShouldNot|MustNot|Framed-Pool|IETF RFC 7155 §4.4.10.5.4
+A|90|0|UTF8String|Must|ShouldNot|MustNot|Tunnel-Client-Auth-Id|IETF RFC 7155 §4.5.10
+A|91|0|UTF8String|Must|ShouldNot|MustNot|Tunnel-Server-Auth-Id|IETF RFC 7155 §4.5.11
+A|94|0|OctetString|Must|ShouldNot|MustNot|Originating-Line-Info|IETF RFC 7155 §4.2.8
+A|96|0|Unsigned64|Must|ShouldNot|MustNot|Framed-Interface-Id|IETF RFC 7155 §4.4.10.5.5
+A|97|0|OctetString|Must|ShouldNot|MustNot|Framed-IPv6-Prefix|IETF RFC 7155 §4.4.10.5.6
+A|98|0|OctetString|Must|ShouldNot|MustNot|Login-IPv6-Host|IETF RFC 7155 §4.4.11.2
+A|99|0|UTF8String|Must|ShouldNot|MustNot|Framed-IPv6-Route|IETF RFC 7155 §4.4.10.5.7
+A|100|0|OctetString|Must|ShouldNot|MustNot|Framed-IPv6-Pool|IETF RFC 7155 §4.4.10.5.8
+A|363|0|Unsigned64|Must|ShouldNot|MustNot|Accounting-Input-Octets|IETF RFC 7155 §4.6.1
+A|364|0|Unsigned64|Must|ShouldNot|MustNot|Accounting-Output-Octets|IETF RFC 7155 §4.6.2
+A|365|0|Unsigned64|Must|ShouldNot|MustNot|Accounting-Input-Packets|IETF RFC 7155 §4.6.3
+A|366|0|Unsigned64|Must|ShouldNot|MustNot|Accounting-Output-Packets|IETF RFC 7155 §4.6.4
+A|400|0|IPFilterRule|Must|ShouldNot|MustNot|NAS-Filter-Rule|IETF RFC 7155 §4.4.6
+A|401|0|Grouped|Must|ShouldNot|MustNot|Tunneling|IETF RFC 7155 §4.5.1
+G|{,64,0,1,1 {,65,0,1,1 {,66,0,1,1 {,67,0,1,1 [,83,0,0,1 [,90,0,0,1 [,91,0,0,1 [,82,0,0,1 [,69,0,0,1 [,81,0,0,1
+A|402|0|Grouped|Must|ShouldNot|MustNot|CHAP-Auth|IETF RFC 7155 §4.3.4
+G|{,403,0,1,1 {,404,0,1,1 [,405,0,0,1 [,*,0,0,*
+A|403|0|Enumerated|Must|ShouldNot|MustNot|CHAP-Algorithm|IETF RFC 7155 §4.3.5
+E|5|CHAP_WITH_MD5
+A|404|0|OctetString|Must|ShouldNot|MustNot|CHAP-Ident|IETF RFC 7155 §4.3.6
+A|405|0|OctetString|Must|ShouldNot|MustNot|CHAP-Response|IETF RFC 7155 §4.3.7
+A|406|0|Enumerated|Must|ShouldNot|MustNot|Accounting-Auth-Method|IETF RFC 7155 §4.6.7
+E|1|PAP
+E|2|CHAP
+E|3|MS_CHAP_1
+E|4|MS_CHAP_2
+E|5|EAP
+E|7|NONE
+A|407|0|QoSFilterRule|May|ShouldNot|MustNot|QoS-Filter-Rule|IETF RFC 7155 §4.4.9
+C|265|1|1|AA|AA|IETF RFC 7155 §3.1
+Q|<,263,0,1,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,274,0,1,1 [,293,0,0,1 [,32,0,0,1 [,4,0,0,1 [,95,0,0,1 [,5,0,0,1 [,87,0,0,1 [,61,0,0,1 [,408,0,0,1 [,278,0,0,1 [,62,0,0,1 [,1,0,0,1 [,2,0,0,1 [,6,0,0,1 [,24,0,0,1 [,291,0,0,1 [,276,0,0,1 [,277,0,0,1 [,19,0,0,1 [,30,0,0,1 [,31,0,0,1 [,94,0,0,1 [,77,0,0,1 [,402,0,0,1 [,60,0,0,1 [,13,0,0,* [,96,0,0,1 [,8,0,0,1 [,97,0,0,* [,9,0,0,1 [,12,0,0,1 [,7,0,0,1 [,70,0,0,1 [,73,0,0,1 [,74,0,0,* [,14,0,0,* [,98,0,0,* [,36,0,0,1 [,35,0,0,1 [,63,0,0,1 [,34,0,0,1 [,401,0,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,274,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,6,0,0,1 [,25,0,0,* [,78,0,0,* [,85,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,* [,28,0,0,1 [,291,0,0,1 [,276,0,0,1 [,277,0,0,1 [,285,0,0,1 [,272,0,0,1 [,27,0,0,1 [,24,0,0,1 [,18,0,0,* [,408,0,0,1 [,278,0,0,1 [,11,0,0,* [,75,0,0,1 [,62,0,0,1 [,76,0,0,1 [,84,0,0,1 [,71,0,0,1 [,73,0,0,1 [,74,0,0,* [,72,0,0,1 [,20,0,0,1 [,19,0,0,1 [,37,0,0,1 [,38,0,0,* [,39,0,0,1 [,13,0,0,* [,96,0,0,1 [,8,0,0,1 [,97,0,0,* [,100,0,0,1 [,99,0,0,* [,9,0,0,1 [,22,0,0,* [,88,0,0,1 [,23,0,0,1 [,12,0,0,1 [,7,0,0,1 [,10,0,0,1 [,14,0,0,* [,98,0,0,* [,36,0,0,1 [,35,0,0,1 [,63,0,0,1 [,34,0,0,1 [,15,0,0,1 [,16,0,0,1 [,400,0,0,* [,407,0,0,* [,401,0,0,* [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,*,0,0,*
+C|258|1|1|Re-Auth|RA|IETF RFC 7155 §3.3
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,258,0,1,1 {,285,0,1,1 [,1,0,0,1 [,408,0,0,1 [,278,0,0,1 [,32,0,0,1 [,4,0,0,1 [,95,0,0,1 [,5,0,0,1 [,87,0,0,1 [,61,0,0,1 [,6,0,0,1 [,8,0,0,1 [,97,0,0,1 [,96,0,0,1 [,30,0,0,1 [,31,0,0,1 [,94,0,0,1 [,44,0,0,1 [,50,0,0,1 [,24,0,0,1 [,25,0,0,* [,18,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,408,0,0,1 [,278,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,* [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,6,0,0,1 [,78,0,0,* [,28,0,0,1 [,291,0,0,1 [,276,0,0,1 [,285,0,0,1 [,24,0,0,1 [,25,0,0,* [,18,0,0,* [,76,0,0,1 [,284,0,0,* [,*,0,0,*
+C|275|1|1|Session-Termination|ST|IETF RFC 7155 §3.5
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,258,0,1,1 {,295,0,1,1 [,1,0,0,1 [,293,0,0,1 [,25,0,0,* [,408,0,0,1 [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,25,0,0,* [,281,0,0,1 [,294,0,0,1 [,279,0,0,* [,408,0,0,1 [,278,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,*,0,0,*
+C|274|1|1|Abort-Session|AS|IETF RFC 7155 §3.7
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,258,0,1,1 [,1,0,0,1 [,408,0,0,1 [,278,0,0,1 [,32,0,0,1 [,4,0,0,1 [,95,0,0,1 [,5,0,0,1 [,87,0,0,1 [,61,0,0,1 [,6,0,0,1 [,8,0,0,1 [,97,0,0,1 [,96,0,0,1 [,30,0,0,1 [,31,0,0,1 [,94,0,0,1 [,44,0,0,1 [,50,0,0,1 [,24,0,0,1 [,25,0,0,* [,18,0,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,408,0,0,1 [,278,0,0,1 [,24,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,* [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,*,0,0,*
+C|271|1|1|Accounting|AC|IETF RFC 7155 §3.9
+Q|<,263,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,480,0,1,1 {,485,0,1,1 {,259,0,1,1 [,1,0,0,1 [,287,0,0,1 [,44,0,0,1 [,50,0,0,1 [,408,0,0,1 [,278,0,0,1 [,293,0,0,1 [,55,0,0,1 [,41,0,0,1 [,32,0,0,1 [,4,0,0,1 [,95,0,0,1 [,5,0,0,1 [,87,0,0,1 [,61,0,0,1 [,25,0,0,* [,6,0,0,1 [,295,0,0,1 [,363,0,0,1 [,365,0,0,1 [,364,0,0,1 [,366,0,0,1 [,45,0,0,1 [,406,0,0,1 [,51,0,0,1 [,46,0,0,1 [,68,0,0,1 [,86,0,0,1 [,20,0,0,1 [,19,0,0,1 [,30,0,0,1 [,31,0,0,1 [,77,0,0,* [,94,0,0,1 [,291,0,0,1 [,27,0,0,1 [,28,0,0,1 [,62,0,0,1 [,483,0,0,1 [,85,0,0,1 [,11,0,0,* [,400,0,0,* [,407,0,0,* [,37,0,0,1 [,38,0,0,1 [,39,0,0,1 [,13,0,0,1 [,96,0,0,1 [,8,0,0,1 [,9,0,0,1 [,97,0,0,* [,100,0,0,1 [,99,0,0,* [,23,0,0,1 [,12,0,0,1 [,88,0,0,1 [,7,0,0,1 [,22,0,0,* [,10,0,0,1 [,14,0,0,* [,98,0,0,* [,36,0,0,1 [,35,0,0,1 [,63,0,0,1 [,34,0,0,1 [,15,0,0,1 [,16,0,0,1 [,401,0,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 {,480,0,1,1 {,485,0,1,1 {,259,0,1,1 [,1,0,0,1 [,287,0,0,1 [,44,0,0,1 [,50,0,0,1 [,55,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,* [,408,0,0,1 [,278,0,0,1 [,32,0,0,1 [,4,0,0,1 [,95,0,0,1 [,5,0,0,1 [,87,0,0,1 [,61,0,0,1 [,6,0,0,1 [,295,0,0,1 [,483,0,0,1 [,85,0,0,1 [,25,0,0,* [,284,0,0,* [,*,0,0,*
+"#;
+/// Tables of IETF RFC 7155 (April 2014) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

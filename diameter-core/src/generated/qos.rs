@@ -13049,1014 +13049,125 @@ impl QosCapabilityWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 71usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            508,
-            0,
-            "QoS-Resources",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[required(509, 0, 1, UNBOUNDED), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "IETF RFC 5777 §3.1",
-        ),
-        avp(
-            509,
-            0,
-            "Filter-Rule",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(510, 0, 0, 1),
-                optional(511, 0, 0, 1),
-                optional(560, 0, 0, UNBOUNDED),
-                optional(572, 0, 0, 1),
-                optional(575, 0, 0, 1),
-                optional(574, 0, 0, 1),
-                optional(576, 0, 0, 1),
-                optional(577, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §3.2",
-        ),
-        avp(
-            510,
-            0,
-            "Filter-Rule-Precedence",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §3.3",
-        ),
-        avp(
-            511,
-            0,
-            "Classifier",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(512, 0, 1, 1),
-                optional(513, 0, 0, 1),
-                optional(514, 0, 0, 1),
-                optional(515, 0, 0, UNBOUNDED),
-                optional(516, 0, 0, UNBOUNDED),
-                optional(535, 0, 0, UNBOUNDED),
-                optional(536, 0, 0, 1),
-                optional(537, 0, 0, UNBOUNDED),
-                optional(540, 0, 0, UNBOUNDED),
-                optional(543, 0, 0, 1),
-                optional(545, 0, 0, UNBOUNDED),
-                optional(548, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.1",
-        ),
-        avp(
-            512,
-            0,
-            "Classifier-ID",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.2",
-        ),
-        avp(
-            513,
-            0,
-            "Protocol",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.3",
-        ),
-        avp(
-            514,
-            0,
-            "Direction",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "IN"), (1, "OUT"), (2, "BOTH")],
-            &[],
-            "IETF RFC 5777 §4.1.4",
-        ),
-        avp(
-            515,
-            0,
-            "From-Spec",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(518, 0, 0, UNBOUNDED),
-                optional(519, 0, 0, UNBOUNDED),
-                optional(522, 0, 0, UNBOUNDED),
-                optional(524, 0, 0, UNBOUNDED),
-                optional(525, 0, 0, UNBOUNDED),
-                optional(527, 0, 0, UNBOUNDED),
-                optional(528, 0, 0, UNBOUNDED),
-                optional(530, 0, 0, UNBOUNDED),
-                optional(531, 0, 0, UNBOUNDED),
-                optional(517, 0, 0, 1),
-                optional(534, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.5",
-        ),
-        avp(
-            516,
-            0,
-            "To-Spec",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(518, 0, 0, UNBOUNDED),
-                optional(519, 0, 0, UNBOUNDED),
-                optional(522, 0, 0, UNBOUNDED),
-                optional(524, 0, 0, UNBOUNDED),
-                optional(525, 0, 0, UNBOUNDED),
-                optional(527, 0, 0, UNBOUNDED),
-                optional(528, 0, 0, UNBOUNDED),
-                optional(530, 0, 0, UNBOUNDED),
-                optional(531, 0, 0, UNBOUNDED),
-                optional(517, 0, 0, 1),
-                optional(534, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.6",
-        ),
-        avp(
-            517,
-            0,
-            "Negated",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "FALSE"), (1, "TRUE")],
-            &[],
-            "IETF RFC 5777 §4.1.7.1",
-        ),
-        avp(
-            518,
-            0,
-            "IP-Address",
-            Address,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.2",
-        ),
-        avp(
-            519,
-            0,
-            "IP-Address-Range",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(520, 0, 0, 1),
-                optional(521, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.7.3",
-        ),
-        avp(
-            520,
-            0,
-            "IP-Address-Start",
-            Address,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.4",
-        ),
-        avp(
-            521,
-            0,
-            "IP-Address-End",
-            Address,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.5",
-        ),
-        avp(
-            522,
-            0,
-            "IP-Address-Mask",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(518, 0, 1, 1),
-                required(523, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.7.6",
-        ),
-        avp(
-            523,
-            0,
-            "IP-Bit-Mask-Width",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.7",
-        ),
-        avp(
-            524,
-            0,
-            "MAC-Address",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.8",
-        ),
-        avp(
-            525,
-            0,
-            "MAC-Address-Mask",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(524, 0, 1, 1),
-                required(526, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.7.9",
-        ),
-        avp(
-            526,
-            0,
-            "MAC-Address-Mask-Pattern",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.10",
-        ),
-        avp(
-            527,
-            0,
-            "EUI64-Address",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.11",
-        ),
-        avp(
-            528,
-            0,
-            "EUI64-Address-Mask",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(527, 0, 1, 1),
-                required(529, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.7.12",
-        ),
-        avp(
-            529,
-            0,
-            "EUI64-Address-Mask-Pattern",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.13",
-        ),
-        avp(
-            530,
-            0,
-            "Port",
-            Integer32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.14",
-        ),
-        avp(
-            531,
-            0,
-            "Port-Range",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(532, 0, 0, 1),
-                optional(533, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.7.15",
-        ),
-        avp(
-            532,
-            0,
-            "Port-Start",
-            Integer32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.16",
-        ),
-        avp(
-            533,
-            0,
-            "Port-End",
-            Integer32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.7.17",
-        ),
-        avp(
-            534,
-            0,
-            "Use-Assigned-Address",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "FALSE"), (1, "TRUE")],
-            &[],
-            "IETF RFC 5777 §4.1.7.18",
-        ),
-        avp(
-            535,
-            0,
-            "Diffserv-Code-Point",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.1",
-        ),
-        avp(
-            536,
-            0,
-            "Fragmentation-Flag",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "DF"), (1, "MF")],
-            &[],
-            "IETF RFC 5777 §4.1.8.2",
-        ),
-        avp(
-            537,
-            0,
-            "IP-Option",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(538, 0, 1, 1),
-                optional(539, 0, 0, UNBOUNDED),
-                optional(517, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.3",
-        ),
-        avp(
-            538,
-            0,
-            "IP-Option-Type",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.4",
-        ),
-        avp(
-            539,
-            0,
-            "IP-Option-Value",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.5",
-        ),
-        avp(
-            540,
-            0,
-            "TCP-Option",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(541, 0, 1, 1),
-                optional(542, 0, 0, UNBOUNDED),
-                optional(517, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.6",
-        ),
-        avp(
-            541,
-            0,
-            "TCP-Option-Type",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.7",
-        ),
-        avp(
-            542,
-            0,
-            "TCP-Option-Value",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.8",
-        ),
-        avp(
-            543,
-            0,
-            "TCP-Flags",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(544, 0, 1, 1),
-                optional(517, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.9",
-        ),
-        avp(
-            544,
-            0,
-            "TCP-Flag-Type",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.10",
-        ),
-        avp(
-            545,
-            0,
-            "ICMP-Type",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(546, 0, 1, 1),
-                optional(547, 0, 0, UNBOUNDED),
-                optional(517, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.11",
-        ),
-        avp(
-            546,
-            0,
-            "ICMP-Type-Number",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.12",
-        ),
-        avp(
-            547,
-            0,
-            "ICMP-Code",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.13",
-        ),
-        avp(
-            548,
-            0,
-            "ETH-Option",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(549, 0, 1, 1),
-                optional(552, 0, 0, UNBOUNDED),
-                optional(557, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.14",
-        ),
-        avp(
-            549,
-            0,
-            "ETH-Proto-Type",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(550, 0, 0, UNBOUNDED),
-                optional(551, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.15",
-        ),
-        avp(
-            550,
-            0,
-            "ETH-Ether-Type",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.16",
-        ),
-        avp(
-            551,
-            0,
-            "ETH-SAP",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.17",
-        ),
-        avp(
-            552,
-            0,
-            "VLAN-ID-Range",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(553, 0, 0, 1),
-                optional(554, 0, 0, 1),
-                optional(555, 0, 0, 1),
-                optional(556, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.18",
-        ),
-        avp(
-            553,
-            0,
-            "S-VID-Start",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.19",
-        ),
-        avp(
-            554,
-            0,
-            "S-VID-End",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.20",
-        ),
-        avp(
-            555,
-            0,
-            "C-VID-Start",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.21",
-        ),
-        avp(
-            556,
-            0,
-            "C-VID-End",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.22",
-        ),
-        avp(
-            557,
-            0,
-            "User-Priority-Range",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(558, 0, 0, UNBOUNDED),
-                optional(559, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.1.8.23",
-        ),
-        avp(
-            558,
-            0,
-            "Low-User-Priority",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.24",
-        ),
-        avp(
-            559,
-            0,
-            "High-User-Priority",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.1.8.25",
-        ),
-        avp(
-            560,
-            0,
-            "Time-Of-Day-Condition",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(561, 0, 0, 1),
-                optional(562, 0, 0, 1),
-                optional(563, 0, 0, 1),
-                optional(564, 0, 0, 1),
-                optional(565, 0, 0, 1),
-                optional(566, 0, 0, 1),
-                optional(568, 0, 0, 1),
-                optional(570, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §4.2.1",
-        ),
-        avp(
-            561,
-            0,
-            "Time-Of-Day-Start",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.2",
-        ),
-        avp(
-            562,
-            0,
-            "Time-Of-Day-End",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.3",
-        ),
-        avp(
-            563,
-            0,
-            "Day-Of-Week-Mask",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.4",
-        ),
-        avp(
-            564,
-            0,
-            "Day-Of-Month-Mask",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.5",
-        ),
-        avp(
-            565,
-            0,
-            "Month-Of-Year-Mask",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.6",
-        ),
-        avp(
-            566,
-            0,
-            "Absolute-Start-Time",
-            Time,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.7",
-        ),
-        avp(
-            567,
-            0,
-            "Absolute-Start-Fractional-Seconds",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.8",
-        ),
-        avp(
-            568,
-            0,
-            "Absolute-End-Time",
-            Time,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.9",
-        ),
-        avp(
-            569,
-            0,
-            "Absolute-End-Fractional-Seconds",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.10",
-        ),
-        avp(
-            570,
-            0,
-            "Timezone-Flag",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "UTC"), (1, "LOCAL"), (2, "OFFSET")],
-            &[],
-            "IETF RFC 5777 §4.2.11",
-        ),
-        avp(
-            571,
-            0,
-            "Timezone-Offset",
-            Integer32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §4.2.12",
-        ),
-        avp(
-            572,
-            0,
-            "Treatment-Action",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "DROP"), (1, "SHAPE"), (2, "MARK"), (3, "PERMIT")],
-            &[],
-            "IETF RFC 5777 §5.1",
-        ),
-        avp(
-            573,
-            0,
-            "QoS-Profile-Id",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5777 §5.2",
-        ),
-        avp(
-            574,
-            0,
-            "QoS-Profile-Template",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(266, 0, 1, 1),
-                required(573, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §5.3",
-        ),
-        avp(
-            575,
-            0,
-            "QoS-Semantics",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (0, "QOS_DESIRED"),
-                (1, "QOS_AVAILABLE"),
-                (2, "QOS_DELIVERED"),
-                (3, "MINIMUM_QOS"),
-                (4, "QOS_AUTHORIZED"),
-            ],
-            &[],
-            "IETF RFC 5777 §5.4",
-        ),
-        avp(
-            576,
-            0,
-            "QoS-Parameters",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "IETF RFC 5777 §5.5",
-        ),
-        avp(
-            577,
-            0,
-            "Excess-Treatment",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(572, 0, 1, 1),
-                optional(574, 0, 0, 1),
-                optional(576, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5777 §5.6",
-        ),
-        avp(
-            578,
-            0,
-            "QoS-Capability",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[required(574, 0, 1, UNBOUNDED), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "IETF RFC 5777 §6",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5777 (February 2010) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "qos",
-        spec: "IETF RFC 5777",
-        version: "February 2010",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|qos|IETF RFC 5777|February 2010
+A|508|0|Grouped|Must|May|MustNot|QoS-Resources|IETF RFC 5777 §3.1
+G|{,509,0,1,* [,*,0,0,*
+A|509|0|Grouped|Must|May|MustNot|Filter-Rule|IETF RFC 5777 §3.2
+G|[,510,0,0,1 [,511,0,0,1 [,560,0,0,* [,572,0,0,1 [,575,0,0,1 [,574,0,0,1 [,576,0,0,1 [,577,0,0,1 [,*,0,0,*
+A|510|0|Unsigned32|Must|May|MustNot|Filter-Rule-Precedence|IETF RFC 5777 §3.3
+A|511|0|Grouped|Must|May|MustNot|Classifier|IETF RFC 5777 §4.1.1
+G|{,512,0,1,1 [,513,0,0,1 [,514,0,0,1 [,515,0,0,* [,516,0,0,* [,535,0,0,* [,536,0,0,1 [,537,0,0,* [,540,0,0,* [,543,0,0,1 [,545,0,0,* [,548,0,0,* [,*,0,0,*
+A|512|0|OctetString|Must|May|MustNot|Classifier-ID|IETF RFC 5777 §4.1.2
+A|513|0|Enumerated|Must|May|MustNot|Protocol|IETF RFC 5777 §4.1.3
+A|514|0|Enumerated|Must|May|MustNot|Direction|IETF RFC 5777 §4.1.4
+E|0|IN
+E|1|OUT
+E|2|BOTH
+A|515|0|Grouped|Must|May|MustNot|From-Spec|IETF RFC 5777 §4.1.5
+G|[,518,0,0,* [,519,0,0,* [,522,0,0,* [,524,0,0,* [,525,0,0,* [,527,0,0,* [,528,0,0,* [,530,0,0,* [,531,0,0,* [,517,0,0,1 [,534,0,0,1 [,*,0,0,*
+A|516|0|Grouped|Must|May|MustNot|To-Spec|IETF RFC 5777 §4.1.6
+G|[,518,0,0,* [,519,0,0,* [,522,0,0,* [,524,0,0,* [,525,0,0,* [,527,0,0,* [,528,0,0,* [,530,0,0,* [,531,0,0,* [,517,0,0,1 [,534,0,0,1 [,*,0,0,*
+A|517|0|Enumerated|Must|May|MustNot|Negated|IETF RFC 5777 §4.1.7.1
+E|0|FALSE
+E|1|TRUE
+A|518|0|Address|Must|May|MustNot|IP-Address|IETF RFC 5777 §4.1.7.2
+A|519|0|Grouped|Must|May|MustNot|IP-Address-Range|IETF RFC 5777 §4.1.7.3
+G|[,520,0,0,1 [,521,0,0,1 [,*,0,0,*
+A|520|0|Address|Must|May|MustNot|IP-Address-Start|IETF RFC 5777 §4.1.7.4
+A|521|0|Address|Must|May|MustNot|IP-Address-End|IETF RFC 5777 §4.1.7.5
+A|522|0|Grouped|Must|May|MustNot|IP-Address-Mask|IETF RFC 5777 §4.1.7.6
+G|{,518,0,1,1 {,523,0,1,1 [,*,0,0,*
+A|523|0|Unsigned32|Must|May|MustNot|IP-Bit-Mask-Width|IETF RFC 5777 §4.1.7.7
+A|524|0|OctetString|Must|May|MustNot|MAC-Address|IETF RFC 5777 §4.1.7.8
+A|525|0|Grouped|Must|May|MustNot|MAC-Address-Mask|IETF RFC 5777 §4.1.7.9
+G|{,524,0,1,1 {,526,0,1,1 [,*,0,0,*
+A|526|0|OctetString|Must|May|MustNot|MAC-Address-Mask-Pattern|IETF RFC 5777 §4.1.7.10
+A|527|0|OctetString|Must|May|MustNot|EUI64-Address|IETF RFC 5777 §4.1.7.11
+A|528|0|Grouped|Must|May|MustNot|EUI64-Address-Mask|IETF RFC 5777 §4.1.7.12
+G|{,527,0,1,1 {,529,0,1,1 [,*,0,0,*
+A|529|0|OctetString|Must|May|MustNot|EUI64-Address-Mask-Pattern|IETF RFC 5777 §4.1.7.13
+A|530|0|Integer32|Must|May|MustNot|Port|IETF RFC 5777 §4.1.7.14
+A|531|0|Grouped|Must|May|MustNot|Port-Range|IETF RFC 5777 §4.1.7.15
+G|[,532,0,0,1 [,533,0,0,1 [,*,0,0,*
+A|532|0|Integer32|Must|May|MustNot|Port-Start|IETF RFC 5777 §4.1.7.16
+A|533|0|Integer32|Must|May|MustNot|Port-End|IETF RFC 5777 §4.1.7.17
+A|534|0|Enumerated|Must|May|MustNot|Use-Assigned-Address|IETF RFC 5777 §4.1.7.18
+E|0|FALSE
+E|1|TRUE
+A|535|0|Enumerated|Must|May|MustNot|Diffserv-Code-Point|IETF RFC 5777 §4.1.8.1
+A|536|0|Enumerated|Must|May|MustNot|Fragmentation-Flag|IETF RFC 5777 §4.1.8.2
+E|0|DF
+E|1|MF
+A|537|0|Grouped|Must|May|MustNot|IP-Option|IETF RFC 5777 §4.1.8.3
+G|{,538,0,1,1 [,539,0,0,* [,517,0,0,1 [,*,0,0,*
+A|538|0|Enumerated|Must|May|MustNot|IP-Option-Type|IETF RFC 5777 §4.1.8.4
+A|539|0|OctetString|Must|May|MustNot|IP-Option-Value|IETF RFC 5777 §4.1.8.5
+A|540|0|Grouped|Must|May|MustNot|TCP-Option|IETF RFC 5777 §4.1.8.6
+G|{,541,0,1,1 [,542,0,0,* [,517,0,0,1 [,*,0,0,*
+A|541|0|Enumerated|Must|May|MustNot|TCP-Option-Type|IETF RFC 5777 §4.1.8.7
+A|542|0|OctetString|Must|May|MustNot|TCP-Option-Value|IETF RFC 5777 §4.1.8.8
+A|543|0|Grouped|Must|May|MustNot|TCP-Flags|IETF RFC 5777 §4.1.8.9
+G|{,544,0,1,1 [,517,0,0,1 [,*,0,0,*
+A|544|0|Unsigned32|Must|May|MustNot|TCP-Flag-Type|IETF RFC 5777 §4.1.8.10
+A|545|0|Grouped|Must|May|MustNot|ICMP-Type|IETF RFC 5777 §4.1.8.11
+G|{,546,0,1,1 [,547,0,0,* [,517,0,0,1 [,*,0,0,*
+A|546|0|Enumerated|Must|May|MustNot|ICMP-Type-Number|IETF RFC 5777 §4.1.8.12
+A|547|0|Enumerated|Must|May|MustNot|ICMP-Code|IETF RFC 5777 §4.1.8.13
+A|548|0|Grouped|Must|May|MustNot|ETH-Option|IETF RFC 5777 §4.1.8.14
+G|{,549,0,1,1 [,552,0,0,* [,557,0,0,* [,*,0,0,*
+A|549|0|Grouped|Must|May|MustNot|ETH-Proto-Type|IETF RFC 5777 §4.1.8.15
+G|[,550,0,0,* [,551,0,0,* [,*,0,0,*
+A|550|0|OctetString|Must|May|MustNot|ETH-Ether-Type|IETF RFC 5777 §4.1.8.16
+A|551|0|OctetString|Must|May|MustNot|ETH-SAP|IETF RFC 5777 §4.1.8.17
+A|552|0|Grouped|Must|May|MustNot|VLAN-ID-Range|IETF RFC 5777 §4.1.8.18
+G|[,553,0,0,1 [,554,0,0,1 [,555,0,0,1 [,556,0,0,1 [,*,0,0,*
+A|553|0|Unsigned32|Must|May|MustNot|S-VID-Start|IETF RFC 5777 §4.1.8.19
+A|554|0|Unsigned32|Must|May|MustNot|S-VID-End|IETF RFC 5777 §4.1.8.20
+A|555|0|Unsigned32|Must|May|MustNot|C-VID-Start|IETF RFC 5777 §4.1.8.21
+A|556|0|Unsigned32|Must|May|MustNot|C-VID-End|IETF RFC 5777 §4.1.8.22
+A|557|0|Grouped|Must|May|MustNot|User-Priority-Range|IETF RFC 5777 §4.1.8.23
+G|[,558,0,0,* [,559,0,0,* [,*,0,0,*
+A|558|0|Unsigned32|Must|May|MustNot|Low-User-Priority|IETF RFC 5777 §4.1.8.24
+A|559|0|Unsigned32|Must|May|MustNot|High-User-Priority|IETF RFC 5777 §4.1.8.25
+A|560|0|Grouped|Must|May|MustNot|Time-Of-Day-Condition|IETF RFC 5777 §4.2.1
+G|[,561,0,0,1 [,562,0,0,1 [,563,0,0,1 [,564,0,0,1 [,565,0,0,1 [,566,0,0,1 [,568,0,0,1 [,570,0,0,1 [,*,0,0,*
+A|561|0|Unsigned32|Must|May|MustNot|Time-Of-Day-Start|IETF RFC 5777 §4.2.2
+A|562|0|Unsigned32|Must|May|MustNot|Time-Of-Day-End|IETF RFC 5777 §4.2.3
+A|563|0|Unsigned32|Must|May|MustNot|Day-Of-Week-Mask|IETF RFC 5777 §4.2.4
+A|564|0|Unsigned32|Must|May|MustNot|Day-Of-Month-Mask|IETF RFC 5777 §4.2.5
+A|565|0|Unsigned32|Must|May|MustNot|Month-Of-Year-Mask|IETF RFC 5777 §4.2.6
+A|566|0|Time|Must|May|MustNot|Absolute-Start-Time|IETF RFC 5777 §4.2.7
+A|567|0|Unsigned32|Must|May|MustNot|Absolute-Start-Fractional-Seconds|IETF RFC 5777 §4.2.8
+A|568|0|Time|Must|May|MustNot|Absolute-End-Time|IETF RFC 5777 §4.2.9
+A|569|0|Unsigned32|Must|May|MustNot|Absolute-End-Fractional-Seconds|IETF RFC 5777 §4.2.10
+A|570|0|Enumerated|Must|May|MustNot|Timezone-Flag|IETF RFC 5777 §4.2.11
+E|0|UTC
+E|1|LOCAL
+E|2|OFFSET
+A|571|0|Integer32|Must|May|MustNot|Timezone-Offset|IETF RFC 5777 §4.2.12
+A|572|0|Enumerated|Must|May|MustNot|Treatment-Action|IETF RFC 5777 §5.1
+E|0|DROP
+E|1|SHAPE
+E|2|MARK
+E|3|PERMIT
+A|573|0|Unsigned32|Must|May|MustNot|QoS-Profile-Id|IETF RFC 5777 §5.2
+A|574|0|Grouped|Must|May|MustNot|QoS-Profile-Template|IETF RFC 5777 §5.3
+G|{,266,0,1,1 {,573,0,1,1 [,*,0,0,*
+A|575|0|Enumerated|Must|May|MustNot|QoS-Semantics|IETF RFC 5777 §5.4
+E|0|QOS_DESIRED
+E|1|QOS_AVAILABLE
+E|2|QOS_DELIVERED
+E|3|MINIMUM_QOS
+E|4|QOS_AUTHORIZED
+A|576|0|Grouped|Must|May|MustNot|QoS-Parameters|IETF RFC 5777 §5.5
+G|[,*,0,0,*
+A|577|0|Grouped|Must|May|MustNot|Excess-Treatment|IETF RFC 5777 §5.6
+G|{,572,0,1,1 [,574,0,0,1 [,576,0,0,1 [,*,0,0,*
+A|578|0|Grouped|Must|May|MustNot|QoS-Capability|IETF RFC 5777 §6
+G|{,574,0,1,* [,*,0,0,*
+"#;
+/// Tables of IETF RFC 5777 (February 2010) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

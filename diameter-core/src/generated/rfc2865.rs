@@ -70,65 +70,15 @@ impl rt::AvpData for TerminationAction {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            3,
-            0,
-            "CHAP-Password",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2865 §5.3",
-        ),
-        avp(
-            26,
-            0,
-            "Vendor-Specific",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2865 §5.26",
-        ),
-        avp(
-            29,
-            0,
-            "Termination-Action",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "DEFAULT"), (1, "RADIUS_REQUEST")],
-            &[],
-            "IETF RFC 2865 §5.29",
-        ),
-    ]
-};
-/// Tables of IETF RFC 2865 (June 2000) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc2865",
-        spec: "IETF RFC 2865",
-        version: "June 2000",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc2865|IETF RFC 2865|June 2000
+A|3|0|OctetString|Must|May|MustNot|CHAP-Password|IETF RFC 2865 §5.3
+A|26|0|OctetString|Must|May|MustNot|Vendor-Specific|IETF RFC 2865 §5.26
+A|29|0|Enumerated|Must|May|MustNot|Termination-Action|IETF RFC 2865 §5.29
+E|0|DEFAULT
+E|1|RADIUS_REQUEST
+"#;
+/// Tables of IETF RFC 2865 (June 2000) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

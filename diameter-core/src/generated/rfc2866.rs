@@ -210,133 +210,46 @@ impl rt::AvpData for AcctTerminateCause {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 6usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            40,
-            0,
-            "Acct-Status-Type",
-            Enumerated,
-            May,
-            May,
-            MustNot,
-            &[
-                (1, "START"),
-                (2, "STOP"),
-                (3, "INTERIM_UPDATE"),
-                (7, "ACCOUNTING_ON"),
-                (8, "ACCOUNTING_OFF"),
-                (9, "TUNNEL_START"),
-                (10, "TUNNEL_STOP"),
-                (11, "TUNNEL_REJECT"),
-                (12, "TUNNEL_LINK_START"),
-                (13, "TUNNEL_LINK_STOP"),
-                (14, "TUNNEL_LINK_REJECT"),
-                (15, "FAILED"),
-            ],
-            &[],
-            "IETF RFC 2866 §5.1",
-        ),
-        avp(
-            42,
-            0,
-            "Acct-Input-Octets",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2866 §5.3",
-        ),
-        avp(
-            43,
-            0,
-            "Acct-Output-Octets",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2866 §5.4",
-        ),
-        avp(
-            47,
-            0,
-            "Acct-Input-Packets",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2866 §5.8",
-        ),
-        avp(
-            48,
-            0,
-            "Acct-Output-Packets",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2866 §5.9",
-        ),
-        avp(
-            49,
-            0,
-            "Acct-Terminate-Cause",
-            Enumerated,
-            May,
-            May,
-            MustNot,
-            &[
-                (1, "USER_REQUEST"),
-                (2, "LOST_CARRIER"),
-                (3, "LOST_SERVICE"),
-                (4, "IDLE_TIMEOUT"),
-                (5, "SESSION_TIMEOUT"),
-                (6, "ADMIN_RESET"),
-                (7, "ADMIN_REBOOT"),
-                (8, "PORT_ERROR"),
-                (9, "NAS_ERROR"),
-                (10, "NAS_REQUEST"),
-                (11, "NAS_REBOOT"),
-                (12, "PORT_UNNEEDED"),
-                (13, "PORT_PREEMPTED"),
-                (14, "PORT_SUSPENDED"),
-                (15, "SERVICE_UNAVAILABLE"),
-                (16, "CALLBACK"),
-                (17, "USER_ERROR"),
-                (18, "HOST_REQUEST"),
-            ],
-            &[],
-            "IETF RFC 2866 §5.10",
-        ),
-    ]
-};
-/// Tables of IETF RFC 2866 (June 2000) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc2866",
-        spec: "IETF RFC 2866",
-        version: "June 2000",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc2866|IETF RFC 2866|June 2000
+A|40|0|Enumerated|May|May|MustNot|Acct-Status-Type|IETF RFC 2866 §5.1
+E|1|START
+E|2|STOP
+E|3|INTERIM_UPDATE
+E|7|ACCOUNTING_ON
+E|8|ACCOUNTING_OFF
+E|9|TUNNEL_START
+E|10|TUNNEL_STOP
+E|11|TUNNEL_REJECT
+E|12|TUNNEL_LINK_START
+E|13|TUNNEL_LINK_STOP
+E|14|TUNNEL_LINK_REJECT
+E|15|FAILED
+A|42|0|Unsigned32|Must|May|MustNot|Acct-Input-Octets|IETF RFC 2866 §5.3
+A|43|0|Unsigned32|Must|May|MustNot|Acct-Output-Octets|IETF RFC 2866 §5.4
+A|47|0|Unsigned32|Must|May|MustNot|Acct-Input-Packets|IETF RFC 2866 §5.8
+A|48|0|Unsigned32|Must|May|MustNot|Acct-Output-Packets|IETF RFC 2866 §5.9
+A|49|0|Enumerated|May|May|MustNot|Acct-Terminate-Cause|IETF RFC 2866 §5.10
+E|1|USER_REQUEST
+E|2|LOST_CARRIER
+E|3|LOST_SERVICE
+E|4|IDLE_TIMEOUT
+E|5|SESSION_TIMEOUT
+E|6|ADMIN_RESET
+E|7|ADMIN_REBOOT
+E|8|PORT_ERROR
+E|9|NAS_ERROR
+E|10|NAS_REQUEST
+E|11|NAS_REBOOT
+E|12|PORT_UNNEEDED
+E|13|PORT_PREEMPTED
+E|14|PORT_SUSPENDED
+E|15|SERVICE_UNAVAILABLE
+E|16|CALLBACK
+E|17|USER_ERROR
+E|18|HOST_REQUEST
+"#;
+/// Tables of IETF RFC 2866 (June 2000) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -18,77 +18,14 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 2869.
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            52,
-            0,
-            "Acct-Input-Gigawords",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2869 §5.1",
-        ),
-        avp(
-            53,
-            0,
-            "Acct-Output-Gigawords",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2869 §5.2",
-        ),
-        avp(
-            79,
-            0,
-            "EAP-Message",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2869 §5.13",
-        ),
-        avp(
-            80,
-            0,
-            "Message-Authenticator",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 2869 §5.14",
-        ),
-    ]
-};
-/// Tables of IETF RFC 2869 (June 2000) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc2869",
-        spec: "IETF RFC 2869",
-        version: "June 2000",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc2869|IETF RFC 2869|June 2000
+A|52|0|Unsigned32|Must|May|MustNot|Acct-Input-Gigawords|IETF RFC 2869 §5.1
+A|53|0|Unsigned32|Must|May|MustNot|Acct-Output-Gigawords|IETF RFC 2869 §5.2
+A|79|0|OctetString|Must|May|MustNot|EAP-Message|IETF RFC 2869 §5.13
+A|80|0|OctetString|Must|May|MustNot|Message-Authenticator|IETF RFC 2869 §5.14
+"#;
+/// Tables of IETF RFC 2869 (June 2000) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

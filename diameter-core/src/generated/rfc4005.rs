@@ -71,89 +71,16 @@ impl rt::AvpData for OriginAaaProtocol {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 5usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            4,
-            0,
-            "NAS-IP-Address",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4005 §9.3.2",
-        ),
-        avp(
-            24,
-            0,
-            "State",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4005 §9.3.4",
-        ),
-        avp(
-            32,
-            0,
-            "NAS-Identifier",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4005 §9.3.1",
-        ),
-        avp(
-            95,
-            0,
-            "NAS-IPv6-Address",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4005 §9.3.3",
-        ),
-        avp(
-            408,
-            0,
-            "Origin-AAA-Protocol",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(1, "RADIUS")],
-            &[],
-            "IETF RFC 4005 §9.3.6",
-        ),
-    ]
-};
-/// Tables of IETF RFC 4005 (August 2005) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc4005",
-        spec: "IETF RFC 4005",
-        version: "August 2005",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc4005|IETF RFC 4005|August 2005
+A|4|0|OctetString|Must|May|MustNot|NAS-IP-Address|IETF RFC 4005 §9.3.2
+A|24|0|OctetString|Must|May|MustNot|State|IETF RFC 4005 §9.3.4
+A|32|0|UTF8String|Must|May|MustNot|NAS-Identifier|IETF RFC 4005 §9.3.1
+A|95|0|OctetString|Must|May|MustNot|NAS-IPv6-Address|IETF RFC 4005 §9.3.3
+A|408|0|Enumerated|Must|May|MustNot|Origin-AAA-Protocol|IETF RFC 4005 §9.3.6
+E|1|RADIUS
+"#;
+/// Tables of IETF RFC 4005 (August 2005) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -72,77 +72,16 @@ impl rt::AvpData for IngressFilters {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            56,
-            0,
-            "Egress-VLANID",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4675 §2.1",
-        ),
-        avp(
-            57,
-            0,
-            "Ingress-Filters",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(1, "ENABLED"), (2, "DISABLED")],
-            &[],
-            "IETF RFC 4675 §2.2",
-        ),
-        avp(
-            58,
-            0,
-            "Egress-VLAN-Name",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4675 §2.3",
-        ),
-        avp(
-            59,
-            0,
-            "User-Priority-Table",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4675 §2.4",
-        ),
-    ]
-};
-/// Tables of IETF RFC 4675 (September 2006) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc4675",
-        spec: "IETF RFC 4675",
-        version: "September 2006",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc4675|IETF RFC 4675|September 2006
+A|56|0|OctetString|Must|May|MustNot|Egress-VLANID|IETF RFC 4675 §2.1
+A|57|0|Enumerated|Must|May|MustNot|Ingress-Filters|IETF RFC 4675 §2.2
+E|1|ENABLED
+E|2|DISABLED
+A|58|0|UTF8String|Must|May|MustNot|Egress-VLAN-Name|IETF RFC 4675 §2.3
+A|59|0|OctetString|Must|May|MustNot|User-Priority-Table|IETF RFC 4675 §2.4
+"#;
+/// Tables of IETF RFC 4675 (September 2006) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -12,41 +12,11 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 4818.
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            123,
-            0,
-            "Delegated-IPv6-Prefix",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4818 §3",
-        ),
-    ]
-};
-/// Tables of IETF RFC 4818 (April 2007) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc4818",
-        spec: "IETF RFC 4818",
-        version: "April 2007",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc4818|IETF RFC 4818|April 2007
+A|123|0|OctetString|Must|May|MustNot|Delegated-IPv6-Prefix|IETF RFC 4818 §3
+"#;
+/// Tables of IETF RFC 4818 (April 2007) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -12,41 +12,11 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 4849.
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            92,
-            0,
-            "RADIUS-NAS-Filter-Rule",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4849 §2",
-        ),
-    ]
-};
-/// Tables of IETF RFC 4849 (April 2007) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc4849",
-        spec: "IETF RFC 4849",
-        version: "April 2007",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc4849|IETF RFC 4849|April 2007
+A|92|0|UTF8String|Must|May|MustNot|RADIUS-NAS-Filter-Rule|IETF RFC 4849 §2
+"#;
+/// Tables of IETF RFC 4849 (April 2007) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -111,59 +111,28 @@ impl rt::AvpData for ErrorCause {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            101,
-            0,
-            "Error-Cause",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (201, "RESIDUAL_SESSION_CONTEXT_REMOVED"),
-                (202, "INVALID_EAP_PACKET_IGNORED"),
-                (401, "UNSUPPORTED_ATTRIBUTE"),
-                (402, "MISSING_ATTRIBUTE"),
-                (403, "NAS_IDENTIFICATION_MISMATCH"),
-                (404, "INVALID_REQUEST"),
-                (405, "UNSUPPORTED_SERVICE"),
-                (406, "UNSUPPORTED_EXTENSION"),
-                (407, "INVALID_ATTRIBUTE_VALUE"),
-                (501, "ADMINISTRATIVELY_PROHIBITED"),
-                (502, "REQUEST_NOT_ROUTABLE_PROXY"),
-                (503, "SESSION_CONTEXT_NOT_FOUND"),
-                (504, "SESSION_CONTEXT_NOT_REMOVABLE"),
-                (505, "OTHER_PROXY_PROCESSING_ERROR"),
-                (506, "RESOURCES_UNAVAILABLE"),
-                (507, "REQUEST_INITIATED"),
-                (508, "MULTIPLE_SESSION_SELECTION_UNSUPPORTED"),
-            ],
-            &[],
-            "IETF RFC 5176 §3.5",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5176 (January 2008) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc5176",
-        spec: "IETF RFC 5176",
-        version: "January 2008",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc5176|IETF RFC 5176|January 2008
+A|101|0|Enumerated|Must|May|MustNot|Error-Cause|IETF RFC 5176 §3.5
+E|201|RESIDUAL_SESSION_CONTEXT_REMOVED
+E|202|INVALID_EAP_PACKET_IGNORED
+E|401|UNSUPPORTED_ATTRIBUTE
+E|402|MISSING_ATTRIBUTE
+E|403|NAS_IDENTIFICATION_MISMATCH
+E|404|INVALID_REQUEST
+E|405|UNSUPPORTED_SERVICE
+E|406|UNSUPPORTED_EXTENSION
+E|407|INVALID_ATTRIBUTE_VALUE
+E|501|ADMINISTRATIVELY_PROHIBITED
+E|502|REQUEST_NOT_ROUTABLE_PROXY
+E|503|SESSION_CONTEXT_NOT_FOUND
+E|504|SESSION_CONTEXT_NOT_REMOVABLE
+E|505|OTHER_PROXY_PROCESSING_ERROR
+E|506|RESOURCES_UNAVAILABLE
+E|507|REQUEST_INITIATED
+E|508|MULTIPLE_SESSION_SELECTION_UNSUPPORTED
+"#;
+/// Tables of IETF RFC 5176 (January 2008) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -154,125 +154,27 @@ impl rt::AvpData for RequestedLocationInfo {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 7usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            126,
-            0,
-            "Operator-Name",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5580 §4.1",
-        ),
-        avp(
-            127,
-            0,
-            "Location-Information",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5580 §4.2",
-        ),
-        avp(
-            128,
-            0,
-            "Location-Data",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5580 §4.3",
-        ),
-        avp(
-            129,
-            0,
-            "Basic-Location-Policy-Rules",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5580 §4.4",
-        ),
-        avp(
-            130,
-            0,
-            "Extended-Location-Policy-Rules",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5580 §4.5",
-        ),
-        avp(
-            131,
-            0,
-            "Location-Capable",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (1, "CIVIC_LOCATION"),
-                (2, "GEO_LOCATION"),
-                (4, "USERS_LOCATION"),
-                (8, "NAS_LOCATION"),
-            ],
-            &[],
-            "IETF RFC 5580 §4.6",
-        ),
-        avp(
-            132,
-            0,
-            "Requested-Location-Info",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (1, "CIVIC_LOCATION"),
-                (2, "GEO_LOCATION"),
-                (4, "USERS_LOCATION"),
-                (8, "NAS_LOCATION"),
-                (16, "FUTURE_REQUESTS"),
-                (32, "NONE"),
-            ],
-            &[],
-            "IETF RFC 5580 §4.7",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5580 (August 2009) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc5580",
-        spec: "IETF RFC 5580",
-        version: "August 2009",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc5580|IETF RFC 5580|August 2009
+A|126|0|OctetString|Must|May|MustNot|Operator-Name|IETF RFC 5580 §4.1
+A|127|0|OctetString|Must|May|MustNot|Location-Information|IETF RFC 5580 §4.2
+A|128|0|OctetString|Must|May|MustNot|Location-Data|IETF RFC 5580 §4.3
+A|129|0|OctetString|Must|May|MustNot|Basic-Location-Policy-Rules|IETF RFC 5580 §4.4
+A|130|0|OctetString|Must|May|MustNot|Extended-Location-Policy-Rules|IETF RFC 5580 §4.5
+A|131|0|Enumerated|Must|May|MustNot|Location-Capable|IETF RFC 5580 §4.6
+E|1|CIVIC_LOCATION
+E|2|GEO_LOCATION
+E|4|USERS_LOCATION
+E|8|NAS_LOCATION
+A|132|0|Enumerated|Must|May|MustNot|Requested-Location-Info|IETF RFC 5580 §4.7
+E|1|CIVIC_LOCATION
+E|2|GEO_LOCATION
+E|4|USERS_LOCATION
+E|8|NAS_LOCATION
+E|16|FUTURE_REQUESTS
+E|32|NONE
+"#;
+/// Tables of IETF RFC 5580 (August 2009) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

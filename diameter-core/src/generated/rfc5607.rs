@@ -147,90 +147,25 @@ impl rt::AvpData for ManagementTransportProtection {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            133,
-            0,
-            "Framed-Management-Protocol",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (1, "SNMP"),
-                (2, "WEB_BASED"),
-                (3, "NETCONF"),
-                (4, "FTP"),
-                (5, "TFTP"),
-                (6, "SFTP"),
-                (7, "RCP"),
-                (8, "SCP"),
-            ],
-            &[],
-            "IETF RFC 5607 §6",
-        ),
-        avp(
-            134,
-            0,
-            "Management-Transport-Protection",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (1, "NO_PROTECTION"),
-                (2, "INTEGRITY_PROTECTION"),
-                (3, "INTEGRITY_CONFIDENTIALITY_PROTECTION"),
-            ],
-            &[],
-            "IETF RFC 5607 §6",
-        ),
-        avp(
-            135,
-            0,
-            "Management-Policy-Id",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5607 §6",
-        ),
-        avp(
-            136,
-            0,
-            "Management-Privilege-Level",
-            Integer32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5607 §6",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5607 (July 2009) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc5607",
-        spec: "IETF RFC 5607",
-        version: "July 2009",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc5607|IETF RFC 5607|July 2009
+A|133|0|Enumerated|Must|May|MustNot|Framed-Management-Protocol|IETF RFC 5607 §6
+E|1|SNMP
+E|2|WEB_BASED
+E|3|NETCONF
+E|4|FTP
+E|5|TFTP
+E|6|SFTP
+E|7|RCP
+E|8|SCP
+A|134|0|Enumerated|Must|May|MustNot|Management-Transport-Protection|IETF RFC 5607 §6
+E|1|NO_PROTECTION
+E|2|INTEGRITY_PROTECTION
+E|3|INTEGRITY_CONFIDENTIALITY_PROTECTION
+A|135|0|UTF8String|Must|May|MustNot|Management-Policy-Id|IETF RFC 5607 §6
+A|136|0|Integer32|Must|May|MustNot|Management-Privilege-Level|IETF RFC 5607 §6
+"#;
+/// Tables of IETF RFC 5607 (July 2009) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

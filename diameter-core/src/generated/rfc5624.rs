@@ -794,149 +794,21 @@ impl Tmod2Writer<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 9usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            495,
-            0,
-            "TMOD-1",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(496, 0, 1, 1),
-                required(497, 0, 1, 1),
-                required(498, 0, 1, 1),
-                required(499, 0, 1, 1),
-                required(500, 0, 1, 1),
-            ],
-            "IETF RFC 5624 §3.1",
-        ),
-        avp(
-            496,
-            0,
-            "Token-Rate",
-            Float32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5624 §3.1.1",
-        ),
-        avp(
-            497,
-            0,
-            "Bucket-Depth",
-            Float32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5624 §3.1.2",
-        ),
-        avp(
-            498,
-            0,
-            "Peak-Traffic-Rate",
-            Float32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5624 §3.1.3",
-        ),
-        avp(
-            499,
-            0,
-            "Minimum-Policed-Unit",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5624 §3.1.4",
-        ),
-        avp(
-            500,
-            0,
-            "Maximum-Packet-Size",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5624 §3.1.5",
-        ),
-        avp(
-            501,
-            0,
-            "TMOD-2",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(496, 0, 1, 1),
-                required(497, 0, 1, 1),
-                required(498, 0, 1, 1),
-                required(499, 0, 1, 1),
-                required(500, 0, 1, 1),
-            ],
-            "IETF RFC 5624 §3.2",
-        ),
-        avp(
-            502,
-            0,
-            "Bandwidth",
-            Float32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5624 §3.3",
-        ),
-        avp(
-            503,
-            0,
-            "PHB-Class",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5624 §3.4",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5624 (August 2009) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc5624",
-        spec: "IETF RFC 5624",
-        version: "August 2009",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc5624|IETF RFC 5624|August 2009
+A|495|0|Grouped|Must|May|MustNot|TMOD-1|IETF RFC 5624 §3.1
+G|{,496,0,1,1 {,497,0,1,1 {,498,0,1,1 {,499,0,1,1 {,500,0,1,1
+A|496|0|Float32|Must|May|MustNot|Token-Rate|IETF RFC 5624 §3.1.1
+A|497|0|Float32|Must|May|MustNot|Bucket-Depth|IETF RFC 5624 §3.1.2
+A|498|0|Float32|Must|May|MustNot|Peak-Traffic-Rate|IETF RFC 5624 §3.1.3
+A|499|0|Unsigned32|Must|May|MustNot|Minimum-Policed-Unit|IETF RFC 5624 §3.1.4
+A|500|0|Unsigned32|Must|May|MustNot|Maximum-Packet-Size|IETF RFC 5624 §3.1.5
+A|501|0|Grouped|Must|May|MustNot|TMOD-2|IETF RFC 5624 §3.2
+G|{,496,0,1,1 {,497,0,1,1 {,498,0,1,1 {,499,0,1,1 {,500,0,1,1
+A|502|0|Float32|Must|May|MustNot|Bandwidth|IETF RFC 5624 §3.3
+A|503|0|Unsigned32|Must|May|MustNot|PHB-Class|IETF RFC 5624 §3.4
+"#;
+/// Tables of IETF RFC 5624 (August 2009) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -313,81 +313,15 @@ impl ServiceConfigurationWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            504,
-            0,
-            "PMIP6-DHCP-Server-Address",
-            Address,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5779 §5.4",
-        ),
-        avp(
-            505,
-            0,
-            "PMIP6-IPv4-Home-Address",
-            Address,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5779 §5.2",
-        ),
-        avp(
-            506,
-            0,
-            "Mobile-Node-Identifier",
-            UTF8String,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5779 §5.6",
-        ),
-        avp(
-            507,
-            0,
-            "Service-Configuration",
-            Grouped,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(486, 0, 0, 1),
-                optional(493, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 5779 §5.9",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5779 (February 2010) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc5779",
-        spec: "IETF RFC 5779",
-        version: "February 2010",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc5779|IETF RFC 5779|February 2010
+A|504|0|Address|May|May|MustNot|PMIP6-DHCP-Server-Address|IETF RFC 5779 §5.4
+A|505|0|Address|May|May|MustNot|PMIP6-IPv4-Home-Address|IETF RFC 5779 §5.2
+A|506|0|UTF8String|May|May|MustNot|Mobile-Node-Identifier|IETF RFC 5779 §5.6
+A|507|0|Grouped|May|May|MustNot|Service-Configuration|IETF RFC 5779 §5.9
+G|[,486,0,0,1 [,493,0,0,1 [,*,0,0,*
+"#;
+/// Tables of IETF RFC 5779 (February 2010) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

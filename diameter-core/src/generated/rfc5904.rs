@@ -24,113 +24,17 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 5904.
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 7usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            137,
-            0,
-            "PKM-SS-Cert",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5904 §3.1",
-        ),
-        avp(
-            138,
-            0,
-            "PKM-CA-Cert",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5904 §3.2",
-        ),
-        avp(
-            139,
-            0,
-            "PKM-Config-Settings",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5904 §3.3",
-        ),
-        avp(
-            140,
-            0,
-            "PKM-Cryptosuite-List",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5904 §3.4",
-        ),
-        avp(
-            141,
-            0,
-            "PKM-SAID",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5904 §3.5",
-        ),
-        avp(
-            142,
-            0,
-            "PKM-SA-Descriptor",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5904 §3.6",
-        ),
-        avp(
-            143,
-            0,
-            "PKM-Auth-Key",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 5904 §3.7",
-        ),
-    ]
-};
-/// Tables of IETF RFC 5904 (June 2010) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc5904",
-        spec: "IETF RFC 5904",
-        version: "June 2010",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc5904|IETF RFC 5904|June 2010
+A|137|0|OctetString|Must|May|MustNot|PKM-SS-Cert|IETF RFC 5904 §3.1
+A|138|0|OctetString|Must|May|MustNot|PKM-CA-Cert|IETF RFC 5904 §3.2
+A|139|0|OctetString|Must|May|MustNot|PKM-Config-Settings|IETF RFC 5904 §3.3
+A|140|0|OctetString|Must|May|MustNot|PKM-Cryptosuite-List|IETF RFC 5904 §3.4
+A|141|0|OctetString|Must|May|MustNot|PKM-SAID|IETF RFC 5904 §3.5
+A|142|0|OctetString|Must|May|MustNot|PKM-SA-Descriptor|IETF RFC 5904 §3.6
+A|143|0|OctetString|Must|May|MustNot|PKM-Auth-Key|IETF RFC 5904 §3.7
+"#;
+/// Tables of IETF RFC 5904 (June 2010) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

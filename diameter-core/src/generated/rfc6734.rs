@@ -440,108 +440,20 @@ impl KeyWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 6usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            581,
-            0,
-            "Key",
-            Grouped,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[
-                fixed(582, 0, 1, 1),
-                required(583, 0, 1, 1),
-                optional(584, 0, 0, 1),
-                optional(586, 0, 0, 1),
-                optional(585, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 6734 §3.1",
-        ),
-        avp(
-            582,
-            0,
-            "Key-Type",
-            Enumerated,
-            May,
-            May,
-            MustNot,
-            &[(0, "DSRK"), (1, "RRK"), (2, "RMSK")],
-            &[],
-            "IETF RFC 6734 §3.1.1",
-        ),
-        avp(
-            583,
-            0,
-            "Keying-Material",
-            OctetString,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6734 §3.1.3",
-        ),
-        avp(
-            584,
-            0,
-            "Key-Lifetime",
-            Unsigned32,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6734 §3.1.4",
-        ),
-        avp(
-            585,
-            0,
-            "Key-SPI",
-            Unsigned32,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6734 §3.1.5",
-        ),
-        avp(
-            586,
-            0,
-            "Key-Name",
-            OctetString,
-            May,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6734 §3.1.2",
-        ),
-    ]
-};
-/// Tables of IETF RFC 6734 (October 2012) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc6734",
-        spec: "IETF RFC 6734",
-        version: "October 2012",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc6734|IETF RFC 6734|October 2012
+A|581|0|Grouped|May|May|MustNot|Key|IETF RFC 6734 §3.1
+G|<,582,0,1,1 {,583,0,1,1 [,584,0,0,1 [,586,0,0,1 [,585,0,0,1 [,*,0,0,*
+A|582|0|Enumerated|May|May|MustNot|Key-Type|IETF RFC 6734 §3.1.1
+E|0|DSRK
+E|1|RRK
+E|2|RMSK
+A|583|0|OctetString|May|May|MustNot|Keying-Material|IETF RFC 6734 §3.1.3
+A|584|0|Unsigned32|May|May|MustNot|Key-Lifetime|IETF RFC 6734 §3.1.4
+A|585|0|Unsigned32|May|May|MustNot|Key-SPI|IETF RFC 6734 §3.1.5
+A|586|0|OctetString|May|May|MustNot|Key-Name|IETF RFC 6734 §3.1.2
+"#;
+/// Tables of IETF RFC 6734 (October 2012) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

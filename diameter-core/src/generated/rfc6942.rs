@@ -277,53 +277,13 @@ impl ErpRkRequestWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 2usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            618,
-            0,
-            "ERP-RK-Request",
-            Grouped,
-            MustNot,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[required(619, 0, 1, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "IETF RFC 6942 §8.1",
-        ),
-        avp(
-            619,
-            0,
-            "ERP-Realm",
-            DiameterIdentity,
-            MustNot,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 6942 §8.2",
-        ),
-    ]
-};
-/// Tables of IETF RFC 6942 (May 2013) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc6942",
-        spec: "IETF RFC 6942",
-        version: "May 2013",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc6942|IETF RFC 6942|May 2013
+A|618|0|Grouped|MustNot|ShouldNot|MustNot|ERP-RK-Request|IETF RFC 6942 §8.1
+G|{,619,0,1,1 [,*,0,0,*
+A|619|0|DiameterIdentity|MustNot|ShouldNot|MustNot|ERP-Realm|IETF RFC 6942 §8.2
+"#;
+/// Tables of IETF RFC 6942 (May 2013) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -12,41 +12,11 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 7075.
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            620,
-            0,
-            "Redirect-Realm",
-            DiameterIdentity,
-            Must,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 7075 §3",
-        ),
-    ]
-};
-/// Tables of IETF RFC 7075 (November 2013) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc7075",
-        spec: "IETF RFC 7075",
-        version: "November 2013",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc7075|IETF RFC 7075|November 2013
+A|620|0|DiameterIdentity|Must|ShouldNot|MustNot|Redirect-Realm|IETF RFC 7075 §3
+"#;
+/// Tables of IETF RFC 7075 (November 2013) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

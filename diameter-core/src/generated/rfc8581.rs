@@ -14,53 +14,12 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 8581.
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 2usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            648,
-            0,
-            "OC-Peer-Algo",
-            Unsigned64,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8581 §6.1.2",
-        ),
-        avp(
-            649,
-            0,
-            "SourceID",
-            DiameterIdentity,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8581 §6.3",
-        ),
-    ]
-};
-/// Tables of IETF RFC 8581 (August 2019) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc8581",
-        spec: "IETF RFC 8581",
-        version: "August 2019",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc8581|IETF RFC 8581|August 2019
+A|648|0|Unsigned64|May|ShouldNot|MustNot|OC-Peer-Algo|IETF RFC 8581 §6.1.2
+A|649|0|DiameterIdentity|May|ShouldNot|MustNot|SourceID|IETF RFC 8581 §6.3
+"#;
+/// Tables of IETF RFC 8581 (August 2019) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

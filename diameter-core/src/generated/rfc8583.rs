@@ -1198,70 +1198,16 @@ impl LoadWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            650,
-            0,
-            "Load",
-            Grouped,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[
-                optional(651, 0, 0, 1),
-                optional(652, 0, 0, 1),
-                optional(649, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 8583 §7.1",
-        ),
-        avp(
-            651,
-            0,
-            "Load-Type",
-            Enumerated,
-            May,
-            ShouldNot,
-            MustNot,
-            &[(0, "HOST"), (1, "PEER")],
-            &[],
-            "IETF RFC 8583 §7.2",
-        ),
-        avp(
-            652,
-            0,
-            "Load-Value",
-            Unsigned64,
-            May,
-            ShouldNot,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 8583 §7.3",
-        ),
-    ]
-};
-/// Tables of IETF RFC 8583 (August 2019) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "rfc8583",
-        spec: "IETF RFC 8583",
-        version: "August 2019",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|rfc8583|IETF RFC 8583|August 2019
+A|650|0|Grouped|May|ShouldNot|MustNot|Load|IETF RFC 8583 §7.1
+G|[,651,0,0,1 [,652,0,0,1 [,649,0,0,1 [,*,0,0,*
+A|651|0|Enumerated|May|ShouldNot|MustNot|Load-Type|IETF RFC 8583 §7.2
+E|0|HOST
+E|1|PEER
+A|652|0|Unsigned64|May|ShouldNot|MustNot|Load-Value|IETF RFC 8583 §7.3
+"#;
+/// Tables of IETF RFC 8583 (August 2019) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -11930,1011 +11930,121 @@ impl PushProfileAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 46usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            103,
-            0,
-            "Digest-Response",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            104,
-            0,
-            "Digest-Realm",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            105,
-            0,
-            "Digest-Nonce",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            106,
-            0,
-            "Digest-Response-Auth",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            107,
-            0,
-            "Digest-Nextnonce",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            108,
-            0,
-            "Digest-Method",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            109,
-            0,
-            "Digest-URI",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            110,
-            0,
-            "Digest-Qop",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            111,
-            0,
-            "Digest-Algorithm",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            112,
-            0,
-            "Digest-Entity-Body-Hash",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            113,
-            0,
-            "Digest-CNonce",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            114,
-            0,
-            "Digest-Nonce-Count",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            115,
-            0,
-            "Digest-Username",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            116,
-            0,
-            "Digest-Opaque",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            117,
-            0,
-            "Digest-Auth-Param",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            118,
-            0,
-            "Digest-AKA-Auts",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            119,
-            0,
-            "Digest-Domain",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            120,
-            0,
-            "Digest-Stale",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            121,
-            0,
-            "Digest-HA1",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.6",
-        ),
-        avp(
-            122,
-            0,
-            "SIP-AOR",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.8",
-        ),
-        avp(
-            368,
-            0,
-            "SIP-Accounting-Information",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(369, 0, 0, UNBOUNDED),
-                optional(370, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.1",
-        ),
-        avp(
-            369,
-            0,
-            "SIP-Accounting-Server-URI",
-            DiameterURI,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.1.1",
-        ),
-        avp(
-            370,
-            0,
-            "SIP-Credit-Control-Server-URI",
-            DiameterURI,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.1.2",
-        ),
-        avp(
-            371,
-            0,
-            "SIP-Server-URI",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.2",
-        ),
-        avp(
-            372,
-            0,
-            "SIP-Server-Capabilities",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(373, 0, 0, UNBOUNDED),
-                optional(374, 0, 0, UNBOUNDED),
-                optional(371, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.3",
-        ),
-        avp(
-            373,
-            0,
-            "SIP-Mandatory-Capability",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.3.1",
-        ),
-        avp(
-            374,
-            0,
-            "SIP-Optional-Capability",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.3.2",
-        ),
-        avp(
-            375,
-            0,
-            "SIP-Server-Assignment-Type",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (0, "NO_ASSIGNMENT"),
-                (1, "REGISTRATION"),
-                (2, "RE_REGISTRATION"),
-                (3, "UNREGISTERED_USER"),
-                (4, "TIMEOUT_DEREGISTRATION"),
-                (5, "USER_DEREGISTRATION"),
-                (6, "TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME"),
-                (7, "USER_DEREGISTRATION_STORE_SERVER_NAME"),
-                (8, "ADMINISTRATIVE_DEREGISTRATION"),
-                (9, "AUTHENTICATION_FAILURE"),
-                (10, "AUTHENTICATION_TIMEOUT"),
-                (11, "DEREGISTRATION_TOO_MUCH_DATA"),
-            ],
-            &[],
-            "IETF RFC 4740 §9.4",
-        ),
-        avp(
-            376,
-            0,
-            "SIP-Auth-Data-Item",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(377, 0, 1, 1),
-                optional(378, 0, 0, 1),
-                optional(379, 0, 0, 1),
-                optional(380, 0, 0, 1),
-                optional(381, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.5",
-        ),
-        avp(
-            377,
-            0,
-            "SIP-Authentication-Scheme",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "DIGEST")],
-            &[],
-            "IETF RFC 4740 §9.5.1",
-        ),
-        avp(
-            378,
-            0,
-            "SIP-Item-Number",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.5.2",
-        ),
-        avp(
-            379,
-            0,
-            "SIP-Authenticate",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(104, 0, 1, 1),
-                required(105, 0, 1, 1),
-                optional(119, 0, 0, 1),
-                optional(116, 0, 0, 1),
-                optional(120, 0, 0, 1),
-                optional(111, 0, 0, 1),
-                optional(110, 0, 0, 1),
-                optional(121, 0, 0, 1),
-                optional(117, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.5.3",
-        ),
-        avp(
-            380,
-            0,
-            "SIP-Authorization",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(115, 0, 1, 1),
-                required(104, 0, 1, 1),
-                required(105, 0, 1, 1),
-                required(109, 0, 1, 1),
-                required(103, 0, 1, 1),
-                optional(111, 0, 0, 1),
-                optional(113, 0, 0, 1),
-                optional(116, 0, 0, 1),
-                optional(110, 0, 0, 1),
-                optional(114, 0, 0, 1),
-                optional(108, 0, 0, 1),
-                optional(112, 0, 0, 1),
-                optional(117, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.5.4",
-        ),
-        avp(
-            381,
-            0,
-            "SIP-Authentication-Info",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                optional(107, 0, 0, 1),
-                optional(110, 0, 0, 1),
-                optional(106, 0, 0, 1),
-                optional(113, 0, 0, 1),
-                optional(114, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.5.5",
-        ),
-        avp(
-            382,
-            0,
-            "SIP-Number-Auth-Items",
-            Unsigned32,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.6",
-        ),
-        avp(
-            383,
-            0,
-            "SIP-Deregistration-Reason",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(384, 0, 1, 1),
-                optional(385, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.7",
-        ),
-        avp(
-            384,
-            0,
-            "SIP-Reason-Code",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (0, "PERMANENT_TERMINATION"),
-                (1, "NEW_SIP_SERVER_ASSIGNED"),
-                (2, "SIP_SERVER_CHANGE"),
-                (3, "REMOVE_SIP_SERVER"),
-            ],
-            &[],
-            "IETF RFC 4740 §9.7.1",
-        ),
-        avp(
-            385,
-            0,
-            "SIP-Reason-Info",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.7.2",
-        ),
-        avp(
-            386,
-            0,
-            "SIP-Visited-Network-Id",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.9",
-        ),
-        avp(
-            387,
-            0,
-            "SIP-User-Authorization-Type",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[
-                (0, "REGISTRATION"),
-                (1, "DEREGISTRATION"),
-                (2, "REGISTRATION_AND_CAPABILITIES"),
-            ],
-            &[],
-            "IETF RFC 4740 §9.10",
-        ),
-        avp(
-            388,
-            0,
-            "SIP-Supported-User-Data-Type",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.11",
-        ),
-        avp(
-            389,
-            0,
-            "SIP-User-Data",
-            Grouped,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[
-                required(390, 0, 1, 1),
-                required(391, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "IETF RFC 4740 §9.12",
-        ),
-        avp(
-            390,
-            0,
-            "SIP-User-Data-Type",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.12.1",
-        ),
-        avp(
-            391,
-            0,
-            "SIP-User-Data-Contents",
-            OctetString,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.12.2",
-        ),
-        avp(
-            392,
-            0,
-            "SIP-User-Data-Already-Available",
-            Enumerated,
-            Must,
-            May,
-            MustNot,
-            &[(0, "USER_DATA_NOT_AVAILABLE"), (1, "USER_DATA_ALREADY_AVAILABLE")],
-            &[],
-            "IETF RFC 4740 §9.13",
-        ),
-        avp(
-            393,
-            0,
-            "SIP-Method",
-            UTF8String,
-            Must,
-            May,
-            MustNot,
-            &[],
-            &[],
-            "IETF RFC 4740 §9.14",
-        ),
-    ]
-};
-/// Tables of IETF RFC 4740 (November 2006) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "sip",
-        spec: "IETF RFC 4740",
-        version: "November 2006",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 6,
-                name: "Diameter Session Initiation Protocol (SIP)",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "IETF RFC 4740 §13.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                283,
-                6,
-                "User-Authorization",
-                "UA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(122, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(386, 0, 0, 1),
-                    optional(387, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(371, 0, 0, 1),
-                    optional(372, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(292, 0, 0, 1),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4740 §8",
-            ),
-            command(
-                284,
-                6,
-                "Server-Assignment",
-                "SA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(375, 0, 1, 1),
-                    required(392, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(371, 0, 0, 1),
-                    optional(388, 0, 0, UNBOUNDED),
-                    optional(122, 0, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(389, 0, 0, UNBOUNDED),
-                    optional(368, 0, 0, 1),
-                    optional(388, 0, 0, UNBOUNDED),
-                    optional(1, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(292, 0, 0, 1),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4740 §8",
-            ),
-            command(
-                285,
-                6,
-                "Location-Info",
-                "LI",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(122, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(371, 0, 0, 1),
-                    optional(372, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(292, 0, 0, 1),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4740 §8",
-            ),
-            command(
-                286,
-                6,
-                "Multimedia-Auth",
-                "MA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(122, 0, 1, 1),
-                    required(393, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(371, 0, 0, 1),
-                    optional(382, 0, 0, 1),
-                    optional(376, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(122, 0, 0, 1),
-                    optional(382, 0, 0, 1),
-                    optional(376, 0, 0, UNBOUNDED),
-                    optional(291, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(292, 0, 0, 1),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4740 §8",
-            ),
-            command(
-                287,
-                6,
-                "Registration-Termination",
-                "RT",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(383, 0, 1, 1),
-                    optional(283, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(122, 0, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(291, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(292, 0, 0, 1),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4740 §8",
-            ),
-            command(
-                288,
-                6,
-                "Push-Profile",
-                "PP",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(389, 0, 0, UNBOUNDED),
-                    optional(368, 0, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(291, 0, 0, 1),
-                    optional(276, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(268, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(292, 0, 0, 1),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "IETF RFC 4740 §8",
-            ),
-        ],
-        result_codes: &[
-            result_code(
-                0,
-                2003,
-                "DIAMETER_FIRST_REGISTRATION",
-                "IETF RFC 4740 §10.1.1",
-            ),
-            result_code(
-                0,
-                2004,
-                "DIAMETER_SUBSEQUENT_REGISTRATION",
-                "IETF RFC 4740 §10.1.1",
-            ),
-            result_code(
-                0,
-                2005,
-                "DIAMETER_UNREGISTERED_SERVICE",
-                "IETF RFC 4740 §10.1.1",
-            ),
-            result_code(
-                0,
-                2006,
-                "DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED",
-                "IETF RFC 4740 §10.1.1",
-            ),
-            result_code(0, 2007, "DIAMETER_SERVER_SELECTION", "IETF RFC 4740 §10.1.1"),
-            result_code(
-                0,
-                2008,
-                "DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED",
-                "IETF RFC 4740 §10.1.1",
-            ),
-            result_code(
-                0,
-                4013,
-                "DIAMETER_USER_NAME_REQUIRED",
-                "IETF RFC 4740 §10.1.2",
-            ),
-            result_code(
-                0,
-                5032,
-                "DIAMETER_ERROR_USER_UNKNOWN",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5033,
-                "DIAMETER_ERROR_IDENTITIES_DONT_MATCH",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5034,
-                "DIAMETER_ERROR_IDENTITY_NOT_REGISTERED",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5035,
-                "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5036,
-                "DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5037,
-                "DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5038,
-                "DIAMETER_ERROR_IN_ASSIGNMENT_TYPE",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5039,
-                "DIAMETER_ERROR_TOO_MUCH_DATA",
-                "IETF RFC 4740 §10.1.3",
-            ),
-            result_code(
-                0,
-                5040,
-                "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA",
-                "IETF RFC 4740 §10.1.3",
-            ),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|sip|IETF RFC 4740|November 2006
+P|6|Auth|Diameter Session Initiation Protocol (SIP)|IETF RFC 4740 §13.1
+A|103|0|UTF8String|Must|May|MustNot|Digest-Response|IETF RFC 4740 §9.5.6
+A|104|0|UTF8String|Must|May|MustNot|Digest-Realm|IETF RFC 4740 §9.5.6
+A|105|0|UTF8String|Must|May|MustNot|Digest-Nonce|IETF RFC 4740 §9.5.6
+A|106|0|UTF8String|Must|May|MustNot|Digest-Response-Auth|IETF RFC 4740 §9.5.6
+A|107|0|UTF8String|Must|May|MustNot|Digest-Nextnonce|IETF RFC 4740 §9.5.6
+A|108|0|UTF8String|Must|May|MustNot|Digest-Method|IETF RFC 4740 §9.5.6
+A|109|0|UTF8String|Must|May|MustNot|Digest-URI|IETF RFC 4740 §9.5.6
+A|110|0|UTF8String|Must|May|MustNot|Digest-Qop|IETF RFC 4740 §9.5.6
+A|111|0|UTF8String|Must|May|MustNot|Digest-Algorithm|IETF RFC 4740 §9.5.6
+A|112|0|UTF8String|Must|May|MustNot|Digest-Entity-Body-Hash|IETF RFC 4740 §9.5.6
+A|113|0|UTF8String|Must|May|MustNot|Digest-CNonce|IETF RFC 4740 §9.5.6
+A|114|0|UTF8String|Must|May|MustNot|Digest-Nonce-Count|IETF RFC 4740 §9.5.6
+A|115|0|UTF8String|Must|May|MustNot|Digest-Username|IETF RFC 4740 §9.5.6
+A|116|0|UTF8String|Must|May|MustNot|Digest-Opaque|IETF RFC 4740 §9.5.6
+A|117|0|UTF8String|Must|May|MustNot|Digest-Auth-Param|IETF RFC 4740 §9.5.6
+A|118|0|UTF8String|Must|May|MustNot|Digest-AKA-Auts|IETF RFC 4740 §9.5.6
+A|119|0|UTF8String|Must|May|MustNot|Digest-Domain|IETF RFC 4740 §9.5.6
+A|120|0|UTF8String|Must|May|MustNot|Digest-Stale|IETF RFC 4740 §9.5.6
+A|121|0|UTF8String|Must|May|MustNot|Digest-HA1|IETF RFC 4740 §9.5.6
+A|122|0|UTF8String|Must|May|MustNot|SIP-AOR|IETF RFC 4740 §9.8
+A|368|0|Grouped|Must|May|MustNot|SIP-Accounting-Information|IETF RFC 4740 §9.1
+G|[,369,0,0,* [,370,0,0,* [,*,0,0,*
+A|369|0|DiameterURI|Must|May|MustNot|SIP-Accounting-Server-URI|IETF RFC 4740 §9.1.1
+A|370|0|DiameterURI|Must|May|MustNot|SIP-Credit-Control-Server-URI|IETF RFC 4740 §9.1.2
+A|371|0|UTF8String|Must|May|MustNot|SIP-Server-URI|IETF RFC 4740 §9.2
+A|372|0|Grouped|Must|May|MustNot|SIP-Server-Capabilities|IETF RFC 4740 §9.3
+G|[,373,0,0,* [,374,0,0,* [,371,0,0,* [,*,0,0,*
+A|373|0|Unsigned32|Must|May|MustNot|SIP-Mandatory-Capability|IETF RFC 4740 §9.3.1
+A|374|0|Unsigned32|Must|May|MustNot|SIP-Optional-Capability|IETF RFC 4740 §9.3.2
+A|375|0|Enumerated|Must|May|MustNot|SIP-Server-Assignment-Type|IETF RFC 4740 §9.4
+E|0|NO_ASSIGNMENT
+E|1|REGISTRATION
+E|2|RE_REGISTRATION
+E|3|UNREGISTERED_USER
+E|4|TIMEOUT_DEREGISTRATION
+E|5|USER_DEREGISTRATION
+E|6|TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME
+E|7|USER_DEREGISTRATION_STORE_SERVER_NAME
+E|8|ADMINISTRATIVE_DEREGISTRATION
+E|9|AUTHENTICATION_FAILURE
+E|10|AUTHENTICATION_TIMEOUT
+E|11|DEREGISTRATION_TOO_MUCH_DATA
+A|376|0|Grouped|Must|May|MustNot|SIP-Auth-Data-Item|IETF RFC 4740 §9.5
+G|{,377,0,1,1 [,378,0,0,1 [,379,0,0,1 [,380,0,0,1 [,381,0,0,1 [,*,0,0,*
+A|377|0|Enumerated|Must|May|MustNot|SIP-Authentication-Scheme|IETF RFC 4740 §9.5.1
+E|0|DIGEST
+A|378|0|Unsigned32|Must|May|MustNot|SIP-Item-Number|IETF RFC 4740 §9.5.2
+A|379|0|Grouped|Must|May|MustNot|SIP-Authenticate|IETF RFC 4740 §9.5.3
+G|{,104,0,1,1 {,105,0,1,1 [,119,0,0,1 [,116,0,0,1 [,120,0,0,1 [,111,0,0,1 [,110,0,0,1 [,121,0,0,1 [,117,0,0,* [,*,0,0,*
+A|380|0|Grouped|Must|May|MustNot|SIP-Authorization|IETF RFC 4740 §9.5.4
+G|{,115,0,1,1 {,104,0,1,1 {,105,0,1,1 {,109,0,1,1 {,103,0,1,1 [,111,0,0,1 [,113,0,0,1 [,116,0,0,1 [,110,0,0,1 [,114,0,0,1 [,108,0,0,1 [,112,0,0,1 [,117,0,0,* [,*,0,0,*
+A|381|0|Grouped|Must|May|MustNot|SIP-Authentication-Info|IETF RFC 4740 §9.5.5
+G|[,107,0,0,1 [,110,0,0,1 [,106,0,0,1 [,113,0,0,1 [,114,0,0,1 [,*,0,0,*
+A|382|0|Unsigned32|Must|May|MustNot|SIP-Number-Auth-Items|IETF RFC 4740 §9.6
+A|383|0|Grouped|Must|May|MustNot|SIP-Deregistration-Reason|IETF RFC 4740 §9.7
+G|{,384,0,1,1 [,385,0,0,1 [,*,0,0,*
+A|384|0|Enumerated|Must|May|MustNot|SIP-Reason-Code|IETF RFC 4740 §9.7.1
+E|0|PERMANENT_TERMINATION
+E|1|NEW_SIP_SERVER_ASSIGNED
+E|2|SIP_SERVER_CHANGE
+E|3|REMOVE_SIP_SERVER
+A|385|0|UTF8String|Must|May|MustNot|SIP-Reason-Info|IETF RFC 4740 §9.7.2
+A|386|0|UTF8String|Must|May|MustNot|SIP-Visited-Network-Id|IETF RFC 4740 §9.9
+A|387|0|Enumerated|Must|May|MustNot|SIP-User-Authorization-Type|IETF RFC 4740 §9.10
+E|0|REGISTRATION
+E|1|DEREGISTRATION
+E|2|REGISTRATION_AND_CAPABILITIES
+A|388|0|UTF8String|Must|May|MustNot|SIP-Supported-User-Data-Type|IETF RFC 4740 §9.11
+A|389|0|Grouped|Must|May|MustNot|SIP-User-Data|IETF RFC 4740 §9.12
+G|{,390,0,1,1 {,391,0,1,1 [,*,0,0,*
+A|390|0|UTF8String|Must|May|MustNot|SIP-User-Data-Type|IETF RFC 4740 §9.12.1
+A|391|0|OctetString|Must|May|MustNot|SIP-User-Data-Contents|IETF RFC 4740 §9.12.2
+A|392|0|Enumerated|Must|May|MustNot|SIP-User-Data-Already-Available|IETF RFC 4740 §9.13
+E|0|USER_DATA_NOT_AVAILABLE
+E|1|USER_DATA_ALREADY_AVAILABLE
+A|393|0|UTF8String|Must|May|MustNot|SIP-Method|IETF RFC 4740 §9.14
+C|283|6|1|User-Authorization|UA|IETF RFC 4740 §8
+Q|<,263,0,1,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,122,0,1,1 [,293,0,0,1 [,1,0,0,1 [,386,0,0,1 [,387,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,277,0,1,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 [,371,0,0,1 [,372,0,0,1 [,291,0,0,1 [,276,0,0,1 [,292,0,0,1 [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+C|284|6|1|Server-Assignment|SA|IETF RFC 4740 §8
+Q|<,263,0,1,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,375,0,1,1 {,392,0,1,1 [,293,0,0,1 [,1,0,0,1 [,371,0,0,1 [,388,0,0,* [,122,0,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,389,0,0,* [,368,0,0,1 [,388,0,0,* [,1,0,0,1 [,276,0,0,1 [,291,0,0,1 [,292,0,0,1 [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+C|285|6|1|Location-Info|LI|IETF RFC 4740 §8
+Q|<,263,0,1,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,122,0,1,1 [,293,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,371,0,0,1 [,372,0,0,1 [,276,0,0,1 [,291,0,0,1 [,292,0,0,1 [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+C|286|6|1|Multimedia-Auth|MA|IETF RFC 4740 §8
+Q|<,263,0,1,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,122,0,1,1 {,393,0,1,1 [,293,0,0,1 [,1,0,0,1 [,371,0,0,1 [,382,0,0,1 [,376,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,122,0,0,1 [,382,0,0,1 [,376,0,0,* [,291,0,0,1 [,276,0,0,1 [,292,0,0,1 [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+C|287|6|1|Registration-Termination|RT|IETF RFC 4740 §8
+Q|<,263,0,1,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,383,0,1,1 [,283,0,0,1 [,1,0,0,1 [,122,0,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,291,0,0,1 [,276,0,0,1 [,292,0,0,1 [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+C|288|6|1|Push-Profile|PP|IETF RFC 4740 §8
+Q|<,263,0,1,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,1,0,1,1 [,389,0,0,* [,368,0,0,1 [,293,0,0,1 [,291,0,0,1 [,276,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 {,258,0,1,1 {,268,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,292,0,0,1 [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+R|0|2003|DIAMETER_FIRST_REGISTRATION|IETF RFC 4740 §10.1.1
+R|0|2004|DIAMETER_SUBSEQUENT_REGISTRATION|IETF RFC 4740 §10.1.1
+R|0|2005|DIAMETER_UNREGISTERED_SERVICE|IETF RFC 4740 §10.1.1
+R|0|2006|DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED|IETF RFC 4740 §10.1.1
+R|0|2007|DIAMETER_SERVER_SELECTION|IETF RFC 4740 §10.1.1
+R|0|2008|DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED|IETF RFC 4740 §10.1.1
+R|0|4013|DIAMETER_USER_NAME_REQUIRED|IETF RFC 4740 §10.1.2
+R|0|5032|DIAMETER_ERROR_USER_UNKNOWN|IETF RFC 4740 §10.1.3
+R|0|5033|DIAMETER_ERROR_IDENTITIES_DONT_MATCH|IETF RFC 4740 §10.1.3
+R|0|5034|DIAMETER_ERROR_IDENTITY_NOT_REGISTERED|IETF RFC 4740 §10.1.3
+R|0|5035|DIAMETER_ERROR_ROAMING_NOT_ALLOWED|IETF RFC 4740 §10.1.3
+R|0|5036|DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED|IETF RFC 4740 §10.1.3
+R|0|5037|DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED|IETF RFC 4740 §10.1.3
+R|0|5038|DIAMETER_ERROR_IN_ASSIGNMENT_TYPE|IETF RFC 4740 §10.1.3
+R|0|5039|DIAMETER_ERROR_TOO_MUCH_DATA|IETF RFC 4740 §10.1.3
+R|0|5040|DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA|IETF RFC 4740 §10.1.3
+"#;
+/// Tables of IETF RFC 4740 (November 2006) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -3764,344 +3764,57 @@ impl AccessNetworkPhysicalAccessIdWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 20usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            800,
-            5535,
-            "Flow-Operation",
-            Enumerated,
-            May,
-            May,
-            Must,
-            &[(0, "TERMINATION"), (1, "ESTABLISHMENT"), (2, "MODIFICATION")],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            801,
-            5535,
-            "3GPP2-Charging-Rule-Install",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(802, 5535, 0, UNBOUNDED),
-                optional(1005, 10415, 0, UNBOUNDED),
-                optional(1004, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            802,
-            5535,
-            "3GPP2-Charging-Rule-Definition",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                required(1005, 10415, 1, 1),
-                optional(439, 0, 0, 1),
-                optional(432, 0, 0, 1),
-                optional(810, 5535, 0, 1),
-                optional(507, 10415, 0, UNBOUNDED),
-                optional(511, 10415, 0, 1),
-                optional(804, 5535, 0, 1),
-                optional(1011, 10415, 0, 1),
-                optional(1009, 10415, 0, 1),
-                optional(1008, 10415, 0, 1),
-                optional(1007, 10415, 0, 1),
-                optional(1010, 10415, 0, 1),
-                optional(505, 10415, 0, 1),
-                optional(510, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            803,
-            5535,
-            "3GPP2-Event-Trigger",
-            Enumerated,
-            May,
-            May,
-            Must,
-            &[
-                (0, "PCF_CHANGE"),
-                (1, "QOS_CHANGE"),
-                (2, "RAT_CHANGE"),
-                (3, "TFT_CHANGE"),
-                (4, "PLMN_CHANGE"),
-                (5, "LOSS_OF_FLOW"),
-                (6, "RECOVERY_OF_FLOW"),
-                (7, "IP-CAN_CHANGE"),
-                (8, "PCC_RULE_FAILURE"),
-                (9, "ACCESS_NETWORK_PHYSICAL_ACCESS_ID_CHANGE"),
-            ],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            804,
-            5535,
-            "3GPP2-QoS-Information",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1028, 10415, 0, 1),
-                optional(516, 10415, 0, 1),
-                optional(515, 10415, 0, 1),
-                optional(1026, 10415, 0, 1),
-                optional(1025, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            805,
-            5535,
-            "3GPP2-Charging-Rule-Report",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1005, 10415, 0, UNBOUNDED),
-                optional(1004, 10415, 0, UNBOUNDED),
-                optional(1019, 10415, 0, 1),
-                optional(814, 5535, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            806,
-            5535,
-            "AGW-IP-Address",
-            Address,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            807,
-            5535,
-            "AGW-IPv6-Address",
-            Address,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            808,
-            5535,
-            "3GPP2-RAT-Type",
-            Enumerated,
-            May,
-            May,
-            Must,
-            &[(0, "CDMA2000-1X"), (1, "HRPD"), (2, "WLAN"), (3, "UMB")],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            809,
-            5535,
-            "Flow-Info",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(810, 5535, 0, 1),
-                optional(813, 5535, 0, UNBOUNDED),
-                optional(812, 5535, 0, 1),
-                optional(811, 5535, 0, 1),
-                optional(511, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            810,
-            5535,
-            "Flow-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            811,
-            5535,
-            "Granted-QoS",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1028, 10415, 0, 1),
-                optional(1026, 10415, 0, 1),
-                optional(1025, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            812,
-            5535,
-            "Requested-QoS",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1028, 10415, 0, 1),
-                optional(1026, 10415, 0, 1),
-                optional(1025, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            813,
-            5535,
-            "Flow-Description-Info",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(507, 10415, 0, 1),
-                optional(1010, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            814,
-            5535,
-            "Rule-Reason-Code",
-            Enumerated,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            815,
-            5535,
-            "AGW-MCC-MNC",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-        ),
-        avp(
-            898,
-            5535,
-            "Access-Network-Physical-Access-ID-Realm",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
-        ),
-        avp(
-            899,
-            5535,
-            "Access-Network-Physical-Access-ID-Value",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
-        ),
-        avp(
-            900,
-            5535,
-            "Access-Network-Physical-Access-ID",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[
-                optional(899, 5535, 0, 1),
-                optional(898, 5535, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
-        ),
-        avp(
-            9010,
-            5535,
-            "3GPP2-BSID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID)",
-        ),
-    ]
-};
-/// Tables of 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 (v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "tgpp2",
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0",
-        version: "v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 5535,
-                name: "3GPP2",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|tgpp2|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0|v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)
+V|5535|3GPP2
+A|800|5535|Enumerated|May|May|Must|Flow-Operation|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+E|0|TERMINATION
+E|1|ESTABLISHMENT
+E|2|MODIFICATION
+A|801|5535|Grouped|May|May|Must|3GPP2-Charging-Rule-Install|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|[,802,5535,0,* [,1005,10415,0,* [,1004,10415,0,* [,*,0,0,*
+A|802|5535|Grouped|May|May|Must|3GPP2-Charging-Rule-Definition|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|{,1005,10415,1,1 [,439,0,0,1 [,432,0,0,1 [,810,5535,0,1 [,507,10415,0,* [,511,10415,0,1 [,804,5535,0,1 [,1011,10415,0,1 [,1009,10415,0,1 [,1008,10415,0,1 [,1007,10415,0,1 [,1010,10415,0,1 [,505,10415,0,1 [,510,10415,0,* [,*,0,0,*
+A|803|5535|Enumerated|May|May|Must|3GPP2-Event-Trigger|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+E|0|PCF_CHANGE
+E|1|QOS_CHANGE
+E|2|RAT_CHANGE
+E|3|TFT_CHANGE
+E|4|PLMN_CHANGE
+E|5|LOSS_OF_FLOW
+E|6|RECOVERY_OF_FLOW
+E|7|IP-CAN_CHANGE
+E|8|PCC_RULE_FAILURE
+E|9|ACCESS_NETWORK_PHYSICAL_ACCESS_ID_CHANGE
+A|804|5535|Grouped|May|May|Must|3GPP2-QoS-Information|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|[,1028,10415,0,1 [,516,10415,0,1 [,515,10415,0,1 [,1026,10415,0,1 [,1025,10415,0,1 [,*,0,0,*
+A|805|5535|Grouped|May|May|Must|3GPP2-Charging-Rule-Report|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|[,1005,10415,0,* [,1004,10415,0,* [,1019,10415,0,1 [,814,5535,0,1 [,*,0,0,*
+A|806|5535|Address|May|May|Must|AGW-IP-Address|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+A|807|5535|Address|May|May|Must|AGW-IPv6-Address|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+A|808|5535|Enumerated|May|May|Must|3GPP2-RAT-Type|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+E|0|CDMA2000-1X
+E|1|HRPD
+E|2|WLAN
+E|3|UMB
+A|809|5535|Grouped|May|May|Must|Flow-Info|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|[,810,5535,0,1 [,813,5535,0,* [,812,5535,0,1 [,811,5535,0,1 [,511,10415,0,1 [,*,0,0,*
+A|810|5535|UTF8String|Must|May|Must|Flow-Identifier|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+A|811|5535|Grouped|May|May|Must|Granted-QoS|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|[,1028,10415,0,1 [,1026,10415,0,1 [,1025,10415,0,1 [,*,0,0,*
+A|812|5535|Grouped|May|May|Must|Requested-QoS|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|[,1028,10415,0,1 [,1026,10415,0,1 [,1025,10415,0,1 [,*,0,0,*
+A|813|5535|Grouped|May|May|Must|Flow-Description-Info|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+G|[,507,10415,0,1 [,1010,10415,0,1 [,*,0,0,*
+A|814|5535|Enumerated|May|May|Must|Rule-Reason-Code|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+A|815|5535|UTF8String|Must|May|Must|AGW-MCC-MNC|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs
+A|898|5535|OctetString|May|May|Must|Access-Network-Physical-Access-ID-Realm|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs
+A|899|5535|OctetString|May|May|Must|Access-Network-Physical-Access-ID-Value|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs
+A|900|5535|Grouped|May|May|Must|Access-Network-Physical-Access-ID|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs
+G|[,899,5535,0,1 [,898,5535,0,1 [,*,0,0,*
+A|9010|5535|UTF8String|Must|May|Must|3GPP2-BSID|3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID)
+"#;
+/// Tables of 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 (v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -716,854 +716,107 @@ impl rt::AvpData for MbmsGwUdpPortIndicator {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 67usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1,
-            10415,
-            "3GPP-IMSI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            2,
-            10415,
-            "3GPP-Charging-Id",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            3,
-            10415,
-            "3GPP-PDP-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "IPv4"),
-                (1, "PPP"),
-                (2, "IPv6"),
-                (3, "IPv4v6"),
-                (4, "Non-IP"),
-                (5, "Unstructured"),
-                (6, "Ethernet"),
-            ],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            4,
-            10415,
-            "3GPP-CG-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            5,
-            10415,
-            "3GPP-GPRS-Negotiated-QoS-Profile",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            6,
-            10415,
-            "3GPP-SGSN-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            7,
-            10415,
-            "3GPP-GGSN-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            8,
-            10415,
-            "3GPP-IMSI-MCC-MNC",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            9,
-            10415,
-            "3GPP-GGSN-MCC-MNC",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            10,
-            10415,
-            "3GPP-NSAPI",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            11,
-            10415,
-            "3GPP-Session-Stop-Indicator",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            12,
-            10415,
-            "3GPP-Selection-Mode",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            13,
-            10415,
-            "3GPP-Charging-Characteristics",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            14,
-            10415,
-            "3GPP-CG-IPv6-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            15,
-            10415,
-            "3GPP-SGSN-IPv6-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            16,
-            10415,
-            "3GPP-GGSN-IPv6-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            17,
-            10415,
-            "3GPP-IPv6-DNS-Servers",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            18,
-            10415,
-            "3GPP-SGSN-MCC-MNC",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            19,
-            10415,
-            "3GPP-Teardown-Indicator",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            20,
-            10415,
-            "3GPP-IMEISV",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            21,
-            10415,
-            "3GPP-RAT-Type",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            22,
-            10415,
-            "3GPP-User-Location-Info",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            23,
-            10415,
-            "3GPP-MS-TimeZone",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            24,
-            10415,
-            "3GPP-CAMEL-Charging-Info",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            25,
-            10415,
-            "3GPP-Packet-Filter",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            26,
-            10415,
-            "3GPP-Negotiated-DSCP",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            27,
-            10415,
-            "3GPP-Allocate-IP-Type",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            29,
-            10415,
-            "3GPP-TWAN-Identifier",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            30,
-            10415,
-            "3GPP-User-Location-Info-Time",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            31,
-            10415,
-            "3GPP-Secondary-RAT-Usage",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            32,
-            10415,
-            "3GPP-UE-Local-IP-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            33,
-            10415,
-            "3GPP-UE-Source-Port",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §16.4.7.2",
-        ),
-        avp(
-            900,
-            10415,
-            "TMGI",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            901,
-            10415,
-            "Required-MBMS-Bearer-Capabilities",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            902,
-            10415,
-            "MBMS-StartStop-Indication",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "START"), (1, "STOP"), (2, "UPDATE"), (3, "HEARTBEAT")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            903,
-            10415,
-            "MBMS-Service-Area",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            904,
-            10415,
-            "MBMS-Session-Duration",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            905,
-            10415,
-            "Alternative-APN",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            906,
-            10415,
-            "MBMS-Service-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "MULTICAST"), (1, "BROADCAST")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            907,
-            10415,
-            "MBMS-2G-3G-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "2G"), (1, "3G"), (2, "2G-AND-3G")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            908,
-            10415,
-            "MBMS-Session-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            909,
-            10415,
-            "RAI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            910,
-            10415,
-            "Additional-MBMS-Trace-Info",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            911,
-            10415,
-            "MBMS-Time-To-Data-Transfer",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            912,
-            10415,
-            "MBMS-Session-Repetition-Number",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            913,
-            10415,
-            "MBMS-Required-QoS",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            914,
-            10415,
-            "MBMS-Counting-Information",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "COUNTING-NOT-APPLICABLE"), (1, "COUNTING-APPLICABLE")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            915,
-            10415,
-            "MBMS-User-Data-Mode-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Unicast"), (1, "Multicast_and_Unicast")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            916,
-            10415,
-            "MBMS-GGSN-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            917,
-            10415,
-            "MBMS-GGSN-IPv6-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            918,
-            10415,
-            "MBMS-BMSC-SSM-IP-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            919,
-            10415,
-            "MBMS-BMSC-SSM-IPv6-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            920,
-            10415,
-            "MBMS-Flow-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            921,
-            10415,
-            "CN-IP-Multicast-Distribution",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NO-IP-MULTICAST"), (1, "IP-MULTICAST")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            922,
-            10415,
-            "MBMS-HC-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "uncompressed-header"), (1, "compressed-header")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            923,
-            10415,
-            "MBMS-Access-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UTRAN"), (1, "E-UTRAN"), (2, "UTRAN-AND-E-UTRAN")],
-            &[],
-            "3GPP TS 29.061 §17.7",
-        ),
-        avp(
-            924,
-            10415,
-            "MBMS-GW-SSM-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            925,
-            10415,
-            "MBMS-GW-SSM-IPv6-Address",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            926,
-            10415,
-            "MBMS-BMSC-SSM-UDP-Port",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            927,
-            10415,
-            "MBMS-GW-UDP-Port",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            928,
-            10415,
-            "MBMS-GW-UDP-Port-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(1, "UDP_PORT_REQUIRED")],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            929,
-            10415,
-            "MBMS-Data-Transfer-Start",
-            Unsigned64,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            930,
-            10415,
-            "MBMS-Data-Transfer-Stop",
-            Unsigned64,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            931,
-            10415,
-            "MBMS-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            932,
-            10415,
-            "Restart-Counter",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            933,
-            10415,
-            "Diagnostic-Info",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-        avp(
-            934,
-            10415,
-            "MBMS-Cell-List",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.061 §20",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.061 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29061",
-        spec: "3GPP TS 29.061",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777223,
-                name: "3GPP Gmb",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.061 §17",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777292,
-                name: "3GPP SGmb",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.061 §20",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29061|3GPP TS 29.061|V17.x (Release 17)
+P|16777223|Auth|3GPP Gmb|3GPP TS 29.061 §17
+P|16777292|Auth|3GPP SGmb|3GPP TS 29.061 §20
+A|1|10415|UTF8String|Must|May|Must|3GPP-IMSI|3GPP TS 29.061 §16.4.7.2
+A|2|10415|OctetString|Must|May|Must|3GPP-Charging-Id|3GPP TS 29.061 §16.4.7.2
+A|3|10415|Enumerated|Must|May|Must|3GPP-PDP-Type|3GPP TS 29.061 §16.4.7.2
+E|0|IPv4
+E|1|PPP
+E|2|IPv6
+E|3|IPv4v6
+E|4|Non-IP
+E|5|Unstructured
+E|6|Ethernet
+A|4|10415|OctetString|Must|May|Must|3GPP-CG-Address|3GPP TS 29.061 §16.4.7.2
+A|5|10415|UTF8String|Must|May|Must|3GPP-GPRS-Negotiated-QoS-Profile|3GPP TS 29.061 §16.4.7.2
+A|6|10415|OctetString|Must|May|Must|3GPP-SGSN-Address|3GPP TS 29.061 §16.4.7.2
+A|7|10415|OctetString|Must|May|Must|3GPP-GGSN-Address|3GPP TS 29.061 §16.4.7.2
+A|8|10415|UTF8String|Must|May|Must|3GPP-IMSI-MCC-MNC|3GPP TS 29.061 §16.4.7.2
+A|9|10415|UTF8String|Must|May|Must|3GPP-GGSN-MCC-MNC|3GPP TS 29.061 §16.4.7.2
+A|10|10415|OctetString|Must|May|Must|3GPP-NSAPI|3GPP TS 29.061 §16.4.7.2
+A|11|10415|UTF8String|Must|May|Must|3GPP-Session-Stop-Indicator|3GPP TS 29.061 §16.4.7.2
+A|12|10415|UTF8String|Must|May|Must|3GPP-Selection-Mode|3GPP TS 29.061 §16.4.7.2
+A|13|10415|UTF8String|Must|May|Must|3GPP-Charging-Characteristics|3GPP TS 29.061 §16.4.7.2
+A|14|10415|OctetString|Must|May|Must|3GPP-CG-IPv6-Address|3GPP TS 29.061 §16.4.7.2
+A|15|10415|OctetString|Must|May|Must|3GPP-SGSN-IPv6-Address|3GPP TS 29.061 §16.4.7.2
+A|16|10415|OctetString|Must|May|Must|3GPP-GGSN-IPv6-Address|3GPP TS 29.061 §16.4.7.2
+A|17|10415|OctetString|Must|May|Must|3GPP-IPv6-DNS-Servers|3GPP TS 29.061 §16.4.7.2
+A|18|10415|UTF8String|Must|May|Must|3GPP-SGSN-MCC-MNC|3GPP TS 29.061 §16.4.7.2
+A|19|10415|OctetString|Must|May|Must|3GPP-Teardown-Indicator|3GPP TS 29.061 §16.4.7.2
+A|20|10415|OctetString|Must|May|Must|3GPP-IMEISV|3GPP TS 29.061 §16.4.7.2
+A|21|10415|OctetString|Must|May|Must|3GPP-RAT-Type|3GPP TS 29.061 §16.4.7.2
+A|22|10415|OctetString|Must|May|Must|3GPP-User-Location-Info|3GPP TS 29.061 §16.4.7.2
+A|23|10415|OctetString|Must|May|Must|3GPP-MS-TimeZone|3GPP TS 29.061 §16.4.7.2
+A|24|10415|OctetString|Must|May|Must|3GPP-CAMEL-Charging-Info|3GPP TS 29.061 §16.4.7.2
+A|25|10415|OctetString|Must|May|Must|3GPP-Packet-Filter|3GPP TS 29.061 §16.4.7.2
+A|26|10415|OctetString|Must|May|Must|3GPP-Negotiated-DSCP|3GPP TS 29.061 §16.4.7.2
+A|27|10415|OctetString|Must|May|Must|3GPP-Allocate-IP-Type|3GPP TS 29.061 §16.4.7.2
+A|29|10415|OctetString|Must|May|Must|3GPP-TWAN-Identifier|3GPP TS 29.061 §16.4.7.2
+A|30|10415|OctetString|Must|May|Must|3GPP-User-Location-Info-Time|3GPP TS 29.061 §16.4.7.2
+A|31|10415|OctetString|Must|May|Must|3GPP-Secondary-RAT-Usage|3GPP TS 29.061 §16.4.7.2
+A|32|10415|OctetString|Must|May|Must|3GPP-UE-Local-IP-Address|3GPP TS 29.061 §16.4.7.2
+A|33|10415|OctetString|Must|May|Must|3GPP-UE-Source-Port|3GPP TS 29.061 §16.4.7.2
+A|900|10415|OctetString|Must|May|Must|TMGI|3GPP TS 29.061 §17.7
+A|901|10415|UTF8String|Must|May|Must|Required-MBMS-Bearer-Capabilities|3GPP TS 29.061 §17.7
+A|902|10415|Enumerated|Must|May|Must|MBMS-StartStop-Indication|3GPP TS 29.061 §17.7
+E|0|START
+E|1|STOP
+E|2|UPDATE
+E|3|HEARTBEAT
+A|903|10415|OctetString|Must|May|Must|MBMS-Service-Area|3GPP TS 29.061 §17.7
+A|904|10415|OctetString|Must|May|Must|MBMS-Session-Duration|3GPP TS 29.061 §17.7
+A|905|10415|UTF8String|Must|May|Must|Alternative-APN|3GPP TS 29.061 §17.7
+A|906|10415|Enumerated|Must|May|Must|MBMS-Service-Type|3GPP TS 29.061 §17.7
+E|0|MULTICAST
+E|1|BROADCAST
+A|907|10415|Enumerated|Must|May|Must|MBMS-2G-3G-Indicator|3GPP TS 29.061 §17.7
+E|0|2G
+E|1|3G
+E|2|2G-AND-3G
+A|908|10415|OctetString|Must|May|Must|MBMS-Session-Identity|3GPP TS 29.061 §17.7
+A|909|10415|UTF8String|Must|May|Must|RAI|3GPP TS 29.061 §17.7
+A|910|10415|OctetString|Must|May|Must|Additional-MBMS-Trace-Info|3GPP TS 29.061 §17.7
+A|911|10415|OctetString|Must|May|Must|MBMS-Time-To-Data-Transfer|3GPP TS 29.061 §17.7
+A|912|10415|OctetString|Must|May|Must|MBMS-Session-Repetition-Number|3GPP TS 29.061 §17.7
+A|913|10415|UTF8String|MustNot|May|Must|MBMS-Required-QoS|3GPP TS 29.061 §17.7
+A|914|10415|Enumerated|MustNot|May|Must|MBMS-Counting-Information|3GPP TS 29.061 §17.7
+E|0|COUNTING-NOT-APPLICABLE
+E|1|COUNTING-APPLICABLE
+A|915|10415|Enumerated|MustNot|May|Must|MBMS-User-Data-Mode-Indication|3GPP TS 29.061 §17.7
+E|0|Unicast
+E|1|Multicast_and_Unicast
+A|916|10415|OctetString|Must|May|Must|MBMS-GGSN-Address|3GPP TS 29.061 §17.7
+A|917|10415|OctetString|Must|May|Must|MBMS-GGSN-IPv6-Address|3GPP TS 29.061 §17.7
+A|918|10415|OctetString|Must|May|Must|MBMS-BMSC-SSM-IP-Address|3GPP TS 29.061 §17.7
+A|919|10415|OctetString|Must|May|Must|MBMS-BMSC-SSM-IPv6-Address|3GPP TS 29.061 §17.7
+A|920|10415|OctetString|MustNot|May|Must|MBMS-Flow-Identifier|3GPP TS 29.061 §17.7
+A|921|10415|Enumerated|MustNot|May|Must|CN-IP-Multicast-Distribution|3GPP TS 29.061 §17.7
+E|0|NO-IP-MULTICAST
+E|1|IP-MULTICAST
+A|922|10415|Enumerated|MustNot|May|Must|MBMS-HC-Indicator|3GPP TS 29.061 §17.7
+E|0|uncompressed-header
+E|1|compressed-header
+A|923|10415|Enumerated|Must|May|Must|MBMS-Access-Indicator|3GPP TS 29.061 §17.7
+E|0|UTRAN
+E|1|E-UTRAN
+E|2|UTRAN-AND-E-UTRAN
+A|924|10415|Address|MustNot|May|Must|MBMS-GW-SSM-IP-Address|3GPP TS 29.061 §20
+A|925|10415|OctetString|MustNot|May|Must|MBMS-GW-SSM-IPv6-Address|3GPP TS 29.061 §20
+A|926|10415|OctetString|MustNot|May|Must|MBMS-BMSC-SSM-UDP-Port|3GPP TS 29.061 §20
+A|927|10415|OctetString|MustNot|May|Must|MBMS-GW-UDP-Port|3GPP TS 29.061 §20
+A|928|10415|Enumerated|MustNot|May|Must|MBMS-GW-UDP-Port-Indicator|3GPP TS 29.061 §20
+E|1|UDP_PORT_REQUIRED
+A|929|10415|Unsigned64|Must|May|Must|MBMS-Data-Transfer-Start|3GPP TS 29.061 §20
+A|930|10415|Unsigned64|Must|May|Must|MBMS-Data-Transfer-Stop|3GPP TS 29.061 §20
+A|931|10415|Unsigned32|Must|May|Must|MBMS-Flags|3GPP TS 29.061 §20
+A|932|10415|Unsigned32|Must|May|Must|Restart-Counter|3GPP TS 29.061 §20
+A|933|10415|Unsigned32|Must|May|Must|Diagnostic-Info|3GPP TS 29.061 §20
+A|934|10415|OctetString|Must|May|Must|MBMS-Cell-List|3GPP TS 29.061 §20
+"#;
+/// Tables of 3GPP TS 29.061 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

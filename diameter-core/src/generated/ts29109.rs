@@ -3272,381 +3272,43 @@ impl BootstrappingInfoAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 21usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            400,
-            10415,
-            "GBA-UserSecSettings",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            401,
-            10415,
-            "Transaction-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            402,
-            10415,
-            "NAF-Hostname",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            403,
-            10415,
-            "GAA-Service-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            404,
-            10415,
-            "Key-ExpiryTime",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            405,
-            10415,
-            "ME-Key-Material",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            406,
-            10415,
-            "UICC-Key-Material",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            407,
-            10415,
-            "GBA_U-Awareness-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NO"), (1, "YES")],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            408,
-            10415,
-            "BootstrapInfoCreationTime",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            409,
-            10415,
-            "GUSS-Timestamp",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            410,
-            10415,
-            "GBA-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            411,
-            10415,
-            "UE-Id",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            412,
-            10415,
-            "UE-Id-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            413,
-            10415,
-            "UICC-App-Label",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            414,
-            10415,
-            "UICC-ME",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "GBA_ME"), (1, "GBA_U")],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            415,
-            10415,
-            "Requested-Key-Lifetime",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            416,
-            10415,
-            "Private-Identity-Request",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            417,
-            10415,
-            "GBA-Push-Info",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            418,
-            10415,
-            "NAF-SA-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            419,
-            10415,
-            "Security-Feature-Request",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-        avp(
-            420,
-            10415,
-            "Security-Feature-Response",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.109 §6.3",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.109 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29109",
-        spec: "3GPP TS 29.109",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777221,
-                name: "3GPP Zh",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.109 §6",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777220,
-                name: "3GPP Zn",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.109 §6",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                303,
-                16777221,
-                "Multimedia-Auth",
-                "MA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(601, 10415, 0, 1),
-                    optional(612, 10415, 0, 1),
-                    optional(607, 10415, 0, 1),
-                    optional(602, 10415, 0, 1),
-                    optional(409, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(601, 10415, 0, 1),
-                    optional(607, 10415, 0, 1),
-                    optional(612, 10415, 0, 1),
-                    optional(400, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.109 §6.1",
-            ),
-            command(
-                310,
-                16777220,
-                "Bootstrapping-Info",
-                "BI",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(260, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(403, 10415, 0, UNBOUNDED),
-                    required(401, 10415, 1, 1),
-                    required(402, 10415, 1, 1),
-                    optional(407, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(405, 10415, 0, 1),
-                    optional(406, 10415, 0, 1),
-                    optional(404, 10415, 0, 1),
-                    optional(408, 10415, 0, 1),
-                    optional(400, 10415, 0, 1),
-                    optional(410, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.109 §6.2",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29109|3GPP TS 29.109|V17.x (Release 17)
+P|16777221|Auth|3GPP Zh|3GPP TS 29.109 §6
+P|16777220|Auth|3GPP Zn|3GPP TS 29.109 §6
+A|400|10415|OctetString|MustNot|May|Must|GBA-UserSecSettings|3GPP TS 29.109 §6.3
+A|401|10415|OctetString|MustNot|May|Must|Transaction-Identifier|3GPP TS 29.109 §6.3
+A|402|10415|OctetString|MustNot|May|Must|NAF-Hostname|3GPP TS 29.109 §6.3
+A|403|10415|OctetString|MustNot|May|Must|GAA-Service-Identifier|3GPP TS 29.109 §6.3
+A|404|10415|Time|MustNot|May|Must|Key-ExpiryTime|3GPP TS 29.109 §6.3
+A|405|10415|OctetString|MustNot|May|Must|ME-Key-Material|3GPP TS 29.109 §6.3
+A|406|10415|OctetString|MustNot|May|Must|UICC-Key-Material|3GPP TS 29.109 §6.3
+A|407|10415|Enumerated|MustNot|May|Must|GBA_U-Awareness-Indicator|3GPP TS 29.109 §6.3
+E|0|NO
+E|1|YES
+A|408|10415|Time|MustNot|May|Must|BootstrapInfoCreationTime|3GPP TS 29.109 §6.3
+A|409|10415|Time|MustNot|May|Must|GUSS-Timestamp|3GPP TS 29.109 §6.3
+A|410|10415|Enumerated|MustNot|May|Must|GBA-Type|3GPP TS 29.109 §6.3
+A|411|10415|OctetString|MustNot|May|Must|UE-Id|3GPP TS 29.109 §6.3
+A|412|10415|Enumerated|MustNot|May|Must|UE-Id-Type|3GPP TS 29.109 §6.3
+A|413|10415|OctetString|MustNot|May|Must|UICC-App-Label|3GPP TS 29.109 §6.3
+A|414|10415|Enumerated|MustNot|May|Must|UICC-ME|3GPP TS 29.109 §6.3
+E|0|GBA_ME
+E|1|GBA_U
+A|415|10415|Time|MustNot|May|Must|Requested-Key-Lifetime|3GPP TS 29.109 §6.3
+A|416|10415|Enumerated|MustNot|May|Must|Private-Identity-Request|3GPP TS 29.109 §6.3
+A|417|10415|OctetString|MustNot|May|Must|GBA-Push-Info|3GPP TS 29.109 §6.3
+A|418|10415|OctetString|MustNot|May|Must|NAF-SA-Identifier|3GPP TS 29.109 §6.3
+A|419|10415|OctetString|MustNot|May|Must|Security-Feature-Request|3GPP TS 29.109 §6.3
+A|420|10415|OctetString|MustNot|May|Must|Security-Feature-Response|3GPP TS 29.109 §6.3
+C|303|16777221|1|Multimedia-Auth|MA|3GPP TS 29.109 §6.1
+Q|<,263,0,1,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 [,293,0,0,1 [,1,0,0,1 [,601,10415,0,1 [,612,10415,0,1 [,607,10415,0,1 [,602,10415,0,1 [,409,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,601,10415,0,1 [,607,10415,0,1 [,612,10415,0,1 [,400,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|310|16777220|1|Bootstrapping-Info|BI|3GPP TS 29.109 §6.2
+Q|<,263,0,1,1 {,260,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 [,293,0,0,1 [,403,10415,0,* {,401,10415,1,1 {,402,10415,1,1 [,407,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,405,10415,0,1 [,406,10415,0,1 [,404,10415,0,1 [,408,10415,0,1 [,400,10415,0,1 [,410,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+"#;
+/// Tables of 3GPP TS 29.109 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

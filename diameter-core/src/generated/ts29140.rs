@@ -1630,271 +1630,33 @@ impl StatusWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 18usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1100,
-            10415,
-            "Served-User-Identity",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(701, 10415, 0, 1),
-                optional(1101, 10415, 0, 1),
-                optional(1102, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1103,
-            10415,
-            "Trigger-Event",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1104,
-            10415,
-            "Sender-Address",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1105,
-            10415,
-            "Initial-Recipient-Address",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1107, 10415, 1, 1),
-                required(1108, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1106,
-            10415,
-            "Result-Recipient-Address",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1107, 10415, 1, 1),
-                required(1108, 10415, 1, 1),
-                optional(1109, 10415, 0, 1),
-                optional(1119, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1107,
-            10415,
-            "MM10-Sequence-Number",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1108,
-            10415,
-            "MM10-Recipient-Address",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1109,
-            10415,
-            "Routeing-Address",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1110,
-            10415,
-            "Originating-Interface",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1111,
-            10415,
-            "Delivery-Report",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1112,
-            10415,
-            "Read-Reply",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1113,
-            10415,
-            "Sender-Visibility",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1114,
-            10415,
-            "Service-Key",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1115,
-            10415,
-            "Billing-Information",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1116,
-            10415,
-            "Status",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1117, 10415, 0, 1),
-                optional(1118, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1117,
-            10415,
-            "Status-Code",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1118,
-            10415,
-            "Status-Text",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-        avp(
-            1119,
-            10415,
-            "Routeing-Address-Resolution",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.140 §6",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.140 (V6.x (Release 6)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29140",
-        spec: "3GPP TS 29.140",
-        version: "V6.x (Release 6)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777226,
-                name: "3GPP MM10",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.140 §6",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29140|3GPP TS 29.140|V6.x (Release 6)
+P|16777226|Auth|3GPP MM10|3GPP TS 29.140 §6
+A|1100|10415|Grouped|MustNot|May|Must|Served-User-Identity|3GPP TS 29.140 §6
+G|[,701,10415,0,1 [,1101,10415,0,1 [,1102,10415,0,1 [,*,0,0,*
+A|1103|10415|Enumerated|MustNot|May|Must|Trigger-Event|3GPP TS 29.140 §6
+A|1104|10415|UTF8String|MustNot|May|Must|Sender-Address|3GPP TS 29.140 §6
+A|1105|10415|Grouped|MustNot|May|Must|Initial-Recipient-Address|3GPP TS 29.140 §6
+G|{,1107,10415,1,1 {,1108,10415,1,1 [,*,0,0,*
+A|1106|10415|Grouped|MustNot|May|Must|Result-Recipient-Address|3GPP TS 29.140 §6
+G|{,1107,10415,1,1 {,1108,10415,1,1 [,1109,10415,0,1 [,1119,10415,0,1 [,*,0,0,*
+A|1107|10415|Unsigned32|MustNot|May|Must|MM10-Sequence-Number|3GPP TS 29.140 §6
+A|1108|10415|UTF8String|MustNot|May|Must|MM10-Recipient-Address|3GPP TS 29.140 §6
+A|1109|10415|UTF8String|MustNot|May|Must|Routeing-Address|3GPP TS 29.140 §6
+A|1110|10415|Enumerated|MustNot|May|Must|Originating-Interface|3GPP TS 29.140 §6
+A|1111|10415|Enumerated|MustNot|May|Must|Delivery-Report|3GPP TS 29.140 §6
+A|1112|10415|Enumerated|MustNot|May|Must|Read-Reply|3GPP TS 29.140 §6
+A|1113|10415|Enumerated|MustNot|May|Must|Sender-Visibility|3GPP TS 29.140 §6
+A|1114|10415|UTF8String|MustNot|May|Must|Service-Key|3GPP TS 29.140 §6
+A|1115|10415|UTF8String|MustNot|May|Must|Billing-Information|3GPP TS 29.140 §6
+A|1116|10415|Grouped|MustNot|May|Must|Status|3GPP TS 29.140 §6
+G|[,1117,10415,0,1 [,1118,10415,0,1 [,*,0,0,*
+A|1117|10415|UTF8String|MustNot|May|Must|Status-Code|3GPP TS 29.140 §6
+A|1118|10415|UTF8String|MustNot|May|Must|Status-Text|3GPP TS 29.140 §6
+A|1119|10415|Enumerated|MustNot|May|Must|Routeing-Address-Resolution|3GPP TS 29.140 §6
+"#;
+/// Tables of 3GPP TS 29.140 (V6.x (Release 6)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

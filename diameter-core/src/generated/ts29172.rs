@@ -11456,1078 +11456,137 @@ impl LocationReportAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 66usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            2500,
-            10415,
-            "SLg-Location-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "CURRENT_LOCATION"),
-                (1, "CURRENT_OR_LAST_KNOWN_LOCATION"),
-                (2, "INITIAL_LOCATION"),
-                (3, "ACTIVATE_DEFERRED_LOCATION"),
-                (4, "CANCEL_DEFERRED_LOCATION"),
-                (5, "NOTIFICATION_VERIFICATION_ONLY"),
-            ],
-            &[],
-            "3GPP TS 29.172 §7.4.2",
-        ),
-        avp(
-            2501,
-            10415,
-            "LCS-EPS-Client-Name",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1238, 10415, 0, 1),
-                optional(1237, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.3",
-        ),
-        avp(
-            2502,
-            10415,
-            "LCS-Requestor-Name",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1240, 10415, 0, 1),
-                optional(1237, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.4",
-        ),
-        avp(
-            2503,
-            10415,
-            "LCS-Priority",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.5",
-        ),
-        avp(
-            2504,
-            10415,
-            "LCS-QoS",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2523, 10415, 0, 1),
-                optional(2505, 10415, 0, 1),
-                optional(2506, 10415, 0, 1),
-                optional(2507, 10415, 0, 1),
-                optional(2509, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.6",
-        ),
-        avp(
-            2505,
-            10415,
-            "Horizontal-Accuracy",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.7",
-        ),
-        avp(
-            2506,
-            10415,
-            "Vertical-Accuracy",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.8",
-        ),
-        avp(
-            2507,
-            10415,
-            "Vertical-Requested",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "VERTICAL_COORDINATE_IS_NOT_REQUESTED"),
-                (1, "VERTICAL_COORDINATE_IS_REQUESTED"),
-            ],
-            &[],
-            "3GPP TS 29.172 §7.4.9",
-        ),
-        avp(
-            2508,
-            10415,
-            "Velocity-Requested",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "VELOCITY_IS_NOT_REQUESTED"), (1, "VELOCITY_IS_REQUESTED")],
-            &[],
-            "3GPP TS 29.172 §7.4.10",
-        ),
-        avp(
-            2509,
-            10415,
-            "Response-Time",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "LOW_DELAY"), (1, "DELAY_TOLERANT")],
-            &[],
-            "3GPP TS 29.172 §7.4.11",
-        ),
-        avp(
-            2510,
-            10415,
-            "Supported-GAD-Shapes",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.12",
-        ),
-        avp(
-            2511,
-            10415,
-            "LCS-Codeword",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.13",
-        ),
-        avp(
-            2512,
-            10415,
-            "LCS-Privacy-Check",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "ALLOWED_WITHOUT_NOTIFICATION"),
-                (1, "ALLOWED_WITH_NOTIFICATION"),
-                (2, "ALLOWED_IF_NO_RESPONSE"),
-                (3, "RESTRICTED_IF_NO_RESPONSE"),
-                (4, "NOT_ALLOWED"),
-            ],
-            &[],
-            "3GPP TS 29.172 §7.4.14",
-        ),
-        avp(
-            2513,
-            10415,
-            "Accuracy-Fulfilment-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "REQUESTED_ACCURACY_FULFILLED"),
-                (1, "REQUESTED_ACCURACY_NOT_FULFILLED"),
-            ],
-            &[],
-            "3GPP TS 29.172 §7.4.15",
-        ),
-        avp(
-            2514,
-            10415,
-            "Age-Of-Location-Estimate",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.16",
-        ),
-        avp(
-            2515,
-            10415,
-            "Velocity-Estimate",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.17",
-        ),
-        avp(
-            2516,
-            10415,
-            "EUTRAN-Positioning-Data",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.18",
-        ),
-        avp(
-            2517,
-            10415,
-            "ECGI",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.19",
-        ),
-        avp(
-            2518,
-            10415,
-            "Location-Event",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "EMERGENCY_CALL_ORIGINATION"),
-                (1, "EMERGENCY_CALL_RELEASE"),
-                (2, "MO_LR"),
-                (3, "EMERGENCY_CALL_HANDOVER"),
-                (4, "DEFERRED_MT_LR_RESPONSE"),
-                (5, "DEFERRED_MO_LR_TTTP_INITIATION"),
-                (6, "DELAYED_LOCATION_REPORTING"),
-            ],
-            &[],
-            "3GPP TS 29.172 §7.4.20",
-        ),
-        avp(
-            2519,
-            10415,
-            "Pseudonym-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "PSEUDONYM_NOT_REQUESTED"), (1, "PSEUDONYM_REQUESTED")],
-            &[],
-            "3GPP TS 29.172 §7.4.21",
-        ),
-        avp(
-            2520,
-            10415,
-            "LCS-Service-Type-ID",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.22",
-        ),
-        avp(
-            2521,
-            10415,
-            "LCS-Privacy-Check-Non-Session",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[required(2512, 10415, 1, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "3GPP TS 29.172 §7.4.23",
-        ),
-        avp(
-            2522,
-            10415,
-            "LCS-Privacy-Check-Session",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[required(2512, 10415, 1, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "3GPP TS 29.172 §7.4.24",
-        ),
-        avp(
-            2523,
-            10415,
-            "LCS-QoS-Class",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ASSURED"), (1, "BEST_EFFORT")],
-            &[],
-            "3GPP TS 29.172 §7.4.27",
-        ),
-        avp(
-            2524,
-            10415,
-            "GERAN-Positioning-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2525, 10415, 0, 1),
-                optional(2526, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.29",
-        ),
-        avp(
-            2525,
-            10415,
-            "GERAN-Positioning-Data",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.30",
-        ),
-        avp(
-            2526,
-            10415,
-            "GERAN-GANSS-Positioning-Data",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.31",
-        ),
-        avp(
-            2527,
-            10415,
-            "UTRAN-Positioning-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2528, 10415, 0, 1),
-                optional(2529, 10415, 0, 1),
-                optional(2558, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.32",
-        ),
-        avp(
-            2528,
-            10415,
-            "UTRAN-Positioning-Data",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.33",
-        ),
-        avp(
-            2529,
-            10415,
-            "UTRAN-GANSS-Positioning-Data",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.34",
-        ),
-        avp(
-            2530,
-            10415,
-            "LRR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.35",
-        ),
-        avp(
-            2531,
-            10415,
-            "LCS-Reference-Number",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.37",
-        ),
-        avp(
-            2532,
-            10415,
-            "Deferred-Location-Type",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.36",
-        ),
-        avp(
-            2533,
-            10415,
-            "Area-Event-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2534, 10415, 1, 1),
-                optional(2538, 10415, 0, 1),
-                optional(2539, 10415, 0, 1),
-                optional(2561, 10415, 0, 1),
-                optional(2562, 10415, 0, 1),
-                optional(2563, 10415, 0, 1),
-                optional(2564, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.38",
-        ),
-        avp(
-            2534,
-            10415,
-            "Area-Definition",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2535, 10415, 1, 10),
-                optional(2565, 10415, 0, 240),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.39",
-        ),
-        avp(
-            2535,
-            10415,
-            "Area",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2536, 10415, 1, 1),
-                required(2537, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.40",
-        ),
-        avp(
-            2536,
-            10415,
-            "Area-Type",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.41",
-        ),
-        avp(
-            2537,
-            10415,
-            "Area-Identification",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.42",
-        ),
-        avp(
-            2538,
-            10415,
-            "Occurrence-Info",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ONE_TIME_EVENT"), (1, "MULTIPLE_TIME_EVENT")],
-            &[],
-            "3GPP TS 29.172 §7.4.43",
-        ),
-        avp(
-            2539,
-            10415,
-            "Interval-Time",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.44",
-        ),
-        avp(
-            2540,
-            10415,
-            "Periodic-LDR-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2541, 10415, 1, 1),
-                required(2542, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.45",
-        ),
-        avp(
-            2541,
-            10415,
-            "Reporting-Amount",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.46",
-        ),
-        avp(
-            2542,
-            10415,
-            "Reporting-Interval",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.47",
-        ),
-        avp(
-            2543,
-            10415,
-            "Reporting-PLMN-List",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2544, 10415, 1, 20),
-                optional(2551, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.48",
-        ),
-        avp(
-            2544,
-            10415,
-            "PLMN-ID-List",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1407, 10415, 1, 1),
-                optional(2550, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.49",
-        ),
-        avp(
-            2545,
-            10415,
-            "PLR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.52",
-        ),
-        avp(
-            2546,
-            10415,
-            "PLA-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.53",
-        ),
-        avp(
-            2547,
-            10415,
-            "Deferred-MT-LR-Data",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2532, 10415, 1, 1),
-                optional(2548, 10415, 0, 1),
-                optional(2401, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.54",
-        ),
-        avp(
-            2548,
-            10415,
-            "Termination-Cause-3GPP",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.55",
-        ),
-        avp(
-            2549,
-            10415,
-            "LRA-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.56",
-        ),
-        avp(
-            2550,
-            10415,
-            "Periodic-Location-Support-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
-            &[],
-            "3GPP TS 29.172 §7.4.50",
-        ),
-        avp(
-            2551,
-            10415,
-            "Prioritized-List-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NOT_PRIORITIZED"), (1, "PRIORITIZED")],
-            &[],
-            "3GPP TS 29.172 §7.4.51",
-        ),
-        avp(
-            2552,
-            10415,
-            "ESMLC-Cell-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2517, 10415, 0, 1),
-                optional(2553, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.57",
-        ),
-        avp(
-            2553,
-            10415,
-            "Cell-Portion-ID",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.58",
-        ),
-        avp(
-            2554,
-            10415,
-            "1xRTT-RCID",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.59",
-        ),
-        avp(
-            2555,
-            10415,
-            "Delayed-Location-Reporting-Data",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2548, 10415, 0, 1),
-                optional(2401, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.60",
-        ),
-        avp(
-            2556,
-            10415,
-            "Civic-Address",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.61",
-        ),
-        avp(
-            2557,
-            10415,
-            "Barometric-Pressure",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.62",
-        ),
-        avp(
-            2558,
-            10415,
-            "UTRAN-Additional-Positioning-Data",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.63",
-        ),
-        avp(
-            2559,
-            10415,
-            "Motion-Event-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2560, 10415, 1, 1),
-                optional(2538, 10415, 0, 1),
-                optional(2539, 10415, 0, 1),
-                optional(2561, 10415, 0, 1),
-                optional(2562, 10415, 0, 1),
-                optional(2563, 10415, 0, 1),
-                optional(2564, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.64",
-        ),
-        avp(
-            2560,
-            10415,
-            "Linear-Distance",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.65",
-        ),
-        avp(
-            2561,
-            10415,
-            "Maximum-Interval",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.66",
-        ),
-        avp(
-            2562,
-            10415,
-            "Sampling-Interval",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.67",
-        ),
-        avp(
-            2563,
-            10415,
-            "Reporting-Duration",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.68",
-        ),
-        avp(
-            2564,
-            10415,
-            "Reporting-Location-Requirements",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.172 §7.4.69",
-        ),
-        avp(
-            2565,
-            10415,
-            "Additional-Area",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2536, 10415, 1, 1),
-                required(2537, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.172 §7.4.70",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.172 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29172",
-        spec: "3GPP TS 29.172",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777255,
-                name: "3GPP SLg",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.172 §7.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                8388620,
-                16777255,
-                "Provide-Location",
-                "PL",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(2500, 10415, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(701, 10415, 0, 1),
-                    optional(1402, 10415, 0, 1),
-                    required(2501, 10415, 1, 1),
-                    required(1241, 10415, 1, 1),
-                    optional(2502, 10415, 0, 1),
-                    optional(2503, 10415, 0, 1),
-                    optional(2504, 10415, 0, 1),
-                    optional(2508, 10415, 0, 1),
-                    optional(2510, 10415, 0, 1),
-                    optional(2520, 10415, 0, 1),
-                    optional(2511, 10415, 0, 1),
-                    optional(2521, 10415, 0, 1),
-                    optional(2522, 10415, 0, 1),
-                    optional(493, 0, 0, 1),
-                    optional(2532, 10415, 0, 1),
-                    optional(2531, 10415, 0, 1),
-                    optional(2533, 10415, 0, 1),
-                    optional(2405, 10415, 0, 1),
-                    optional(2545, 10415, 0, 1),
-                    optional(2540, 10415, 0, 1),
-                    optional(2543, 10415, 0, 1),
-                    optional(2559, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1242, 10415, 0, 1),
-                    optional(2513, 10415, 0, 1),
-                    optional(2514, 10415, 0, 1),
-                    optional(2515, 10415, 0, 1),
-                    optional(2516, 10415, 0, 1),
-                    optional(2517, 10415, 0, 1),
-                    optional(2524, 10415, 0, 1),
-                    optional(2527, 10415, 0, 1),
-                    optional(1604, 10415, 0, 1),
-                    optional(1607, 10415, 0, 1),
-                    optional(2401, 10415, 0, 1),
-                    optional(2546, 10415, 0, 1),
-                    optional(2552, 10415, 0, 1),
-                    optional(2556, 10415, 0, 1),
-                    optional(2557, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.172 §7.3.1",
-            ),
-            command(
-                8388621,
-                16777255,
-                "Location-Report",
-                "LR",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(2518, 10415, 1, 1),
-                    optional(2501, 10415, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(701, 10415, 0, 1),
-                    optional(1402, 10415, 0, 1),
-                    optional(1242, 10415, 0, 1),
-                    optional(2513, 10415, 0, 1),
-                    optional(2514, 10415, 0, 1),
-                    optional(2515, 10415, 0, 1),
-                    optional(2516, 10415, 0, 1),
-                    optional(2517, 10415, 0, 1),
-                    optional(2524, 10415, 0, 1),
-                    optional(2527, 10415, 0, 1),
-                    optional(2520, 10415, 0, 1),
-                    optional(2519, 10415, 0, 1),
-                    optional(2530, 10415, 0, 1),
-                    optional(2531, 10415, 0, 1),
-                    optional(2547, 10415, 0, 1),
-                    optional(2405, 10415, 0, 1),
-                    optional(2541, 10415, 0, 1),
-                    optional(2540, 10415, 0, 1),
-                    optional(2552, 10415, 0, 1),
-                    optional(2554, 10415, 0, 1),
-                    optional(2555, 10415, 0, 1),
-                    optional(2556, 10415, 0, 1),
-                    optional(2557, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(2405, 10415, 0, 1),
-                    optional(2549, 10415, 0, 1),
-                    optional(2543, 10415, 0, 1),
-                    optional(2531, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.172 §7.3.3",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29172|3GPP TS 29.172|V17.x (Release 17)
+P|16777255|Auth|3GPP SLg|3GPP TS 29.172 §7.1
+A|2500|10415|Enumerated|MustNot|May|Must|SLg-Location-Type|3GPP TS 29.172 §7.4.2
+E|0|CURRENT_LOCATION
+E|1|CURRENT_OR_LAST_KNOWN_LOCATION
+E|2|INITIAL_LOCATION
+E|3|ACTIVATE_DEFERRED_LOCATION
+E|4|CANCEL_DEFERRED_LOCATION
+E|5|NOTIFICATION_VERIFICATION_ONLY
+A|2501|10415|Grouped|MustNot|May|Must|LCS-EPS-Client-Name|3GPP TS 29.172 §7.4.3
+G|[,1238,10415,0,1 [,1237,10415,0,1 [,*,0,0,*
+A|2502|10415|Grouped|MustNot|May|Must|LCS-Requestor-Name|3GPP TS 29.172 §7.4.4
+G|[,1240,10415,0,1 [,1237,10415,0,1 [,*,0,0,*
+A|2503|10415|Unsigned32|MustNot|May|Must|LCS-Priority|3GPP TS 29.172 §7.4.5
+A|2504|10415|Grouped|MustNot|May|Must|LCS-QoS|3GPP TS 29.172 §7.4.6
+G|[,2523,10415,0,1 [,2505,10415,0,1 [,2506,10415,0,1 [,2507,10415,0,1 [,2509,10415,0,1 [,*,0,0,*
+A|2505|10415|Unsigned32|MustNot|May|Must|Horizontal-Accuracy|3GPP TS 29.172 §7.4.7
+A|2506|10415|Unsigned32|MustNot|May|Must|Vertical-Accuracy|3GPP TS 29.172 §7.4.8
+A|2507|10415|Enumerated|MustNot|May|Must|Vertical-Requested|3GPP TS 29.172 §7.4.9
+E|0|VERTICAL_COORDINATE_IS_NOT_REQUESTED
+E|1|VERTICAL_COORDINATE_IS_REQUESTED
+A|2508|10415|Enumerated|MustNot|May|Must|Velocity-Requested|3GPP TS 29.172 §7.4.10
+E|0|VELOCITY_IS_NOT_REQUESTED
+E|1|VELOCITY_IS_REQUESTED
+A|2509|10415|Enumerated|MustNot|May|Must|Response-Time|3GPP TS 29.172 §7.4.11
+E|0|LOW_DELAY
+E|1|DELAY_TOLERANT
+A|2510|10415|Unsigned32|MustNot|May|Must|Supported-GAD-Shapes|3GPP TS 29.172 §7.4.12
+A|2511|10415|UTF8String|MustNot|May|Must|LCS-Codeword|3GPP TS 29.172 §7.4.13
+A|2512|10415|Enumerated|MustNot|May|Must|LCS-Privacy-Check|3GPP TS 29.172 §7.4.14
+E|0|ALLOWED_WITHOUT_NOTIFICATION
+E|1|ALLOWED_WITH_NOTIFICATION
+E|2|ALLOWED_IF_NO_RESPONSE
+E|3|RESTRICTED_IF_NO_RESPONSE
+E|4|NOT_ALLOWED
+A|2513|10415|Enumerated|MustNot|May|Must|Accuracy-Fulfilment-Indicator|3GPP TS 29.172 §7.4.15
+E|0|REQUESTED_ACCURACY_FULFILLED
+E|1|REQUESTED_ACCURACY_NOT_FULFILLED
+A|2514|10415|Unsigned32|MustNot|May|Must|Age-Of-Location-Estimate|3GPP TS 29.172 §7.4.16
+A|2515|10415|OctetString|MustNot|May|Must|Velocity-Estimate|3GPP TS 29.172 §7.4.17
+A|2516|10415|OctetString|MustNot|May|Must|EUTRAN-Positioning-Data|3GPP TS 29.172 §7.4.18
+A|2517|10415|OctetString|MustNot|May|Must|ECGI|3GPP TS 29.172 §7.4.19
+A|2518|10415|Enumerated|MustNot|May|Must|Location-Event|3GPP TS 29.172 §7.4.20
+E|0|EMERGENCY_CALL_ORIGINATION
+E|1|EMERGENCY_CALL_RELEASE
+E|2|MO_LR
+E|3|EMERGENCY_CALL_HANDOVER
+E|4|DEFERRED_MT_LR_RESPONSE
+E|5|DEFERRED_MO_LR_TTTP_INITIATION
+E|6|DELAYED_LOCATION_REPORTING
+A|2519|10415|Enumerated|MustNot|May|Must|Pseudonym-Indicator|3GPP TS 29.172 §7.4.21
+E|0|PSEUDONYM_NOT_REQUESTED
+E|1|PSEUDONYM_REQUESTED
+A|2520|10415|Unsigned32|MustNot|May|Must|LCS-Service-Type-ID|3GPP TS 29.172 §7.4.22
+A|2521|10415|Grouped|MustNot|May|Must|LCS-Privacy-Check-Non-Session|3GPP TS 29.172 §7.4.23
+G|{,2512,10415,1,1 [,*,0,0,*
+A|2522|10415|Grouped|MustNot|May|Must|LCS-Privacy-Check-Session|3GPP TS 29.172 §7.4.24
+G|{,2512,10415,1,1 [,*,0,0,*
+A|2523|10415|Enumerated|MustNot|May|Must|LCS-QoS-Class|3GPP TS 29.172 §7.4.27
+E|0|ASSURED
+E|1|BEST_EFFORT
+A|2524|10415|Grouped|MustNot|May|Must|GERAN-Positioning-Info|3GPP TS 29.172 §7.4.29
+G|[,2525,10415,0,1 [,2526,10415,0,1 [,*,0,0,*
+A|2525|10415|OctetString|MustNot|May|Must|GERAN-Positioning-Data|3GPP TS 29.172 §7.4.30
+A|2526|10415|OctetString|MustNot|May|Must|GERAN-GANSS-Positioning-Data|3GPP TS 29.172 §7.4.31
+A|2527|10415|Grouped|MustNot|May|Must|UTRAN-Positioning-Info|3GPP TS 29.172 §7.4.32
+G|[,2528,10415,0,1 [,2529,10415,0,1 [,2558,10415,0,1 [,*,0,0,*
+A|2528|10415|OctetString|MustNot|May|Must|UTRAN-Positioning-Data|3GPP TS 29.172 §7.4.33
+A|2529|10415|OctetString|MustNot|May|Must|UTRAN-GANSS-Positioning-Data|3GPP TS 29.172 §7.4.34
+A|2530|10415|Unsigned32|MustNot|May|Must|LRR-Flags|3GPP TS 29.172 §7.4.35
+A|2531|10415|OctetString|MustNot|May|Must|LCS-Reference-Number|3GPP TS 29.172 §7.4.37
+A|2532|10415|Unsigned32|MustNot|May|Must|Deferred-Location-Type|3GPP TS 29.172 §7.4.36
+A|2533|10415|Grouped|MustNot|May|Must|Area-Event-Info|3GPP TS 29.172 §7.4.38
+G|{,2534,10415,1,1 [,2538,10415,0,1 [,2539,10415,0,1 [,2561,10415,0,1 [,2562,10415,0,1 [,2563,10415,0,1 [,2564,10415,0,1 [,*,0,0,*
+A|2534|10415|Grouped|MustNot|May|Must|Area-Definition|3GPP TS 29.172 §7.4.39
+G|{,2535,10415,1,10 [,2565,10415,0,240 [,*,0,0,*
+A|2535|10415|Grouped|MustNot|May|Must|Area|3GPP TS 29.172 §7.4.40
+G|{,2536,10415,1,1 {,2537,10415,1,1 [,*,0,0,*
+A|2536|10415|Integer32|MustNot|May|Must|Area-Type|3GPP TS 29.172 §7.4.41
+A|2537|10415|OctetString|MustNot|May|Must|Area-Identification|3GPP TS 29.172 §7.4.42
+A|2538|10415|Enumerated|MustNot|May|Must|Occurrence-Info|3GPP TS 29.172 §7.4.43
+E|0|ONE_TIME_EVENT
+E|1|MULTIPLE_TIME_EVENT
+A|2539|10415|Unsigned32|MustNot|May|Must|Interval-Time|3GPP TS 29.172 §7.4.44
+A|2540|10415|Grouped|MustNot|May|Must|Periodic-LDR-Information|3GPP TS 29.172 §7.4.45
+G|{,2541,10415,1,1 {,2542,10415,1,1 [,*,0,0,*
+A|2541|10415|Unsigned32|MustNot|May|Must|Reporting-Amount|3GPP TS 29.172 §7.4.46
+A|2542|10415|Unsigned32|MustNot|May|Must|Reporting-Interval|3GPP TS 29.172 §7.4.47
+A|2543|10415|Grouped|MustNot|May|Must|Reporting-PLMN-List|3GPP TS 29.172 §7.4.48
+G|{,2544,10415,1,20 [,2551,10415,0,1 [,*,0,0,*
+A|2544|10415|Grouped|MustNot|May|Must|PLMN-ID-List|3GPP TS 29.172 §7.4.49
+G|{,1407,10415,1,1 [,2550,10415,0,1 [,*,0,0,*
+A|2545|10415|Unsigned32|MustNot|May|Must|PLR-Flags|3GPP TS 29.172 §7.4.52
+A|2546|10415|Unsigned32|MustNot|May|Must|PLA-Flags|3GPP TS 29.172 §7.4.53
+A|2547|10415|Grouped|MustNot|May|Must|Deferred-MT-LR-Data|3GPP TS 29.172 §7.4.54
+G|{,2532,10415,1,1 [,2548,10415,0,1 [,2401,10415,0,1 [,*,0,0,*
+A|2548|10415|Integer32|MustNot|May|Must|Termination-Cause-3GPP|3GPP TS 29.172 §7.4.55
+A|2549|10415|Unsigned32|MustNot|May|Must|LRA-Flags|3GPP TS 29.172 §7.4.56
+A|2550|10415|Enumerated|MustNot|May|Must|Periodic-Location-Support-Indicator|3GPP TS 29.172 §7.4.50
+E|0|NOT_SUPPORTED
+E|1|SUPPORTED
+A|2551|10415|Enumerated|MustNot|May|Must|Prioritized-List-Indicator|3GPP TS 29.172 §7.4.51
+E|0|NOT_PRIORITIZED
+E|1|PRIORITIZED
+A|2552|10415|Grouped|MustNot|May|Must|ESMLC-Cell-Info|3GPP TS 29.172 §7.4.57
+G|[,2517,10415,0,1 [,2553,10415,0,1 [,*,0,0,*
+A|2553|10415|OctetString|MustNot|May|Must|Cell-Portion-ID|3GPP TS 29.172 §7.4.58
+A|2554|10415|OctetString|MustNot|May|Must|1xRTT-RCID|3GPP TS 29.172 §7.4.59
+A|2555|10415|Grouped|MustNot|May|Must|Delayed-Location-Reporting-Data|3GPP TS 29.172 §7.4.60
+G|[,2548,10415,0,1 [,2401,10415,0,1 [,*,0,0,*
+A|2556|10415|UTF8String|MustNot|May|Must|Civic-Address|3GPP TS 29.172 §7.4.61
+A|2557|10415|Unsigned32|MustNot|May|Must|Barometric-Pressure|3GPP TS 29.172 §7.4.62
+A|2558|10415|OctetString|MustNot|May|Must|UTRAN-Additional-Positioning-Data|3GPP TS 29.172 §7.4.63
+A|2559|10415|Grouped|MustNot|May|Must|Motion-Event-Info|3GPP TS 29.172 §7.4.64
+G|{,2560,10415,1,1 [,2538,10415,0,1 [,2539,10415,0,1 [,2561,10415,0,1 [,2562,10415,0,1 [,2563,10415,0,1 [,2564,10415,0,1 [,*,0,0,*
+A|2560|10415|Unsigned32|MustNot|May|Must|Linear-Distance|3GPP TS 29.172 §7.4.65
+A|2561|10415|Unsigned32|MustNot|May|Must|Maximum-Interval|3GPP TS 29.172 §7.4.66
+A|2562|10415|Unsigned32|MustNot|May|Must|Sampling-Interval|3GPP TS 29.172 §7.4.67
+A|2563|10415|Unsigned32|MustNot|May|Must|Reporting-Duration|3GPP TS 29.172 §7.4.68
+A|2564|10415|Unsigned32|MustNot|May|Must|Reporting-Location-Requirements|3GPP TS 29.172 §7.4.69
+A|2565|10415|Grouped|MustNot|May|Must|Additional-Area|3GPP TS 29.172 §7.4.70
+G|{,2536,10415,1,1 {,2537,10415,1,1 [,*,0,0,*
+C|8388620|16777255|1|Provide-Location|PL|3GPP TS 29.172 §7.3.1
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,2500,10415,1,1 [,1,0,0,1 [,701,10415,0,1 [,1402,10415,0,1 {,2501,10415,1,1 {,1241,10415,1,1 [,2502,10415,0,1 [,2503,10415,0,1 [,2504,10415,0,1 [,2508,10415,0,1 [,2510,10415,0,1 [,2520,10415,0,1 [,2511,10415,0,1 [,2521,10415,0,1 [,2522,10415,0,1 [,493,0,0,1 [,2532,10415,0,1 [,2531,10415,0,1 [,2533,10415,0,1 [,2405,10415,0,1 [,2545,10415,0,1 [,2540,10415,0,1 [,2543,10415,0,1 [,2559,10415,0,1 [,628,10415,0,* [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1242,10415,0,1 [,2513,10415,0,1 [,2514,10415,0,1 [,2515,10415,0,1 [,2516,10415,0,1 [,2517,10415,0,1 [,2524,10415,0,1 [,2527,10415,0,1 [,1604,10415,0,1 [,1607,10415,0,1 [,2401,10415,0,1 [,2546,10415,0,1 [,2552,10415,0,1 [,2556,10415,0,1 [,2557,10415,0,1 [,628,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|8388621|16777255|1|Location-Report|LR|3GPP TS 29.172 §7.3.3
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,2518,10415,1,1 [,2501,10415,0,1 [,1,0,0,1 [,701,10415,0,1 [,1402,10415,0,1 [,1242,10415,0,1 [,2513,10415,0,1 [,2514,10415,0,1 [,2515,10415,0,1 [,2516,10415,0,1 [,2517,10415,0,1 [,2524,10415,0,1 [,2527,10415,0,1 [,2520,10415,0,1 [,2519,10415,0,1 [,2530,10415,0,1 [,2531,10415,0,1 [,2547,10415,0,1 [,2405,10415,0,1 [,2541,10415,0,1 [,2540,10415,0,1 [,2552,10415,0,1 [,2554,10415,0,1 [,2555,10415,0,1 [,2556,10415,0,1 [,2557,10415,0,1 [,628,10415,0,* [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,2405,10415,0,1 [,2549,10415,0,1 [,2543,10415,0,1 [,2531,10415,0,1 [,628,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+"#;
+/// Tables of 3GPP TS 29.172 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -2799,251 +2799,28 @@ impl LcsRoutingInfoAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 12usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            2400,
-            10415,
-            "LMSI",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.2",
-        ),
-        avp(
-            2401,
-            10415,
-            "Serving-Node",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1489, 10415, 0, 1),
-                optional(2409, 10415, 0, 1),
-                optional(2410, 10415, 0, 1),
-                optional(2402, 10415, 0, 1),
-                optional(2408, 10415, 0, 1),
-                optional(2403, 10415, 0, 1),
-                optional(318, 10415, 0, 1),
-                optional(2404, 10415, 0, 1),
-                optional(2405, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.173 §6.4.3",
-        ),
-        avp(
-            2402,
-            10415,
-            "MME-Name",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.4",
-        ),
-        avp(
-            2403,
-            10415,
-            "MSC-Number",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.5",
-        ),
-        avp(
-            2404,
-            10415,
-            "LCS-Capabilities-Sets",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.6",
-        ),
-        avp(
-            2405,
-            10415,
-            "GMLC-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.7",
-        ),
-        avp(
-            2406,
-            10415,
-            "Additional-Serving-Node",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1489, 10415, 0, 1),
-                optional(2402, 10415, 0, 1),
-                optional(2409, 10415, 0, 1),
-                optional(2410, 10415, 0, 1),
-                optional(2408, 10415, 0, 1),
-                optional(2403, 10415, 0, 1),
-                optional(318, 10415, 0, 1),
-                optional(2404, 10415, 0, 1),
-                optional(2405, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.173 §6.4.8",
-        ),
-        avp(
-            2407,
-            10415,
-            "PPR-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.9",
-        ),
-        avp(
-            2408,
-            10415,
-            "MME-Realm",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.12",
-        ),
-        avp(
-            2409,
-            10415,
-            "SGSN-Name",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.13",
-        ),
-        avp(
-            2410,
-            10415,
-            "SGSN-Realm",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.14",
-        ),
-        avp(
-            2411,
-            10415,
-            "RIA-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.173 §6.4.15",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.173 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29173",
-        spec: "3GPP TS 29.173",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777291,
-                name: "3GPP SLh",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.173 §6.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                8388622,
-                16777291,
-                "LCS-Routing-Info",
-                "RI",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(701, 10415, 0, 1),
-                    optional(1474, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1, 0, 0, 1),
-                    optional(701, 10415, 0, 1),
-                    optional(2400, 10415, 0, 1),
-                    optional(2401, 10415, 0, 1),
-                    optional(2406, 10415, 0, UNBOUNDED),
-                    optional(2405, 10415, 0, 1),
-                    optional(2407, 10415, 0, 1),
-                    optional(2411, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.173 §6.2",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29173|3GPP TS 29.173|V17.x (Release 17)
+P|16777291|Auth|3GPP SLh|3GPP TS 29.173 §6.1
+A|2400|10415|OctetString|MustNot|May|Must|LMSI|3GPP TS 29.173 §6.4.2
+A|2401|10415|Grouped|MustNot|May|Must|Serving-Node|3GPP TS 29.173 §6.4.3
+G|[,1489,10415,0,1 [,2409,10415,0,1 [,2410,10415,0,1 [,2402,10415,0,1 [,2408,10415,0,1 [,2403,10415,0,1 [,318,10415,0,1 [,2404,10415,0,1 [,2405,10415,0,1 [,*,0,0,*
+A|2402|10415|DiameterIdentity|MustNot|May|Must|MME-Name|3GPP TS 29.173 §6.4.4
+A|2403|10415|OctetString|MustNot|May|Must|MSC-Number|3GPP TS 29.173 §6.4.5
+A|2404|10415|Unsigned32|MustNot|May|Must|LCS-Capabilities-Sets|3GPP TS 29.173 §6.4.6
+A|2405|10415|Address|MustNot|May|Must|GMLC-Address|3GPP TS 29.173 §6.4.7
+A|2406|10415|Grouped|Must|May|Must|Additional-Serving-Node|3GPP TS 29.173 §6.4.8
+G|[,1489,10415,0,1 [,2402,10415,0,1 [,2409,10415,0,1 [,2410,10415,0,1 [,2408,10415,0,1 [,2403,10415,0,1 [,318,10415,0,1 [,2404,10415,0,1 [,2405,10415,0,1 [,*,0,0,*
+A|2407|10415|Address|MustNot|May|Must|PPR-Address|3GPP TS 29.173 §6.4.9
+A|2408|10415|DiameterIdentity|MustNot|May|Must|MME-Realm|3GPP TS 29.173 §6.4.12
+A|2409|10415|DiameterIdentity|MustNot|May|Must|SGSN-Name|3GPP TS 29.173 §6.4.13
+A|2410|10415|DiameterIdentity|MustNot|May|Must|SGSN-Realm|3GPP TS 29.173 §6.4.14
+A|2411|10415|Unsigned32|MustNot|May|Must|RIA-Flags|3GPP TS 29.173 §6.4.15
+C|8388622|16777291|1|LCS-Routing-Info|RI|3GPP TS 29.173 §6.2
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 [,1,0,0,1 [,701,10415,0,1 [,1474,10415,0,1 [,628,10415,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,628,10415,0,* [,1,0,0,1 [,701,10415,0,1 [,2400,10415,0,1 [,2401,10415,0,1 [,2406,10415,0,* [,2405,10415,0,1 [,2407,10415,0,1 [,2411,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+"#;
+/// Tables of 3GPP TS 29.173 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

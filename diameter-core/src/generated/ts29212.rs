@@ -47533,3100 +47533,476 @@ impl TssfNotificationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 150usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1000,
-            10415,
-            "Bearer-Usage",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "GENERAL"), (1, "IMS_SIGNALLING")],
-            &[],
-            "3GPP TS 29.212 §5.3.1",
-        ),
-        avp(
-            1001,
-            10415,
-            "Charging-Rule-Install",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1003, 10415, 0, UNBOUNDED),
-                optional(1005, 10415, 0, UNBOUNDED),
-                optional(1004, 10415, 0, UNBOUNDED),
-                optional(1020, 10415, 0, 1),
-                optional(2828, 10415, 0, 1),
-                optional(1043, 10415, 0, 1),
-                optional(1044, 10415, 0, 1),
-                optional(1063, 10415, 0, 1),
-                optional(1073, 10415, 0, 1),
-                optional(1027, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.2",
-        ),
-        avp(
-            1002,
-            10415,
-            "Charging-Rule-Remove",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1005, 10415, 0, UNBOUNDED),
-                optional(1004, 10415, 0, UNBOUNDED),
-                optional(536, 10415, 0, UNBOUNDED),
-                optional(2841, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.3",
-        ),
-        avp(
-            1003,
-            10415,
-            "Charging-Rule-Definition",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1005, 10415, 1, 1),
-                optional(439, 0, 0, 1),
-                optional(432, 0, 0, 1),
-                optional(1058, 10415, 0, UNBOUNDED),
-                optional(2844, 10415, 0, 1),
-                optional(1088, 10415, 0, 1),
-                optional(511, 10415, 0, 1),
-                optional(1016, 10415, 0, 1),
-                optional(1099, 10415, 0, 1),
-                optional(1011, 10415, 0, 1),
-                optional(1009, 10415, 0, 1),
-                optional(1008, 10415, 0, 1),
-                optional(2852, 10415, 0, 1),
-                optional(2853, 10415, 0, 1),
-                optional(1007, 10415, 0, 1),
-                optional(1010, 10415, 0, 1),
-                optional(505, 10415, 0, 1),
-                optional(510, 10415, 0, UNBOUNDED),
-                optional(1066, 10415, 0, 1),
-                optional(1085, 10415, 0, 2),
-                optional(2809, 10415, 0, 1),
-                optional(529, 10415, 0, 1),
-                optional(531, 10415, 0, 1),
-                optional(532, 10415, 0, 1),
-                optional(536, 10415, 0, UNBOUNDED),
-                optional(539, 10415, 0, 1),
-                optional(540, 10415, 0, 1),
-                optional(2836, 10415, 0, 1),
-                optional(2837, 10415, 0, 1),
-                optional(552, 10415, 0, 1),
-                optional(831, 10415, 0, UNBOUNDED),
-                optional(565, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.4",
-        ),
-        avp(
-            1004,
-            10415,
-            "Charging-Rule-Base-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.5",
-        ),
-        avp(
-            1005,
-            10415,
-            "Charging-Rule-Name",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.6",
-        ),
-        avp(
-            1006,
-            10415,
-            "Event-Trigger",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "SGSN_CHANGE"),
-                (1, "QOS_CHANGE"),
-                (2, "RAT_CHANGE"),
-                (3, "TFT_CHANGE"),
-                (4, "PLMN_CHANGE"),
-                (5, "LOSS_OF_BEARER"),
-                (6, "RECOVERY_OF_BEARER"),
-                (7, "IP-CAN_CHANGE"),
-                (11, "QOS_CHANGE_EXCEEDING_AUTHORIZATION"),
-                (12, "RAI_CHANGE"),
-                (13, "USER_LOCATION_CHANGE"),
-                (14, "NO_EVENT_TRIGGERS"),
-                (15, "OUT_OF_CREDIT"),
-                (16, "REALLOCATION_OF_CREDIT"),
-                (17, "REVALIDATION_TIMEOUT"),
-                (18, "UE_IP_ADDRESS_ALLOCATE"),
-                (19, "UE_IP_ADDRESS_RELEASE"),
-                (20, "DEFAULT_EPS_BEARER_QOS_CHANGE"),
-                (21, "AN_GW_CHANGE"),
-                (22, "SUCCESSFUL_RESOURCE_ALLOCATION"),
-                (23, "RESOURCE_MODIFICATION_REQUEST"),
-                (24, "PGW_TRACE_CONTROL"),
-                (25, "UE_TIME_ZONE_CHANGE"),
-                (26, "TAI_CHANGE"),
-                (27, "ECGI_CHANGE"),
-                (28, "CHARGING_CORRELATION_EXCHANGE"),
-                (29, "APN-AMBR_MODIFICATION_FAILURE"),
-                (30, "USER_CSG_INFORMATION_CHANGE"),
-                (33, "USAGE_REPORT"),
-                (34, "DEFAULT-EPS-BEARER-QOS_MODIFICATION_FAILURE"),
-                (35, "USER_CSG_HYBRID_SUBSCRIBED_INFORMATION_CHANGE"),
-                (36, "USER_CSG_HYBRID_UNSUBSCRIBED_INFORMATION_CHANGE"),
-                (37, "ROUTING_RULE_CHANGE"),
-                (39, "APPLICATION_START"),
-                (40, "APPLICATION_STOP"),
-                (42, "CS_TO_PS_HANDOVER"),
-                (43, "UE_LOCAL_IP_ADDRESS_CHANGE"),
-                (44, "H(E)NB_LOCAL_IP_ADDRESS_CHANGE"),
-                (45, "ACCESS_NETWORK_INFO_REPORT"),
-                (46, "CREDIT_MANAGEMENT_SESSION_FAILURE"),
-                (47, "DEFAULT_QOS_CHANGE"),
-                (48, "CHANGE_OF_UE_PRESENCE_IN_PRESENCE_REPORTING_AREA_REPORT"),
-                (49, "ADDITION_OF_ACCESS"),
-                (50, "REMOVAL_OF_ACCESS"),
-                (51, "UNAVAILABLITY_OF_ACCESS"),
-                (52, "AVAILABLITY_OF_ACCESS"),
-                (53, "RESOURCE_RELEASE"),
-                (54, "ENODEB_CHANGE"),
-                (55, "3GPP_PS_DATA_OFF_CHANGE"),
-                (56, "UE_STATUS_RESUME"),
-                (57, "SUCCESSFUL_QOS_UPDATE"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.7",
-        ),
-        avp(
-            1007,
-            10415,
-            "Metering-Method",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "DURATION"), (1, "VOLUME"), (2, "DURATION_VOLUME"), (3, "EVENT")],
-            &[],
-            "3GPP TS 29.212 §5.3.8",
-        ),
-        avp(
-            1008,
-            10415,
-            "Offline",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "DISABLE_OFFLINE"), (1, "ENABLE_OFFLINE")],
-            &[],
-            "3GPP TS 29.212 §5.3.9",
-        ),
-        avp(
-            1009,
-            10415,
-            "Online",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "DISABLE_ONLINE"), (1, "ENABLE_ONLINE")],
-            &[],
-            "3GPP TS 29.212 §5.3.10",
-        ),
-        avp(
-            1010,
-            10415,
-            "Precedence",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.11",
-        ),
-        avp(
-            1011,
-            10415,
-            "Reporting-Level",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "SERVICE_IDENTIFIER_LEVEL"),
-                (1, "RATING_GROUP_LEVEL"),
-                (2, "SPONSORED_CONNECTIVITY_LEVEL"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.12",
-        ),
-        avp(
-            1012,
-            10415,
-            "TFT-Filter",
-            IPFilterRule,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.13",
-        ),
-        avp(
-            1013,
-            10415,
-            "TFT-Packet-Filter-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1010, 10415, 0, 1),
-                optional(1012, 10415, 0, 1),
-                optional(1014, 10415, 0, 1),
-                optional(1056, 10415, 0, 1),
-                optional(1057, 10415, 0, 1),
-                optional(1080, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.14",
-        ),
-        avp(
-            1014,
-            10415,
-            "ToS-Traffic-Class",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.15",
-        ),
-        avp(
-            1015,
-            10415,
-            "PDP-Session-operation",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "PDP-SESSION-TERMINATION")],
-            &[],
-            "3GPP TS 29.212 TS 29.210 5.2.21",
-        ),
-        avp(
-            1016,
-            10415,
-            "QoS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1028, 10415, 0, 1),
-                optional(516, 10415, 0, 1),
-                optional(515, 10415, 0, 1),
-                optional(555, 10415, 0, 1),
-                optional(554, 10415, 0, 1),
-                optional(1026, 10415, 0, 1),
-                optional(1025, 10415, 0, 1),
-                optional(2851, 10415, 0, 1),
-                optional(2850, 10415, 0, 1),
-                optional(1020, 10415, 0, 1),
-                optional(1034, 10415, 0, 1),
-                optional(1041, 10415, 0, 1),
-                optional(1040, 10415, 0, 1),
-                optional(2849, 10415, 0, 1),
-                optional(2848, 10415, 0, 1),
-                optional(2818, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.16",
-        ),
-        avp(
-            1018,
-            10415,
-            "Charging-Rule-Report",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1005, 10415, 0, UNBOUNDED),
-                optional(1004, 10415, 0, UNBOUNDED),
-                optional(1020, 10415, 0, 1),
-                optional(1019, 10415, 0, 1),
-                optional(1031, 10415, 0, 1),
-                optional(430, 0, 0, 1),
-                optional(2819, 10415, 0, UNBOUNDED),
-                optional(552, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.18",
-        ),
-        avp(
-            1019,
-            10415,
-            "PCC-Rule-Status",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "ACTIVE"), (1, "INACTIVE"), (2, "TEMPORARILY_INACTIVE")],
-            &[],
-            "3GPP TS 29.212 §5.3.19",
-        ),
-        avp(
-            1020,
-            10415,
-            "Bearer-Identifier",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.20",
-        ),
-        avp(
-            1021,
-            10415,
-            "Bearer-Operation",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "TERMINATION"), (1, "ESTABLISHMENT"), (2, "MODIFICATION")],
-            &[],
-            "3GPP TS 29.212 §5.3.21",
-        ),
-        avp(
-            1022,
-            10415,
-            "Access-Network-Charging-Identifier-Gx",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(503, 10415, 1, 1),
-                optional(1004, 10415, 0, UNBOUNDED),
-                optional(1005, 10415, 0, UNBOUNDED),
-                optional(2827, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.22",
-        ),
-        avp(
-            1023,
-            10415,
-            "Bearer-Control-Mode",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UE_ONLY"), (1, "RESERVED"), (2, "UE_NW")],
-            &[],
-            "3GPP TS 29.212 §5.3.23",
-        ),
-        avp(
-            1024,
-            10415,
-            "Network-Request-Support",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "NETWORK_REQUEST_NOT_SUPPORTED"), (1, "NETWORK_REQUEST_SUPPORTED")],
-            &[],
-            "3GPP TS 29.212 §5.3.24",
-        ),
-        avp(
-            1025,
-            10415,
-            "Guaranteed-Bitrate-DL",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.25",
-        ),
-        avp(
-            1026,
-            10415,
-            "Guaranteed-Bitrate-UL",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.26",
-        ),
-        avp(
-            1027,
-            10415,
-            "IP-CAN-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "3GPP-GPRS"),
-                (1, "DOCSIS"),
-                (2, "xDSL"),
-                (3, "WiMAX"),
-                (4, "3GPP2"),
-                (5, "3GPP-EPS"),
-                (6, "Non-3GPP-EPS"),
-                (7, "FBA"),
-                (8, "3GPP-5GS"),
-                (9, "Non-3GPP-5GS"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.27",
-        ),
-        avp(
-            1028,
-            10415,
-            "QoS-Class-Identifier",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (1, "QCI_1"),
-                (2, "QCI_2"),
-                (3, "QCI_3"),
-                (4, "QCI_4"),
-                (5, "QCI_5"),
-                (6, "QCI_6"),
-                (7, "QCI_7"),
-                (8, "QCI_8"),
-                (9, "QCI_9"),
-                (65, "QCI_65"),
-                (66, "QCI_66"),
-                (67, "QCI_67"),
-                (69, "QCI_69"),
-                (70, "QCI_70"),
-                (71, "QCI_71"),
-                (72, "QCI_72"),
-                (73, "QCI_73"),
-                (74, "QCI_74"),
-                (75, "QCI_75"),
-                (76, "QCI_76"),
-                (79, "QCI_79"),
-                (80, "QCI_80"),
-                (82, "QCI_82"),
-                (83, "QCI_83"),
-                (84, "QCI_84"),
-                (85, "QCI_85"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.17",
-        ),
-        avp(
-            1029,
-            10415,
-            "QoS-Negotiation",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "NO_QoS_NEGOTIATION"), (1, "QoS_NEGOTIATION_SUPPORTED")],
-            &[],
-            "3GPP TS 29.212 §5.3.28",
-        ),
-        avp(
-            1030,
-            10415,
-            "QoS-Upgrade",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "QoS_UPGRADE_NOT_SUPPORTED"), (1, "QoS_UPGRADE_SUPPORTED")],
-            &[],
-            "3GPP TS 29.212 §5.3.29",
-        ),
-        avp(
-            1031,
-            10415,
-            "Rule-Failure-Code",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (1, "UNKNOWN_RULE_NAME"),
-                (2, "RATING_GROUP_ERROR"),
-                (3, "SERVICE_IDENTIFIER_ERROR"),
-                (4, "GW/PCEF_MALFUNCTION"),
-                (5, "RESOURCES_LIMITATION"),
-                (6, "MAX_NR_BEARERS_REACHED"),
-                (7, "UNKNOWN_BEARER_ID"),
-                (8, "MISSING_BEARER_ID"),
-                (9, "MISSING_FLOW_INFORMATION"),
-                (10, "RESOURCE_ALLOCATION_FAILURE"),
-                (11, "UNSUCCESSFUL_QOS_VALIDATION"),
-                (12, "INCORRECT_FLOW_INFORMATION"),
-                (13, "PS_TO_CS_HANDOVER"),
-                (14, "TDF_APPLICATION_IDENTIFIER_ERROR"),
-                (15, "NO_BEARER_BOUND"),
-                (16, "FILTER_RESTRICTIONS"),
-                (17, "AN_GW_FAILED"),
-                (18, "MISSING_REDIRECT_SERVER_ADDRESS"),
-                (19, "CM_END_USER_SERVICE_DENIED"),
-                (20, "CM_CREDIT_CONTROL_NOT_APPLICABLE"),
-                (21, "CM_AUTHORIZATION_REJECTED"),
-                (22, "CM_USER_UNKNOWN"),
-                (23, "CM_RATING_FAILED"),
-                (24, "ROUTING_RULE_REJECTION"),
-                (25, "UNKNOWN_ROUTING_ACCESS_INFORMATION"),
-                (26, "NO_NBIFOM_SUPPORT"),
-                (27, "UE_STATE_SUSPEND"),
-                (28, "TRAFFIC_STEERING_ERROR"),
-                (29, "SAME_TIME_ERROR"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.38",
-        ),
-        avp(
-            1032,
-            10415,
-            "RAT-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "WLAN"),
-                (1, "VIRTUAL"),
-                (2, "TRUSTED-N3GA"),
-                (3, "WIRELINE"),
-                (4, "WIRELINE-CABLE"),
-                (5, "WIRELINE-BBF"),
-                (1000, "UTRAN"),
-                (1001, "GERAN"),
-                (1002, "GAN"),
-                (1003, "HSPA_EVOLUTION"),
-                (1004, "EUTRAN"),
-                (1005, "EUTRAN-NB-IoT"),
-                (1006, "NR"),
-                (1007, "LTE-M"),
-                (1008, "NR-U"),
-                (1011, "EUTRAN(LEO)"),
-                (1012, "EUTRAN(MEO)"),
-                (1013, "EUTRAN(GEO)"),
-                (1014, "EUTRAN(OTHERSAT)"),
-                (1021, "EUTRAN-NB-IoT(LEO)"),
-                (1022, "EUTRAN-NB-IoT(MEO)"),
-                (1023, "EUTRAN-NB-IoT(GEO)"),
-                (1024, "EUTRAN-NB-IoT(OTHERSAT)"),
-                (1031, "LTE-M(LEO)"),
-                (1032, "LTE-M(MEO)"),
-                (1033, "LTE-M(GEO)"),
-                (1034, "LTE-M(OTHERSAT)"),
-                (2000, "CDMA2000_1X"),
-                (2001, "HRPD"),
-                (2002, "UMB"),
-                (2003, "EHRPD"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.31",
-        ),
-        avp(
-            1033,
-            10415,
-            "Event-Report-Indication",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1503, 10415, 0, 1),
-                optional(1006, 10415, 0, UNBOUNDED),
-                optional(2319, 10415, 0, 1),
-                optional(1027, 10415, 0, 1),
-                optional(1050, 10415, 0, 2),
-                optional(6, 10415, 0, 1),
-                optional(15, 10415, 0, 1),
-                optional(18, 10415, 0, 1),
-                optional(8, 0, 0, 1),
-                optional(1032, 10415, 0, 1),
-                optional(909, 10415, 0, 1),
-                optional(22, 10415, 0, 1),
-                optional(1458, 10415, 0, 1),
-                optional(1459, 10415, 0, 1),
-                optional(9010, 5535, 0, 1),
-                optional(23, 10415, 0, 1),
-                optional(1079, 10415, 0, 1),
-                optional(2805, 10415, 0, 1),
-                optional(2804, 10415, 0, 1),
-                optional(2806, 10415, 0, 1),
-                optional(2822, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.30",
-        ),
-        avp(
-            1034,
-            10415,
-            "Allocation-Retention-Priority",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1046, 10415, 1, 1),
-                optional(1047, 10415, 0, 1),
-                optional(1048, 10415, 0, 1),
-            ],
-            "3GPP TS 29.212 §5.3.32",
-        ),
-        avp(
-            1035,
-            10415,
-            "CoA-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.33",
-        ),
-        avp(
-            1036,
-            10415,
-            "Tunnel-Header-Filter",
-            IPFilterRule,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.34",
-        ),
-        avp(
-            1037,
-            10415,
-            "Tunnel-Header-Length",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.35",
-        ),
-        avp(
-            1038,
-            10415,
-            "Tunnel-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1037, 10415, 0, 1),
-                optional(1036, 10415, 2, 2),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.36",
-        ),
-        avp(
-            1039,
-            10415,
-            "CoA-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1038, 10415, 1, 1),
-                required(1035, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.37",
-        ),
-        avp(
-            1040,
-            10415,
-            "APN-Aggregate-Max-Bitrate-DL",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.39",
-        ),
-        avp(
-            1041,
-            10415,
-            "APN-Aggregate-Max-Bitrate-UL",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.40",
-        ),
-        avp(
-            1042,
-            10415,
-            "Revalidation-Time",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.41",
-        ),
-        avp(
-            1043,
-            10415,
-            "Rule-Activation-Time",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.42",
-        ),
-        avp(
-            1044,
-            10415,
-            "Rule-Deactivation-Time",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.43",
-        ),
-        avp(
-            1045,
-            10415,
-            "Session-Release-Cause",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "UNSPECIFIED_REASON"),
-                (1, "UE_SUBSCRIPTION_REASON"),
-                (2, "INSUFFICIENT_SERVER_RESOURCES"),
-                (3, "IP_CAN_SESSION_TERMINATION"),
-                (4, "UE_IP_ADDRESS_RELEASE"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.44",
-        ),
-        avp(
-            1046,
-            10415,
-            "Priority-Level",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.45",
-        ),
-        avp(
-            1047,
-            10415,
-            "Pre-emption-Capability",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "PRE-EMPTION_CAPABILITY_ENABLED"),
-                (1, "PRE-EMPTION_CAPABILITY_DISABLED"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.46",
-        ),
-        avp(
-            1048,
-            10415,
-            "Pre-emption-Vulnerability",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "PRE-EMPTION_VULNERABILITY_ENABLED"),
-                (1, "PRE-EMPTION_VULNERABILITY_DISABLED"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.47",
-        ),
-        avp(
-            1049,
-            10415,
-            "Default-EPS-Bearer-QoS",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1028, 10415, 0, 1),
-                optional(1034, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.48",
-        ),
-        avp(
-            1050,
-            10415,
-            "AN-GW-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.49",
-        ),
-        avp(
-            1051,
-            10415,
-            "QoS-Rule-Install",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1053, 10415, 0, UNBOUNDED),
-                optional(1054, 10415, 0, UNBOUNDED),
-                optional(1074, 10415, 0, UNBOUNDED),
-                optional(1038, 10415, 0, 1),
-                optional(1043, 10415, 0, 1),
-                optional(1044, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5a.3.1",
-        ),
-        avp(
-            1052,
-            10415,
-            "QoS-Rule-Remove",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1054, 10415, 0, UNBOUNDED),
-                optional(1074, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5a.3.2",
-        ),
-        avp(
-            1053,
-            10415,
-            "QoS-Rule-Definition",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1054, 10415, 1, 1),
-                optional(1058, 10415, 0, UNBOUNDED),
-                optional(1016, 10415, 0, 1),
-                optional(1010, 10415, 0, 1),
-                optional(536, 10415, 0, UNBOUNDED),
-                optional(539, 10415, 0, 1),
-                optional(540, 10415, 0, 1),
-                optional(552, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5a.3.3",
-        ),
-        avp(
-            1054,
-            10415,
-            "QoS-Rule-Name",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5a.3.4",
-        ),
-        avp(
-            1055,
-            10415,
-            "QoS-Rule-Report",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1054, 10415, 0, UNBOUNDED),
-                optional(1074, 10415, 0, UNBOUNDED),
-                optional(1019, 10415, 0, 1),
-                optional(1031, 10415, 0, 1),
-                optional(552, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5a.3.5",
-        ),
-        avp(
-            1056,
-            10415,
-            "Security-Parameter-Index",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.51",
-        ),
-        avp(
-            1057,
-            10415,
-            "Flow-Label",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.52",
-        ),
-        avp(
-            1058,
-            10415,
-            "Flow-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(507, 10415, 0, 1),
-                optional(1060, 10415, 0, 1),
-                optional(1072, 10415, 0, 1),
-                optional(1014, 10415, 0, 1),
-                optional(1056, 10415, 0, 1),
-                optional(1057, 10415, 0, 1),
-                optional(1080, 10415, 0, 1),
-                optional(1077, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.53",
-        ),
-        avp(
-            1059,
-            10415,
-            "Packet-Filter-Content",
-            IPFilterRule,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.54",
-        ),
-        avp(
-            1060,
-            10415,
-            "Packet-Filter-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.55",
-        ),
-        avp(
-            1061,
-            10415,
-            "Packet-Filter-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1060, 10415, 0, 1),
-                optional(1010, 10415, 0, 1),
-                optional(1059, 10415, 0, 1),
-                optional(1014, 10415, 0, 1),
-                optional(1056, 10415, 0, 1),
-                optional(1057, 10415, 0, 1),
-                optional(1080, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.56",
-        ),
-        avp(
-            1062,
-            10415,
-            "Packet-Filter-Operation",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "DELETION"), (1, "ADDITION"), (2, "MODIFICATION")],
-            &[],
-            "3GPP TS 29.212 §5.3.57",
-        ),
-        avp(
-            1063,
-            10415,
-            "Resource-Allocation-Notification",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ENABLE_NOTIFICATION")],
-            &[],
-            "3GPP TS 29.212 §5.3.50",
-        ),
-        avp(
-            1064,
-            10415,
-            "Session-Linking-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "SESSION_LINKING_IMMEDIATE"), (1, "SESSION_LINKING_DEFERRED")],
-            &[],
-            "3GPP TS 29.212 §5a.3.6",
-        ),
-        avp(
-            1065,
-            10415,
-            "PDN-Connection-ID",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.58",
-        ),
-        avp(
-            1066,
-            10415,
-            "Monitoring-Key",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.59",
-        ),
-        avp(
-            1067,
-            10415,
-            "Usage-Monitoring-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1066, 10415, 0, 1),
-                optional(431, 0, 0, 2),
-                optional(446, 0, 0, 2),
-                optional(881, 10415, 0, 1),
-                optional(1068, 10415, 0, 1),
-                optional(1069, 10415, 0, 1),
-                optional(1070, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.60",
-        ),
-        avp(
-            1068,
-            10415,
-            "Usage-Monitoring-Level",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "SESSION_LEVEL"), (1, "PCC_RULE_LEVEL"), (2, "ADC_RULE_LEVEL")],
-            &[],
-            "3GPP TS 29.212 §5.3.61",
-        ),
-        avp(
-            1069,
-            10415,
-            "Usage-Monitoring-Report",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "USAGE_MONITORING_REPORT_REQUIRED")],
-            &[],
-            "3GPP TS 29.212 §5.3.62",
-        ),
-        avp(
-            1070,
-            10415,
-            "Usage-Monitoring-Support",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "USAGE_MONITORING_DISABLED")],
-            &[],
-            "3GPP TS 29.212 §5.3.63",
-        ),
-        avp(
-            1071,
-            10415,
-            "CSG-Information-Reporting",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "CHANGE_CSG_CELL"),
-                (1, "CHANGE_CSG_SUBSCRIBED_HYBRID_CELL"),
-                (2, "CHANGE_CSG_UNSUBSCRIBED_HYBRID_CELL"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.64",
-        ),
-        avp(
-            1072,
-            10415,
-            "Packet-Filter-Usage",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(1, "SEND_TO_UE")],
-            &[],
-            "3GPP TS 29.212 §5.3.66",
-        ),
-        avp(
-            1073,
-            10415,
-            "Charging-Correlation-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "CHARGING_IDENTIFIER_REQUIRED")],
-            &[],
-            "3GPP TS 29.212 §5.3.67",
-        ),
-        avp(
-            1074,
-            10415,
-            "QoS-Rule-Base-Name",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5a.3.7",
-        ),
-        avp(
-            1075,
-            10415,
-            "Routing-Rule-Remove",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1077, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.69",
-        ),
-        avp(
-            1076,
-            10415,
-            "Routing-Rule-Definition",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1077, 10415, 1, 1),
-                optional(1078, 10415, 0, UNBOUNDED),
-                optional(1010, 10415, 0, 1),
-                optional(1079, 10415, 0, 1),
-                optional(1027, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.70",
-        ),
-        avp(
-            1077,
-            10415,
-            "Routing-Rule-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.71",
-        ),
-        avp(
-            1078,
-            10415,
-            "Routing-Filter",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(507, 10415, 1, 1),
-                required(1080, 10415, 1, 1),
-                optional(1014, 10415, 0, 1),
-                optional(1056, 10415, 0, 1),
-                optional(1057, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.72",
-        ),
-        avp(
-            1079,
-            10415,
-            "Routing-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.73",
-        ),
-        avp(
-            1080,
-            10415,
-            "Flow-Direction",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "UNSPECIFIED"), (1, "DOWNLINK"), (2, "UPLINK"), (3, "BIDIRECTIONAL")],
-            &[],
-            "3GPP TS 29.212 §5.3.65",
-        ),
-        avp(
-            1081,
-            10415,
-            "Routing-Rule-Install",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1076, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.68",
-        ),
-        avp(
-            1082,
-            10415,
-            "Credit-Management-Status",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.102",
-        ),
-        avp(
-            1085,
-            10415,
-            "Redirect-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1086, 10415, 0, 1),
-                optional(433, 0, 0, 1),
-                optional(435, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.82",
-        ),
-        avp(
-            1086,
-            10415,
-            "Redirect-Support",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "REDIRECTION_DISABLED"), (1, "REDIRECTION_ENABLED")],
-            &[],
-            "3GPP TS 29.212 §5.3.83",
-        ),
-        avp(
-            1087,
-            10415,
-            "TDF-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1090, 10415, 0, 1),
-                optional(1089, 10415, 0, 1),
-                optional(1091, 10415, 0, 1),
-            ],
-            "3GPP TS 29.212 §5.3.78",
-        ),
-        avp(
-            1088,
-            10415,
-            "TDF-Application-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.77",
-        ),
-        avp(
-            1089,
-            10415,
-            "TDF-Destination-Host",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.80",
-        ),
-        avp(
-            1090,
-            10415,
-            "TDF-Destination-Realm",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.79",
-        ),
-        avp(
-            1091,
-            10415,
-            "TDF-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.81",
-        ),
-        avp(
-            1092,
-            10415,
-            "ADC-Rule-Install",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1094, 10415, 0, UNBOUNDED),
-                optional(1096, 10415, 0, UNBOUNDED),
-                optional(1095, 10415, 0, UNBOUNDED),
-                optional(2828, 10415, 0, 1),
-                optional(1043, 10415, 0, 1),
-                optional(1044, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5b.3.1",
-        ),
-        avp(
-            1093,
-            10415,
-            "ADC-Rule-Remove",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1096, 10415, 0, UNBOUNDED),
-                optional(1095, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5b.3.2",
-        ),
-        avp(
-            1094,
-            10415,
-            "ADC-Rule-Definition",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1096, 10415, 1, 1),
-                optional(1088, 10415, 0, 1),
-                optional(1058, 10415, 0, UNBOUNDED),
-                optional(439, 0, 0, 1),
-                optional(432, 0, 0, 1),
-                optional(1011, 10415, 0, 1),
-                optional(1009, 10415, 0, 1),
-                optional(1008, 10415, 0, 1),
-                optional(1007, 10415, 0, 1),
-                optional(1010, 10415, 0, 1),
-                optional(511, 10415, 0, 1),
-                optional(1016, 10415, 0, 1),
-                optional(1066, 10415, 0, 1),
-                optional(531, 10415, 0, 1),
-                optional(532, 10415, 0, 1),
-                optional(1085, 10415, 0, UNBOUNDED),
-                optional(2809, 10415, 0, 1),
-                optional(2836, 10415, 0, 1),
-                optional(2837, 10415, 0, 1),
-                optional(1014, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5b.3.3",
-        ),
-        avp(
-            1095,
-            10415,
-            "ADC-Rule-Base-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5b.3.4",
-        ),
-        avp(
-            1096,
-            10415,
-            "ADC-Rule-Name",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5b.3.5",
-        ),
-        avp(
-            1097,
-            10415,
-            "ADC-Rule-Report",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1096, 10415, 0, UNBOUNDED),
-                optional(1095, 10415, 0, UNBOUNDED),
-                optional(1019, 10415, 0, 1),
-                optional(1031, 10415, 0, 1),
-                optional(430, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5b.3.6",
-        ),
-        avp(
-            1098,
-            10415,
-            "Application-Detection-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1088, 10415, 1, 1),
-                optional(2802, 10415, 0, 1),
-                optional(1058, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.91",
-        ),
-        avp(
-            1099,
-            10415,
-            "PS-to-CS-Session-Continuity",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "VIDEO_PS2CS_CONT_CANDIDATE")],
-            &[],
-            "3GPP TS 29.212 §5.3.84",
-        ),
-        avp(
-            2802,
-            10415,
-            "TDF-Application-Instance-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.92",
-        ),
-        avp(
-            2804,
-            10415,
-            "HeNB-Local-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.95",
-        ),
-        avp(
-            2805,
-            10415,
-            "UE-Local-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.96",
-        ),
-        avp(
-            2806,
-            10415,
-            "UDP-Source-Port",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.97",
-        ),
-        avp(
-            2807,
-            10415,
-            "CS-Service-QoS-Request-Identifier",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §E.6.3.2",
-        ),
-        avp(
-            2808,
-            10415,
-            "CS-Service-QoS-Request-Operation",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "DELETION"), (1, "MODIFICATION")],
-            &[],
-            "3GPP TS 29.212 §E.6.3.3",
-        ),
-        avp(
-            2809,
-            10415,
-            "Mute-Notification",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "MUTE_REQUIRED")],
-            &[],
-            "3GPP TS 29.212 §5.3.98",
-        ),
-        avp(
-            2810,
-            10415,
-            "Monitoring-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.99",
-        ),
-        avp(
-            2811,
-            10415,
-            "AN-GW-Status",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "AN_GW_FAILED")],
-            &[],
-            "3GPP TS 29.212 §5.3.100",
-        ),
-        avp(
-            2812,
-            10415,
-            "User-Location-Info-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.101",
-        ),
-        avp(
-            2813,
-            10415,
-            "CS-Service-Resource-Report",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(2807, 10415, 1, 1),
-                optional(2815, 10415, 0, 1),
-                optional(2814, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §E.6.3.6",
-        ),
-        avp(
-            2814,
-            10415,
-            "CS-Service-Resource-Failure-Cause",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "RESOURCE_RELEASED")],
-            &[],
-            "3GPP TS 29.212 §E.6.3.5",
-        ),
-        avp(
-            2815,
-            10415,
-            "CS-Service-Resource-Result-Operation",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "DELETION")],
-            &[],
-            "3GPP TS 29.212 §E.6.3.4",
-        ),
-        avp(
-            2816,
-            10415,
-            "Default-QoS-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1028, 10415, 0, 1),
-                optional(516, 10415, 0, 1),
-                optional(515, 10415, 0, 1),
-                optional(2817, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.103",
-        ),
-        avp(
-            2817,
-            10415,
-            "Default-QoS-Name",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.104",
-        ),
-        avp(
-            2818,
-            10415,
-            "Conditional-APN-Aggregate-Max-Bitrate",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1041, 10415, 0, 1),
-                optional(1040, 10415, 0, 1),
-                optional(2849, 10415, 0, 1),
-                optional(2848, 10415, 0, 1),
-                optional(1027, 10415, 0, UNBOUNDED),
-                optional(1032, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.105",
-        ),
-        avp(
-            2819,
-            10415,
-            "RAN-NAS-Release-Cause",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.106",
-        ),
-        avp(
-            2820,
-            10415,
-            "Presence-Reporting-Area-Elements-List",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.107",
-        ),
-        avp(
-            2821,
-            10415,
-            "Presence-Reporting-Area-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.108",
-        ),
-        avp(
-            2822,
-            10415,
-            "Presence-Reporting-Area-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2821, 10415, 0, 1),
-                optional(2823, 10415, 0, 1),
-                optional(2820, 10415, 0, 1),
-                optional(2855, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.109",
-        ),
-        avp(
-            2823,
-            10415,
-            "Presence-Reporting-Area-Status",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.110",
-        ),
-        avp(
-            2824,
-            10415,
-            "NetLoc-Access-Support",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.111",
-        ),
-        avp(
-            2825,
-            10415,
-            "Fixed-User-Location-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1524, 10415, 0, 1),
-                optional(2716, 10415, 0, 1),
-                optional(302, 13019, 0, 1),
-                optional(313, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.112",
-        ),
-        avp(
-            2826,
-            10415,
-            "PCSCF-Restoration-Indication",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.113",
-        ),
-        avp(
-            2827,
-            10415,
-            "IP-CAN-Session-Charging-Scope",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "IP-CAN_SESSION_SCOPE")],
-            &[],
-            "3GPP TS 29.212 §5.3.114",
-        ),
-        avp(
-            2828,
-            10415,
-            "Monitoring-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.115",
-        ),
-        avp(
-            2829,
-            10415,
-            "Default-Access",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "3GPP-GPRS"),
-                (1, "DOCSIS"),
-                (2, "xDSL"),
-                (3, "WiMAX"),
-                (4, "3GPP2"),
-                (5, "3GPP-EPS"),
-                (6, "Non-3GPP-EPS"),
-                (7, "FBA"),
-                (8, "3GPP-5GS"),
-                (9, "Non-3GPP-5GS"),
-            ],
-            &[],
-            "3GPP TS 29.212 §5.3.120",
-        ),
-        avp(
-            2830,
-            10415,
-            "NBIFOM-Mode",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "UE_INITIATED"), (1, "NETWORK_INITIATED")],
-            &[],
-            "3GPP TS 29.212 §5.3.117",
-        ),
-        avp(
-            2831,
-            10415,
-            "NBIFOM-Support",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NBIFOM_NOT_SUPPORTED"), (1, "NBIFOM_SUPPORTED")],
-            &[],
-            "3GPP TS 29.212 §5.3.116",
-        ),
-        avp(
-            2832,
-            10415,
-            "RAN-Rule-Support",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.122",
-        ),
-        avp(
-            2833,
-            10415,
-            "Access-Availability-Change-Reason",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.121",
-        ),
-        avp(
-            2834,
-            10415,
-            "Routing-Rule-Failure-Code",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.119",
-        ),
-        avp(
-            2835,
-            10415,
-            "Routing-Rule-Report",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1077, 10415, 0, UNBOUNDED),
-                optional(1019, 10415, 0, 1),
-                optional(2834, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.118",
-        ),
-        avp(
-            2836,
-            10415,
-            "Traffic-Steering-Policy-Identifier-DL",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.123",
-        ),
-        avp(
-            2837,
-            10415,
-            "Traffic-Steering-Policy-Identifier-UL",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.124",
-        ),
-        avp(
-            2838,
-            10415,
-            "Request-Type",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5c.3.2",
-        ),
-        avp(
-            2839,
-            10415,
-            "Execution-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.127",
-        ),
-        avp(
-            2840,
-            10415,
-            "Conditional-Policy-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2839, 10415, 0, 1),
-                optional(1049, 10415, 0, 1),
-                optional(1041, 10415, 0, 1),
-                optional(1040, 10415, 0, 1),
-                optional(2849, 10415, 0, 1),
-                optional(2848, 10415, 0, 1),
-                optional(2818, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.128",
-        ),
-        avp(
-            2841,
-            10415,
-            "Resource-Release-Notification",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ENABLE_NOTIFICATION")],
-            &[],
-            "3GPP TS 29.212 §5.3.125",
-        ),
-        avp(
-            2842,
-            10415,
-            "Removal-Of-Access",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "REMOVAL_OF_ACCESS")],
-            &[],
-            "3GPP TS 29.212 §5.3.126",
-        ),
-        avp(
-            2843,
-            10415,
-            "TCP-Source-Port",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.129",
-        ),
-        avp(
-            2844,
-            10415,
-            "Default-Bearer-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "BIND_TO_DEF_BEARER"), (1, "BIND_TO_APPLICABLE_BEARER")],
-            &[],
-            "3GPP TS 29.212 §5.3.132",
-        ),
-        avp(
-            2845,
-            10415,
-            "PRA-Install",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2822, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.130",
-        ),
-        avp(
-            2846,
-            10415,
-            "PRA-Remove",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2821, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.212 §5.3.131",
-        ),
-        avp(
-            2847,
-            10415,
-            "3GPP-PS-Data-Off-Status-Gx",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ACTIVE"), (1, "INACTIVE")],
-            &[],
-            "3GPP TS 29.212 §5.3.133",
-        ),
-        avp(
-            2848,
-            10415,
-            "Extended-APN-AMBR-DL",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.134",
-        ),
-        avp(
-            2849,
-            10415,
-            "Extended-APN-AMBR-UL",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.135",
-        ),
-        avp(
-            2850,
-            10415,
-            "Extended-GBR-DL",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.136",
-        ),
-        avp(
-            2851,
-            10415,
-            "Extended-GBR-UL",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.137",
-        ),
-        avp(
-            2852,
-            10415,
-            "Max-PLR-DL",
-            Float32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.138",
-        ),
-        avp(
-            2853,
-            10415,
-            "Max-PLR-UL",
-            Float32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.139",
-        ),
-        avp(
-            2854,
-            10415,
-            "UE-Status",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.140",
-        ),
-        avp(
-            2855,
-            10415,
-            "Presence-Reporting-Area-Node",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.212 §5.3.141",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.212 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29212",
-        spec: "3GPP TS 29.212",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777238,
-                name: "3GPP Gx",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.212 §5.1",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777266,
-                name: "3GPP Gxx",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.212 §5a.1",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777303,
-                name: "3GPP Sd",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.212 §5b.1",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777349,
-                name: "3GPP St",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.212 §5c.1",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777318,
-                name: "3GPP S15",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.212 §E.6.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                272,
-                16777238,
-                "Credit-Control",
-                "CC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(1082, 10415, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(443, 0, 0, UNBOUNDED),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1087, 10415, 0, 1),
-                    optional(1024, 10415, 0, 1),
-                    optional(1061, 10415, 0, UNBOUNDED),
-                    optional(1062, 10415, 0, 1),
-                    optional(1020, 10415, 0, 1),
-                    optional(1021, 10415, 0, 1),
-                    optional(2051, 10415, 0, 1),
-                    optional(2068, 10415, 0, 1),
-                    optional(2050, 10415, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(1027, 10415, 0, 1),
-                    optional(21, 10415, 0, 1),
-                    optional(1503, 10415, 0, 1),
-                    optional(1032, 10415, 0, 1),
-                    optional(295, 0, 0, 1),
-                    optional(458, 0, 0, 1),
-                    optional(653, 0, 0, 1),
-                    optional(1016, 10415, 0, 1),
-                    optional(1029, 10415, 0, 1),
-                    optional(1030, 10415, 0, 1),
-                    optional(1049, 10415, 0, 1),
-                    optional(2816, 10415, 0, 1),
-                    optional(1050, 10415, 0, 2),
-                    optional(2811, 10415, 0, 1),
-                    optional(18, 10415, 0, 1),
-                    optional(6, 10415, 0, 1),
-                    optional(15, 10415, 0, 1),
-                    optional(7, 10415, 0, 1),
-                    optional(16, 10415, 0, 1),
-                    optional(12, 10415, 0, 1),
-                    optional(909, 10415, 0, 1),
-                    optional(22, 10415, 0, 1),
-                    optional(2825, 10415, 0, 1),
-                    optional(2812, 10415, 0, 1),
-                    optional(2319, 10415, 0, 1),
-                    optional(29, 10415, 0, 1),
-                    optional(23, 10415, 0, 1),
-                    optional(2819, 10415, 0, UNBOUNDED),
-                    optional(13, 10415, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(1065, 10415, 0, 1),
-                    optional(1000, 10415, 0, 1),
-                    optional(1009, 10415, 0, 1),
-                    optional(1008, 10415, 0, 1),
-                    optional(1013, 10415, 0, UNBOUNDED),
-                    optional(1018, 10415, 0, UNBOUNDED),
-                    optional(1098, 10415, 0, UNBOUNDED),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(501, 10415, 0, 1),
-                    optional(1022, 10415, 0, UNBOUNDED),
-                    optional(1039, 10415, 0, UNBOUNDED),
-                    optional(1067, 10415, 0, UNBOUNDED),
-                    optional(2831, 10415, 0, 1),
-                    optional(2830, 10415, 0, 1),
-                    optional(2829, 10415, 0, 1),
-                    optional(1536, 10415, 0, 1),
-                    optional(1537, 10415, 0, 1),
-                    optional(2833, 10415, 0, 1),
-                    optional(1081, 10415, 0, 1),
-                    optional(1075, 10415, 0, 1),
-                    optional(2804, 10415, 0, 1),
-                    optional(2805, 10415, 0, 1),
-                    optional(2806, 10415, 0, 1),
-                    optional(2843, 10415, 0, 1),
-                    optional(2822, 10415, 0, UNBOUNDED),
-                    optional(302, 13019, 0, 1),
-                    optional(313, 13019, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(2847, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1023, 10415, 0, 1),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(1002, 10415, 0, UNBOUNDED),
-                    optional(1001, 10415, 0, UNBOUNDED),
-                    optional(618, 10415, 0, 1),
-                    optional(1009, 10415, 0, 1),
-                    optional(1008, 10415, 0, 1),
-                    optional(1016, 10415, 0, UNBOUNDED),
-                    optional(1042, 10415, 0, 1),
-                    optional(1049, 10415, 0, 1),
-                    optional(2816, 10415, 0, 1),
-                    optional(1000, 10415, 0, 1),
-                    optional(1067, 10415, 0, UNBOUNDED),
-                    optional(1071, 10415, 0, UNBOUNDED),
-                    optional(2319, 10415, 0, 1),
-                    optional(2845, 10415, 0, 1),
-                    optional(2846, 10415, 0, 1),
-                    optional(2822, 10415, 0, 1),
-                    optional(1045, 10415, 0, 1),
-                    optional(2831, 10415, 0, 1),
-                    optional(2830, 10415, 0, 1),
-                    optional(2829, 10415, 0, 1),
-                    optional(2832, 10415, 0, 1),
-                    optional(2835, 10415, 0, UNBOUNDED),
-                    optional(2840, 10415, 0, 4),
-                    optional(2842, 10415, 0, 1),
-                    optional(1027, 10415, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5.6.2",
-            ),
-            command(
-                258,
-                16777238,
-                "Re-Auth",
-                "RA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(285, 0, 1, 1),
-                    optional(1045, 10415, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(1002, 10415, 0, UNBOUNDED),
-                    optional(1001, 10415, 0, UNBOUNDED),
-                    optional(1049, 10415, 0, 1),
-                    optional(1016, 10415, 0, UNBOUNDED),
-                    optional(2816, 10415, 0, 1),
-                    optional(1042, 10415, 0, 1),
-                    optional(1067, 10415, 0, UNBOUNDED),
-                    optional(2826, 10415, 0, 1),
-                    optional(2840, 10415, 0, 4),
-                    optional(2842, 10415, 0, 1),
-                    optional(1027, 10415, 0, 1),
-                    optional(2845, 10415, 0, 1),
-                    optional(2846, 10415, 0, 1),
-                    optional(1071, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(1027, 10415, 0, 1),
-                    optional(1032, 10415, 0, 1),
-                    optional(1503, 10415, 0, 1),
-                    optional(1050, 10415, 0, 2),
-                    optional(18, 10415, 0, 1),
-                    optional(6, 10415, 0, 1),
-                    optional(15, 10415, 0, 1),
-                    optional(909, 10415, 0, 1),
-                    optional(22, 10415, 0, 1),
-                    optional(2812, 10415, 0, 1),
-                    optional(2824, 10415, 0, 1),
-                    optional(2319, 10415, 0, 1),
-                    optional(23, 10415, 0, 1),
-                    optional(2816, 10415, 0, 1),
-                    optional(1018, 10415, 0, UNBOUNDED),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5.6.4",
-            ),
-            command(
-                272,
-                16777266,
-                "Credit-Control",
-                "CC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(443, 0, 0, UNBOUNDED),
-                    optional(1024, 10415, 0, 1),
-                    optional(1061, 10415, 0, UNBOUNDED),
-                    optional(1062, 10415, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(1027, 10415, 0, 1),
-                    optional(1032, 10415, 0, 1),
-                    optional(295, 0, 0, 1),
-                    optional(458, 0, 0, 1),
-                    optional(653, 0, 0, 1),
-                    optional(1016, 10415, 0, 1),
-                    optional(1049, 10415, 0, 1),
-                    optional(1050, 10415, 0, 2),
-                    optional(18, 10415, 0, 1),
-                    optional(909, 10415, 0, 1),
-                    optional(22, 10415, 0, 1),
-                    optional(2812, 10415, 0, 1),
-                    optional(23, 10415, 0, 1),
-                    optional(9010, 5535, 0, 1),
-                    optional(2319, 10415, 0, 1),
-                    optional(2804, 10415, 0, 1),
-                    optional(2805, 10415, 0, 1),
-                    optional(2806, 10415, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(1065, 10415, 0, 1),
-                    optional(1055, 10415, 0, UNBOUNDED),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1064, 10415, 0, 1),
-                    optional(1458, 10415, 0, 1),
-                    optional(1459, 10415, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1023, 10415, 0, 1),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(97, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(1052, 10415, 0, UNBOUNDED),
-                    optional(1051, 10415, 0, UNBOUNDED),
-                    optional(1016, 10415, 0, 1),
-                    optional(1049, 10415, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5a.6.2",
-            ),
-            command(
-                258,
-                16777266,
-                "Re-Auth",
-                "RA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(285, 0, 1, 1),
-                    optional(1045, 10415, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1052, 10415, 0, UNBOUNDED),
-                    optional(1051, 10415, 0, UNBOUNDED),
-                    optional(1016, 10415, 0, 1),
-                    optional(1049, 10415, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(1032, 10415, 0, 1),
-                    optional(18, 10415, 0, 1),
-                    optional(909, 10415, 0, 1),
-                    optional(22, 10415, 0, 1),
-                    optional(2812, 10415, 0, 1),
-                    optional(2824, 10415, 0, 1),
-                    optional(2319, 10415, 0, 1),
-                    optional(23, 10415, 0, 1),
-                    optional(9010, 5535, 0, 1),
-                    optional(1055, 10415, 0, UNBOUNDED),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5a.6.4",
-            ),
-            command(
-                8388637,
-                16777303,
-                "TDF-Session",
-                "TS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(443, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(1027, 10415, 0, 1),
-                    optional(1032, 10415, 0, 1),
-                    optional(1503, 10415, 0, 1),
-                    optional(458, 0, 0, 1),
-                    optional(653, 0, 0, 1),
-                    optional(1016, 10415, 0, 1),
-                    optional(1050, 10415, 0, 2),
-                    optional(6, 10415, 0, 1),
-                    optional(15, 10415, 0, 1),
-                    optional(7, 10415, 0, 1),
-                    optional(16, 10415, 0, 1),
-                    optional(12, 10415, 0, 1),
-                    optional(2051, 10415, 0, 1),
-                    optional(2068, 10415, 0, 1),
-                    optional(2050, 10415, 0, 1),
-                    optional(18, 10415, 0, 1),
-                    optional(909, 10415, 0, 1),
-                    optional(22, 10415, 0, 1),
-                    optional(2825, 10415, 0, 1),
-                    optional(2319, 10415, 0, 1),
-                    optional(29, 10415, 0, 1),
-                    optional(23, 10415, 0, 1),
-                    optional(13, 10415, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(618, 10415, 0, 1),
-                    optional(1009, 10415, 0, 1),
-                    optional(1008, 10415, 0, 1),
-                    optional(1092, 10415, 0, UNBOUNDED),
-                    optional(1042, 10415, 0, 1),
-                    optional(1067, 10415, 0, UNBOUNDED),
-                    optional(1071, 10415, 0, UNBOUNDED),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(2822, 10415, 0, 1),
-                    optional(302, 13019, 0, 1),
-                    optional(313, 13019, 0, 1),
-                    optional(9010, 5535, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1097, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5b.6.2",
-            ),
-            command(
-                272,
-                16777303,
-                "Credit-Control",
-                "CC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(1082, 10415, 0, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(1097, 10415, 0, UNBOUNDED),
-                    optional(1098, 10415, 0, UNBOUNDED),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(1067, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(1016, 10415, 0, 1),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1071, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(1093, 10415, 0, UNBOUNDED),
-                    optional(1092, 10415, 0, UNBOUNDED),
-                    optional(1042, 10415, 0, 1),
-                    optional(1067, 10415, 0, UNBOUNDED),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5b.6.4",
-            ),
-            command(
-                258,
-                16777303,
-                "Re-Auth",
-                "RA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(285, 0, 1, 1),
-                    optional(1045, 10415, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(1016, 10415, 0, 1),
-                    optional(1006, 10415, 0, UNBOUNDED),
-                    optional(1071, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(1093, 10415, 0, UNBOUNDED),
-                    optional(1092, 10415, 0, UNBOUNDED),
-                    optional(1042, 10415, 0, 1),
-                    optional(1067, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(1097, 10415, 0, UNBOUNDED),
-                    optional(1033, 10415, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5b.6.6",
-            ),
-            command(
-                8388637,
-                16777349,
-                "TDF-Session",
-                "TS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(2838, 10415, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(1033, 10415, 0, 1),
-                    optional(8, 0, 0, 1),
-                    optional(97, 0, 0, 1),
-                    optional(30, 0, 0, 1),
-                    optional(1092, 10415, 0, UNBOUNDED),
-                    optional(1093, 10415, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(1097, 10415, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5c.6.2",
-            ),
-            command(
-                275,
-                16777349,
-                "Session-Termination",
-                "ST",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(295, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(25, 0, 0, UNBOUNDED),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5c.6.4",
-            ),
-            command(
-                8388731,
-                16777349,
-                "TSSF-Notification",
-                "TN",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    optional(278, 0, 0, 1),
-                    optional(1097, 10415, 0, UNBOUNDED),
-                    optional(621, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.212 §5c.6.6",
-            ),
-        ],
-        result_codes: &[
-            result_code(
-                10415,
-                4141,
-                "DIAMETER_PCC_BEARER_EVENT",
-                "3GPP TS 29.212 §5.5",
-            ),
-            result_code(
-                10415,
-                5140,
-                "DIAMETER_ERROR_INITIAL_PARAMETERS",
-                "3GPP TS 29.212 §5.5",
-            ),
-            result_code(
-                10415,
-                5141,
-                "DIAMETER_ERROR_TRIGGER_EVENT",
-                "3GPP TS 29.212 §5.5",
-            ),
-            result_code(10415, 5142, "DIAMETER_PCC_RULE_EVENT", "3GPP TS 29.212 §5.5"),
-            result_code(
-                10415,
-                5143,
-                "DIAMETER_ERROR_BEARER_NOT_AUTHORIZED",
-                "3GPP TS 29.212 §5.5",
-            ),
-            result_code(
-                10415,
-                5144,
-                "DIAMETER_ERROR_TRAFFIC_MAPPING_INFO_REJECTED",
-                "3GPP TS 29.212 §5.5",
-            ),
-            result_code(
-                10415,
-                5147,
-                "DIAMETER_ERROR_CONFLICTING_REQUEST",
-                "3GPP TS 29.212 §5.5",
-            ),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29212|3GPP TS 29.212|V17.x (Release 17)
+P|16777238|Auth|3GPP Gx|3GPP TS 29.212 §5.1
+P|16777266|Auth|3GPP Gxx|3GPP TS 29.212 §5a.1
+P|16777303|Auth|3GPP Sd|3GPP TS 29.212 §5b.1
+P|16777349|Auth|3GPP St|3GPP TS 29.212 §5c.1
+P|16777318|Auth|3GPP S15|3GPP TS 29.212 §E.6.1
+A|1000|10415|Enumerated|Must|May|Must|Bearer-Usage|3GPP TS 29.212 §5.3.1
+E|0|GENERAL
+E|1|IMS_SIGNALLING
+A|1001|10415|Grouped|Must|May|Must|Charging-Rule-Install|3GPP TS 29.212 §5.3.2
+G|[,1003,10415,0,* [,1005,10415,0,* [,1004,10415,0,* [,1020,10415,0,1 [,2828,10415,0,1 [,1043,10415,0,1 [,1044,10415,0,1 [,1063,10415,0,1 [,1073,10415,0,1 [,1027,10415,0,1 [,*,0,0,*
+A|1002|10415|Grouped|Must|May|Must|Charging-Rule-Remove|3GPP TS 29.212 §5.3.3
+G|[,1005,10415,0,* [,1004,10415,0,* [,536,10415,0,* [,2841,10415,0,1 [,*,0,0,*
+A|1003|10415|Grouped|Must|May|Must|Charging-Rule-Definition|3GPP TS 29.212 §5.3.4
+G|{,1005,10415,1,1 [,439,0,0,1 [,432,0,0,1 [,1058,10415,0,* [,2844,10415,0,1 [,1088,10415,0,1 [,511,10415,0,1 [,1016,10415,0,1 [,1099,10415,0,1 [,1011,10415,0,1 [,1009,10415,0,1 [,1008,10415,0,1 [,2852,10415,0,1 [,2853,10415,0,1 [,1007,10415,0,1 [,1010,10415,0,1 [,505,10415,0,1 [,510,10415,0,* [,1066,10415,0,1 [,1085,10415,0,2 [,2809,10415,0,1 [,529,10415,0,1 [,531,10415,0,1 [,532,10415,0,1 [,536,10415,0,* [,539,10415,0,1 [,540,10415,0,1 [,2836,10415,0,1 [,2837,10415,0,1 [,552,10415,0,1 [,831,10415,0,* [,565,10415,0,1 [,*,0,0,*
+A|1004|10415|UTF8String|Must|May|Must|Charging-Rule-Base-Name|3GPP TS 29.212 §5.3.5
+A|1005|10415|OctetString|Must|May|Must|Charging-Rule-Name|3GPP TS 29.212 §5.3.6
+A|1006|10415|Enumerated|Must|May|Must|Event-Trigger|3GPP TS 29.212 §5.3.7
+E|0|SGSN_CHANGE
+E|1|QOS_CHANGE
+E|2|RAT_CHANGE
+E|3|TFT_CHANGE
+E|4|PLMN_CHANGE
+E|5|LOSS_OF_BEARER
+E|6|RECOVERY_OF_BEARER
+E|7|IP-CAN_CHANGE
+E|11|QOS_CHANGE_EXCEEDING_AUTHORIZATION
+E|12|RAI_CHANGE
+E|13|USER_LOCATION_CHANGE
+E|14|NO_EVENT_TRIGGERS
+E|15|OUT_OF_CREDIT
+E|16|REALLOCATION_OF_CREDIT
+E|17|REVALIDATION_TIMEOUT
+E|18|UE_IP_ADDRESS_ALLOCATE
+E|19|UE_IP_ADDRESS_RELEASE
+E|20|DEFAULT_EPS_BEARER_QOS_CHANGE
+E|21|AN_GW_CHANGE
+E|22|SUCCESSFUL_RESOURCE_ALLOCATION
+E|23|RESOURCE_MODIFICATION_REQUEST
+E|24|PGW_TRACE_CONTROL
+E|25|UE_TIME_ZONE_CHANGE
+E|26|TAI_CHANGE
+E|27|ECGI_CHANGE
+E|28|CHARGING_CORRELATION_EXCHANGE
+E|29|APN-AMBR_MODIFICATION_FAILURE
+E|30|USER_CSG_INFORMATION_CHANGE
+E|33|USAGE_REPORT
+E|34|DEFAULT-EPS-BEARER-QOS_MODIFICATION_FAILURE
+E|35|USER_CSG_HYBRID_SUBSCRIBED_INFORMATION_CHANGE
+E|36|USER_CSG_HYBRID_UNSUBSCRIBED_INFORMATION_CHANGE
+E|37|ROUTING_RULE_CHANGE
+E|39|APPLICATION_START
+E|40|APPLICATION_STOP
+E|42|CS_TO_PS_HANDOVER
+E|43|UE_LOCAL_IP_ADDRESS_CHANGE
+E|44|H(E)NB_LOCAL_IP_ADDRESS_CHANGE
+E|45|ACCESS_NETWORK_INFO_REPORT
+E|46|CREDIT_MANAGEMENT_SESSION_FAILURE
+E|47|DEFAULT_QOS_CHANGE
+E|48|CHANGE_OF_UE_PRESENCE_IN_PRESENCE_REPORTING_AREA_REPORT
+E|49|ADDITION_OF_ACCESS
+E|50|REMOVAL_OF_ACCESS
+E|51|UNAVAILABLITY_OF_ACCESS
+E|52|AVAILABLITY_OF_ACCESS
+E|53|RESOURCE_RELEASE
+E|54|ENODEB_CHANGE
+E|55|3GPP_PS_DATA_OFF_CHANGE
+E|56|UE_STATUS_RESUME
+E|57|SUCCESSFUL_QOS_UPDATE
+A|1007|10415|Enumerated|Must|May|Must|Metering-Method|3GPP TS 29.212 §5.3.8
+E|0|DURATION
+E|1|VOLUME
+E|2|DURATION_VOLUME
+E|3|EVENT
+A|1008|10415|Enumerated|Must|May|Must|Offline|3GPP TS 29.212 §5.3.9
+E|0|DISABLE_OFFLINE
+E|1|ENABLE_OFFLINE
+A|1009|10415|Enumerated|Must|May|Must|Online|3GPP TS 29.212 §5.3.10
+E|0|DISABLE_ONLINE
+E|1|ENABLE_ONLINE
+A|1010|10415|Unsigned32|Must|May|Must|Precedence|3GPP TS 29.212 §5.3.11
+A|1011|10415|Enumerated|Must|May|Must|Reporting-Level|3GPP TS 29.212 §5.3.12
+E|0|SERVICE_IDENTIFIER_LEVEL
+E|1|RATING_GROUP_LEVEL
+E|2|SPONSORED_CONNECTIVITY_LEVEL
+A|1012|10415|IPFilterRule|Must|May|Must|TFT-Filter|3GPP TS 29.212 §5.3.13
+A|1013|10415|Grouped|Must|May|Must|TFT-Packet-Filter-Information|3GPP TS 29.212 §5.3.14
+G|[,1010,10415,0,1 [,1012,10415,0,1 [,1014,10415,0,1 [,1056,10415,0,1 [,1057,10415,0,1 [,1080,10415,0,1 [,*,0,0,*
+A|1014|10415|OctetString|Must|May|Must|ToS-Traffic-Class|3GPP TS 29.212 §5.3.15
+A|1015|10415|Enumerated|Must|May|Must|PDP-Session-operation|3GPP TS 29.212 TS 29.210 5.2.21
+E|0|PDP-SESSION-TERMINATION
+A|1016|10415|Grouped|Must|May|Must|QoS-Information|3GPP TS 29.212 §5.3.16
+G|[,1028,10415,0,1 [,516,10415,0,1 [,515,10415,0,1 [,555,10415,0,1 [,554,10415,0,1 [,1026,10415,0,1 [,1025,10415,0,1 [,2851,10415,0,1 [,2850,10415,0,1 [,1020,10415,0,1 [,1034,10415,0,1 [,1041,10415,0,1 [,1040,10415,0,1 [,2849,10415,0,1 [,2848,10415,0,1 [,2818,10415,0,* [,*,0,0,*
+A|1018|10415|Grouped|Must|May|Must|Charging-Rule-Report|3GPP TS 29.212 §5.3.18
+G|[,1005,10415,0,* [,1004,10415,0,* [,1020,10415,0,1 [,1019,10415,0,1 [,1031,10415,0,1 [,430,0,0,1 [,2819,10415,0,* [,552,10415,0,* [,*,0,0,*
+A|1019|10415|Enumerated|Must|May|Must|PCC-Rule-Status|3GPP TS 29.212 §5.3.19
+E|0|ACTIVE
+E|1|INACTIVE
+E|2|TEMPORARILY_INACTIVE
+A|1020|10415|OctetString|Must|May|Must|Bearer-Identifier|3GPP TS 29.212 §5.3.20
+A|1021|10415|Enumerated|Must|May|Must|Bearer-Operation|3GPP TS 29.212 §5.3.21
+E|0|TERMINATION
+E|1|ESTABLISHMENT
+E|2|MODIFICATION
+A|1022|10415|Grouped|Must|May|Must|Access-Network-Charging-Identifier-Gx|3GPP TS 29.212 §5.3.22
+G|{,503,10415,1,1 [,1004,10415,0,* [,1005,10415,0,* [,2827,10415,0,1 [,*,0,0,*
+A|1023|10415|Enumerated|Must|May|Must|Bearer-Control-Mode|3GPP TS 29.212 §5.3.23
+E|0|UE_ONLY
+E|1|RESERVED
+E|2|UE_NW
+A|1024|10415|Enumerated|Must|May|Must|Network-Request-Support|3GPP TS 29.212 §5.3.24
+E|0|NETWORK_REQUEST_NOT_SUPPORTED
+E|1|NETWORK_REQUEST_SUPPORTED
+A|1025|10415|Unsigned32|Must|May|Must|Guaranteed-Bitrate-DL|3GPP TS 29.212 §5.3.25
+A|1026|10415|Unsigned32|Must|May|Must|Guaranteed-Bitrate-UL|3GPP TS 29.212 §5.3.26
+A|1027|10415|Enumerated|Must|May|Must|IP-CAN-Type|3GPP TS 29.212 §5.3.27
+E|0|3GPP-GPRS
+E|1|DOCSIS
+E|2|xDSL
+E|3|WiMAX
+E|4|3GPP2
+E|5|3GPP-EPS
+E|6|Non-3GPP-EPS
+E|7|FBA
+E|8|3GPP-5GS
+E|9|Non-3GPP-5GS
+A|1028|10415|Enumerated|Must|May|Must|QoS-Class-Identifier|3GPP TS 29.212 §5.3.17
+E|1|QCI_1
+E|2|QCI_2
+E|3|QCI_3
+E|4|QCI_4
+E|5|QCI_5
+E|6|QCI_6
+E|7|QCI_7
+E|8|QCI_8
+E|9|QCI_9
+E|65|QCI_65
+E|66|QCI_66
+E|67|QCI_67
+E|69|QCI_69
+E|70|QCI_70
+E|71|QCI_71
+E|72|QCI_72
+E|73|QCI_73
+E|74|QCI_74
+E|75|QCI_75
+E|76|QCI_76
+E|79|QCI_79
+E|80|QCI_80
+E|82|QCI_82
+E|83|QCI_83
+E|84|QCI_84
+E|85|QCI_85
+A|1029|10415|Enumerated|Must|May|Must|QoS-Negotiation|3GPP TS 29.212 §5.3.28
+E|0|NO_QoS_NEGOTIATION
+E|1|QoS_NEGOTIATION_SUPPORTED
+A|1030|10415|Enumerated|Must|May|Must|QoS-Upgrade|3GPP TS 29.212 §5.3.29
+E|0|QoS_UPGRADE_NOT_SUPPORTED
+E|1|QoS_UPGRADE_SUPPORTED
+A|1031|10415|Enumerated|Must|May|Must|Rule-Failure-Code|3GPP TS 29.212 §5.3.38
+E|1|UNKNOWN_RULE_NAME
+E|2|RATING_GROUP_ERROR
+E|3|SERVICE_IDENTIFIER_ERROR
+E|4|GW/PCEF_MALFUNCTION
+E|5|RESOURCES_LIMITATION
+E|6|MAX_NR_BEARERS_REACHED
+E|7|UNKNOWN_BEARER_ID
+E|8|MISSING_BEARER_ID
+E|9|MISSING_FLOW_INFORMATION
+E|10|RESOURCE_ALLOCATION_FAILURE
+E|11|UNSUCCESSFUL_QOS_VALIDATION
+E|12|INCORRECT_FLOW_INFORMATION
+E|13|PS_TO_CS_HANDOVER
+E|14|TDF_APPLICATION_IDENTIFIER_ERROR
+E|15|NO_BEARER_BOUND
+E|16|FILTER_RESTRICTIONS
+E|17|AN_GW_FAILED
+E|18|MISSING_REDIRECT_SERVER_ADDRESS
+E|19|CM_END_USER_SERVICE_DENIED
+E|20|CM_CREDIT_CONTROL_NOT_APPLICABLE
+E|21|CM_AUTHORIZATION_REJECTED
+E|22|CM_USER_UNKNOWN
+E|23|CM_RATING_FAILED
+E|24|ROUTING_RULE_REJECTION
+E|25|UNKNOWN_ROUTING_ACCESS_INFORMATION
+E|26|NO_NBIFOM_SUPPORT
+E|27|UE_STATE_SUSPEND
+E|28|TRAFFIC_STEERING_ERROR
+E|29|SAME_TIME_ERROR
+A|1032|10415|Enumerated|MustNot|May|Must|RAT-Type|3GPP TS 29.212 §5.3.31
+E|0|WLAN
+E|1|VIRTUAL
+E|2|TRUSTED-N3GA
+E|3|WIRELINE
+E|4|WIRELINE-CABLE
+E|5|WIRELINE-BBF
+E|1000|UTRAN
+E|1001|GERAN
+E|1002|GAN
+E|1003|HSPA_EVOLUTION
+E|1004|EUTRAN
+E|1005|EUTRAN-NB-IoT
+E|1006|NR
+E|1007|LTE-M
+E|1008|NR-U
+E|1011|EUTRAN(LEO)
+E|1012|EUTRAN(MEO)
+E|1013|EUTRAN(GEO)
+E|1014|EUTRAN(OTHERSAT)
+E|1021|EUTRAN-NB-IoT(LEO)
+E|1022|EUTRAN-NB-IoT(MEO)
+E|1023|EUTRAN-NB-IoT(GEO)
+E|1024|EUTRAN-NB-IoT(OTHERSAT)
+E|1031|LTE-M(LEO)
+E|1032|LTE-M(MEO)
+E|1033|LTE-M(GEO)
+E|1034|LTE-M(OTHERSAT)
+E|2000|CDMA2000_1X
+E|2001|HRPD
+E|2002|UMB
+E|2003|EHRPD
+A|1033|10415|Grouped|MustNot|May|Must|Event-Report-Indication|3GPP TS 29.212 §5.3.30
+G|[,1503,10415,0,1 [,1006,10415,0,* [,2319,10415,0,1 [,1027,10415,0,1 [,1050,10415,0,2 [,6,10415,0,1 [,15,10415,0,1 [,18,10415,0,1 [,8,0,0,1 [,1032,10415,0,1 [,909,10415,0,1 [,22,10415,0,1 [,1458,10415,0,1 [,1459,10415,0,1 [,9010,5535,0,1 [,23,10415,0,1 [,1079,10415,0,1 [,2805,10415,0,1 [,2804,10415,0,1 [,2806,10415,0,1 [,2822,10415,0,1 [,*,0,0,*
+A|1034|10415|Grouped|MustNot|May|Must|Allocation-Retention-Priority|3GPP TS 29.212 §5.3.32
+G|{,1046,10415,1,1 [,1047,10415,0,1 [,1048,10415,0,1
+A|1035|10415|Address|MustNot|May|Must|CoA-IP-Address|3GPP TS 29.212 §5.3.33
+A|1036|10415|IPFilterRule|MustNot|May|Must|Tunnel-Header-Filter|3GPP TS 29.212 §5.3.34
+A|1037|10415|Unsigned32|MustNot|May|Must|Tunnel-Header-Length|3GPP TS 29.212 §5.3.35
+A|1038|10415|Grouped|MustNot|May|Must|Tunnel-Information|3GPP TS 29.212 §5.3.36
+G|[,1037,10415,0,1 [,1036,10415,2,2 [,*,0,0,*
+A|1039|10415|Grouped|MustNot|May|Must|CoA-Information|3GPP TS 29.212 §5.3.37
+G|{,1038,10415,1,1 {,1035,10415,1,1 [,*,0,0,*
+A|1040|10415|Unsigned32|MustNot|May|Must|APN-Aggregate-Max-Bitrate-DL|3GPP TS 29.212 §5.3.39
+A|1041|10415|Unsigned32|MustNot|May|Must|APN-Aggregate-Max-Bitrate-UL|3GPP TS 29.212 §5.3.40
+A|1042|10415|Time|Must|May|Must|Revalidation-Time|3GPP TS 29.212 §5.3.41
+A|1043|10415|Time|Must|May|Must|Rule-Activation-Time|3GPP TS 29.212 §5.3.42
+A|1044|10415|Time|Must|May|Must|Rule-Deactivation-Time|3GPP TS 29.212 §5.3.43
+A|1045|10415|Enumerated|Must|May|Must|Session-Release-Cause|3GPP TS 29.212 §5.3.44
+E|0|UNSPECIFIED_REASON
+E|1|UE_SUBSCRIPTION_REASON
+E|2|INSUFFICIENT_SERVER_RESOURCES
+E|3|IP_CAN_SESSION_TERMINATION
+E|4|UE_IP_ADDRESS_RELEASE
+A|1046|10415|Unsigned32|MustNot|May|Must|Priority-Level|3GPP TS 29.212 §5.3.45
+A|1047|10415|Enumerated|MustNot|May|Must|Pre-emption-Capability|3GPP TS 29.212 §5.3.46
+E|0|PRE-EMPTION_CAPABILITY_ENABLED
+E|1|PRE-EMPTION_CAPABILITY_DISABLED
+A|1048|10415|Enumerated|MustNot|May|Must|Pre-emption-Vulnerability|3GPP TS 29.212 §5.3.47
+E|0|PRE-EMPTION_VULNERABILITY_ENABLED
+E|1|PRE-EMPTION_VULNERABILITY_DISABLED
+A|1049|10415|Grouped|MustNot|May|Must|Default-EPS-Bearer-QoS|3GPP TS 29.212 §5.3.48
+G|[,1028,10415,0,1 [,1034,10415,0,1 [,*,0,0,*
+A|1050|10415|Address|MustNot|May|Must|AN-GW-Address|3GPP TS 29.212 §5.3.49
+A|1051|10415|Grouped|Must|May|Must|QoS-Rule-Install|3GPP TS 29.212 §5a.3.1
+G|[,1053,10415,0,* [,1054,10415,0,* [,1074,10415,0,* [,1038,10415,0,1 [,1043,10415,0,1 [,1044,10415,0,1 [,*,0,0,*
+A|1052|10415|Grouped|Must|May|Must|QoS-Rule-Remove|3GPP TS 29.212 §5a.3.2
+G|[,1054,10415,0,* [,1074,10415,0,* [,*,0,0,*
+A|1053|10415|Grouped|Must|May|Must|QoS-Rule-Definition|3GPP TS 29.212 §5a.3.3
+G|{,1054,10415,1,1 [,1058,10415,0,* [,1016,10415,0,1 [,1010,10415,0,1 [,536,10415,0,* [,539,10415,0,1 [,540,10415,0,1 [,552,10415,0,1 [,*,0,0,*
+A|1054|10415|OctetString|Must|May|Must|QoS-Rule-Name|3GPP TS 29.212 §5a.3.4
+A|1055|10415|Grouped|Must|May|Must|QoS-Rule-Report|3GPP TS 29.212 §5a.3.5
+G|[,1054,10415,0,* [,1074,10415,0,* [,1019,10415,0,1 [,1031,10415,0,1 [,552,10415,0,* [,*,0,0,*
+A|1056|10415|OctetString|MustNot|May|Must|Security-Parameter-Index|3GPP TS 29.212 §5.3.51
+A|1057|10415|OctetString|MustNot|May|Must|Flow-Label|3GPP TS 29.212 §5.3.52
+A|1058|10415|Grouped|MustNot|May|Must|Flow-Information|3GPP TS 29.212 §5.3.53
+G|[,507,10415,0,1 [,1060,10415,0,1 [,1072,10415,0,1 [,1014,10415,0,1 [,1056,10415,0,1 [,1057,10415,0,1 [,1080,10415,0,1 [,1077,10415,0,1 [,*,0,0,*
+A|1059|10415|IPFilterRule|MustNot|May|Must|Packet-Filter-Content|3GPP TS 29.212 §5.3.54
+A|1060|10415|OctetString|MustNot|May|Must|Packet-Filter-Identifier|3GPP TS 29.212 §5.3.55
+A|1061|10415|Grouped|MustNot|May|Must|Packet-Filter-Information|3GPP TS 29.212 §5.3.56
+G|[,1060,10415,0,1 [,1010,10415,0,1 [,1059,10415,0,1 [,1014,10415,0,1 [,1056,10415,0,1 [,1057,10415,0,1 [,1080,10415,0,1 [,*,0,0,*
+A|1062|10415|Enumerated|MustNot|May|Must|Packet-Filter-Operation|3GPP TS 29.212 §5.3.57
+E|0|DELETION
+E|1|ADDITION
+E|2|MODIFICATION
+A|1063|10415|Enumerated|MustNot|May|Must|Resource-Allocation-Notification|3GPP TS 29.212 §5.3.50
+E|0|ENABLE_NOTIFICATION
+A|1064|10415|Enumerated|Must|May|Must|Session-Linking-Indicator|3GPP TS 29.212 §5a.3.6
+E|0|SESSION_LINKING_IMMEDIATE
+E|1|SESSION_LINKING_DEFERRED
+A|1065|10415|OctetString|MustNot|May|Must|PDN-Connection-ID|3GPP TS 29.212 §5.3.58
+A|1066|10415|OctetString|MustNot|May|Must|Monitoring-Key|3GPP TS 29.212 §5.3.59
+A|1067|10415|Grouped|MustNot|May|Must|Usage-Monitoring-Information|3GPP TS 29.212 §5.3.60
+G|[,1066,10415,0,1 [,431,0,0,2 [,446,0,0,2 [,881,10415,0,1 [,1068,10415,0,1 [,1069,10415,0,1 [,1070,10415,0,1 [,*,0,0,*
+A|1068|10415|Enumerated|MustNot|May|Must|Usage-Monitoring-Level|3GPP TS 29.212 §5.3.61
+E|0|SESSION_LEVEL
+E|1|PCC_RULE_LEVEL
+E|2|ADC_RULE_LEVEL
+A|1069|10415|Enumerated|MustNot|May|Must|Usage-Monitoring-Report|3GPP TS 29.212 §5.3.62
+E|0|USAGE_MONITORING_REPORT_REQUIRED
+A|1070|10415|Enumerated|MustNot|May|Must|Usage-Monitoring-Support|3GPP TS 29.212 §5.3.63
+E|0|USAGE_MONITORING_DISABLED
+A|1071|10415|Enumerated|MustNot|May|Must|CSG-Information-Reporting|3GPP TS 29.212 §5.3.64
+E|0|CHANGE_CSG_CELL
+E|1|CHANGE_CSG_SUBSCRIBED_HYBRID_CELL
+E|2|CHANGE_CSG_UNSUBSCRIBED_HYBRID_CELL
+A|1072|10415|Enumerated|MustNot|May|Must|Packet-Filter-Usage|3GPP TS 29.212 §5.3.66
+E|1|SEND_TO_UE
+A|1073|10415|Enumerated|MustNot|May|Must|Charging-Correlation-Indicator|3GPP TS 29.212 §5.3.67
+E|0|CHARGING_IDENTIFIER_REQUIRED
+A|1074|10415|UTF8String|MustNot|May|Must|QoS-Rule-Base-Name|3GPP TS 29.212 §5a.3.7
+A|1075|10415|Grouped|MustNot|May|Must|Routing-Rule-Remove|3GPP TS 29.212 §5.3.69
+G|[,1077,10415,0,* [,*,0,0,*
+A|1076|10415|Grouped|MustNot|May|Must|Routing-Rule-Definition|3GPP TS 29.212 §5.3.70
+G|{,1077,10415,1,1 [,1078,10415,0,* [,1010,10415,0,1 [,1079,10415,0,1 [,1027,10415,0,1 [,*,0,0,*
+A|1077|10415|OctetString|MustNot|May|Must|Routing-Rule-Identifier|3GPP TS 29.212 §5.3.71
+A|1078|10415|Grouped|MustNot|May|Must|Routing-Filter|3GPP TS 29.212 §5.3.72
+G|{,507,10415,1,1 {,1080,10415,1,1 [,1014,10415,0,1 [,1056,10415,0,1 [,1057,10415,0,1 [,*,0,0,*
+A|1079|10415|Address|MustNot|May|Must|Routing-IP-Address|3GPP TS 29.212 §5.3.73
+A|1080|10415|Enumerated|MustNot|May|Must|Flow-Direction|3GPP TS 29.212 §5.3.65
+E|0|UNSPECIFIED
+E|1|DOWNLINK
+E|2|UPLINK
+E|3|BIDIRECTIONAL
+A|1081|10415|Grouped|MustNot|May|Must|Routing-Rule-Install|3GPP TS 29.212 §5.3.68
+G|[,1076,10415,0,* [,*,0,0,*
+A|1082|10415|Unsigned32|MustNot|May|Must|Credit-Management-Status|3GPP TS 29.212 §5.3.102
+A|1085|10415|Grouped|MustNot|May|Must|Redirect-Information|3GPP TS 29.212 §5.3.82
+G|[,1086,10415,0,1 [,433,0,0,1 [,435,0,0,1 [,*,0,0,*
+A|1086|10415|Enumerated|MustNot|May|Must|Redirect-Support|3GPP TS 29.212 §5.3.83
+E|0|REDIRECTION_DISABLED
+E|1|REDIRECTION_ENABLED
+A|1087|10415|Grouped|MustNot|May|Must|TDF-Information|3GPP TS 29.212 §5.3.78
+G|[,1090,10415,0,1 [,1089,10415,0,1 [,1091,10415,0,1
+A|1088|10415|OctetString|MustNot|May|Must|TDF-Application-Identifier|3GPP TS 29.212 §5.3.77
+A|1089|10415|DiameterIdentity|MustNot|May|Must|TDF-Destination-Host|3GPP TS 29.212 §5.3.80
+A|1090|10415|DiameterIdentity|MustNot|May|Must|TDF-Destination-Realm|3GPP TS 29.212 §5.3.79
+A|1091|10415|Address|MustNot|May|Must|TDF-IP-Address|3GPP TS 29.212 §5.3.81
+A|1092|10415|Grouped|Must|May|Must|ADC-Rule-Install|3GPP TS 29.212 §5b.3.1
+G|[,1094,10415,0,* [,1096,10415,0,* [,1095,10415,0,* [,2828,10415,0,1 [,1043,10415,0,1 [,1044,10415,0,1 [,*,0,0,*
+A|1093|10415|Grouped|Must|May|Must|ADC-Rule-Remove|3GPP TS 29.212 §5b.3.2
+G|[,1096,10415,0,* [,1095,10415,0,* [,*,0,0,*
+A|1094|10415|Grouped|Must|May|Must|ADC-Rule-Definition|3GPP TS 29.212 §5b.3.3
+G|{,1096,10415,1,1 [,1088,10415,0,1 [,1058,10415,0,* [,439,0,0,1 [,432,0,0,1 [,1011,10415,0,1 [,1009,10415,0,1 [,1008,10415,0,1 [,1007,10415,0,1 [,1010,10415,0,1 [,511,10415,0,1 [,1016,10415,0,1 [,1066,10415,0,1 [,531,10415,0,1 [,532,10415,0,1 [,1085,10415,0,* [,2809,10415,0,1 [,2836,10415,0,1 [,2837,10415,0,1 [,1014,10415,0,1 [,*,0,0,*
+A|1095|10415|UTF8String|Must|May|Must|ADC-Rule-Base-Name|3GPP TS 29.212 §5b.3.4
+A|1096|10415|OctetString|Must|May|Must|ADC-Rule-Name|3GPP TS 29.212 §5b.3.5
+A|1097|10415|Grouped|Must|May|Must|ADC-Rule-Report|3GPP TS 29.212 §5b.3.6
+G|[,1096,10415,0,* [,1095,10415,0,* [,1019,10415,0,1 [,1031,10415,0,1 [,430,0,0,1 [,*,0,0,*
+A|1098|10415|Grouped|MustNot|May|Must|Application-Detection-Information|3GPP TS 29.212 §5.3.91
+G|{,1088,10415,1,1 [,2802,10415,0,1 [,1058,10415,0,* [,*,0,0,*
+A|1099|10415|Enumerated|MustNot|May|Must|PS-to-CS-Session-Continuity|3GPP TS 29.212 §5.3.84
+E|0|VIDEO_PS2CS_CONT_CANDIDATE
+A|2802|10415|OctetString|MustNot|May|Must|TDF-Application-Instance-Identifier|3GPP TS 29.212 §5.3.92
+A|2804|10415|Address|MustNot|May|Must|HeNB-Local-IP-Address|3GPP TS 29.212 §5.3.95
+A|2805|10415|Address|MustNot|May|Must|UE-Local-IP-Address|3GPP TS 29.212 §5.3.96
+A|2806|10415|Unsigned32|MustNot|May|Must|UDP-Source-Port|3GPP TS 29.212 §5.3.97
+A|2807|10415|OctetString|Must|May|Must|CS-Service-QoS-Request-Identifier|3GPP TS 29.212 §E.6.3.2
+A|2808|10415|Enumerated|Must|May|Must|CS-Service-QoS-Request-Operation|3GPP TS 29.212 §E.6.3.3
+E|0|DELETION
+E|1|MODIFICATION
+A|2809|10415|Enumerated|MustNot|May|Must|Mute-Notification|3GPP TS 29.212 §5.3.98
+E|0|MUTE_REQUIRED
+A|2810|10415|Time|MustNot|May|Must|Monitoring-Time|3GPP TS 29.212 §5.3.99
+A|2811|10415|Enumerated|MustNot|May|Must|AN-GW-Status|3GPP TS 29.212 §5.3.100
+E|0|AN_GW_FAILED
+A|2812|10415|Time|MustNot|May|Must|User-Location-Info-Time|3GPP TS 29.212 §5.3.101
+A|2813|10415|Grouped|Must|May|Must|CS-Service-Resource-Report|3GPP TS 29.212 §E.6.3.6
+G|{,2807,10415,1,1 [,2815,10415,0,1 [,2814,10415,0,1 [,*,0,0,*
+A|2814|10415|Enumerated|Must|May|Must|CS-Service-Resource-Failure-Cause|3GPP TS 29.212 §E.6.3.5
+E|0|RESOURCE_RELEASED
+A|2815|10415|Enumerated|Must|May|Must|CS-Service-Resource-Result-Operation|3GPP TS 29.212 §E.6.3.4
+E|0|DELETION
+A|2816|10415|Grouped|MustNot|May|Must|Default-QoS-Information|3GPP TS 29.212 §5.3.103
+G|[,1028,10415,0,1 [,516,10415,0,1 [,515,10415,0,1 [,2817,10415,0,1 [,*,0,0,*
+A|2817|10415|UTF8String|MustNot|May|Must|Default-QoS-Name|3GPP TS 29.212 §5.3.104
+A|2818|10415|Grouped|MustNot|May|Must|Conditional-APN-Aggregate-Max-Bitrate|3GPP TS 29.212 §5.3.105
+G|[,1041,10415,0,1 [,1040,10415,0,1 [,2849,10415,0,1 [,2848,10415,0,1 [,1027,10415,0,* [,1032,10415,0,* [,*,0,0,*
+A|2819|10415|OctetString|MustNot|May|Must|RAN-NAS-Release-Cause|3GPP TS 29.212 §5.3.106
+A|2820|10415|OctetString|MustNot|May|Must|Presence-Reporting-Area-Elements-List|3GPP TS 29.212 §5.3.107
+A|2821|10415|OctetString|MustNot|May|Must|Presence-Reporting-Area-Identifier|3GPP TS 29.212 §5.3.108
+A|2822|10415|Grouped|MustNot|May|Must|Presence-Reporting-Area-Information|3GPP TS 29.212 §5.3.109
+G|[,2821,10415,0,1 [,2823,10415,0,1 [,2820,10415,0,1 [,2855,10415,0,1 [,*,0,0,*
+A|2823|10415|Unsigned32|MustNot|May|Must|Presence-Reporting-Area-Status|3GPP TS 29.212 §5.3.110
+A|2824|10415|Unsigned32|MustNot|May|Must|NetLoc-Access-Support|3GPP TS 29.212 §5.3.111
+A|2825|10415|Grouped|MustNot|May|Must|Fixed-User-Location-Info|3GPP TS 29.212 §5.3.112
+G|[,1524,10415,0,1 [,2716,10415,0,1 [,302,13019,0,1 [,313,13019,0,1 [,*,0,0,*
+A|2826|10415|Unsigned32|MustNot|May|Must|PCSCF-Restoration-Indication|3GPP TS 29.212 §5.3.113
+A|2827|10415|Enumerated|MustNot|May|Must|IP-CAN-Session-Charging-Scope|3GPP TS 29.212 §5.3.114
+E|0|IP-CAN_SESSION_SCOPE
+A|2828|10415|Unsigned32|MustNot|May|Must|Monitoring-Flags|3GPP TS 29.212 §5.3.115
+A|2829|10415|Enumerated|MustNot|May|Must|Default-Access|3GPP TS 29.212 §5.3.120
+E|0|3GPP-GPRS
+E|1|DOCSIS
+E|2|xDSL
+E|3|WiMAX
+E|4|3GPP2
+E|5|3GPP-EPS
+E|6|Non-3GPP-EPS
+E|7|FBA
+E|8|3GPP-5GS
+E|9|Non-3GPP-5GS
+A|2830|10415|Enumerated|MustNot|May|Must|NBIFOM-Mode|3GPP TS 29.212 §5.3.117
+E|0|UE_INITIATED
+E|1|NETWORK_INITIATED
+A|2831|10415|Enumerated|MustNot|May|Must|NBIFOM-Support|3GPP TS 29.212 §5.3.116
+E|0|NBIFOM_NOT_SUPPORTED
+E|1|NBIFOM_SUPPORTED
+A|2832|10415|Unsigned32|MustNot|May|Must|RAN-Rule-Support|3GPP TS 29.212 §5.3.122
+A|2833|10415|Unsigned32|MustNot|May|Must|Access-Availability-Change-Reason|3GPP TS 29.212 §5.3.121
+A|2834|10415|Unsigned32|MustNot|May|Must|Routing-Rule-Failure-Code|3GPP TS 29.212 §5.3.119
+A|2835|10415|Grouped|MustNot|May|Must|Routing-Rule-Report|3GPP TS 29.212 §5.3.118
+G|[,1077,10415,0,* [,1019,10415,0,1 [,2834,10415,0,1 [,*,0,0,*
+A|2836|10415|OctetString|MustNot|May|Must|Traffic-Steering-Policy-Identifier-DL|3GPP TS 29.212 §5.3.123
+A|2837|10415|OctetString|MustNot|May|Must|Traffic-Steering-Policy-Identifier-UL|3GPP TS 29.212 §5.3.124
+A|2838|10415|Unsigned32|Must|May|Must|Request-Type|3GPP TS 29.212 §5c.3.2
+A|2839|10415|Time|MustNot|May|Must|Execution-Time|3GPP TS 29.212 §5.3.127
+A|2840|10415|Grouped|MustNot|May|Must|Conditional-Policy-Information|3GPP TS 29.212 §5.3.128
+G|[,2839,10415,0,1 [,1049,10415,0,1 [,1041,10415,0,1 [,1040,10415,0,1 [,2849,10415,0,1 [,2848,10415,0,1 [,2818,10415,0,* [,*,0,0,*
+A|2841|10415|Enumerated|MustNot|May|Must|Resource-Release-Notification|3GPP TS 29.212 §5.3.125
+E|0|ENABLE_NOTIFICATION
+A|2842|10415|Enumerated|MustNot|May|Must|Removal-Of-Access|3GPP TS 29.212 §5.3.126
+E|0|REMOVAL_OF_ACCESS
+A|2843|10415|Unsigned32|MustNot|May|Must|TCP-Source-Port|3GPP TS 29.212 §5.3.129
+A|2844|10415|Enumerated|MustNot|May|Must|Default-Bearer-Indication|3GPP TS 29.212 §5.3.132
+E|0|BIND_TO_DEF_BEARER
+E|1|BIND_TO_APPLICABLE_BEARER
+A|2845|10415|Grouped|MustNot|May|Must|PRA-Install|3GPP TS 29.212 §5.3.130
+G|[,2822,10415,0,* [,*,0,0,*
+A|2846|10415|Grouped|MustNot|May|Must|PRA-Remove|3GPP TS 29.212 §5.3.131
+G|[,2821,10415,0,* [,*,0,0,*
+A|2847|10415|Enumerated|MustNot|May|Must|3GPP-PS-Data-Off-Status-Gx|3GPP TS 29.212 §5.3.133
+E|0|ACTIVE
+E|1|INACTIVE
+A|2848|10415|Unsigned32|MustNot|May|Must|Extended-APN-AMBR-DL|3GPP TS 29.212 §5.3.134
+A|2849|10415|Unsigned32|MustNot|May|Must|Extended-APN-AMBR-UL|3GPP TS 29.212 §5.3.135
+A|2850|10415|Unsigned32|MustNot|May|Must|Extended-GBR-DL|3GPP TS 29.212 §5.3.136
+A|2851|10415|Unsigned32|MustNot|May|Must|Extended-GBR-UL|3GPP TS 29.212 §5.3.137
+A|2852|10415|Float32|MustNot|May|Must|Max-PLR-DL|3GPP TS 29.212 §5.3.138
+A|2853|10415|Float32|MustNot|May|Must|Max-PLR-UL|3GPP TS 29.212 §5.3.139
+A|2854|10415|Unsigned32|MustNot|May|Must|UE-Status|3GPP TS 29.212 §5.3.140
+A|2855|10415|Unsigned32|MustNot|May|Must|Presence-Reporting-Area-Node|3GPP TS 29.212 §5.3.141
+C|272|16777238|1|Credit-Control|CC|3GPP TS 29.212 §5.6.2
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,416,0,1,1 {,415,0,1,1 [,1082,10415,0,1 [,293,0,0,1 [,278,0,0,1 [,443,0,0,* [,621,0,0,1 [,628,10415,0,* [,1087,10415,0,1 [,1024,10415,0,1 [,1061,10415,0,* [,1062,10415,0,1 [,1020,10415,0,1 [,1021,10415,0,1 [,2051,10415,0,1 [,2068,10415,0,1 [,2050,10415,0,1 [,8,0,0,1 [,97,0,0,1 [,1027,10415,0,1 [,21,10415,0,1 [,1503,10415,0,1 [,1032,10415,0,1 [,295,0,0,1 [,458,0,0,1 [,653,0,0,1 [,1016,10415,0,1 [,1029,10415,0,1 [,1030,10415,0,1 [,1049,10415,0,1 [,2816,10415,0,1 [,1050,10415,0,2 [,2811,10415,0,1 [,18,10415,0,1 [,6,10415,0,1 [,15,10415,0,1 [,7,10415,0,1 [,16,10415,0,1 [,12,10415,0,1 [,909,10415,0,1 [,22,10415,0,1 [,2825,10415,0,1 [,2812,10415,0,1 [,2319,10415,0,1 [,29,10415,0,1 [,23,10415,0,1 [,2819,10415,0,* [,13,10415,0,1 [,30,0,0,1 [,1065,10415,0,1 [,1000,10415,0,1 [,1009,10415,0,1 [,1008,10415,0,1 [,1013,10415,0,* [,1018,10415,0,* [,1098,10415,0,* [,1006,10415,0,* [,1033,10415,0,1 [,501,10415,0,1 [,1022,10415,0,* [,1039,10415,0,* [,1067,10415,0,* [,2831,10415,0,1 [,2830,10415,0,1 [,2829,10415,0,1 [,1536,10415,0,1 [,1537,10415,0,1 [,2833,10415,0,1 [,1081,10415,0,1 [,1075,10415,0,1 [,2804,10415,0,1 [,2805,10415,0,1 [,2806,10415,0,1 [,2843,10415,0,1 [,2822,10415,0,* [,302,13019,0,1 [,313,13019,0,1 [,284,0,0,* [,282,0,0,* [,2847,10415,0,1 [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 {,416,0,1,1 {,415,0,1,1 [,621,0,0,1 [,623,0,0,1 [,628,10415,0,* [,1023,10415,0,1 [,1006,10415,0,* [,1033,10415,0,1 [,278,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,1002,10415,0,* [,1001,10415,0,* [,618,10415,0,1 [,1009,10415,0,1 [,1008,10415,0,1 [,1016,10415,0,* [,1042,10415,0,1 [,1049,10415,0,1 [,2816,10415,0,1 [,1000,10415,0,1 [,1067,10415,0,* [,1071,10415,0,* [,2319,10415,0,1 [,2845,10415,0,1 [,2846,10415,0,1 [,2822,10415,0,1 [,1045,10415,0,1 [,2831,10415,0,1 [,2830,10415,0,1 [,2829,10415,0,1 [,2832,10415,0,1 [,2835,10415,0,* [,2840,10415,0,4 [,2842,10415,0,1 [,1027,10415,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,282,0,0,* [,650,0,0,* [,*,0,0,*
+C|258|16777238|1|Re-Auth|RA|3GPP TS 29.212 §5.6.4
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,285,0,1,1 [,1045,10415,0,1 [,278,0,0,1 [,621,0,0,1 [,1006,10415,0,* [,1033,10415,0,1 [,1002,10415,0,* [,1001,10415,0,* [,1049,10415,0,1 [,1016,10415,0,* [,2816,10415,0,1 [,1042,10415,0,1 [,1067,10415,0,* [,2826,10415,0,1 [,2840,10415,0,4 [,2842,10415,0,1 [,1027,10415,0,1 [,2845,10415,0,1 [,2846,10415,0,1 [,1071,10415,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,278,0,0,1 [,621,0,0,1 [,623,0,0,1 [,1027,10415,0,1 [,1032,10415,0,1 [,1503,10415,0,1 [,1050,10415,0,2 [,18,10415,0,1 [,6,10415,0,1 [,15,10415,0,1 [,909,10415,0,1 [,22,10415,0,1 [,2812,10415,0,1 [,2824,10415,0,1 [,2319,10415,0,1 [,23,10415,0,1 [,2816,10415,0,1 [,1018,10415,0,* [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,*,0,0,*
+C|272|16777266|1|Credit-Control|CC|3GPP TS 29.212 §5a.6.2
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,416,0,1,1 {,415,0,1,1 [,293,0,0,1 [,278,0,0,1 [,621,0,0,1 [,628,10415,0,* [,443,0,0,* [,1024,10415,0,1 [,1061,10415,0,* [,1062,10415,0,1 [,8,0,0,1 [,97,0,0,1 [,1027,10415,0,1 [,1032,10415,0,1 [,295,0,0,1 [,458,0,0,1 [,653,0,0,1 [,1016,10415,0,1 [,1049,10415,0,1 [,1050,10415,0,2 [,18,10415,0,1 [,909,10415,0,1 [,22,10415,0,1 [,2812,10415,0,1 [,23,10415,0,1 [,9010,5535,0,1 [,2319,10415,0,1 [,2804,10415,0,1 [,2805,10415,0,1 [,2806,10415,0,1 [,30,0,0,1 [,1065,10415,0,1 [,1055,10415,0,* [,1006,10415,0,* [,1064,10415,0,1 [,1458,10415,0,1 [,1459,10415,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 {,416,0,1,1 {,415,0,1,1 [,621,0,0,1 [,623,0,0,1 [,628,10415,0,* [,1023,10415,0,1 [,1006,10415,0,* [,97,0,0,1 [,278,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,1052,10415,0,* [,1051,10415,0,* [,1016,10415,0,1 [,1049,10415,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,282,0,0,* [,650,0,0,* [,*,0,0,*
+C|258|16777266|1|Re-Auth|RA|3GPP TS 29.212 §5a.6.4
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,285,0,1,1 [,1045,10415,0,1 [,278,0,0,1 [,621,0,0,1 [,1006,10415,0,* [,1052,10415,0,* [,1051,10415,0,* [,1016,10415,0,1 [,1049,10415,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,278,0,0,1 [,621,0,0,1 [,623,0,0,1 [,1032,10415,0,1 [,18,10415,0,1 [,909,10415,0,1 [,22,10415,0,1 [,2812,10415,0,1 [,2824,10415,0,1 [,2319,10415,0,1 [,23,10415,0,1 [,9010,5535,0,1 [,1055,10415,0,* [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,*,0,0,*
+C|8388637|16777303|1|TDF-Session|TS|3GPP TS 29.212 §5b.6.2
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 [,293,0,0,1 [,278,0,0,1 [,621,0,0,1 [,443,0,0,* [,628,10415,0,* [,8,0,0,1 [,97,0,0,1 [,1027,10415,0,1 [,1032,10415,0,1 [,1503,10415,0,1 [,458,0,0,1 [,653,0,0,1 [,1016,10415,0,1 [,1050,10415,0,2 [,6,10415,0,1 [,15,10415,0,1 [,7,10415,0,1 [,16,10415,0,1 [,12,10415,0,1 [,2051,10415,0,1 [,2068,10415,0,1 [,2050,10415,0,1 [,18,10415,0,1 [,909,10415,0,1 [,22,10415,0,1 [,2825,10415,0,1 [,2319,10415,0,1 [,29,10415,0,1 [,23,10415,0,1 [,13,10415,0,1 [,30,0,0,1 [,618,10415,0,1 [,1009,10415,0,1 [,1008,10415,0,1 [,1092,10415,0,* [,1042,10415,0,1 [,1067,10415,0,* [,1071,10415,0,* [,1006,10415,0,* [,2822,10415,0,1 [,302,13019,0,1 [,313,13019,0,1 [,9010,5535,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,278,0,0,1 [,621,0,0,1 [,623,0,0,1 [,628,10415,0,* [,1097,10415,0,* [,1033,10415,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,282,0,0,* [,650,0,0,* [,*,0,0,*
+C|272|16777303|1|Credit-Control|CC|3GPP TS 29.212 §5b.6.4
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 [,621,0,0,1 {,416,0,1,1 {,415,0,1,1 [,1082,10415,0,1 [,293,0,0,1 [,278,0,0,1 [,8,0,0,1 [,97,0,0,1 [,1097,10415,0,* [,1098,10415,0,* [,1006,10415,0,* [,1033,10415,0,1 [,1067,10415,0,* [,284,0,0,* [,282,0,0,* [,628,10415,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 {,416,0,1,1 {,415,0,1,1 [,621,0,0,1 [,623,0,0,1 [,97,0,0,1 [,1016,10415,0,1 [,1006,10415,0,* [,1071,10415,0,* [,1033,10415,0,1 [,278,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,1093,10415,0,* [,1092,10415,0,* [,1042,10415,0,1 [,1067,10415,0,* [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,282,0,0,* [,628,10415,0,* [,650,0,0,* [,*,0,0,*
+C|258|16777303|1|Re-Auth|RA|3GPP TS 29.212 §5b.6.6
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,285,0,1,1 [,1045,10415,0,1 [,278,0,0,1 [,621,0,0,1 [,1016,10415,0,1 [,1006,10415,0,* [,1071,10415,0,* [,1033,10415,0,1 [,1093,10415,0,* [,1092,10415,0,* [,1042,10415,0,1 [,1067,10415,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,278,0,0,1 [,621,0,0,1 [,623,0,0,1 [,1097,10415,0,* [,1033,10415,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,650,0,0,* [,*,0,0,*
+C|8388637|16777349|1|TDF-Session|TS|3GPP TS 29.212 §5c.6.2
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,2838,10415,1,1 [,293,0,0,1 [,278,0,0,1 [,621,0,0,1 [,1033,10415,0,1 [,8,0,0,1 [,97,0,0,1 [,30,0,0,1 [,1092,10415,0,* [,1093,10415,0,* [,628,10415,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,278,0,0,1 [,621,0,0,1 [,623,0,0,1 [,1097,10415,0,* [,628,10415,0,* [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,282,0,0,* [,650,0,0,* [,*,0,0,*
+C|275|16777349|1|Session-Termination|ST|3GPP TS 29.212 §5c.6.4
+Q|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,258,0,1,1 {,295,0,1,1 [,293,0,0,1 [,621,0,0,1 [,25,0,0,* [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,281,0,0,1 [,294,0,0,1 [,621,0,0,1 [,623,0,0,1 [,279,0,0,1 [,278,0,0,1 [,25,0,0,* [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,650,0,0,* [,*,0,0,*
+C|8388731|16777349|1|TSSF-Notification|TN|3GPP TS 29.212 §5c.6.6
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 [,278,0,0,1 [,1097,10415,0,* [,621,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,621,0,0,1 [,623,0,0,1 [,278,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+R|10415|4141|DIAMETER_PCC_BEARER_EVENT|3GPP TS 29.212 §5.5
+R|10415|5140|DIAMETER_ERROR_INITIAL_PARAMETERS|3GPP TS 29.212 §5.5
+R|10415|5141|DIAMETER_ERROR_TRIGGER_EVENT|3GPP TS 29.212 §5.5
+R|10415|5142|DIAMETER_PCC_RULE_EVENT|3GPP TS 29.212 §5.5
+R|10415|5143|DIAMETER_ERROR_BEARER_NOT_AUTHORIZED|3GPP TS 29.212 §5.5
+R|10415|5144|DIAMETER_ERROR_TRAFFIC_MAPPING_INFO_REJECTED|3GPP TS 29.212 §5.5
+R|10415|5147|DIAMETER_ERROR_CONFLICTING_REQUEST|3GPP TS 29.212 §5.5
+"#;
+/// Tables of 3GPP TS 29.212 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -5271,266 +5271,31 @@ impl SessionTerminationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 7usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            2901,
-            10415,
-            "Policy-Counter-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.219 §5.3.1",
-        ),
-        avp(
-            2902,
-            10415,
-            "Policy-Counter-Status",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.219 §5.3.2",
-        ),
-        avp(
-            2903,
-            10415,
-            "Policy-Counter-Status-Report",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(2901, 10415, 1, 1),
-                required(2902, 10415, 1, 1),
-                optional(2905, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.219 §5.3.3",
-        ),
-        avp(
-            2904,
-            10415,
-            "SL-Request-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "INITIAL_REQUEST"), (1, "INTERMEDIATE_REQUEST")],
-            &[],
-            "3GPP TS 29.219 §5.3.4",
-        ),
-        avp(
-            2905,
-            10415,
-            "Pending-Policy-Counter-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(2902, 10415, 1, 1),
-                required(2906, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.219 §5.3.5",
-        ),
-        avp(
-            2906,
-            10415,
-            "Pending-Policy-Counter-Change-Time",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.219 §5.3.6",
-        ),
-        avp(
-            2907,
-            10415,
-            "SN-Request-Type",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.219 §5.3.7",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.219 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29219",
-        spec: "3GPP TS 29.219",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777302,
-                name: "3GPP Sy",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.219 §5.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                8388635,
-                16777302,
-                "Spending-Limit",
-                "SL",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(2904, 10415, 1, 1),
-                    optional(443, 0, 0, UNBOUNDED),
-                    optional(2901, 10415, 0, UNBOUNDED),
-                    optional(302, 13019, 0, 1),
-                    optional(313, 13019, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(2903, 10415, 0, UNBOUNDED),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.219 §5.6",
-            ),
-            command(
-                8388636,
-                16777302,
-                "Spending-Status-Notification",
-                "SN",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(2903, 10415, 0, UNBOUNDED),
-                    optional(2907, 10415, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.219 §5.6",
-            ),
-            command(
-                275,
-                16777302,
-                "Session-Termination",
-                "ST",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(295, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.219 §5.6",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29219|3GPP TS 29.219|V17.x (Release 17)
+P|16777302|Auth|3GPP Sy|3GPP TS 29.219 §5.1
+A|2901|10415|UTF8String|Must|May|Must|Policy-Counter-Identifier|3GPP TS 29.219 §5.3.1
+A|2902|10415|UTF8String|Must|May|Must|Policy-Counter-Status|3GPP TS 29.219 §5.3.2
+A|2903|10415|Grouped|Must|May|Must|Policy-Counter-Status-Report|3GPP TS 29.219 §5.3.3
+G|{,2901,10415,1,1 {,2902,10415,1,1 [,2905,10415,0,* [,*,0,0,*
+A|2904|10415|Enumerated|Must|May|Must|SL-Request-Type|3GPP TS 29.219 §5.3.4
+E|0|INITIAL_REQUEST
+E|1|INTERMEDIATE_REQUEST
+A|2905|10415|Grouped|Must|May|Must|Pending-Policy-Counter-Information|3GPP TS 29.219 §5.3.5
+G|{,2902,10415,1,1 {,2906,10415,1,1 [,*,0,0,*
+A|2906|10415|Time|Must|May|Must|Pending-Policy-Counter-Change-Time|3GPP TS 29.219 §5.3.6
+A|2907|10415|Unsigned32|MustNot|May|Must|SN-Request-Type|3GPP TS 29.219 §5.3.7
+C|8388635|16777302|1|Spending-Limit|SL|3GPP TS 29.219 §5.6
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 [,293,0,0,1 [,278,0,0,1 [,621,0,0,1 [,628,10415,0,* {,2904,10415,1,1 [,443,0,0,* [,2901,10415,0,* [,302,13019,0,1 [,313,13019,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,621,0,0,1 [,623,0,0,1 [,628,10415,0,* [,2903,10415,0,* [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,278,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,650,0,0,* [,*,0,0,*
+C|8388636|16777302|1|Spending-Status-Notification|SN|3GPP TS 29.219 §5.6
+Q|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 {,258,0,1,1 [,278,0,0,1 [,621,0,0,1 [,2903,10415,0,* [,2907,10415,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,278,0,0,1 [,621,0,0,1 [,623,0,0,1 [,281,0,0,1 [,294,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,279,0,0,1 [,284,0,0,* [,*,0,0,*
+C|275|16777302|1|Session-Termination|ST|3GPP TS 29.219 §5.6
+Q|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,258,0,1,1 {,295,0,1,1 [,293,0,0,1 [,621,0,0,1 [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,278,0,0,1 [,621,0,0,1 [,623,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,650,0,0,* [,*,0,0,*
+"#;
+/// Tables of 3GPP TS 29.219 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

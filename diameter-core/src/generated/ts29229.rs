@@ -18349,1354 +18349,167 @@ impl PushProfileAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 67usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            600,
-            10415,
-            "Visited-Network-Identifier",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.1",
-        ),
-        avp(
-            601,
-            10415,
-            "Public-Identity",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.2",
-        ),
-        avp(
-            602,
-            10415,
-            "Server-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.3",
-        ),
-        avp(
-            603,
-            10415,
-            "Server-Capabilities",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(604, 10415, 0, UNBOUNDED),
-                optional(605, 10415, 0, UNBOUNDED),
-                optional(602, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.4",
-        ),
-        avp(
-            604,
-            10415,
-            "Mandatory-Capability",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.5",
-        ),
-        avp(
-            605,
-            10415,
-            "Optional-Capability",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.6",
-        ),
-        avp(
-            606,
-            10415,
-            "User-Data",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.7",
-        ),
-        avp(
-            607,
-            10415,
-            "3GPP-SIP-Number-Auth-Items",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.8",
-        ),
-        avp(
-            608,
-            10415,
-            "3GPP-SIP-Authentication-Scheme",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.9",
-        ),
-        avp(
-            609,
-            10415,
-            "3GPP-SIP-Authenticate",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.10",
-        ),
-        avp(
-            610,
-            10415,
-            "3GPP-SIP-Authorization",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.11",
-        ),
-        avp(
-            611,
-            10415,
-            "SIP-Authentication-Context",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.12",
-        ),
-        avp(
-            612,
-            10415,
-            "3GPP-SIP-Auth-Data-Item",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(613, 10415, 0, 1),
-                optional(608, 10415, 0, 1),
-                optional(609, 10415, 0, 1),
-                optional(610, 10415, 0, 1),
-                optional(611, 10415, 0, 1),
-                optional(625, 10415, 0, 1),
-                optional(626, 10415, 0, 1),
-                optional(635, 10415, 0, 1),
-                optional(8, 0, 0, 1),
-                optional(97, 0, 0, 1),
-                optional(96, 0, 0, 1),
-                optional(500, 13019, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.13",
-        ),
-        avp(
-            613,
-            10415,
-            "3GPP-SIP-Item-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.14",
-        ),
-        avp(
-            614,
-            10415,
-            "Server-Assignment-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "NO_ASSIGNMENT"),
-                (1, "REGISTRATION"),
-                (2, "RE_REGISTRATION"),
-                (3, "UNREGISTERED_USER"),
-                (4, "TIMEOUT_DEREGISTRATION"),
-                (5, "USER_DEREGISTRATION"),
-                (6, "TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME"),
-                (7, "USER_DEREGISTRATION_STORE_SERVER_NAME"),
-                (8, "ADMINISTRATIVE_DEREGISTRATION"),
-                (9, "AUTHENTICATION_FAILURE"),
-                (10, "AUTHENTICATION_TIMEOUT"),
-                (11, "DEREGISTRATION_TOO_MUCH_DATA"),
-                (12, "AAA_USER_DATA_REQUEST"),
-                (13, "PGW_UPDATE"),
-                (14, "RESTORATION"),
-            ],
-            &[],
-            "3GPP TS 29.229 §6.3.15",
-        ),
-        avp(
-            615,
-            10415,
-            "Deregistration-Reason",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(616, 10415, 1, 1),
-                optional(617, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.16",
-        ),
-        avp(
-            616,
-            10415,
-            "Reason-Code",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "PERMANENT_TERMINATION"),
-                (1, "NEW_SERVER_ASSIGNED"),
-                (2, "SERVER_CHANGE"),
-                (3, "REMOVE_S-CSCF"),
-            ],
-            &[],
-            "3GPP TS 29.229 §6.3.17",
-        ),
-        avp(
-            617,
-            10415,
-            "Reason-Info",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.18",
-        ),
-        avp(
-            618,
-            10415,
-            "Charging-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(619, 10415, 0, 1),
-                optional(620, 10415, 0, 1),
-                optional(621, 10415, 0, 1),
-                optional(622, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.19",
-        ),
-        avp(
-            619,
-            10415,
-            "Primary-Event-Charging-Function-Name",
-            DiameterURI,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.20",
-        ),
-        avp(
-            620,
-            10415,
-            "Secondary-Event-Charging-Function-Name",
-            DiameterURI,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.21",
-        ),
-        avp(
-            621,
-            10415,
-            "Primary-Charging-Collection-Function-Name",
-            DiameterURI,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.22",
-        ),
-        avp(
-            622,
-            10415,
-            "Secondary-Charging-Collection-Function-Name",
-            DiameterURI,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.23",
-        ),
-        avp(
-            623,
-            10415,
-            "User-Authorization-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "REGISTRATION"),
-                (1, "DE_REGISTRATION"),
-                (2, "REGISTRATION_AND_CAPABILITIES"),
-            ],
-            &[],
-            "3GPP TS 29.229 §6.3.24",
-        ),
-        avp(
-            624,
-            10415,
-            "User-Data-Already-Available",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "USER_DATA_NOT_AVAILABLE"), (1, "USER_DATA_ALREADY_AVAILABLE")],
-            &[],
-            "3GPP TS 29.229 §6.3.26",
-        ),
-        avp(
-            625,
-            10415,
-            "Confidentiality-Key",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.27",
-        ),
-        avp(
-            626,
-            10415,
-            "Integrity-Key",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.28",
-        ),
-        avp(
-            627,
-            10415,
-            "User-Data-Request-Type-OBSOLETE",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "COMPLETE_PROFILE"),
-                (1, "REGISTERED_PROFILE"),
-                (2, "UNREGISTERED_PROFILE"),
-            ],
-            &[],
-            "3GPP TS 29.229 §6.3.25",
-        ),
-        avp(
-            628,
-            10415,
-            "Supported-Features",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(266, 0, 1, 1),
-                required(629, 10415, 1, 1),
-                required(630, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.29",
-        ),
-        avp(
-            629,
-            10415,
-            "Feature-List-ID",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.30",
-        ),
-        avp(
-            630,
-            10415,
-            "Feature-List",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.31",
-        ),
-        avp(
-            631,
-            10415,
-            "Supported-Applications",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(258, 0, 0, UNBOUNDED),
-                optional(259, 0, 0, UNBOUNDED),
-                optional(260, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.32",
-        ),
-        avp(
-            632,
-            10415,
-            "Associated-Identities",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[optional(1, 0, 0, UNBOUNDED), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "3GPP TS 29.229 §6.3.33",
-        ),
-        avp(
-            633,
-            10415,
-            "Originating-Request",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "ORIGINATING")],
-            &[],
-            "3GPP TS 29.229 §6.3.34",
-        ),
-        avp(
-            634,
-            10415,
-            "Wildcarded-Public-Identity",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.35",
-        ),
-        avp(
-            635,
-            10415,
-            "SIP-Digest-Authenticate",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(104, 0, 1, 1),
-                optional(111, 0, 0, 1),
-                required(110, 0, 1, 1),
-                required(121, 0, 1, 1),
-                optional(662, 10415, 0, 1),
-                optional(663, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.36",
-        ),
-        avp(
-            636,
-            10415,
-            "Wildcarded-IMPU",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.43",
-        ),
-        avp(
-            637,
-            10415,
-            "UAR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.44",
-        ),
-        avp(
-            638,
-            10415,
-            "Loose-Route-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "LOOSE_ROUTE_NOT_REQUIRED"), (1, "LOOSE_ROUTE_REQUIRED")],
-            &[],
-            "3GPP TS 29.229 §6.3.45",
-        ),
-        avp(
-            639,
-            10415,
-            "SCSCF-Restoration-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1, 0, 1, 1),
-                required(649, 10415, 1, UNBOUNDED),
-                optional(661, 10415, 0, 1),
-                optional(608, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.46",
-        ),
-        avp(
-            640,
-            10415,
-            "Path",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.47",
-        ),
-        avp(
-            641,
-            10415,
-            "Contact",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.48",
-        ),
-        avp(
-            642,
-            10415,
-            "Subscription-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(643, 10415, 1, 1),
-                required(644, 10415, 1, 1),
-                required(645, 10415, 1, 1),
-                required(646, 10415, 1, 1),
-                required(641, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.49",
-        ),
-        avp(
-            643,
-            10415,
-            "Call-ID-SIP-Header",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.49.1",
-        ),
-        avp(
-            644,
-            10415,
-            "From-SIP-Header",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.49.2",
-        ),
-        avp(
-            645,
-            10415,
-            "To-SIP-Header",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.49.3",
-        ),
-        avp(
-            646,
-            10415,
-            "Record-Route",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.49.4",
-        ),
-        avp(
-            647,
-            10415,
-            "Associated-Registered-Identities",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[optional(1, 0, 0, UNBOUNDED), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "3GPP TS 29.229 §6.3.50",
-        ),
-        avp(
-            648,
-            10415,
-            "Multiple-Registration-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NOT_MULTIPLE_REGISTRATION"), (1, "MULTIPLE_REGISTRATION")],
-            &[],
-            "3GPP TS 29.229 §6.3.51",
-        ),
-        avp(
-            649,
-            10415,
-            "Restoration-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(640, 10415, 1, 1),
-                required(641, 10415, 1, 1),
-                optional(654, 10415, 0, 1),
-                optional(643, 10415, 0, 1),
-                optional(642, 10415, 0, 1),
-                optional(660, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.52",
-        ),
-        avp(
-            650,
-            10415,
-            "Session-Priority",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "PRIORITY-0"),
-                (1, "PRIORITY-1"),
-                (2, "PRIORITY-2"),
-                (3, "PRIORITY-3"),
-                (4, "PRIORITY-4"),
-            ],
-            &[],
-            "3GPP TS 29.229 §6.3.56",
-        ),
-        avp(
-            651,
-            10415,
-            "Identity-with-Emergency-Registration",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1, 0, 1, 1),
-                required(601, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.57",
-        ),
-        avp(
-            652,
-            10415,
-            "Priviledged-Sender-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NOT_PRIVILEDGED_SENDER"), (1, "PRIVILEDGED_SENDER")],
-            &[],
-            "3GPP TS 29.229 §6.3.58",
-        ),
-        avp(
-            653,
-            10415,
-            "LIA-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.59",
-        ),
-        avp(
-            654,
-            10415,
-            "Initial-CSeq-Sequence-Number",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.62",
-        ),
-        avp(
-            655,
-            10415,
-            "SAR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.63",
-        ),
-        avp(
-            656,
-            10415,
-            "Allowed-WAF-WWSF-Identities",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(657, 10415, 0, UNBOUNDED),
-                optional(658, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.64",
-        ),
-        avp(
-            657,
-            10415,
-            "WebRTC-Authentication-Function-Name",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.65",
-        ),
-        avp(
-            658,
-            10415,
-            "WebRTC-Web-Server-Function-Name",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.66",
-        ),
-        avp(
-            659,
-            10415,
-            "RTR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.69",
-        ),
-        avp(
-            660,
-            10415,
-            "P-CSCF-Subscription-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(643, 10415, 1, 1),
-                required(644, 10415, 1, 1),
-                required(645, 10415, 1, 1),
-                required(641, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.70",
-        ),
-        avp(
-            661,
-            10415,
-            "Registration-Time-Out",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.71",
-        ),
-        avp(
-            662,
-            10415,
-            "Alternate-Digest-Algorithm",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.72",
-        ),
-        avp(
-            663,
-            10415,
-            "Alternate-Digest-HA1",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.73",
-        ),
-        avp(
-            664,
-            10415,
-            "Failed-PCSCF",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(665, 10415, 0, 1),
-                optional(666, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.229 §6.3.74",
-        ),
-        avp(
-            665,
-            10415,
-            "PCSCF-FQDN",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.75",
-        ),
-        avp(
-            666,
-            10415,
-            "PCSCF-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.229 §6.3.76",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.229 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29229",
-        spec: "3GPP TS 29.229",
-        version: "V17.x (Release 17)",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 10415,
-                name: "3GPP",
-            },
-        ],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777216,
-                name: "3GPP Cx",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.229 §6.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                300,
-                16777216,
-                "User-Authorization",
-                "UA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(601, 10415, 1, 1),
-                    required(600, 10415, 1, 1),
-                    optional(623, 10415, 0, 1),
-                    optional(637, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(602, 10415, 0, 1),
-                    optional(603, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.229 §6.1.1",
-            ),
-            command(
-                301,
-                16777216,
-                "Server-Assignment",
-                "SA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(601, 10415, 0, UNBOUNDED),
-                    optional(634, 10415, 0, 1),
-                    required(602, 10415, 1, 1),
-                    required(614, 10415, 1, 1),
-                    required(624, 10415, 1, 1),
-                    optional(639, 10415, 0, 1),
-                    optional(648, 10415, 0, 1),
-                    optional(650, 10415, 0, 1),
-                    optional(655, 10415, 0, 1),
-                    optional(664, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(606, 10415, 0, 1),
-                    optional(618, 10415, 0, 1),
-                    optional(632, 10415, 0, 1),
-                    optional(638, 10415, 0, 1),
-                    optional(639, 10415, 0, UNBOUNDED),
-                    optional(647, 10415, 0, 1),
-                    optional(602, 10415, 0, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(652, 10415, 0, 1),
-                    optional(656, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.229 §6.1.3",
-            ),
-            command(
-                302,
-                16777216,
-                "Location-Info",
-                "LI",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    optional(633, 10415, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(601, 10415, 1, 1),
-                    optional(623, 10415, 0, 1),
-                    optional(650, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(602, 10415, 0, 1),
-                    optional(603, 10415, 0, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(653, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.229 §6.1.5",
-            ),
-            command(
-                303,
-                16777216,
-                "Multimedia-Auth",
-                "MA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(1, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(601, 10415, 1, 1),
-                    required(612, 10415, 1, 1),
-                    required(607, 10415, 1, 1),
-                    required(602, 10415, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(601, 10415, 0, 1),
-                    optional(607, 10415, 0, 1),
-                    optional(612, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.229 §6.1.7",
-            ),
-            command(
-                304,
-                16777216,
-                "Registration-Termination",
-                "RT",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(632, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(601, 10415, 0, UNBOUNDED),
-                    required(615, 10415, 1, 1),
-                    optional(659, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(632, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(651, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.229 §6.1.9",
-            ),
-            command(
-                305,
-                16777216,
-                "Push-Profile",
-                "PP",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(606, 10415, 0, 1),
-                    optional(618, 10415, 0, 1),
-                    optional(612, 10415, 0, 1),
-                    optional(656, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.229 §6.1.11",
-            ),
-        ],
-        result_codes: &[
-            result_code(
-                10415,
-                2001,
-                "DIAMETER_FIRST_REGISTRATION",
-                "3GPP TS 29.229 §6.2.1",
-            ),
-            result_code(
-                10415,
-                2002,
-                "DIAMETER_SUBSEQUENT_REGISTRATION",
-                "3GPP TS 29.229 §6.2.1",
-            ),
-            result_code(
-                10415,
-                2003,
-                "DIAMETER_UNREGISTERED_SERVICE",
-                "3GPP TS 29.229 §6.2.1",
-            ),
-            result_code(
-                10415,
-                2004,
-                "DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED",
-                "3GPP TS 29.229 §6.2.1",
-            ),
-            result_code(
-                10415,
-                5001,
-                "DIAMETER_ERROR_USER_UNKNOWN",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5002,
-                "DIAMETER_ERROR_IDENTITIES_DONT_MATCH",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5003,
-                "DIAMETER_ERROR_IDENTITY_NOT_REGISTERED",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5004,
-                "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5005,
-                "DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5006,
-                "DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5007,
-                "DIAMETER_ERROR_IN_ASSIGNMENT_TYPE",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5008,
-                "DIAMETER_ERROR_TOO_MUCH_DATA",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5009,
-                "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5011,
-                "DIAMETER_ERROR_FEATURE_UNSUPPORTED",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5012,
-                "DIAMETER_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED",
-                "3GPP TS 29.229 §6.2.2",
-            ),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29229|3GPP TS 29.229|V17.x (Release 17)
+V|10415|3GPP
+P|16777216|Auth|3GPP Cx|3GPP TS 29.229 §6.1
+A|600|10415|OctetString|Must|May|Must|Visited-Network-Identifier|3GPP TS 29.229 §6.3.1
+A|601|10415|UTF8String|Must|May|Must|Public-Identity|3GPP TS 29.229 §6.3.2
+A|602|10415|UTF8String|Must|May|Must|Server-Name|3GPP TS 29.229 §6.3.3
+A|603|10415|Grouped|Must|May|Must|Server-Capabilities|3GPP TS 29.229 §6.3.4
+G|[,604,10415,0,* [,605,10415,0,* [,602,10415,0,* [,*,0,0,*
+A|604|10415|Unsigned32|Must|May|Must|Mandatory-Capability|3GPP TS 29.229 §6.3.5
+A|605|10415|Unsigned32|Must|May|Must|Optional-Capability|3GPP TS 29.229 §6.3.6
+A|606|10415|OctetString|Must|May|Must|User-Data|3GPP TS 29.229 §6.3.7
+A|607|10415|Unsigned32|Must|May|Must|3GPP-SIP-Number-Auth-Items|3GPP TS 29.229 §6.3.8
+A|608|10415|UTF8String|Must|May|Must|3GPP-SIP-Authentication-Scheme|3GPP TS 29.229 §6.3.9
+A|609|10415|OctetString|Must|May|Must|3GPP-SIP-Authenticate|3GPP TS 29.229 §6.3.10
+A|610|10415|OctetString|Must|May|Must|3GPP-SIP-Authorization|3GPP TS 29.229 §6.3.11
+A|611|10415|OctetString|Must|May|Must|SIP-Authentication-Context|3GPP TS 29.229 §6.3.12
+A|612|10415|Grouped|Must|May|Must|3GPP-SIP-Auth-Data-Item|3GPP TS 29.229 §6.3.13
+G|[,613,10415,0,1 [,608,10415,0,1 [,609,10415,0,1 [,610,10415,0,1 [,611,10415,0,1 [,625,10415,0,1 [,626,10415,0,1 [,635,10415,0,1 [,8,0,0,1 [,97,0,0,1 [,96,0,0,1 [,500,13019,0,* [,*,0,0,*
+A|613|10415|Unsigned32|Must|May|Must|3GPP-SIP-Item-Number|3GPP TS 29.229 §6.3.14
+A|614|10415|Enumerated|Must|May|Must|Server-Assignment-Type|3GPP TS 29.229 §6.3.15
+E|0|NO_ASSIGNMENT
+E|1|REGISTRATION
+E|2|RE_REGISTRATION
+E|3|UNREGISTERED_USER
+E|4|TIMEOUT_DEREGISTRATION
+E|5|USER_DEREGISTRATION
+E|6|TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME
+E|7|USER_DEREGISTRATION_STORE_SERVER_NAME
+E|8|ADMINISTRATIVE_DEREGISTRATION
+E|9|AUTHENTICATION_FAILURE
+E|10|AUTHENTICATION_TIMEOUT
+E|11|DEREGISTRATION_TOO_MUCH_DATA
+E|12|AAA_USER_DATA_REQUEST
+E|13|PGW_UPDATE
+E|14|RESTORATION
+A|615|10415|Grouped|Must|May|Must|Deregistration-Reason|3GPP TS 29.229 §6.3.16
+G|{,616,10415,1,1 [,617,10415,0,1 [,*,0,0,*
+A|616|10415|Enumerated|Must|May|Must|Reason-Code|3GPP TS 29.229 §6.3.17
+E|0|PERMANENT_TERMINATION
+E|1|NEW_SERVER_ASSIGNED
+E|2|SERVER_CHANGE
+E|3|REMOVE_S-CSCF
+A|617|10415|UTF8String|Must|May|Must|Reason-Info|3GPP TS 29.229 §6.3.18
+A|618|10415|Grouped|Must|May|Must|Charging-Information|3GPP TS 29.229 §6.3.19
+G|[,619,10415,0,1 [,620,10415,0,1 [,621,10415,0,1 [,622,10415,0,1 [,*,0,0,*
+A|619|10415|DiameterURI|Must|May|Must|Primary-Event-Charging-Function-Name|3GPP TS 29.229 §6.3.20
+A|620|10415|DiameterURI|Must|May|Must|Secondary-Event-Charging-Function-Name|3GPP TS 29.229 §6.3.21
+A|621|10415|DiameterURI|Must|May|Must|Primary-Charging-Collection-Function-Name|3GPP TS 29.229 §6.3.22
+A|622|10415|DiameterURI|Must|May|Must|Secondary-Charging-Collection-Function-Name|3GPP TS 29.229 §6.3.23
+A|623|10415|Enumerated|Must|May|Must|User-Authorization-Type|3GPP TS 29.229 §6.3.24
+E|0|REGISTRATION
+E|1|DE_REGISTRATION
+E|2|REGISTRATION_AND_CAPABILITIES
+A|624|10415|Enumerated|Must|May|Must|User-Data-Already-Available|3GPP TS 29.229 §6.3.26
+E|0|USER_DATA_NOT_AVAILABLE
+E|1|USER_DATA_ALREADY_AVAILABLE
+A|625|10415|OctetString|Must|May|Must|Confidentiality-Key|3GPP TS 29.229 §6.3.27
+A|626|10415|OctetString|Must|May|Must|Integrity-Key|3GPP TS 29.229 §6.3.28
+A|627|10415|Enumerated|Must|May|Must|User-Data-Request-Type-OBSOLETE|3GPP TS 29.229 §6.3.25
+E|0|COMPLETE_PROFILE
+E|1|REGISTERED_PROFILE
+E|2|UNREGISTERED_PROFILE
+A|628|10415|Grouped|MustNot|May|Must|Supported-Features|3GPP TS 29.229 §6.3.29
+G|{,266,0,1,1 {,629,10415,1,1 {,630,10415,1,1 [,*,0,0,*
+A|629|10415|Unsigned32|MustNot|May|Must|Feature-List-ID|3GPP TS 29.229 §6.3.30
+A|630|10415|Unsigned32|MustNot|May|Must|Feature-List|3GPP TS 29.229 §6.3.31
+A|631|10415|Grouped|MustNot|May|Must|Supported-Applications|3GPP TS 29.229 §6.3.32
+G|[,258,0,0,* [,259,0,0,* [,260,0,0,* [,*,0,0,*
+A|632|10415|Grouped|MustNot|May|Must|Associated-Identities|3GPP TS 29.229 §6.3.33
+G|[,1,0,0,* [,*,0,0,*
+A|633|10415|Enumerated|Must|May|Must|Originating-Request|3GPP TS 29.229 §6.3.34
+E|0|ORIGINATING
+A|634|10415|UTF8String|MustNot|May|Must|Wildcarded-Public-Identity|3GPP TS 29.229 §6.3.35
+A|635|10415|Grouped|MustNot|May|Must|SIP-Digest-Authenticate|3GPP TS 29.229 §6.3.36
+G|{,104,0,1,1 [,111,0,0,1 {,110,0,1,1 {,121,0,1,1 [,662,10415,0,1 [,663,10415,0,1 [,*,0,0,*
+A|636|10415|UTF8String|MustNot|May|Must|Wildcarded-IMPU|3GPP TS 29.229 §6.3.43
+A|637|10415|Unsigned32|MustNot|May|Must|UAR-Flags|3GPP TS 29.229 §6.3.44
+A|638|10415|Enumerated|MustNot|May|Must|Loose-Route-Indication|3GPP TS 29.229 §6.3.45
+E|0|LOOSE_ROUTE_NOT_REQUIRED
+E|1|LOOSE_ROUTE_REQUIRED
+A|639|10415|Grouped|MustNot|May|Must|SCSCF-Restoration-Info|3GPP TS 29.229 §6.3.46
+G|{,1,0,1,1 {,649,10415,1,* [,661,10415,0,1 [,608,10415,0,1 [,*,0,0,*
+A|640|10415|OctetString|MustNot|May|Must|Path|3GPP TS 29.229 §6.3.47
+A|641|10415|OctetString|MustNot|May|Must|Contact|3GPP TS 29.229 §6.3.48
+A|642|10415|Grouped|MustNot|May|Must|Subscription-Info|3GPP TS 29.229 §6.3.49
+G|{,643,10415,1,1 {,644,10415,1,1 {,645,10415,1,1 {,646,10415,1,1 {,641,10415,1,1 [,*,0,0,*
+A|643|10415|OctetString|MustNot|May|Must|Call-ID-SIP-Header|3GPP TS 29.229 §6.3.49.1
+A|644|10415|OctetString|MustNot|May|Must|From-SIP-Header|3GPP TS 29.229 §6.3.49.2
+A|645|10415|OctetString|MustNot|May|Must|To-SIP-Header|3GPP TS 29.229 §6.3.49.3
+A|646|10415|OctetString|MustNot|May|Must|Record-Route|3GPP TS 29.229 §6.3.49.4
+A|647|10415|Grouped|MustNot|May|Must|Associated-Registered-Identities|3GPP TS 29.229 §6.3.50
+G|[,1,0,0,* [,*,0,0,*
+A|648|10415|Enumerated|MustNot|May|Must|Multiple-Registration-Indication|3GPP TS 29.229 §6.3.51
+E|0|NOT_MULTIPLE_REGISTRATION
+E|1|MULTIPLE_REGISTRATION
+A|649|10415|Grouped|MustNot|May|Must|Restoration-Info|3GPP TS 29.229 §6.3.52
+G|{,640,10415,1,1 {,641,10415,1,1 [,654,10415,0,1 [,643,10415,0,1 [,642,10415,0,1 [,660,10415,0,1 [,*,0,0,*
+A|650|10415|Enumerated|MustNot|May|Must|Session-Priority|3GPP TS 29.229 §6.3.56
+E|0|PRIORITY-0
+E|1|PRIORITY-1
+E|2|PRIORITY-2
+E|3|PRIORITY-3
+E|4|PRIORITY-4
+A|651|10415|Grouped|MustNot|May|Must|Identity-with-Emergency-Registration|3GPP TS 29.229 §6.3.57
+G|{,1,0,1,1 {,601,10415,1,1 [,*,0,0,*
+A|652|10415|Enumerated|MustNot|May|Must|Priviledged-Sender-Indication|3GPP TS 29.229 §6.3.58
+E|0|NOT_PRIVILEDGED_SENDER
+E|1|PRIVILEDGED_SENDER
+A|653|10415|Unsigned32|MustNot|May|Must|LIA-Flags|3GPP TS 29.229 §6.3.59
+A|654|10415|Unsigned32|MustNot|May|Must|Initial-CSeq-Sequence-Number|3GPP TS 29.229 §6.3.62
+A|655|10415|Unsigned32|MustNot|May|Must|SAR-Flags|3GPP TS 29.229 §6.3.63
+A|656|10415|Grouped|MustNot|May|Must|Allowed-WAF-WWSF-Identities|3GPP TS 29.229 §6.3.64
+G|[,657,10415,0,* [,658,10415,0,* [,*,0,0,*
+A|657|10415|UTF8String|MustNot|May|Must|WebRTC-Authentication-Function-Name|3GPP TS 29.229 §6.3.65
+A|658|10415|UTF8String|MustNot|May|Must|WebRTC-Web-Server-Function-Name|3GPP TS 29.229 §6.3.66
+A|659|10415|Unsigned32|MustNot|May|Must|RTR-Flags|3GPP TS 29.229 §6.3.69
+A|660|10415|Grouped|MustNot|May|Must|P-CSCF-Subscription-Info|3GPP TS 29.229 §6.3.70
+G|{,643,10415,1,1 {,644,10415,1,1 {,645,10415,1,1 {,641,10415,1,1 [,*,0,0,*
+A|661|10415|Time|MustNot|May|Must|Registration-Time-Out|3GPP TS 29.229 §6.3.71
+A|662|10415|UTF8String|MustNot|May|Must|Alternate-Digest-Algorithm|3GPP TS 29.229 §6.3.72
+A|663|10415|UTF8String|MustNot|May|Must|Alternate-Digest-HA1|3GPP TS 29.229 §6.3.73
+A|664|10415|Grouped|MustNot|May|Must|Failed-PCSCF|3GPP TS 29.229 §6.3.74
+G|[,665,10415,0,1 [,666,10415,0,* [,*,0,0,*
+A|665|10415|DiameterIdentity|MustNot|May|Must|PCSCF-FQDN|3GPP TS 29.229 §6.3.75
+A|666|10415|Address|MustNot|May|Must|PCSCF-IP-Address|3GPP TS 29.229 §6.3.76
+C|300|16777216|1|User-Authorization|UA|3GPP TS 29.229 §6.1.1
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 {,1,0,1,1 [,621,0,0,1 [,628,10415,0,* {,601,10415,1,1 {,600,10415,1,1 [,623,10415,0,1 [,637,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,602,10415,0,1 [,603,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|301|16777216|1|Server-Assignment|SA|3GPP TS 29.229 §6.1.3
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 [,1,0,0,1 [,621,0,0,1 [,628,10415,0,* [,601,10415,0,* [,634,10415,0,1 {,602,10415,1,1 {,614,10415,1,1 {,624,10415,1,1 [,639,10415,0,1 [,648,10415,0,1 [,650,10415,0,1 [,655,10415,0,1 [,664,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,606,10415,0,1 [,618,10415,0,1 [,632,10415,0,1 [,638,10415,0,1 [,639,10415,0,* [,647,10415,0,1 [,602,10415,0,1 [,634,10415,0,1 [,652,10415,0,1 [,656,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|302|16777216|1|Location-Info|LI|3GPP TS 29.229 §6.1.5
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 [,633,10415,0,1 [,621,0,0,1 [,628,10415,0,* {,601,10415,1,1 [,623,10415,0,1 [,650,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,602,10415,0,1 [,603,10415,0,1 [,634,10415,0,1 [,653,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|303|16777216|1|Multimedia-Auth|MA|3GPP TS 29.229 §6.1.7
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 [,293,0,0,1 {,1,0,1,1 [,621,0,0,1 [,628,10415,0,* {,601,10415,1,1 {,612,10415,1,1 {,607,10415,1,1 {,602,10415,1,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1,0,0,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,601,10415,0,1 [,607,10415,0,1 [,612,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|304|16777216|1|Registration-Termination|RT|3GPP TS 29.229 §6.1.9
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,632,10415,0,1 [,628,10415,0,* [,601,10415,0,* {,615,10415,1,1 [,659,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,632,10415,0,1 [,628,10415,0,* [,651,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|305|16777216|1|Push-Profile|PP|3GPP TS 29.229 §6.1.11
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,628,10415,0,* [,606,10415,0,1 [,618,10415,0,1 [,612,10415,0,1 [,656,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,628,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+R|10415|2001|DIAMETER_FIRST_REGISTRATION|3GPP TS 29.229 §6.2.1
+R|10415|2002|DIAMETER_SUBSEQUENT_REGISTRATION|3GPP TS 29.229 §6.2.1
+R|10415|2003|DIAMETER_UNREGISTERED_SERVICE|3GPP TS 29.229 §6.2.1
+R|10415|2004|DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED|3GPP TS 29.229 §6.2.1
+R|10415|5001|DIAMETER_ERROR_USER_UNKNOWN|3GPP TS 29.229 §6.2.2
+R|10415|5002|DIAMETER_ERROR_IDENTITIES_DONT_MATCH|3GPP TS 29.229 §6.2.2
+R|10415|5003|DIAMETER_ERROR_IDENTITY_NOT_REGISTERED|3GPP TS 29.229 §6.2.2
+R|10415|5004|DIAMETER_ERROR_ROAMING_NOT_ALLOWED|3GPP TS 29.229 §6.2.2
+R|10415|5005|DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED|3GPP TS 29.229 §6.2.2
+R|10415|5006|DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED|3GPP TS 29.229 §6.2.2
+R|10415|5007|DIAMETER_ERROR_IN_ASSIGNMENT_TYPE|3GPP TS 29.229 §6.2.2
+R|10415|5008|DIAMETER_ERROR_TOO_MUCH_DATA|3GPP TS 29.229 §6.2.2
+R|10415|5009|DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA|3GPP TS 29.229 §6.2.2
+R|10415|5011|DIAMETER_ERROR_FEATURE_UNSUPPORTED|3GPP TS 29.229 §6.2.2
+R|10415|5012|DIAMETER_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED|3GPP TS 29.229 §6.2.2
+"#;
+/// Tables of 3GPP TS 29.229 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -1873,300 +1873,45 @@ impl ChargingNodesWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 20usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            100,
-            10415,
-            "3GPP-WLAN-APN-Id",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1.15",
-        ),
-        avp(
-            300,
-            10415,
-            "Authentication-Method",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "WLAN_EAP_SIM"), (1, "WLAN_EAP_AKA")],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            301,
-            10415,
-            "Authentication-Information-SIM",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            302,
-            10415,
-            "Authorization-Information-SIM",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            303,
-            10415,
-            "WLAN-User-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(304, 10415, 0, 1),
-                optional(305, 10415, 0, 1),
-                optional(306, 10415, 0, 1),
-                optional(307, 10415, 0, UNBOUNDED),
-                optional(319, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            304,
-            10415,
-            "Charging-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(314, 10415, 0, 1),
-                optional(315, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            305,
-            10415,
-            "WLAN-Access",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "WLAN_SUBSCRIPTION_ALLOWED"), (1, "WLAN_SUBSCRIPTION_BARRED")],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            306,
-            10415,
-            "WLAN-3GPP-IP-Access",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "WLAN_APNS_ENABLE"), (1, "WLAN_APNS_DISABLE")],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            307,
-            10415,
-            "APN-Authorized",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(493, 0, 1, 1),
-                optional(309, 10415, 0, 1),
-                optional(310, 10415, 0, 1),
-                optional(312, 10415, 0, 1),
-                optional(313, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            309,
-            10415,
-            "APN-Barring-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "WLAN_APN_ENABLE"), (1, "WLAN_APN_DISABLE")],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            310,
-            10415,
-            "WLAN-Direct-IP-Access",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            311,
-            10415,
-            "Session-Request-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "AUTHORIZATION_REQUEST"), (1, "DEREGISTRATION_REQUEST")],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            312,
-            10415,
-            "Routing-Policy",
-            IPFilterRule,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            313,
-            10415,
-            "Max-Requested-Bandwidth",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            314,
-            10415,
-            "Charging-Characteristics",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            315,
-            10415,
-            "Charging-Nodes",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(316, 10415, 0, 1),
-                optional(317, 10415, 0, 1),
-                optional(621, 10415, 0, 1),
-                optional(622, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            316,
-            10415,
-            "Primary-OCS-Charging-Function-Name",
-            DiameterIdentity,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            317,
-            10415,
-            "Secondary-OCS-Charging-Function-Name",
-            DiameterIdentity,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            318,
-            10415,
-            "3GPP-AAA-Server-Name",
-            DiameterIdentity,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-        avp(
-            319,
-            10415,
-            "Maximum-Number-Accesses",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.234 §10.1",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.234 (V11.x (Release 11)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29234",
-        spec: "3GPP TS 29.234",
-        version: "V11.x (Release 11)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777219,
-                name: "3GPP Wx",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.234 §8",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29234|3GPP TS 29.234|V11.x (Release 11)
+P|16777219|Auth|3GPP Wx|3GPP TS 29.234 §8
+A|100|10415|OctetString|Must|May|Must|3GPP-WLAN-APN-Id|3GPP TS 29.234 §10.1.15
+A|300|10415|Enumerated|Must|May|Must|Authentication-Method|3GPP TS 29.234 §10.1
+E|0|WLAN_EAP_SIM
+E|1|WLAN_EAP_AKA
+A|301|10415|OctetString|Must|May|Must|Authentication-Information-SIM|3GPP TS 29.234 §10.1
+A|302|10415|OctetString|Must|May|Must|Authorization-Information-SIM|3GPP TS 29.234 §10.1
+A|303|10415|Grouped|Must|May|Must|WLAN-User-Data|3GPP TS 29.234 §10.1
+G|[,304,10415,0,1 [,305,10415,0,1 [,306,10415,0,1 [,307,10415,0,* [,319,10415,0,1 [,*,0,0,*
+A|304|10415|Grouped|Must|May|Must|Charging-Data|3GPP TS 29.234 §10.1
+G|[,314,10415,0,1 [,315,10415,0,1 [,*,0,0,*
+A|305|10415|Enumerated|Must|May|Must|WLAN-Access|3GPP TS 29.234 §10.1
+E|0|WLAN_SUBSCRIPTION_ALLOWED
+E|1|WLAN_SUBSCRIPTION_BARRED
+A|306|10415|Enumerated|Must|May|Must|WLAN-3GPP-IP-Access|3GPP TS 29.234 §10.1
+E|0|WLAN_APNS_ENABLE
+E|1|WLAN_APNS_DISABLE
+A|307|10415|Grouped|Must|May|Must|APN-Authorized|3GPP TS 29.234 §10.1
+G|{,493,0,1,1 [,309,10415,0,1 [,310,10415,0,1 [,312,10415,0,1 [,313,10415,0,1 [,*,0,0,*
+A|309|10415|Enumerated|Must|May|Must|APN-Barring-Type|3GPP TS 29.234 §10.1
+E|0|WLAN_APN_ENABLE
+E|1|WLAN_APN_DISABLE
+A|310|10415|Enumerated|Must|May|Must|WLAN-Direct-IP-Access|3GPP TS 29.234 §10.1
+A|311|10415|Enumerated|Must|May|Must|Session-Request-Type|3GPP TS 29.234 §10.1
+E|0|AUTHORIZATION_REQUEST
+E|1|DEREGISTRATION_REQUEST
+A|312|10415|IPFilterRule|Must|May|Must|Routing-Policy|3GPP TS 29.234 §10.1
+A|313|10415|OctetString|Must|May|Must|Max-Requested-Bandwidth|3GPP TS 29.234 §10.1
+A|314|10415|OctetString|Must|May|Must|Charging-Characteristics|3GPP TS 29.234 §10.1
+A|315|10415|Grouped|Must|May|Must|Charging-Nodes|3GPP TS 29.234 §10.1
+G|[,316,10415,0,1 [,317,10415,0,1 [,621,10415,0,1 [,622,10415,0,1 [,*,0,0,*
+A|316|10415|DiameterIdentity|Must|May|Must|Primary-OCS-Charging-Function-Name|3GPP TS 29.234 §10.1
+A|317|10415|DiameterIdentity|Must|May|Must|Secondary-OCS-Charging-Function-Name|3GPP TS 29.234 §10.1
+A|318|10415|DiameterIdentity|Must|May|Must|3GPP-AAA-Server-Name|3GPP TS 29.234 §10.1
+A|319|10415|Unsigned32|Must|May|Must|Maximum-Number-Accesses|3GPP TS 29.234 §10.1
+"#;
+/// Tables of 3GPP TS 29.234 (V11.x (Release 11)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -53034,3945 +53034,531 @@ impl TgppS7aS7dResetAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 222usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1400,
-            10415,
-            "Subscription-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1424, 10415, 0, 1),
-                optional(701, 10415, 0, 1),
-                optional(1643, 10415, 0, 1),
-                optional(1433, 10415, 0, 1),
-                optional(1491, 10415, 0, 1),
-                optional(1417, 10415, 0, 1),
-                optional(1425, 10415, 0, 1),
-                optional(1418, 10415, 0, 1),
-                optional(1446, 10415, 0, 10),
-                optional(1426, 10415, 0, 1),
-                optional(1427, 10415, 0, 1),
-                optional(1473, 10415, 0, 1),
-                optional(1486, 10415, 0, 1),
-                optional(1488, 10415, 0, UNBOUNDED),
-                optional(13, 10415, 0, 1),
-                optional(1435, 10415, 0, 1),
-                optional(1429, 10415, 0, 1),
-                optional(1440, 10415, 0, 1),
-                optional(1458, 10415, 0, 1),
-                optional(1467, 10415, 0, 1),
-                optional(1436, 10415, 0, UNBOUNDED),
-                optional(1457, 10415, 0, 1),
-                optional(1619, 10415, 0, 1),
-                optional(1616, 10415, 0, 1),
-                optional(1617, 10415, 0, 1),
-                optional(1633, 10415, 0, 1),
-                optional(1634, 10415, 0, 1),
-                optional(1636, 10415, 0, 1),
-                optional(3701, 10415, 0, 1),
-                optional(1654, 10415, 0, 1),
-                optional(1673, 10415, 0, UNBOUNDED),
-                optional(1674, 10415, 0, 1),
-                optional(1675, 10415, 0, UNBOUNDED),
-                optional(1680, 10415, 0, 1),
-                optional(3113, 10415, 0, UNBOUNDED),
-                optional(3122, 10415, 0, UNBOUNDED),
-                optional(1687, 10415, 0, 1),
-                optional(1688, 10415, 0, 1),
-                optional(1710, 10415, 0, 1),
-                optional(1691, 10415, 0, UNBOUNDED),
-                optional(3111, 10415, 0, 1),
-                optional(4324, 10415, 0, 1),
-                optional(1698, 10415, 0, 1),
-                optional(1700, 10415, 0, 1),
-                optional(1699, 10415, 0, 1),
-                optional(1704, 10415, 0, 1),
-                optional(1701, 10415, 0, UNBOUNDED),
-                optional(1708, 10415, 0, 1),
-                optional(1709, 10415, 0, 1),
-                optional(1728, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.2",
-        ),
-        avp(
-            1401,
-            10415,
-            "Terminal-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1402, 10415, 0, 1),
-                optional(1471, 10415, 0, 1),
-                optional(1403, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.3",
-        ),
-        avp(
-            1402,
-            10415,
-            "IMEI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.4",
-        ),
-        avp(
-            1403,
-            10415,
-            "Software-Version",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.5",
-        ),
-        avp(
-            1404,
-            10415,
-            "QoS-Subscribed",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.77",
-        ),
-        avp(
-            1405,
-            10415,
-            "ULR-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.7",
-        ),
-        avp(
-            1406,
-            10415,
-            "ULA-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.8",
-        ),
-        avp(
-            1407,
-            10415,
-            "Visited-PLMN-Id",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.9",
-        ),
-        avp(
-            1408,
-            10415,
-            "Requested-EUTRAN-Authentication-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1410, 10415, 0, 1),
-                optional(1412, 10415, 0, 1),
-                optional(1411, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.11",
-        ),
-        avp(
-            1409,
-            10415,
-            "Requested-UTRAN-GERAN-Authentication-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1410, 10415, 0, 1),
-                optional(1412, 10415, 0, 1),
-                optional(1411, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.12",
-        ),
-        avp(
-            1410,
-            10415,
-            "Number-Of-Requested-Vectors",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.14",
-        ),
-        avp(
-            1411,
-            10415,
-            "Re-Synchronization-Info",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.15",
-        ),
-        avp(
-            1412,
-            10415,
-            "Immediate-Response-Preferred",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.16",
-        ),
-        avp(
-            1413,
-            10415,
-            "Authentication-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1414, 10415, 0, UNBOUNDED),
-                optional(1415, 10415, 0, UNBOUNDED),
-                optional(1416, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.17",
-        ),
-        avp(
-            1414,
-            10415,
-            "E-UTRAN-Vector",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1419, 10415, 0, 1),
-                required(1447, 10415, 1, 1),
-                required(1448, 10415, 1, 1),
-                required(1449, 10415, 1, 1),
-                required(1450, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.18",
-        ),
-        avp(
-            1415,
-            10415,
-            "UTRAN-Vector",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1419, 10415, 0, 1),
-                required(1447, 10415, 1, 1),
-                required(1448, 10415, 1, 1),
-                required(1449, 10415, 1, 1),
-                required(625, 10415, 1, 1),
-                required(626, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.19",
-        ),
-        avp(
-            1416,
-            10415,
-            "GERAN-Vector",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1419, 10415, 0, 1),
-                required(1447, 10415, 1, 1),
-                required(1454, 10415, 1, 1),
-                required(1453, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.20",
-        ),
-        avp(
-            1417,
-            10415,
-            "Network-Access-Mode",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "PACKET_AND_CIRCUIT"), (1, "Reserved"), (2, "ONLY_PACKET")],
-            &[],
-            "3GPP TS 29.272 §7.3.21",
-        ),
-        avp(
-            1418,
-            10415,
-            "HPLMN-ODB",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.22",
-        ),
-        avp(
-            1419,
-            10415,
-            "Item-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.23",
-        ),
-        avp(
-            1420,
-            10415,
-            "Cancellation-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "MME_UPDATE_PROCEDURE"),
-                (1, "SGSN_UPDATE_PROCEDURE"),
-                (2, "SUBSCRIPTION_WITHDRAWAL"),
-                (3, "UPDATE_PROCEDURE_IWF"),
-                (4, "INITIAL_ATTACH_PROCEDURE"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.24",
-        ),
-        avp(
-            1421,
-            10415,
-            "DSR-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.25",
-        ),
-        avp(
-            1422,
-            10415,
-            "DSA-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.26",
-        ),
-        avp(
-            1423,
-            10415,
-            "Context-Identifier",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.27",
-        ),
-        avp(
-            1424,
-            10415,
-            "Subscriber-Status",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "SERVICE_GRANTED"), (1, "OPERATOR_DETERMINED_BARRING")],
-            &[],
-            "3GPP TS 29.272 §7.3.29",
-        ),
-        avp(
-            1425,
-            10415,
-            "Operator-Determined-Barring",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.30",
-        ),
-        avp(
-            1426,
-            10415,
-            "Access-Restriction-Data",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.31",
-        ),
-        avp(
-            1427,
-            10415,
-            "APN-OI-Replacement",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.32",
-        ),
-        avp(
-            1428,
-            10415,
-            "All-APN-Configurations-Included-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "All_APN_CONFIGURATIONS_INCLUDED"),
-                (1, "MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.33",
-        ),
-        avp(
-            1429,
-            10415,
-            "APN-Configuration-Profile",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1423, 10415, 1, 1),
-                optional(1683, 10415, 0, 1),
-                optional(1719, 10415, 0, 1),
-                required(1428, 10415, 1, 1),
-                required(1430, 10415, 1, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.34",
-        ),
-        avp(
-            1430,
-            10415,
-            "APN-Configuration",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1423, 10415, 1, 1),
-                optional(848, 10415, 0, 2),
-                required(1456, 10415, 1, 1),
-                required(493, 0, 1, 1),
-                optional(1431, 10415, 0, 1),
-                optional(1432, 10415, 0, 1),
-                optional(486, 0, 0, 1),
-                optional(600, 10415, 0, 1),
-                optional(1438, 10415, 0, 1),
-                optional(13, 10415, 0, 1),
-                optional(1435, 10415, 0, 1),
-                optional(1472, 10415, 0, UNBOUNDED),
-                optional(1427, 10415, 0, 1),
-                optional(1613, 10415, 0, 1),
-                optional(1618, 10415, 0, 1),
-                optional(1663, 10415, 0, 1),
-                optional(1665, 10415, 0, 1),
-                optional(1667, 10415, 0, 1),
-                optional(1681, 10415, 0, 1),
-                optional(1682, 10415, 0, 1),
-                optional(3125, 10415, 0, 1),
-                optional(1684, 10415, 0, 1),
-                optional(1686, 10415, 0, 1),
-                optional(1690, 10415, 0, 1),
-                optional(1697, 10415, 0, 1),
-                optional(1706, 10415, 0, 1),
-                optional(1707, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.35",
-        ),
-        avp(
-            1431,
-            10415,
-            "EPS-Subscribed-QoS-Profile",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1028, 10415, 1, 1),
-                required(1034, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.37",
-        ),
-        avp(
-            1432,
-            10415,
-            "VPLMN-Dynamic-Address-Allowed",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "NOTALLOWED"), (1, "ALLOWED")],
-            &[],
-            "3GPP TS 29.272 §7.3.38",
-        ),
-        avp(
-            1433,
-            10415,
-            "STN-SR",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.39",
-        ),
-        avp(
-            1434,
-            10415,
-            "Alert-Reason",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UE_PRESENT"), (1, "UE_MEMORY_AVAILABLE")],
-            &[],
-            "3GPP TS 29.272 §7.3.83",
-        ),
-        avp(
-            1435,
-            10415,
-            "AMBR",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(516, 10415, 1, 1),
-                required(515, 10415, 1, 1),
-                optional(555, 10415, 0, 1),
-                optional(554, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.41",
-        ),
-        avp(
-            1436,
-            10415,
-            "CSG-Subscription-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1437, 10415, 1, 1),
-                optional(1439, 10415, 0, 1),
-                optional(493, 0, 0, UNBOUNDED),
-                optional(1407, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.78",
-        ),
-        avp(
-            1437,
-            10415,
-            "CSG-Id",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.79",
-        ),
-        avp(
-            1438,
-            10415,
-            "PDN-GW-Allocation-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "STATIC"), (1, "DYNAMIC")],
-            &[],
-            "3GPP TS 29.272 §7.3.44",
-        ),
-        avp(
-            1439,
-            10415,
-            "Expiration-Date",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.80",
-        ),
-        avp(
-            1440,
-            10415,
-            "RAT-Frequency-Selection-Priority-ID",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.46",
-        ),
-        avp(
-            1441,
-            10415,
-            "IDA-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.47",
-        ),
-        avp(
-            1442,
-            10415,
-            "PUA-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.48",
-        ),
-        avp(
-            1443,
-            10415,
-            "NOR-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.49",
-        ),
-        avp(
-            1444,
-            10415,
-            "User-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.50",
-        ),
-        avp(
-            1445,
-            10415,
-            "Equipment-Status",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "WHITELISTED"), (1, "BLACKLISTED"), (2, "GREYLISTED")],
-            &[],
-            "3GPP TS 29.272 §7.3.51",
-        ),
-        avp(
-            1446,
-            10415,
-            "Regional-Subscription-Zone-Code",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.52",
-        ),
-        avp(
-            1447,
-            10415,
-            "RAND",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.53",
-        ),
-        avp(
-            1448,
-            10415,
-            "XRES",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.54",
-        ),
-        avp(
-            1449,
-            10415,
-            "AUTN",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.55",
-        ),
-        avp(
-            1450,
-            10415,
-            "KASME",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.56",
-        ),
-        avp(
-            1452,
-            10415,
-            "Trace-Collection-Entity",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.98",
-        ),
-        avp(
-            1453,
-            10415,
-            "Kc",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.59",
-        ),
-        avp(
-            1454,
-            10415,
-            "SRES",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.60",
-        ),
-        avp(
-            1455,
-            10415,
-            "Requesting-Node-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.61",
-        ),
-        avp(
-            1456,
-            10415,
-            "PDN-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "IPv4"), (1, "IPv6"), (2, "IPv4v6"), (3, "IPv4_OR_IPv6")],
-            &[],
-            "3GPP TS 29.272 §7.3.62",
-        ),
-        avp(
-            1457,
-            10415,
-            "Roaming-Restricted-Due-To-Unsupported-Feature",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Roaming-Restricted-Due-To-Unsupported-Feature")],
-            &[],
-            "3GPP TS 29.272 §7.3.81",
-        ),
-        avp(
-            1458,
-            10415,
-            "Trace-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1459, 10415, 1, 1),
-                required(1462, 10415, 1, 1),
-                required(1463, 10415, 1, 1),
-                optional(1464, 10415, 0, 1),
-                required(1465, 10415, 1, 1),
-                optional(1466, 10415, 0, 1),
-                required(1452, 10415, 1, 1),
-                optional(1622, 10415, 0, 1),
-                optional(1720, 10415, 0, 1),
-                optional(1727, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.63",
-        ),
-        avp(
-            1459,
-            10415,
-            "Trace-Reference",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.64",
-        ),
-        avp(
-            1462,
-            10415,
-            "Trace-Depth",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "Minimum"),
-                (1, "Medium"),
-                (2, "Maximum"),
-                (3, "MinimumWithoutVendorSpecificExtension"),
-                (4, "MediumWithoutVendorSpecificExtension"),
-                (5, "MaximumWithoutVendorSpecificExtension"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.67",
-        ),
-        avp(
-            1463,
-            10415,
-            "Trace-NE-Type-List",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.68",
-        ),
-        avp(
-            1464,
-            10415,
-            "Trace-Interface-List",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.69",
-        ),
-        avp(
-            1465,
-            10415,
-            "Trace-Event-List",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.70",
-        ),
-        avp(
-            1466,
-            10415,
-            "OMC-Id",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.71",
-        ),
-        avp(
-            1467,
-            10415,
-            "GPRS-Subscription-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1468, 10415, 1, 1),
-                required(1469, 10415, 1, 50),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.72",
-        ),
-        avp(
-            1468,
-            10415,
-            "Complete-Data-List-Included-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "All_PDP_CONTEXTS_INCLUDED"),
-                (1, "MODIFIED_ADDED_PDP_CONTEXTS_INCLUDED"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.73",
-        ),
-        avp(
-            1469,
-            10415,
-            "PDP-Context",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1423, 10415, 1, 1),
-                required(1470, 10415, 1, 1),
-                optional(1227, 10415, 0, 1),
-                required(1404, 10415, 1, 1),
-                optional(1432, 10415, 0, 1),
-                required(493, 0, 1, 1),
-                optional(13, 10415, 0, 1),
-                optional(1620, 10415, 0, 1),
-                optional(1621, 10415, 0, 1),
-                optional(1435, 10415, 0, 1),
-                optional(1427, 10415, 0, 1),
-                optional(1613, 10415, 0, 1),
-                optional(1618, 10415, 0, 1),
-                optional(1663, 10415, 0, 1),
-                optional(1665, 10415, 0, 1),
-                optional(1682, 10415, 0, 1),
-                optional(3125, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.74",
-        ),
-        avp(
-            1470,
-            10415,
-            "PDP-Type",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.75",
-        ),
-        avp(
-            1471,
-            10415,
-            "3GPP2-MEID",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.6",
-        ),
-        avp(
-            1472,
-            10415,
-            "Specific-APN-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(493, 0, 1, 1),
-                required(486, 0, 1, 1),
-                optional(600, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.82",
-        ),
-        avp(
-            1473,
-            10415,
-            "LCS-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1474, 10415, 0, UNBOUNDED),
-                optional(1475, 10415, 0, UNBOUNDED),
-                optional(1485, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.84",
-        ),
-        avp(
-            1474,
-            10415,
-            "GMLC-Number",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.85",
-        ),
-        avp(
-            1475,
-            10415,
-            "LCS-PrivacyException",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1476, 10415, 1, 1),
-                required(1477, 10415, 1, 1),
-                optional(1478, 10415, 0, 1),
-                optional(1479, 10415, 0, UNBOUNDED),
-                optional(1482, 10415, 0, UNBOUNDED),
-                optional(1483, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.86",
-        ),
-        avp(
-            1476,
-            10415,
-            "SS-Code",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.87",
-        ),
-        avp(
-            1477,
-            10415,
-            "SS-Status",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.88",
-        ),
-        avp(
-            1478,
-            10415,
-            "Notification-To-UE-User",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "NOTIFY_LOCATION_ALLOWED"),
-                (1, "NOTIFYANDVERIFY_LOCATION_ALLOWED_IF_NO_RESPONSE"),
-                (2, "NOTIFYANDVERIFY_LOCATION_NOT_ALLOWED_IF_NO_RESPONSE"),
-                (3, "LOCATION_NOT_ALLOWED"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.89",
-        ),
-        avp(
-            1479,
-            10415,
-            "External-Client",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1480, 10415, 1, 1),
-                optional(1481, 10415, 0, 1),
-                optional(1478, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.90",
-        ),
-        avp(
-            1480,
-            10415,
-            "Client-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.91",
-        ),
-        avp(
-            1481,
-            10415,
-            "GMLC-Restriction",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "GMLC_LIST"), (1, "HOME_COUNTRY")],
-            &[],
-            "3GPP TS 29.272 §7.3.92",
-        ),
-        avp(
-            1482,
-            10415,
-            "PLMN-Client",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "BROADCAST_SERVICE"),
-                (1, "O_AND_M_HPLMN"),
-                (2, "O_AND_M_VPLMN"),
-                (3, "ANONYMOUS_LOCATION"),
-                (4, "TARGET_UE_SUBSCRIBED_SERVICE"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.93",
-        ),
-        avp(
-            1483,
-            10415,
-            "3GPP-Service-Type",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1484, 10415, 1, 1),
-                optional(1481, 10415, 0, 1),
-                optional(1478, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.94",
-        ),
-        avp(
-            1484,
-            10415,
-            "ServiceTypeIdentity",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.95",
-        ),
-        avp(
-            1485,
-            10415,
-            "MO-LR",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1476, 10415, 1, 1),
-                required(1477, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.96",
-        ),
-        avp(
-            1486,
-            10415,
-            "Teleservice-List",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1487, 10415, 1, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.99",
-        ),
-        avp(
-            1487,
-            10415,
-            "TS-Code",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.100",
-        ),
-        avp(
-            1488,
-            10415,
-            "Call-Barring-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1476, 10415, 1, 1),
-                required(1477, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.101",
-        ),
-        avp(
-            1489,
-            10415,
-            "SGSN-Number",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.102",
-        ),
-        avp(
-            1490,
-            10415,
-            "IDR-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.103",
-        ),
-        avp(
-            1491,
-            10415,
-            "ICS-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "FALSE"), (1, "TRUE")],
-            &[],
-            "3GPP TS 29.272 §7.3.104",
-        ),
-        avp(
-            1492,
-            10415,
-            "IMS-Voice-Over-PS-Sessions-Supported",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
-            &[],
-            "3GPP TS 29.272 §7.3.106",
-        ),
-        avp(
-            1493,
-            10415,
-            "Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
-            &[],
-            "3GPP TS 29.272 §7.3.107",
-        ),
-        avp(
-            1494,
-            10415,
-            "Last-UE-Activity-Time",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.108",
-        ),
-        avp(
-            1495,
-            10415,
-            "EPS-User-State",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1497, 10415, 0, 1),
-                optional(1498, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.110",
-        ),
-        avp(
-            1496,
-            10415,
-            "EPS-Location-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1600, 10415, 0, 1),
-                optional(1601, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.111",
-        ),
-        avp(
-            1497,
-            10415,
-            "MME-User-State",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[optional(1499, 10415, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "3GPP TS 29.272 §7.3.112",
-        ),
-        avp(
-            1498,
-            10415,
-            "SGSN-User-State",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[optional(1499, 10415, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "3GPP TS 29.272 §7.3.113",
-        ),
-        avp(
-            1499,
-            10415,
-            "User-State",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "DETACHED"),
-                (1, "ATTACHED_NOT_REACHABLE_FOR_PAGING"),
-                (2, "ATTACHED_REACHABLE_FOR_PAGING"),
-                (3, "CONNECTED_NOT_REACHABLE_FOR_PAGING"),
-                (4, "CONNECTED_REACHABLE_FOR_PAGING"),
-                (5, "NETWORK_DETERMINED_NOT_REACHABLE"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.114",
-        ),
-        avp(
-            1600,
-            10415,
-            "MME-Location-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1602, 10415, 0, 1),
-                optional(1603, 10415, 0, 1),
-                optional(1608, 10415, 0, 1),
-                optional(1609, 10415, 0, 1),
-                optional(1610, 10415, 0, 1),
-                optional(1611, 10415, 0, 1),
-                optional(2319, 10415, 0, 1),
-                optional(4008, 10415, 0, 1),
-                optional(4013, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.115",
-        ),
-        avp(
-            1601,
-            10415,
-            "SGSN-Location-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1604, 10415, 0, 1),
-                optional(1606, 10415, 0, 1),
-                optional(1607, 10415, 0, 1),
-                optional(1605, 10415, 0, 1),
-                optional(1608, 10415, 0, 1),
-                optional(1609, 10415, 0, 1),
-                optional(1610, 10415, 0, 1),
-                optional(1611, 10415, 0, 1),
-                optional(2319, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.116",
-        ),
-        avp(
-            1602,
-            10415,
-            "E-UTRAN-Cell-Global-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.117",
-        ),
-        avp(
-            1603,
-            10415,
-            "Tracking-Area-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.118",
-        ),
-        avp(
-            1604,
-            10415,
-            "Cell-Global-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.119",
-        ),
-        avp(
-            1605,
-            10415,
-            "Routing-Area-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.120",
-        ),
-        avp(
-            1606,
-            10415,
-            "Location-Area-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.121",
-        ),
-        avp(
-            1607,
-            10415,
-            "Service-Area-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.122",
-        ),
-        avp(
-            1608,
-            10415,
-            "Geographical-Information",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.123",
-        ),
-        avp(
-            1609,
-            10415,
-            "Geodetic-Information",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.124",
-        ),
-        avp(
-            1610,
-            10415,
-            "Current-Location-Retrieved",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "ACTIVE-LOCATION-RETRIEVAL")],
-            &[],
-            "3GPP TS 29.272 §7.3.125",
-        ),
-        avp(
-            1611,
-            10415,
-            "Age-Of-Location-Information",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.126",
-        ),
-        avp(
-            1612,
-            10415,
-            "Active-APN",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1423, 10415, 1, 1),
-                optional(493, 0, 0, 1),
-                optional(486, 0, 0, 1),
-                optional(600, 10415, 0, 1),
-                optional(1472, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.127",
-        ),
-        avp(
-            1613,
-            10415,
-            "SIPTO-Permission",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "SIPTO_ABOVE_RAN_ALLOWED"), (1, "SIPTO_ABOVE_RAN_NOTALLOWED")],
-            &[],
-            "3GPP TS 29.272 §7.3.135",
-        ),
-        avp(
-            1614,
-            10415,
-            "Error-Diagnostic",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "GPRS_DATA_SUBSCRIBED"),
-                (1, "NO_GPRS_DATA_SUBSCRIBED"),
-                (2, "ODB-ALL-APN"),
-                (3, "ODB-HPLMN-APN"),
-                (4, "ODB-VPLMN-APN"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.128",
-        ),
-        avp(
-            1615,
-            10415,
-            "UE-SRVCC-Capability",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UE-SRVCC-NOT-SUPPORTED"), (1, "UE-SRVCC-SUPPORTED")],
-            &[],
-            "3GPP TS 29.272 §7.3.130",
-        ),
-        avp(
-            1616,
-            10415,
-            "MPS-Priority",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.131",
-        ),
-        avp(
-            1617,
-            10415,
-            "VPLMN-LIPA-Allowed",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "LIPA_NOTALLOWED"), (1, "LIPA_ALLOWED")],
-            &[],
-            "3GPP TS 29.272 §7.3.132",
-        ),
-        avp(
-            1618,
-            10415,
-            "LIPA-Permission",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "LIPA_PROHIBITED"), (1, "LIPA_ONLY"), (2, "LIPA_CONDITIONAL")],
-            &[],
-            "3GPP TS 29.272 §7.3.133",
-        ),
-        avp(
-            1619,
-            10415,
-            "Subscribed-Periodic-RAU-TAU-Timer",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.134",
-        ),
-        avp(
-            1620,
-            10415,
-            "Ext-PDP-Type",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.75A",
-        ),
-        avp(
-            1621,
-            10415,
-            "Ext-PDP-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.129",
-        ),
-        avp(
-            1622,
-            10415,
-            "MDT-Configuration",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1623, 10415, 1, 1),
-                optional(1624, 10415, 0, 1),
-                optional(1625, 10415, 0, 1),
-                optional(1626, 10415, 0, 1),
-                optional(1627, 10415, 0, 1),
-                optional(1628, 10415, 0, 1),
-                optional(1629, 10415, 0, 1),
-                optional(1630, 10415, 0, 1),
-                optional(1631, 10415, 0, 1),
-                optional(1632, 10415, 0, 1),
-                optional(1655, 10415, 0, 1),
-                optional(1656, 10415, 0, 1),
-                optional(1657, 10415, 0, 1),
-                optional(1658, 10415, 0, 1),
-                optional(1659, 10415, 0, 1),
-                optional(1660, 10415, 0, 1),
-                optional(1661, 10415, 0, 1),
-                optional(1662, 10415, 0, 1),
-                optional(1671, 10415, 0, UNBOUNDED),
-                optional(1694, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.136",
-        ),
-        avp(
-            1623,
-            10415,
-            "Job-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "Immediate-MDT-only"),
-                (1, "Logged-MDT-only"),
-                (2, "Trace-only"),
-                (3, "Immediate-MDT-and-Trace"),
-                (4, "RLF-reports-only"),
-                (5, "RCEF-reports-only"),
-                (6, "Logged-MBSFN-MDT"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.137",
-        ),
-        avp(
-            1624,
-            10415,
-            "Area-Scope",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1604, 10415, 0, UNBOUNDED),
-                optional(1602, 10415, 0, UNBOUNDED),
-                optional(1605, 10415, 0, UNBOUNDED),
-                optional(1606, 10415, 0, UNBOUNDED),
-                optional(1603, 10415, 0, UNBOUNDED),
-                optional(1726, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.138",
-        ),
-        avp(
-            1625,
-            10415,
-            "List-Of-Measurements",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.139",
-        ),
-        avp(
-            1626,
-            10415,
-            "Reporting-Trigger",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.140",
-        ),
-        avp(
-            1627,
-            10415,
-            "Report-Interval",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "UMTS_250_ms"),
-                (1, "UMTS_500_ms"),
-                (2, "UMTS_1000_ms"),
-                (3, "UMTS_2000_ms"),
-                (4, "UMTS_3000_ms"),
-                (5, "UMTS_4000_ms"),
-                (6, "UMTS_6000_ms"),
-                (7, "UMTS_8000_ms"),
-                (8, "UMTS_12000_ms"),
-                (9, "UMTS_16000_ms"),
-                (10, "UMTS_20000_ms"),
-                (11, "UMTS_24000_ms"),
-                (12, "UMTS_28000_ms"),
-                (13, "UMTS_32000_ms"),
-                (14, "UMTS_64000_ms"),
-                (15, "LTE_120_ms"),
-                (16, "LTE_240_ms"),
-                (17, "LTE_480_ms"),
-                (18, "LTE_640_ms"),
-                (19, "LTE_1024_ms"),
-                (20, "LTE_2048_ms"),
-                (21, "LTE_5120_ms"),
-                (22, "LTE_10240_ms"),
-                (23, "LTE_60000_ms"),
-                (24, "LTE_360000_ms"),
-                (25, "LTE_720000_ms"),
-                (26, "LTE_1800000_ms"),
-                (27, "LTE_3600000_ms"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.141",
-        ),
-        avp(
-            1628,
-            10415,
-            "Report-Amount",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "1"),
-                (1, "2"),
-                (2, "4"),
-                (3, "8"),
-                (4, "16"),
-                (5, "32"),
-                (6, "64"),
-                (7, "infinity"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.142",
-        ),
-        avp(
-            1629,
-            10415,
-            "Event-Threshold-RSRP",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.143",
-        ),
-        avp(
-            1630,
-            10415,
-            "Event-Threshold-RSRQ",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.144",
-        ),
-        avp(
-            1631,
-            10415,
-            "Logging-Interval",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "1.28"),
-                (1, "2.56"),
-                (2, "5.12"),
-                (3, "10.24"),
-                (4, "20.48"),
-                (5, "30.72"),
-                (6, "40.96"),
-                (7, "61.44"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.145",
-        ),
-        avp(
-            1632,
-            10415,
-            "Logging-Duration",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "600_sec"),
-                (1, "1200_sec"),
-                (2, "2400_sec"),
-                (3, "3600_sec"),
-                (4, "5400_sec"),
-                (5, "7200_sec"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.146",
-        ),
-        avp(
-            1633,
-            10415,
-            "Relay-Node-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NOT_RELAY_NODE"), (1, "RELAY_NODE")],
-            &[],
-            "3GPP TS 29.272 §7.3.147",
-        ),
-        avp(
-            1634,
-            10415,
-            "MDT-User-Consent",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "CONSENT_NOT_GIVEN"), (1, "CONSENT_GIVEN")],
-            &[],
-            "3GPP TS 29.272 §7.3.148",
-        ),
-        avp(
-            1635,
-            10415,
-            "PUR-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.149",
-        ),
-        avp(
-            1636,
-            10415,
-            "Subscribed-VSRVCC",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "VSRVCC_SUBSCRIBED")],
-            &[],
-            "3GPP TS 29.272 §7.3.150",
-        ),
-        avp(
-            1637,
-            10415,
-            "Equivalent-PLMN-List",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1407, 10415, 1, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.151",
-        ),
-        avp(
-            1638,
-            10415,
-            "CLR-Flags",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.152",
-        ),
-        avp(
-            1639,
-            10415,
-            "UVR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.153",
-        ),
-        avp(
-            1640,
-            10415,
-            "UVA-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.154",
-        ),
-        avp(
-            1641,
-            10415,
-            "VPLMN-CSG-Subscription-Data",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1437, 10415, 1, 1),
-                optional(1439, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.155",
-        ),
-        avp(
-            1642,
-            10415,
-            "Time-Zone",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.163",
-        ),
-        avp(
-            1643,
-            10415,
-            "A-MSISDN",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.157",
-        ),
-        avp(
-            1645,
-            10415,
-            "MME-Number-for-MT-SMS",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.159",
-        ),
-        avp(
-            1648,
-            10415,
-            "SMS-Register-Request",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "SMS_REGISTRATION_REQUIRED"),
-                (1, "SMS_REGISTRATION_NOT_PREFERRED"),
-                (2, "NO_PREFERENCE"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.162",
-        ),
-        avp(
-            1649,
-            10415,
-            "Local-Time-Zone",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1642, 10415, 1, 1),
-                required(1650, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.156",
-        ),
-        avp(
-            1650,
-            10415,
-            "Daylight-Saving-Time",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "NO_ADJUSTMENT"),
-                (1, "PLUS_ONE_HOUR_ADJUSTMENT"),
-                (2, "PLUS_TWO_HOURS_ADJUSTMENT"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.164",
-        ),
-        avp(
-            1654,
-            10415,
-            "Subscription-Data-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.165",
-        ),
-        avp(
-            1655,
-            10415,
-            "Measurement-Period-LTE",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "1024_ms"),
-                (1, "1280_ms"),
-                (2, "2048_ms"),
-                (3, "2560_ms"),
-                (4, "5120_ms"),
-                (5, "10240_ms"),
-                (6, "1_min"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.166",
-        ),
-        avp(
-            1656,
-            10415,
-            "Measurement-Period-UMTS",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "250_ms"),
-                (1, "500_ms"),
-                (2, "1000_ms"),
-                (3, "2000_ms"),
-                (4, "3000_ms"),
-                (5, "4000_ms"),
-                (6, "6000_ms"),
-                (7, "8000_ms"),
-                (8, "12000_ms"),
-                (9, "16000_ms"),
-                (10, "20000_ms"),
-                (11, "24000_ms"),
-                (12, "28000_ms"),
-                (13, "32000_ms"),
-                (14, "64000_ms"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.167",
-        ),
-        avp(
-            1657,
-            10415,
-            "Collection-Period-RRM-LTE",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "1024_ms"),
-                (1, "1280_ms"),
-                (2, "2048_ms"),
-                (3, "2560_ms"),
-                (4, "5120_ms"),
-                (5, "10240_ms"),
-                (6, "1_min"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.168",
-        ),
-        avp(
-            1658,
-            10415,
-            "Collection-Period-RRM-UMTS",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "250_ms"),
-                (1, "500_ms"),
-                (2, "1000_ms"),
-                (3, "2000_ms"),
-                (4, "3000_ms"),
-                (5, "4000_ms"),
-                (6, "6000_ms"),
-                (7, "8000_ms"),
-                (8, "12000_ms"),
-                (9, "16000_ms"),
-                (10, "20000_ms"),
-                (11, "24000_ms"),
-                (12, "28000_ms"),
-                (13, "32000_ms"),
-                (14, "64000_ms"),
-            ],
-            &[],
-            "3GPP TS 29.272 §7.3.169",
-        ),
-        avp(
-            1659,
-            10415,
-            "Positioning-Method",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.170",
-        ),
-        avp(
-            1660,
-            10415,
-            "Measurement-Quantity",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.171",
-        ),
-        avp(
-            1661,
-            10415,
-            "Event-Threshold-Event-1F",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.172",
-        ),
-        avp(
-            1662,
-            10415,
-            "Event-Threshold-Event-1I",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.173",
-        ),
-        avp(
-            1663,
-            10415,
-            "Restoration-Priority",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.174",
-        ),
-        avp(
-            1664,
-            10415,
-            "SGs-MME-Identity",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.175",
-        ),
-        avp(
-            1665,
-            10415,
-            "SIPTO-Local-Network-Permission",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.176",
-        ),
-        avp(
-            1666,
-            10415,
-            "Coupled-Node-Diameter-ID",
-            DiameterIdentity,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.177",
-        ),
-        avp(
-            1667,
-            10415,
-            "WLAN-offloadability",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1668, 10415, 0, 1),
-                optional(1669, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.181",
-        ),
-        avp(
-            1668,
-            10415,
-            "WLAN-offloadability-EUTRAN",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.182",
-        ),
-        avp(
-            1669,
-            10415,
-            "WLAN-offloadability-UTRAN",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.183",
-        ),
-        avp(
-            1670,
-            10415,
-            "Reset-ID",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.184",
-        ),
-        avp(
-            1671,
-            10415,
-            "MDT-Allowed-PLMN-Id",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.185",
-        ),
-        avp(
-            1672,
-            10415,
-            "Adjacent-PLMNs",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1407, 10415, 1, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.186",
-        ),
-        avp(
-            1673,
-            10415,
-            "Adjacent-Access-Restriction-Data",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1407, 10415, 1, 1),
-                required(1426, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.187",
-        ),
-        avp(
-            1674,
-            10415,
-            "DL-Buffering-Suggested-Packet-Count",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.188",
-        ),
-        avp(
-            1675,
-            10415,
-            "IMSI-Group-Id",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1676, 10415, 1, 1),
-                required(1677, 10415, 1, 1),
-                required(1678, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.189",
-        ),
-        avp(
-            1676,
-            10415,
-            "Group-Service-Id",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.190",
-        ),
-        avp(
-            1677,
-            10415,
-            "Group-PLMN-Id",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.191",
-        ),
-        avp(
-            1678,
-            10415,
-            "Local-Group-Id",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.192",
-        ),
-        avp(
-            1679,
-            10415,
-            "AIR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.201",
-        ),
-        avp(
-            1680,
-            10415,
-            "UE-Usage-Type",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.202",
-        ),
-        avp(
-            1681,
-            10415,
-            "Non-IP-PDN-Type-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "FALSE"), (1, "TRUE")],
-            &[],
-            "3GPP TS 29.272 §7.3.204",
-        ),
-        avp(
-            1682,
-            10415,
-            "Non-IP-Data-Delivery-Mechanism",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.205",
-        ),
-        avp(
-            1683,
-            10415,
-            "Additional-Context-Identifier",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.206",
-        ),
-        avp(
-            1684,
-            10415,
-            "SCEF-Realm",
-            DiameterIdentity,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.207",
-        ),
-        avp(
-            1685,
-            10415,
-            "Subscription-Data-Deletion",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1421, 10415, 1, 1),
-                optional(3125, 10415, 0, 1),
-                optional(1423, 10415, 0, UNBOUNDED),
-                optional(1459, 10415, 0, 1),
-                optional(1487, 10415, 0, UNBOUNDED),
-                optional(1476, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.208",
-        ),
-        avp(
-            1686,
-            10415,
-            "Preferred-Data-Mode",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.209",
-        ),
-        avp(
-            1687,
-            10415,
-            "Emergency-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[optional(486, 0, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "3GPP TS 29.272 §7.3.210",
-        ),
-        avp(
-            1688,
-            10415,
-            "V2X-Subscription-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1689, 10415, 0, 1),
-                optional(1693, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.212",
-        ),
-        avp(
-            1689,
-            10415,
-            "V2X-Permission",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.213",
-        ),
-        avp(
-            1690,
-            10415,
-            "PDN-Connection-Continuity",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.214",
-        ),
-        avp(
-            1691,
-            10415,
-            "eDRX-Cycle-Length",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1032, 10415, 1, 1),
-                required(1692, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.215",
-        ),
-        avp(
-            1692,
-            10415,
-            "eDRX-Cycle-Length-Value",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.216",
-        ),
-        avp(
-            1693,
-            10415,
-            "UE-PC5-AMBR",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.217",
-        ),
-        avp(
-            1694,
-            10415,
-            "MBSFN-Area",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1695, 10415, 0, 1),
-                optional(1696, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.219",
-        ),
-        avp(
-            1695,
-            10415,
-            "MBSFN-Area-ID",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.220",
-        ),
-        avp(
-            1696,
-            10415,
-            "Carrier-Frequency",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.221",
-        ),
-        avp(
-            1697,
-            10415,
-            "RDS-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "DISABLED"), (1, "ENABLED")],
-            &[],
-            "3GPP TS 29.272 §7.3.222",
-        ),
-        avp(
-            1698,
-            10415,
-            "Service-Gap-Time",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.223",
-        ),
-        avp(
-            1699,
-            10415,
-            "Aerial-UE-Subscription-Information",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.224",
-        ),
-        avp(
-            1700,
-            10415,
-            "Broadcast-Location-Assistance-Data-Types",
-            Unsigned64,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.225",
-        ),
-        avp(
-            1701,
-            10415,
-            "Paging-Time-Window",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1702, 10415, 1, 1),
-                required(1703, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.226",
-        ),
-        avp(
-            1702,
-            10415,
-            "Operation-Mode",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.227",
-        ),
-        avp(
-            1703,
-            10415,
-            "Paging-Time-Window-Length",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.228",
-        ),
-        avp(
-            1704,
-            10415,
-            "Core-Network-Restrictions",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.230",
-        ),
-        avp(
-            1705,
-            10415,
-            "eDRX-Related-RAT",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1032, 10415, 1, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.229",
-        ),
-        avp(
-            1706,
-            10415,
-            "Interworking-5GS-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "NOT-SUBSCRIBED"), (1, "SUBSCRIBED")],
-            &[],
-            "3GPP TS 29.272 §7.3.231",
-        ),
-        avp(
-            1707,
-            10415,
-            "Ethernet-PDN-Type-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "FALSE"), (1, "TRUE")],
-            &[],
-            "3GPP TS 29.272 §7.3.232",
-        ),
-        avp(
-            1708,
-            10415,
-            "Subscribed-ARPI",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.233",
-        ),
-        avp(
-            1709,
-            10415,
-            "IAB-Operation-Permission",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "IAB_OPERATION_NOT_ALLOWED"), (1, "IAB_OPERATION_ALLOWED")],
-            &[],
-            "3GPP TS 29.272 §7.3.234",
-        ),
-        avp(
-            1710,
-            10415,
-            "V2X-Subscription-Data-Nr",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1689, 10415, 0, 1),
-                optional(1693, 10415, 0, 1),
-                optional(1711, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.235",
-        ),
-        avp(
-            1711,
-            10415,
-            "UE-PC5-QoS",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1712, 10415, 1, UNBOUNDED),
-                optional(1718, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.236",
-        ),
-        avp(
-            1712,
-            10415,
-            "PC5-QoS-Flow",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1713, 10415, 1, 1),
-                optional(1714, 10415, 0, 1),
-                optional(1717, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.237",
-        ),
-        avp(
-            1713,
-            10415,
-            "5QI",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.238",
-        ),
-        avp(
-            1714,
-            10415,
-            "PC5-Flow-Bitrates",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1715, 10415, 0, 1),
-                optional(1716, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.239",
-        ),
-        avp(
-            1715,
-            10415,
-            "Guaranteed-Flow-Bitrates",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.240",
-        ),
-        avp(
-            1716,
-            10415,
-            "Maximum-Flow-Bitrates",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.241",
-        ),
-        avp(
-            1717,
-            10415,
-            "PC5-Range",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.242",
-        ),
-        avp(
-            1718,
-            10415,
-            "PC5-Link-AMBR",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.243",
-        ),
-        avp(
-            1719,
-            10415,
-            "Third-Context-Identifier",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.244",
-        ),
-        avp(
-            1720,
-            10415,
-            "MDT-Configuration-NR",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1623, 10415, 1, 1),
-                optional(1624, 10415, 0, 1),
-                optional(1625, 10415, 0, 1),
-                optional(1626, 10415, 0, 1),
-                optional(1627, 10415, 0, 1),
-                optional(1628, 10415, 0, 1),
-                optional(1629, 10415, 0, 1),
-                optional(1630, 10415, 0, 1),
-                optional(1721, 10415, 0, 1),
-                optional(1722, 10415, 0, 1),
-                optional(1723, 10415, 0, 1),
-                optional(1724, 10415, 0, 1),
-                optional(1659, 10415, 0, 1),
-                optional(1725, 10415, 0, 1),
-                optional(1671, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.272 §7.3.245",
-        ),
-        avp(
-            1721,
-            10415,
-            "Event-Threshold-SINR",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.246",
-        ),
-        avp(
-            1722,
-            10415,
-            "Collection-Period-RRM-NR",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.247",
-        ),
-        avp(
-            1723,
-            10415,
-            "Collection-Period-M6-NR",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.248",
-        ),
-        avp(
-            1724,
-            10415,
-            "Collection-Period-M7-NR",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.249",
-        ),
-        avp(
-            1725,
-            10415,
-            "Sensor-Measurement",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.250",
-        ),
-        avp(
-            1726,
-            10415,
-            "NR-Cell-Global-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.251",
-        ),
-        avp(
-            1727,
-            10415,
-            "Trace-Reporting-Consumer-Uri",
-            DiameterURI,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.252",
-        ),
-        avp(
-            1728,
-            10415,
-            "PLMN-RAT-Usage-Control",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.253",
-        ),
-        avp(
-            1729,
-            10415,
-            "SF-ULR-Timestamp",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.254",
-        ),
-        avp(
-            1730,
-            10415,
-            "SF-Provisional-Indication",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.272 §7.3.255",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.272 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29272",
-        spec: "3GPP TS 29.272",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777251,
-                name: "3GPP S6a/S6d",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.272 §7.1.8",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777252,
-                name: "3GPP S13/S13'",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.272 §7.1.8",
-            },
-            rt::dictionary::ApplicationDef {
-                id: 16777308,
-                name: "3GPP S7a/S7d",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.272 §7.1.8",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                316,
-                16777251,
-                "Update-Location",
-                "UL",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1401, 10415, 0, 1),
-                    required(1032, 10415, 1, 1),
-                    required(1405, 10415, 1, 1),
-                    optional(1615, 10415, 0, 1),
-                    required(1407, 10415, 1, 1),
-                    optional(1489, 10415, 0, 1),
-                    optional(1493, 10415, 0, 1),
-                    optional(2405, 10415, 0, 1),
-                    optional(1612, 10415, 0, UNBOUNDED),
-                    optional(1637, 10415, 0, 1),
-                    optional(1645, 10415, 0, 1),
-                    optional(1648, 10415, 0, 1),
-                    optional(1664, 10415, 0, 1),
-                    optional(1666, 10415, 0, 1),
-                    optional(1672, 10415, 0, 1),
-                    optional(3143, 10415, 0, 1),
-                    optional(1729, 10415, 0, 1),
-                    optional(1730, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(1614, 10415, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1406, 10415, 0, 1),
-                    optional(1400, 10415, 0, 1),
-                    optional(1670, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.3",
-            ),
-            command(
-                318,
-                16777251,
-                "Authentication-Information",
-                "AI",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1408, 10415, 0, 1),
-                    optional(1409, 10415, 0, 1),
-                    required(1407, 10415, 1, 1),
-                    optional(1679, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(1614, 10415, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1413, 10415, 0, 1),
-                    optional(1680, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.5",
-            ),
-            command(
-                317,
-                16777251,
-                "Cancel-Location",
-                "CL",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(1420, 10415, 1, 1),
-                    optional(1638, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.7",
-            ),
-            command(
-                319,
-                16777251,
-                "Insert-Subscriber-Data",
-                "ID",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(1400, 10415, 1, 1),
-                    optional(1490, 10415, 0, 1),
-                    optional(1670, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1492, 10415, 0, 1),
-                    optional(1494, 10415, 0, 1),
-                    optional(1032, 10415, 0, 1),
-                    optional(1441, 10415, 0, 1),
-                    optional(1495, 10415, 0, 1),
-                    optional(1496, 10415, 0, 1),
-                    optional(1649, 10415, 0, 1),
-                    optional(3143, 10415, 0, 1),
-                    optional(3123, 10415, 0, UNBOUNDED),
-                    optional(3142, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.9",
-            ),
-            command(
-                320,
-                16777251,
-                "Delete-Subscriber-Data",
-                "DS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(1421, 10415, 1, 1),
-                    optional(3125, 10415, 0, 1),
-                    optional(1423, 10415, 0, UNBOUNDED),
-                    optional(1459, 10415, 0, 1),
-                    optional(1487, 10415, 0, UNBOUNDED),
-                    optional(1476, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1422, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.11",
-            ),
-            command(
-                321,
-                16777251,
-                "Purge-UE",
-                "PU",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(1635, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1496, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(1442, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.13",
-            ),
-            command(
-                322,
-                16777251,
-                "Reset",
-                "RS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1444, 10415, 0, UNBOUNDED),
-                    optional(1670, 10415, 0, UNBOUNDED),
-                    optional(1400, 10415, 0, 1),
-                    optional(1685, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.15",
-            ),
-            command(
-                323,
-                16777251,
-                "Notify",
-                "NO",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1401, 10415, 0, 1),
-                    optional(486, 0, 0, 1),
-                    optional(600, 10415, 0, 1),
-                    optional(1423, 10415, 0, 1),
-                    optional(493, 0, 0, 1),
-                    optional(1434, 10415, 0, 1),
-                    optional(1615, 10415, 0, 1),
-                    optional(1443, 10415, 0, 1),
-                    optional(1493, 10415, 0, 1),
-                    optional(3329, 10415, 0, 1),
-                    optional(3142, 10415, 0, UNBOUNDED),
-                    optional(1538, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.17",
-            ),
-            command(
-                324,
-                16777252,
-                "ME-Identity-Check",
-                "EC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    required(1401, 10415, 1, 1),
-                    optional(1, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1445, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.19",
-            ),
-            command(
-                8388638,
-                16777308,
-                "Update-VCSG-Location",
-                "UVL",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(701, 10415, 0, 1),
-                    optional(1489, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(1639, 10415, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(1614, 10415, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1641, 10415, 0, UNBOUNDED),
-                    optional(1640, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.21",
-            ),
-            command(
-                8388642,
-                16777308,
-                "Cancel-VCSG-Location",
-                "CVL",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(1420, 10415, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.23",
-            ),
-            command(
-                319,
-                16777308,
-                "Insert-Subscriber-Data",
-                "ID",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(1400, 10415, 1, 1),
-                    optional(1490, 10415, 0, 1),
-                    optional(1670, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1492, 10415, 0, 1),
-                    optional(1494, 10415, 0, 1),
-                    optional(1032, 10415, 0, 1),
-                    optional(1441, 10415, 0, 1),
-                    optional(1495, 10415, 0, 1),
-                    optional(1496, 10415, 0, 1),
-                    optional(1649, 10415, 0, 1),
-                    optional(3143, 10415, 0, 1),
-                    optional(3123, 10415, 0, UNBOUNDED),
-                    optional(3142, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.9",
-            ),
-            command(
-                320,
-                16777308,
-                "Delete-Subscriber-Data",
-                "DS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(1, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(1421, 10415, 1, 1),
-                    optional(3125, 10415, 0, 1),
-                    optional(1423, 10415, 0, UNBOUNDED),
-                    optional(1459, 10415, 0, 1),
-                    optional(1487, 10415, 0, UNBOUNDED),
-                    optional(1476, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(1422, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.11",
-            ),
-            command(
-                322,
-                16777308,
-                "Reset",
-                "RS",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(1444, 10415, 0, UNBOUNDED),
-                    optional(1670, 10415, 0, UNBOUNDED),
-                    optional(1400, 10415, 0, 1),
-                    optional(1685, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(260, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.272 §7.2.15",
-            ),
-        ],
-        result_codes: &[
-            result_code(
-                10415,
-                4181,
-                "DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE",
-                "3GPP TS 29.272 §7.4.4",
-            ),
-            result_code(
-                10415,
-                4182,
-                "DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT",
-                "3GPP TS 29.272 §7.4.4",
-            ),
-            result_code(
-                10415,
-                5001,
-                "DIAMETER_ERROR_USER_UNKNOWN",
-                "3GPP TS 29.272 §7.4.3.1",
-            ),
-            result_code(
-                10415,
-                5004,
-                "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
-                "3GPP TS 29.272 §7.4.3.4",
-            ),
-            result_code(
-                10415,
-                5420,
-                "DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION",
-                "3GPP TS 29.272 §7.4.3.2",
-            ),
-            result_code(
-                10415,
-                5421,
-                "DIAMETER_ERROR_RAT_NOT_ALLOWED",
-                "3GPP TS 29.272 §7.4.3.3",
-            ),
-            result_code(
-                10415,
-                5422,
-                "DIAMETER_ERROR_EQUIPMENT_UNKNOWN",
-                "3GPP TS 29.272 §7.4.3.5",
-            ),
-            result_code(
-                10415,
-                5423,
-                "DIAMETER_ERROR_UNKNOWN_SERVING_NODE",
-                "3GPP TS 29.272 §7.4.3.6",
-            ),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29272|3GPP TS 29.272|V17.x (Release 17)
+P|16777251|Auth|3GPP S6a/S6d|3GPP TS 29.272 §7.1.8
+P|16777252|Auth|3GPP S13/S13'|3GPP TS 29.272 §7.1.8
+P|16777308|Auth|3GPP S7a/S7d|3GPP TS 29.272 §7.1.8
+A|1400|10415|Grouped|Must|May|Must|Subscription-Data|3GPP TS 29.272 §7.3.2
+G|[,1424,10415,0,1 [,701,10415,0,1 [,1643,10415,0,1 [,1433,10415,0,1 [,1491,10415,0,1 [,1417,10415,0,1 [,1425,10415,0,1 [,1418,10415,0,1 [,1446,10415,0,10 [,1426,10415,0,1 [,1427,10415,0,1 [,1473,10415,0,1 [,1486,10415,0,1 [,1488,10415,0,* [,13,10415,0,1 [,1435,10415,0,1 [,1429,10415,0,1 [,1440,10415,0,1 [,1458,10415,0,1 [,1467,10415,0,1 [,1436,10415,0,* [,1457,10415,0,1 [,1619,10415,0,1 [,1616,10415,0,1 [,1617,10415,0,1 [,1633,10415,0,1 [,1634,10415,0,1 [,1636,10415,0,1 [,3701,10415,0,1 [,1654,10415,0,1 [,1673,10415,0,* [,1674,10415,0,1 [,1675,10415,0,* [,1680,10415,0,1 [,3113,10415,0,* [,3122,10415,0,* [,1687,10415,0,1 [,1688,10415,0,1 [,1710,10415,0,1 [,1691,10415,0,* [,3111,10415,0,1 [,4324,10415,0,1 [,1698,10415,0,1 [,1700,10415,0,1 [,1699,10415,0,1 [,1704,10415,0,1 [,1701,10415,0,* [,1708,10415,0,1 [,1709,10415,0,1 [,1728,10415,0,1 [,*,0,0,*
+A|1401|10415|Grouped|Must|May|Must|Terminal-Information|3GPP TS 29.272 §7.3.3
+G|[,1402,10415,0,1 [,1471,10415,0,1 [,1403,10415,0,1 [,*,0,0,*
+A|1402|10415|UTF8String|Must|May|Must|IMEI|3GPP TS 29.272 §7.3.4
+A|1403|10415|UTF8String|Must|May|Must|Software-Version|3GPP TS 29.272 §7.3.5
+A|1404|10415|OctetString|Must|May|Must|QoS-Subscribed|3GPP TS 29.272 §7.3.77
+A|1405|10415|Unsigned32|Must|May|Must|ULR-Flags|3GPP TS 29.272 §7.3.7
+A|1406|10415|Unsigned32|Must|May|Must|ULA-Flags|3GPP TS 29.272 §7.3.8
+A|1407|10415|OctetString|Must|May|Must|Visited-PLMN-Id|3GPP TS 29.272 §7.3.9
+A|1408|10415|Grouped|Must|May|Must|Requested-EUTRAN-Authentication-Info|3GPP TS 29.272 §7.3.11
+G|[,1410,10415,0,1 [,1412,10415,0,1 [,1411,10415,0,1 [,*,0,0,*
+A|1409|10415|Grouped|Must|May|Must|Requested-UTRAN-GERAN-Authentication-Info|3GPP TS 29.272 §7.3.12
+G|[,1410,10415,0,1 [,1412,10415,0,1 [,1411,10415,0,1 [,*,0,0,*
+A|1410|10415|Unsigned32|Must|May|Must|Number-Of-Requested-Vectors|3GPP TS 29.272 §7.3.14
+A|1411|10415|OctetString|Must|May|Must|Re-Synchronization-Info|3GPP TS 29.272 §7.3.15
+A|1412|10415|Unsigned32|Must|May|Must|Immediate-Response-Preferred|3GPP TS 29.272 §7.3.16
+A|1413|10415|Grouped|Must|May|Must|Authentication-Info|3GPP TS 29.272 §7.3.17
+G|[,1414,10415,0,* [,1415,10415,0,* [,1416,10415,0,* [,*,0,0,*
+A|1414|10415|Grouped|Must|May|Must|E-UTRAN-Vector|3GPP TS 29.272 §7.3.18
+G|[,1419,10415,0,1 {,1447,10415,1,1 {,1448,10415,1,1 {,1449,10415,1,1 {,1450,10415,1,1 [,*,0,0,*
+A|1415|10415|Grouped|Must|May|Must|UTRAN-Vector|3GPP TS 29.272 §7.3.19
+G|[,1419,10415,0,1 {,1447,10415,1,1 {,1448,10415,1,1 {,1449,10415,1,1 {,625,10415,1,1 {,626,10415,1,1 [,*,0,0,*
+A|1416|10415|Grouped|Must|May|Must|GERAN-Vector|3GPP TS 29.272 §7.3.20
+G|[,1419,10415,0,1 {,1447,10415,1,1 {,1454,10415,1,1 {,1453,10415,1,1 [,*,0,0,*
+A|1417|10415|Enumerated|Must|May|Must|Network-Access-Mode|3GPP TS 29.272 §7.3.21
+E|0|PACKET_AND_CIRCUIT
+E|1|Reserved
+E|2|ONLY_PACKET
+A|1418|10415|Unsigned32|Must|May|Must|HPLMN-ODB|3GPP TS 29.272 §7.3.22
+A|1419|10415|Unsigned32|Must|May|Must|Item-Number|3GPP TS 29.272 §7.3.23
+A|1420|10415|Enumerated|Must|May|Must|Cancellation-Type|3GPP TS 29.272 §7.3.24
+E|0|MME_UPDATE_PROCEDURE
+E|1|SGSN_UPDATE_PROCEDURE
+E|2|SUBSCRIPTION_WITHDRAWAL
+E|3|UPDATE_PROCEDURE_IWF
+E|4|INITIAL_ATTACH_PROCEDURE
+A|1421|10415|Unsigned32|Must|May|Must|DSR-Flags|3GPP TS 29.272 §7.3.25
+A|1422|10415|Unsigned32|Must|May|Must|DSA-Flags|3GPP TS 29.272 §7.3.26
+A|1423|10415|Unsigned32|Must|May|Must|Context-Identifier|3GPP TS 29.272 §7.3.27
+A|1424|10415|Enumerated|Must|May|Must|Subscriber-Status|3GPP TS 29.272 §7.3.29
+E|0|SERVICE_GRANTED
+E|1|OPERATOR_DETERMINED_BARRING
+A|1425|10415|Unsigned32|Must|May|Must|Operator-Determined-Barring|3GPP TS 29.272 §7.3.30
+A|1426|10415|Unsigned32|Must|May|Must|Access-Restriction-Data|3GPP TS 29.272 §7.3.31
+A|1427|10415|UTF8String|Must|May|Must|APN-OI-Replacement|3GPP TS 29.272 §7.3.32
+A|1428|10415|Enumerated|Must|May|Must|All-APN-Configurations-Included-Indicator|3GPP TS 29.272 §7.3.33
+E|0|All_APN_CONFIGURATIONS_INCLUDED
+E|1|MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED
+A|1429|10415|Grouped|Must|May|Must|APN-Configuration-Profile|3GPP TS 29.272 §7.3.34
+G|{,1423,10415,1,1 [,1683,10415,0,1 [,1719,10415,0,1 {,1428,10415,1,1 {,1430,10415,1,* [,*,0,0,*
+A|1430|10415|Grouped|Must|May|Must|APN-Configuration|3GPP TS 29.272 §7.3.35
+G|{,1423,10415,1,1 [,848,10415,0,2 {,1456,10415,1,1 {,493,0,1,1 [,1431,10415,0,1 [,1432,10415,0,1 [,486,0,0,1 [,600,10415,0,1 [,1438,10415,0,1 [,13,10415,0,1 [,1435,10415,0,1 [,1472,10415,0,* [,1427,10415,0,1 [,1613,10415,0,1 [,1618,10415,0,1 [,1663,10415,0,1 [,1665,10415,0,1 [,1667,10415,0,1 [,1681,10415,0,1 [,1682,10415,0,1 [,3125,10415,0,1 [,1684,10415,0,1 [,1686,10415,0,1 [,1690,10415,0,1 [,1697,10415,0,1 [,1706,10415,0,1 [,1707,10415,0,1 [,*,0,0,*
+A|1431|10415|Grouped|Must|May|Must|EPS-Subscribed-QoS-Profile|3GPP TS 29.272 §7.3.37
+G|{,1028,10415,1,1 {,1034,10415,1,1 [,*,0,0,*
+A|1432|10415|Enumerated|Must|May|Must|VPLMN-Dynamic-Address-Allowed|3GPP TS 29.272 §7.3.38
+E|0|NOTALLOWED
+E|1|ALLOWED
+A|1433|10415|OctetString|Must|May|Must|STN-SR|3GPP TS 29.272 §7.3.39
+A|1434|10415|Enumerated|Must|May|Must|Alert-Reason|3GPP TS 29.272 §7.3.83
+E|0|UE_PRESENT
+E|1|UE_MEMORY_AVAILABLE
+A|1435|10415|Grouped|Must|May|Must|AMBR|3GPP TS 29.272 §7.3.41
+G|{,516,10415,1,1 {,515,10415,1,1 [,555,10415,0,1 [,554,10415,0,1 [,*,0,0,*
+A|1436|10415|Grouped|Must|May|Must|CSG-Subscription-Data|3GPP TS 29.272 §7.3.78
+G|{,1437,10415,1,1 [,1439,10415,0,1 [,493,0,0,* [,1407,10415,0,1 [,*,0,0,*
+A|1437|10415|Unsigned32|Must|May|Must|CSG-Id|3GPP TS 29.272 §7.3.79
+A|1438|10415|Enumerated|Must|May|Must|PDN-GW-Allocation-Type|3GPP TS 29.272 §7.3.44
+E|0|STATIC
+E|1|DYNAMIC
+A|1439|10415|Time|Must|May|Must|Expiration-Date|3GPP TS 29.272 §7.3.80
+A|1440|10415|Unsigned32|Must|May|Must|RAT-Frequency-Selection-Priority-ID|3GPP TS 29.272 §7.3.46
+A|1441|10415|Unsigned32|Must|May|Must|IDA-Flags|3GPP TS 29.272 §7.3.47
+A|1442|10415|Unsigned32|Must|May|Must|PUA-Flags|3GPP TS 29.272 §7.3.48
+A|1443|10415|Unsigned32|Must|May|Must|NOR-Flags|3GPP TS 29.272 §7.3.49
+A|1444|10415|UTF8String|Must|May|Must|User-Id|3GPP TS 29.272 §7.3.50
+A|1445|10415|Enumerated|Must|May|Must|Equipment-Status|3GPP TS 29.272 §7.3.51
+E|0|WHITELISTED
+E|1|BLACKLISTED
+E|2|GREYLISTED
+A|1446|10415|OctetString|Must|May|Must|Regional-Subscription-Zone-Code|3GPP TS 29.272 §7.3.52
+A|1447|10415|OctetString|Must|May|Must|RAND|3GPP TS 29.272 §7.3.53
+A|1448|10415|OctetString|Must|May|Must|XRES|3GPP TS 29.272 §7.3.54
+A|1449|10415|OctetString|Must|May|Must|AUTN|3GPP TS 29.272 §7.3.55
+A|1450|10415|OctetString|Must|May|Must|KASME|3GPP TS 29.272 §7.3.56
+A|1452|10415|Address|Must|May|Must|Trace-Collection-Entity|3GPP TS 29.272 §7.3.98
+A|1453|10415|OctetString|Must|May|Must|Kc|3GPP TS 29.272 §7.3.59
+A|1454|10415|OctetString|Must|May|Must|SRES|3GPP TS 29.272 §7.3.60
+A|1455|10415|Enumerated|Must|May|Must|Requesting-Node-Type|3GPP TS 29.272 §7.3.61
+A|1456|10415|Enumerated|Must|May|Must|PDN-Type|3GPP TS 29.272 §7.3.62
+E|0|IPv4
+E|1|IPv6
+E|2|IPv4v6
+E|3|IPv4_OR_IPv6
+A|1457|10415|Enumerated|Must|May|Must|Roaming-Restricted-Due-To-Unsupported-Feature|3GPP TS 29.272 §7.3.81
+E|0|Roaming-Restricted-Due-To-Unsupported-Feature
+A|1458|10415|Grouped|Must|May|Must|Trace-Data|3GPP TS 29.272 §7.3.63
+G|{,1459,10415,1,1 {,1462,10415,1,1 {,1463,10415,1,1 [,1464,10415,0,1 {,1465,10415,1,1 [,1466,10415,0,1 {,1452,10415,1,1 [,1622,10415,0,1 [,1720,10415,0,1 [,1727,10415,0,1 [,*,0,0,*
+A|1459|10415|OctetString|Must|May|Must|Trace-Reference|3GPP TS 29.272 §7.3.64
+A|1462|10415|Enumerated|Must|May|Must|Trace-Depth|3GPP TS 29.272 §7.3.67
+E|0|Minimum
+E|1|Medium
+E|2|Maximum
+E|3|MinimumWithoutVendorSpecificExtension
+E|4|MediumWithoutVendorSpecificExtension
+E|5|MaximumWithoutVendorSpecificExtension
+A|1463|10415|OctetString|Must|May|Must|Trace-NE-Type-List|3GPP TS 29.272 §7.3.68
+A|1464|10415|OctetString|Must|May|Must|Trace-Interface-List|3GPP TS 29.272 §7.3.69
+A|1465|10415|OctetString|Must|May|Must|Trace-Event-List|3GPP TS 29.272 §7.3.70
+A|1466|10415|OctetString|Must|May|Must|OMC-Id|3GPP TS 29.272 §7.3.71
+A|1467|10415|Grouped|Must|May|Must|GPRS-Subscription-Data|3GPP TS 29.272 §7.3.72
+G|{,1468,10415,1,1 {,1469,10415,1,50 [,*,0,0,*
+A|1468|10415|Enumerated|Must|May|Must|Complete-Data-List-Included-Indicator|3GPP TS 29.272 §7.3.73
+E|0|All_PDP_CONTEXTS_INCLUDED
+E|1|MODIFIED_ADDED_PDP_CONTEXTS_INCLUDED
+A|1469|10415|Grouped|Must|May|Must|PDP-Context|3GPP TS 29.272 §7.3.74
+G|{,1423,10415,1,1 {,1470,10415,1,1 [,1227,10415,0,1 {,1404,10415,1,1 [,1432,10415,0,1 {,493,0,1,1 [,13,10415,0,1 [,1620,10415,0,1 [,1621,10415,0,1 [,1435,10415,0,1 [,1427,10415,0,1 [,1613,10415,0,1 [,1618,10415,0,1 [,1663,10415,0,1 [,1665,10415,0,1 [,1682,10415,0,1 [,3125,10415,0,1 [,*,0,0,*
+A|1470|10415|OctetString|Must|May|Must|PDP-Type|3GPP TS 29.272 §7.3.75
+A|1471|10415|OctetString|Must|May|Must|3GPP2-MEID|3GPP TS 29.272 §7.3.6
+A|1472|10415|Grouped|Must|May|Must|Specific-APN-Info|3GPP TS 29.272 §7.3.82
+G|{,493,0,1,1 {,486,0,1,1 [,600,10415,0,1 [,*,0,0,*
+A|1473|10415|Grouped|Must|May|Must|LCS-Info|3GPP TS 29.272 §7.3.84
+G|[,1474,10415,0,* [,1475,10415,0,* [,1485,10415,0,* [,*,0,0,*
+A|1474|10415|OctetString|Must|May|Must|GMLC-Number|3GPP TS 29.272 §7.3.85
+A|1475|10415|Grouped|Must|May|Must|LCS-PrivacyException|3GPP TS 29.272 §7.3.86
+G|{,1476,10415,1,1 {,1477,10415,1,1 [,1478,10415,0,1 [,1479,10415,0,* [,1482,10415,0,* [,1483,10415,0,* [,*,0,0,*
+A|1476|10415|OctetString|Must|May|Must|SS-Code|3GPP TS 29.272 §7.3.87
+A|1477|10415|OctetString|Must|May|Must|SS-Status|3GPP TS 29.272 §7.3.88
+A|1478|10415|Enumerated|Must|May|Must|Notification-To-UE-User|3GPP TS 29.272 §7.3.89
+E|0|NOTIFY_LOCATION_ALLOWED
+E|1|NOTIFYANDVERIFY_LOCATION_ALLOWED_IF_NO_RESPONSE
+E|2|NOTIFYANDVERIFY_LOCATION_NOT_ALLOWED_IF_NO_RESPONSE
+E|3|LOCATION_NOT_ALLOWED
+A|1479|10415|Grouped|Must|May|Must|External-Client|3GPP TS 29.272 §7.3.90
+G|{,1480,10415,1,1 [,1481,10415,0,1 [,1478,10415,0,1 [,*,0,0,*
+A|1480|10415|OctetString|Must|May|Must|Client-Identity|3GPP TS 29.272 §7.3.91
+A|1481|10415|Enumerated|Must|May|Must|GMLC-Restriction|3GPP TS 29.272 §7.3.92
+E|0|GMLC_LIST
+E|1|HOME_COUNTRY
+A|1482|10415|Enumerated|Must|May|Must|PLMN-Client|3GPP TS 29.272 §7.3.93
+E|0|BROADCAST_SERVICE
+E|1|O_AND_M_HPLMN
+E|2|O_AND_M_VPLMN
+E|3|ANONYMOUS_LOCATION
+E|4|TARGET_UE_SUBSCRIBED_SERVICE
+A|1483|10415|Grouped|Must|May|Must|3GPP-Service-Type|3GPP TS 29.272 §7.3.94
+G|{,1484,10415,1,1 [,1481,10415,0,1 [,1478,10415,0,1 [,*,0,0,*
+A|1484|10415|Unsigned32|Must|May|Must|ServiceTypeIdentity|3GPP TS 29.272 §7.3.95
+A|1485|10415|Grouped|Must|May|Must|MO-LR|3GPP TS 29.272 §7.3.96
+G|{,1476,10415,1,1 {,1477,10415,1,1 [,*,0,0,*
+A|1486|10415|Grouped|Must|May|Must|Teleservice-List|3GPP TS 29.272 §7.3.99
+G|{,1487,10415,1,* [,*,0,0,*
+A|1487|10415|OctetString|Must|May|Must|TS-Code|3GPP TS 29.272 §7.3.100
+A|1488|10415|Grouped|Must|May|Must|Call-Barring-Info|3GPP TS 29.272 §7.3.101
+G|{,1476,10415,1,1 {,1477,10415,1,1 [,*,0,0,*
+A|1489|10415|OctetString|Must|May|Must|SGSN-Number|3GPP TS 29.272 §7.3.102
+A|1490|10415|Unsigned32|Must|May|Must|IDR-Flags|3GPP TS 29.272 §7.3.103
+A|1491|10415|Enumerated|Must|May|Must|ICS-Indicator|3GPP TS 29.272 §7.3.104
+E|0|FALSE
+E|1|TRUE
+A|1492|10415|Enumerated|Must|May|Must|IMS-Voice-Over-PS-Sessions-Supported|3GPP TS 29.272 §7.3.106
+E|0|NOT_SUPPORTED
+E|1|SUPPORTED
+A|1493|10415|Enumerated|Must|May|Must|Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions|3GPP TS 29.272 §7.3.107
+E|0|NOT_SUPPORTED
+E|1|SUPPORTED
+A|1494|10415|Time|Must|May|Must|Last-UE-Activity-Time|3GPP TS 29.272 §7.3.108
+A|1495|10415|Grouped|Must|May|Must|EPS-User-State|3GPP TS 29.272 §7.3.110
+G|[,1497,10415,0,1 [,1498,10415,0,1 [,*,0,0,*
+A|1496|10415|Grouped|Must|May|Must|EPS-Location-Information|3GPP TS 29.272 §7.3.111
+G|[,1600,10415,0,1 [,1601,10415,0,1 [,*,0,0,*
+A|1497|10415|Grouped|Must|May|Must|MME-User-State|3GPP TS 29.272 §7.3.112
+G|[,1499,10415,0,1 [,*,0,0,*
+A|1498|10415|Grouped|Must|May|Must|SGSN-User-State|3GPP TS 29.272 §7.3.113
+G|[,1499,10415,0,1 [,*,0,0,*
+A|1499|10415|Enumerated|MustNot|May|Must|User-State|3GPP TS 29.272 §7.3.114
+E|0|DETACHED
+E|1|ATTACHED_NOT_REACHABLE_FOR_PAGING
+E|2|ATTACHED_REACHABLE_FOR_PAGING
+E|3|CONNECTED_NOT_REACHABLE_FOR_PAGING
+E|4|CONNECTED_REACHABLE_FOR_PAGING
+E|5|NETWORK_DETERMINED_NOT_REACHABLE
+A|1600|10415|Grouped|Must|May|Must|MME-Location-Information|3GPP TS 29.272 §7.3.115
+G|[,1602,10415,0,1 [,1603,10415,0,1 [,1608,10415,0,1 [,1609,10415,0,1 [,1610,10415,0,1 [,1611,10415,0,1 [,2319,10415,0,1 [,4008,10415,0,1 [,4013,10415,0,1 [,*,0,0,*
+A|1601|10415|Grouped|Must|May|Must|SGSN-Location-Information|3GPP TS 29.272 §7.3.116
+G|[,1604,10415,0,1 [,1606,10415,0,1 [,1607,10415,0,1 [,1605,10415,0,1 [,1608,10415,0,1 [,1609,10415,0,1 [,1610,10415,0,1 [,1611,10415,0,1 [,2319,10415,0,1 [,*,0,0,*
+A|1602|10415|OctetString|Must|May|Must|E-UTRAN-Cell-Global-Identity|3GPP TS 29.272 §7.3.117
+A|1603|10415|OctetString|Must|May|Must|Tracking-Area-Identity|3GPP TS 29.272 §7.3.118
+A|1604|10415|OctetString|Must|May|Must|Cell-Global-Identity|3GPP TS 29.272 §7.3.119
+A|1605|10415|OctetString|Must|May|Must|Routing-Area-Identity|3GPP TS 29.272 §7.3.120
+A|1606|10415|OctetString|Must|May|Must|Location-Area-Identity|3GPP TS 29.272 §7.3.121
+A|1607|10415|OctetString|Must|May|Must|Service-Area-Identity|3GPP TS 29.272 §7.3.122
+A|1608|10415|OctetString|Must|May|Must|Geographical-Information|3GPP TS 29.272 §7.3.123
+A|1609|10415|OctetString|Must|May|Must|Geodetic-Information|3GPP TS 29.272 §7.3.124
+A|1610|10415|Enumerated|Must|May|Must|Current-Location-Retrieved|3GPP TS 29.272 §7.3.125
+E|0|ACTIVE-LOCATION-RETRIEVAL
+A|1611|10415|Unsigned32|Must|May|Must|Age-Of-Location-Information|3GPP TS 29.272 §7.3.126
+A|1612|10415|Grouped|Must|May|Must|Active-APN|3GPP TS 29.272 §7.3.127
+G|{,1423,10415,1,1 [,493,0,0,1 [,486,0,0,1 [,600,10415,0,1 [,1472,10415,0,* [,*,0,0,*
+A|1613|10415|Enumerated|Must|May|Must|SIPTO-Permission|3GPP TS 29.272 §7.3.135
+E|0|SIPTO_ABOVE_RAN_ALLOWED
+E|1|SIPTO_ABOVE_RAN_NOTALLOWED
+A|1614|10415|Enumerated|Must|May|Must|Error-Diagnostic|3GPP TS 29.272 §7.3.128
+E|0|GPRS_DATA_SUBSCRIBED
+E|1|NO_GPRS_DATA_SUBSCRIBED
+E|2|ODB-ALL-APN
+E|3|ODB-HPLMN-APN
+E|4|ODB-VPLMN-APN
+A|1615|10415|Enumerated|Must|May|Must|UE-SRVCC-Capability|3GPP TS 29.272 §7.3.130
+E|0|UE-SRVCC-NOT-SUPPORTED
+E|1|UE-SRVCC-SUPPORTED
+A|1616|10415|Unsigned32|Must|May|Must|MPS-Priority|3GPP TS 29.272 §7.3.131
+A|1617|10415|Enumerated|Must|May|Must|VPLMN-LIPA-Allowed|3GPP TS 29.272 §7.3.132
+E|0|LIPA_NOTALLOWED
+E|1|LIPA_ALLOWED
+A|1618|10415|Enumerated|Must|May|Must|LIPA-Permission|3GPP TS 29.272 §7.3.133
+E|0|LIPA_PROHIBITED
+E|1|LIPA_ONLY
+E|2|LIPA_CONDITIONAL
+A|1619|10415|Unsigned32|Must|May|Must|Subscribed-Periodic-RAU-TAU-Timer|3GPP TS 29.272 §7.3.134
+A|1620|10415|OctetString|Must|May|Must|Ext-PDP-Type|3GPP TS 29.272 §7.3.75A
+A|1621|10415|Address|Must|May|Must|Ext-PDP-Address|3GPP TS 29.272 §7.3.129
+A|1622|10415|Grouped|Must|May|Must|MDT-Configuration|3GPP TS 29.272 §7.3.136
+G|{,1623,10415,1,1 [,1624,10415,0,1 [,1625,10415,0,1 [,1626,10415,0,1 [,1627,10415,0,1 [,1628,10415,0,1 [,1629,10415,0,1 [,1630,10415,0,1 [,1631,10415,0,1 [,1632,10415,0,1 [,1655,10415,0,1 [,1656,10415,0,1 [,1657,10415,0,1 [,1658,10415,0,1 [,1659,10415,0,1 [,1660,10415,0,1 [,1661,10415,0,1 [,1662,10415,0,1 [,1671,10415,0,* [,1694,10415,0,* [,*,0,0,*
+A|1623|10415|Enumerated|Must|May|Must|Job-Type|3GPP TS 29.272 §7.3.137
+E|0|Immediate-MDT-only
+E|1|Logged-MDT-only
+E|2|Trace-only
+E|3|Immediate-MDT-and-Trace
+E|4|RLF-reports-only
+E|5|RCEF-reports-only
+E|6|Logged-MBSFN-MDT
+A|1624|10415|Grouped|Must|May|Must|Area-Scope|3GPP TS 29.272 §7.3.138
+G|[,1604,10415,0,* [,1602,10415,0,* [,1605,10415,0,* [,1606,10415,0,* [,1603,10415,0,* [,1726,10415,0,* [,*,0,0,*
+A|1625|10415|Unsigned32|Must|May|Must|List-Of-Measurements|3GPP TS 29.272 §7.3.139
+A|1626|10415|Unsigned32|Must|May|Must|Reporting-Trigger|3GPP TS 29.272 §7.3.140
+A|1627|10415|Enumerated|Must|May|Must|Report-Interval|3GPP TS 29.272 §7.3.141
+E|0|UMTS_250_ms
+E|1|UMTS_500_ms
+E|2|UMTS_1000_ms
+E|3|UMTS_2000_ms
+E|4|UMTS_3000_ms
+E|5|UMTS_4000_ms
+E|6|UMTS_6000_ms
+E|7|UMTS_8000_ms
+E|8|UMTS_12000_ms
+E|9|UMTS_16000_ms
+E|10|UMTS_20000_ms
+E|11|UMTS_24000_ms
+E|12|UMTS_28000_ms
+E|13|UMTS_32000_ms
+E|14|UMTS_64000_ms
+E|15|LTE_120_ms
+E|16|LTE_240_ms
+E|17|LTE_480_ms
+E|18|LTE_640_ms
+E|19|LTE_1024_ms
+E|20|LTE_2048_ms
+E|21|LTE_5120_ms
+E|22|LTE_10240_ms
+E|23|LTE_60000_ms
+E|24|LTE_360000_ms
+E|25|LTE_720000_ms
+E|26|LTE_1800000_ms
+E|27|LTE_3600000_ms
+A|1628|10415|Enumerated|Must|May|Must|Report-Amount|3GPP TS 29.272 §7.3.142
+E|0|1
+E|1|2
+E|2|4
+E|3|8
+E|4|16
+E|5|32
+E|6|64
+E|7|infinity
+A|1629|10415|Unsigned32|Must|May|Must|Event-Threshold-RSRP|3GPP TS 29.272 §7.3.143
+A|1630|10415|Unsigned32|Must|May|Must|Event-Threshold-RSRQ|3GPP TS 29.272 §7.3.144
+A|1631|10415|Enumerated|Must|May|Must|Logging-Interval|3GPP TS 29.272 §7.3.145
+E|0|1.28
+E|1|2.56
+E|2|5.12
+E|3|10.24
+E|4|20.48
+E|5|30.72
+E|6|40.96
+E|7|61.44
+A|1632|10415|Enumerated|Must|May|Must|Logging-Duration|3GPP TS 29.272 §7.3.146
+E|0|600_sec
+E|1|1200_sec
+E|2|2400_sec
+E|3|3600_sec
+E|4|5400_sec
+E|5|7200_sec
+A|1633|10415|Enumerated|MustNot|May|Must|Relay-Node-Indicator|3GPP TS 29.272 §7.3.147
+E|0|NOT_RELAY_NODE
+E|1|RELAY_NODE
+A|1634|10415|Enumerated|Must|May|Must|MDT-User-Consent|3GPP TS 29.272 §7.3.148
+E|0|CONSENT_NOT_GIVEN
+E|1|CONSENT_GIVEN
+A|1635|10415|Unsigned32|Must|May|Must|PUR-Flags|3GPP TS 29.272 §7.3.149
+A|1636|10415|Enumerated|Must|May|Must|Subscribed-VSRVCC|3GPP TS 29.272 §7.3.150
+E|0|VSRVCC_SUBSCRIBED
+A|1637|10415|Grouped|Must|May|Must|Equivalent-PLMN-List|3GPP TS 29.272 §7.3.151
+G|{,1407,10415,1,* [,*,0,0,*
+A|1638|10415|Unsigned32|Must|May|Must|CLR-Flags|3GPP TS 29.272 §7.3.152
+A|1639|10415|Unsigned32|MustNot|May|Must|UVR-Flags|3GPP TS 29.272 §7.3.153
+A|1640|10415|Unsigned32|MustNot|May|Must|UVA-Flags|3GPP TS 29.272 §7.3.154
+A|1641|10415|Grouped|MustNot|May|Must|VPLMN-CSG-Subscription-Data|3GPP TS 29.272 §7.3.155
+G|{,1437,10415,1,1 [,1439,10415,0,1 [,*,0,0,*
+A|1642|10415|UTF8String|MustNot|May|Must|Time-Zone|3GPP TS 29.272 §7.3.163
+A|1643|10415|OctetString|MustNot|May|Must|A-MSISDN|3GPP TS 29.272 §7.3.157
+A|1645|10415|OctetString|MustNot|May|Must|MME-Number-for-MT-SMS|3GPP TS 29.272 §7.3.159
+A|1648|10415|Enumerated|MustNot|May|Must|SMS-Register-Request|3GPP TS 29.272 §7.3.162
+E|0|SMS_REGISTRATION_REQUIRED
+E|1|SMS_REGISTRATION_NOT_PREFERRED
+E|2|NO_PREFERENCE
+A|1649|10415|Grouped|MustNot|May|Must|Local-Time-Zone|3GPP TS 29.272 §7.3.156
+G|{,1642,10415,1,1 {,1650,10415,1,1 [,*,0,0,*
+A|1650|10415|Enumerated|MustNot|May|Must|Daylight-Saving-Time|3GPP TS 29.272 §7.3.164
+E|0|NO_ADJUSTMENT
+E|1|PLUS_ONE_HOUR_ADJUSTMENT
+E|2|PLUS_TWO_HOURS_ADJUSTMENT
+A|1654|10415|Unsigned32|MustNot|May|Must|Subscription-Data-Flags|3GPP TS 29.272 §7.3.165
+A|1655|10415|Enumerated|MustNot|May|Must|Measurement-Period-LTE|3GPP TS 29.272 §7.3.166
+E|0|1024_ms
+E|1|1280_ms
+E|2|2048_ms
+E|3|2560_ms
+E|4|5120_ms
+E|5|10240_ms
+E|6|1_min
+A|1656|10415|Enumerated|MustNot|May|Must|Measurement-Period-UMTS|3GPP TS 29.272 §7.3.167
+E|0|250_ms
+E|1|500_ms
+E|2|1000_ms
+E|3|2000_ms
+E|4|3000_ms
+E|5|4000_ms
+E|6|6000_ms
+E|7|8000_ms
+E|8|12000_ms
+E|9|16000_ms
+E|10|20000_ms
+E|11|24000_ms
+E|12|28000_ms
+E|13|32000_ms
+E|14|64000_ms
+A|1657|10415|Enumerated|MustNot|May|Must|Collection-Period-RRM-LTE|3GPP TS 29.272 §7.3.168
+E|0|1024_ms
+E|1|1280_ms
+E|2|2048_ms
+E|3|2560_ms
+E|4|5120_ms
+E|5|10240_ms
+E|6|1_min
+A|1658|10415|Enumerated|MustNot|May|Must|Collection-Period-RRM-UMTS|3GPP TS 29.272 §7.3.169
+E|0|250_ms
+E|1|500_ms
+E|2|1000_ms
+E|3|2000_ms
+E|4|3000_ms
+E|5|4000_ms
+E|6|6000_ms
+E|7|8000_ms
+E|8|12000_ms
+E|9|16000_ms
+E|10|20000_ms
+E|11|24000_ms
+E|12|28000_ms
+E|13|32000_ms
+E|14|64000_ms
+A|1659|10415|OctetString|MustNot|May|Must|Positioning-Method|3GPP TS 29.272 §7.3.170
+A|1660|10415|OctetString|MustNot|May|Must|Measurement-Quantity|3GPP TS 29.272 §7.3.171
+A|1661|10415|Integer32|MustNot|May|Must|Event-Threshold-Event-1F|3GPP TS 29.272 §7.3.172
+A|1662|10415|Integer32|MustNot|May|Must|Event-Threshold-Event-1I|3GPP TS 29.272 §7.3.173
+A|1663|10415|Unsigned32|MustNot|May|Must|Restoration-Priority|3GPP TS 29.272 §7.3.174
+A|1664|10415|UTF8String|MustNot|May|Must|SGs-MME-Identity|3GPP TS 29.272 §7.3.175
+A|1665|10415|Unsigned32|MustNot|May|Must|SIPTO-Local-Network-Permission|3GPP TS 29.272 §7.3.176
+A|1666|10415|DiameterIdentity|MustNot|May|Must|Coupled-Node-Diameter-ID|3GPP TS 29.272 §7.3.177
+A|1667|10415|Grouped|MustNot|May|Must|WLAN-offloadability|3GPP TS 29.272 §7.3.181
+G|[,1668,10415,0,1 [,1669,10415,0,1 [,*,0,0,*
+A|1668|10415|Unsigned32|MustNot|May|Must|WLAN-offloadability-EUTRAN|3GPP TS 29.272 §7.3.182
+A|1669|10415|Unsigned32|MustNot|May|Must|WLAN-offloadability-UTRAN|3GPP TS 29.272 §7.3.183
+A|1670|10415|OctetString|MustNot|May|Must|Reset-ID|3GPP TS 29.272 §7.3.184
+A|1671|10415|OctetString|MustNot|May|Must|MDT-Allowed-PLMN-Id|3GPP TS 29.272 §7.3.185
+A|1672|10415|Grouped|MustNot|May|Must|Adjacent-PLMNs|3GPP TS 29.272 §7.3.186
+G|{,1407,10415,1,* [,*,0,0,*
+A|1673|10415|Grouped|MustNot|May|Must|Adjacent-Access-Restriction-Data|3GPP TS 29.272 §7.3.187
+G|{,1407,10415,1,1 {,1426,10415,1,1 [,*,0,0,*
+A|1674|10415|Integer32|MustNot|May|Must|DL-Buffering-Suggested-Packet-Count|3GPP TS 29.272 §7.3.188
+A|1675|10415|Grouped|MustNot|May|Must|IMSI-Group-Id|3GPP TS 29.272 §7.3.189
+G|{,1676,10415,1,1 {,1677,10415,1,1 {,1678,10415,1,1 [,*,0,0,*
+A|1676|10415|Unsigned32|MustNot|May|Must|Group-Service-Id|3GPP TS 29.272 §7.3.190
+A|1677|10415|OctetString|MustNot|May|Must|Group-PLMN-Id|3GPP TS 29.272 §7.3.191
+A|1678|10415|OctetString|MustNot|May|Must|Local-Group-Id|3GPP TS 29.272 §7.3.192
+A|1679|10415|Unsigned32|MustNot|May|Must|AIR-Flags|3GPP TS 29.272 §7.3.201
+A|1680|10415|Unsigned32|MustNot|May|Must|UE-Usage-Type|3GPP TS 29.272 §7.3.202
+A|1681|10415|Enumerated|Must|May|Must|Non-IP-PDN-Type-Indicator|3GPP TS 29.272 §7.3.204
+E|0|FALSE
+E|1|TRUE
+A|1682|10415|Unsigned32|Must|May|Must|Non-IP-Data-Delivery-Mechanism|3GPP TS 29.272 §7.3.205
+A|1683|10415|Unsigned32|Must|May|Must|Additional-Context-Identifier|3GPP TS 29.272 §7.3.206
+A|1684|10415|DiameterIdentity|Must|May|Must|SCEF-Realm|3GPP TS 29.272 §7.3.207
+A|1685|10415|Grouped|Must|May|Must|Subscription-Data-Deletion|3GPP TS 29.272 §7.3.208
+G|{,1421,10415,1,1 [,3125,10415,0,1 [,1423,10415,0,* [,1459,10415,0,1 [,1487,10415,0,* [,1476,10415,0,* [,*,0,0,*
+A|1686|10415|Unsigned32|Must|May|Must|Preferred-Data-Mode|3GPP TS 29.272 §7.3.209
+A|1687|10415|Grouped|Must|May|Must|Emergency-Info|3GPP TS 29.272 §7.3.210
+G|[,486,0,0,1 [,*,0,0,*
+A|1688|10415|Grouped|Must|May|Must|V2X-Subscription-Data|3GPP TS 29.272 §7.3.212
+G|[,1689,10415,0,1 [,1693,10415,0,1 [,*,0,0,*
+A|1689|10415|Unsigned32|Must|May|Must|V2X-Permission|3GPP TS 29.272 §7.3.213
+A|1690|10415|Unsigned32|Must|May|Must|PDN-Connection-Continuity|3GPP TS 29.272 §7.3.214
+A|1691|10415|Grouped|Must|May|Must|eDRX-Cycle-Length|3GPP TS 29.272 §7.3.215
+G|{,1032,10415,1,1 {,1692,10415,1,1 [,*,0,0,*
+A|1692|10415|OctetString|Must|May|Must|eDRX-Cycle-Length-Value|3GPP TS 29.272 §7.3.216
+A|1693|10415|Unsigned32|Must|May|Must|UE-PC5-AMBR|3GPP TS 29.272 §7.3.217
+A|1694|10415|Grouped|Must|May|Must|MBSFN-Area|3GPP TS 29.272 §7.3.219
+G|[,1695,10415,0,1 [,1696,10415,0,1 [,*,0,0,*
+A|1695|10415|Unsigned32|Must|May|Must|MBSFN-Area-ID|3GPP TS 29.272 §7.3.220
+A|1696|10415|Unsigned32|Must|May|Must|Carrier-Frequency|3GPP TS 29.272 §7.3.221
+A|1697|10415|Enumerated|Must|May|Must|RDS-Indicator|3GPP TS 29.272 §7.3.222
+E|0|DISABLED
+E|1|ENABLED
+A|1698|10415|Unsigned32|Must|May|Must|Service-Gap-Time|3GPP TS 29.272 §7.3.223
+A|1699|10415|Unsigned32|Must|May|Must|Aerial-UE-Subscription-Information|3GPP TS 29.272 §7.3.224
+A|1700|10415|Unsigned64|Must|May|Must|Broadcast-Location-Assistance-Data-Types|3GPP TS 29.272 §7.3.225
+A|1701|10415|Grouped|Must|May|Must|Paging-Time-Window|3GPP TS 29.272 §7.3.226
+G|{,1702,10415,1,1 {,1703,10415,1,1 [,*,0,0,*
+A|1702|10415|Unsigned32|Must|May|Must|Operation-Mode|3GPP TS 29.272 §7.3.227
+A|1703|10415|OctetString|Must|May|Must|Paging-Time-Window-Length|3GPP TS 29.272 §7.3.228
+A|1704|10415|Unsigned32|Must|May|Must|Core-Network-Restrictions|3GPP TS 29.272 §7.3.230
+A|1705|10415|Grouped|Must|May|Must|eDRX-Related-RAT|3GPP TS 29.272 §7.3.229
+G|{,1032,10415,1,* [,*,0,0,*
+A|1706|10415|Enumerated|Must|May|Must|Interworking-5GS-Indicator|3GPP TS 29.272 §7.3.231
+E|0|NOT-SUBSCRIBED
+E|1|SUBSCRIBED
+A|1707|10415|Enumerated|Must|May|Must|Ethernet-PDN-Type-Indicator|3GPP TS 29.272 §7.3.232
+E|0|FALSE
+E|1|TRUE
+A|1708|10415|Unsigned32|Must|May|Must|Subscribed-ARPI|3GPP TS 29.272 §7.3.233
+A|1709|10415|Enumerated|Must|May|Must|IAB-Operation-Permission|3GPP TS 29.272 §7.3.234
+E|0|IAB_OPERATION_NOT_ALLOWED
+E|1|IAB_OPERATION_ALLOWED
+A|1710|10415|Grouped|Must|May|Must|V2X-Subscription-Data-Nr|3GPP TS 29.272 §7.3.235
+G|[,1689,10415,0,1 [,1693,10415,0,1 [,1711,10415,0,1 [,*,0,0,*
+A|1711|10415|Grouped|Must|May|Must|UE-PC5-QoS|3GPP TS 29.272 §7.3.236
+G|{,1712,10415,1,* [,1718,10415,0,1 [,*,0,0,*
+A|1712|10415|Grouped|Must|May|Must|PC5-QoS-Flow|3GPP TS 29.272 §7.3.237
+G|{,1713,10415,1,1 [,1714,10415,0,1 [,1717,10415,0,1 [,*,0,0,*
+A|1713|10415|Integer32|Must|May|Must|5QI|3GPP TS 29.272 §7.3.238
+A|1714|10415|Grouped|Must|May|Must|PC5-Flow-Bitrates|3GPP TS 29.272 §7.3.239
+G|[,1715,10415,0,1 [,1716,10415,0,1 [,*,0,0,*
+A|1715|10415|Integer32|Must|May|Must|Guaranteed-Flow-Bitrates|3GPP TS 29.272 §7.3.240
+A|1716|10415|Integer32|Must|May|Must|Maximum-Flow-Bitrates|3GPP TS 29.272 §7.3.241
+A|1717|10415|Integer32|Must|May|Must|PC5-Range|3GPP TS 29.272 §7.3.242
+A|1718|10415|Integer32|Must|May|Must|PC5-Link-AMBR|3GPP TS 29.272 §7.3.243
+A|1719|10415|Unsigned32|Must|May|Must|Third-Context-Identifier|3GPP TS 29.272 §7.3.244
+A|1720|10415|Grouped|Must|May|Must|MDT-Configuration-NR|3GPP TS 29.272 §7.3.245
+G|{,1623,10415,1,1 [,1624,10415,0,1 [,1625,10415,0,1 [,1626,10415,0,1 [,1627,10415,0,1 [,1628,10415,0,1 [,1629,10415,0,1 [,1630,10415,0,1 [,1721,10415,0,1 [,1722,10415,0,1 [,1723,10415,0,1 [,1724,10415,0,1 [,1659,10415,0,1 [,1725,10415,0,1 [,1671,10415,0,* [,*,0,0,*
+A|1721|10415|Unsigned32|Must|May|Must|Event-Threshold-SINR|3GPP TS 29.272 §7.3.246
+A|1722|10415|Enumerated|Must|May|Must|Collection-Period-RRM-NR|3GPP TS 29.272 §7.3.247
+A|1723|10415|Enumerated|Must|May|Must|Collection-Period-M6-NR|3GPP TS 29.272 §7.3.248
+A|1724|10415|Unsigned32|Must|May|Must|Collection-Period-M7-NR|3GPP TS 29.272 §7.3.249
+A|1725|10415|Enumerated|Must|May|Must|Sensor-Measurement|3GPP TS 29.272 §7.3.250
+A|1726|10415|OctetString|Must|May|Must|NR-Cell-Global-Identity|3GPP TS 29.272 §7.3.251
+A|1727|10415|DiameterURI|Must|May|Must|Trace-Reporting-Consumer-Uri|3GPP TS 29.272 §7.3.252
+A|1728|10415|Unsigned32|Must|May|Must|PLMN-RAT-Usage-Control|3GPP TS 29.272 §7.3.253
+A|1729|10415|Time|Must|May|Must|SF-ULR-Timestamp|3GPP TS 29.272 §7.3.254
+A|1730|10415|Enumerated|Must|May|Must|SF-Provisional-Indication|3GPP TS 29.272 §7.3.255
+C|316|16777251|1|Update-Location|UL|3GPP TS 29.272 §7.2.3
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 {,1,0,1,1 [,621,0,0,1 [,628,10415,0,* [,1401,10415,0,1 {,1032,10415,1,1 {,1405,10415,1,1 [,1615,10415,0,1 {,1407,10415,1,1 [,1489,10415,0,1 [,1493,10415,0,1 [,2405,10415,0,1 [,1612,10415,0,* [,1637,10415,0,1 [,1645,10415,0,1 [,1648,10415,0,1 [,1664,10415,0,1 [,1666,10415,0,1 [,1672,10415,0,1 [,3143,10415,0,1 [,1729,10415,0,1 [,1730,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 [,1614,10415,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,1406,10415,0,1 [,1400,10415,0,1 [,1670,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|318|16777251|1|Authentication-Information|AI|3GPP TS 29.272 §7.2.5
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 {,1,0,1,1 [,621,0,0,1 [,628,10415,0,* [,1408,10415,0,1 [,1409,10415,0,1 {,1407,10415,1,1 [,1679,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 [,1614,10415,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,1413,10415,0,1 [,1680,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|317|16777251|1|Cancel-Location|CL|3GPP TS 29.272 §7.2.7
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,628,10415,0,* {,1420,10415,1,1 [,1638,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|319|16777251|1|Insert-Subscriber-Data|ID|3GPP TS 29.272 §7.2.9
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,628,10415,0,* {,1400,10415,1,1 [,1490,10415,0,1 [,1670,10415,0,* [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1492,10415,0,1 [,1494,10415,0,1 [,1032,10415,0,1 [,1441,10415,0,1 [,1495,10415,0,1 [,1496,10415,0,1 [,1649,10415,0,1 [,3143,10415,0,1 [,3123,10415,0,* [,3142,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|320|16777251|1|Delete-Subscriber-Data|DS|3GPP TS 29.272 §7.2.11
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,628,10415,0,* {,1421,10415,1,1 [,3125,10415,0,1 [,1423,10415,0,* [,1459,10415,0,1 [,1487,10415,0,* [,1476,10415,0,* [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1422,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|321|16777251|1|Purge-UE|PU|3GPP TS 29.272 §7.2.13
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 {,1,0,1,1 [,621,0,0,1 [,1635,10415,0,1 [,628,10415,0,* [,1496,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,1442,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|322|16777251|1|Reset|RS|3GPP TS 29.272 §7.2.15
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 [,628,10415,0,* [,1444,10415,0,* [,1670,10415,0,* [,1400,10415,0,1 [,1685,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|323|16777251|1|Notify|NO|3GPP TS 29.272 §7.2.17
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 {,1,0,1,1 [,621,0,0,1 [,628,10415,0,* [,1401,10415,0,1 [,486,0,0,1 [,600,10415,0,1 [,1423,10415,0,1 [,493,0,0,1 [,1434,10415,0,1 [,1615,10415,0,1 [,1443,10415,0,1 [,1493,10415,0,1 [,3329,10415,0,1 [,3142,10415,0,* [,1538,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|324|16777252|1|ME-Identity-Check|EC|3GPP TS 29.272 §7.2.19
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 {,1401,10415,1,1 [,1,0,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1445,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|8388638|16777308|1|Update-VCSG-Location|UVL|3GPP TS 29.272 §7.2.21
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 {,1,0,1,1 [,701,10415,0,1 [,1489,10415,0,1 [,628,10415,0,* {,1639,10415,1,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,268,0,0,1 [,297,0,0,1 [,1614,10415,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,628,10415,0,* [,1641,10415,0,* [,1640,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|8388642|16777308|1|Cancel-VCSG-Location|CVL|3GPP TS 29.272 §7.2.23
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,628,10415,0,* {,1420,10415,1,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|319|16777308|1|Insert-Subscriber-Data|ID|3GPP TS 29.272 §7.2.9
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,628,10415,0,* {,1400,10415,1,1 [,1490,10415,0,1 [,1670,10415,0,* [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1492,10415,0,1 [,1494,10415,0,1 [,1032,10415,0,1 [,1441,10415,0,1 [,1495,10415,0,1 [,1496,10415,0,1 [,1649,10415,0,1 [,3143,10415,0,1 [,3123,10415,0,* [,3142,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|320|16777308|1|Delete-Subscriber-Data|DS|3GPP TS 29.272 §7.2.11
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 {,1,0,1,1 [,628,10415,0,* {,1421,10415,1,1 [,3125,10415,0,1 [,1423,10415,0,* [,1459,10415,0,1 [,1487,10415,0,* [,1476,10415,0,* [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,1422,10415,0,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|322|16777308|1|Reset|RS|3GPP TS 29.272 §7.2.15
+Q|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 [,628,10415,0,* [,1444,10415,0,* [,1670,10415,0,* [,1400,10415,0,1 [,1685,10415,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,260,0,0,1 [,628,10415,0,* [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+R|10415|4181|DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE|3GPP TS 29.272 §7.4.4
+R|10415|4182|DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT|3GPP TS 29.272 §7.4.4
+R|10415|5001|DIAMETER_ERROR_USER_UNKNOWN|3GPP TS 29.272 §7.4.3.1
+R|10415|5004|DIAMETER_ERROR_ROAMING_NOT_ALLOWED|3GPP TS 29.272 §7.4.3.4
+R|10415|5420|DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION|3GPP TS 29.272 §7.4.3.2
+R|10415|5421|DIAMETER_ERROR_RAT_NOT_ALLOWED|3GPP TS 29.272 §7.4.3.3
+R|10415|5422|DIAMETER_ERROR_EQUIPMENT_UNKNOWN|3GPP TS 29.272 §7.4.3.5
+R|10415|5423|DIAMETER_ERROR_UNKNOWN_SERVING_NODE|3GPP TS 29.272 §7.4.3.6
+"#;
+/// Tables of 3GPP TS 29.272 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

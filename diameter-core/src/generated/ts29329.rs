@@ -9036,644 +9036,104 @@ impl PushNotificationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 23usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            700,
-            10415,
-            "User-Identity",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(601, 10415, 0, 1),
-                optional(701, 10415, 0, 1),
-                optional(3111, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.329 §6.3.1",
-        ),
-        avp(
-            701,
-            10415,
-            "MSISDN",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.2",
-        ),
-        avp(
-            702,
-            10415,
-            "Sh-User-Data",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.3",
-        ),
-        avp(
-            703,
-            10415,
-            "Data-Reference",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "RepositoryData"),
-                (10, "IMSPublicIdentity"),
-                (11, "IMSUserState"),
-                (12, "S-CSCFName"),
-                (13, "InitialFilterCriteria"),
-                (14, "LocationInformation"),
-                (15, "UserState"),
-                (16, "ChargingInformation"),
-                (17, "MSISDN"),
-                (18, "PSIActivation"),
-                (19, "DSAI"),
-                (21, "ServiceLevelTraceInfo"),
-                (22, "IPAddressSecureBindingInformation"),
-                (23, "ServicePriorityLevel"),
-                (24, "SMSRegistrationInfo"),
-                (25, "UEReachabilityForIP"),
-                (26, "TADSinformation"),
-                (27, "STN-SR"),
-                (28, "UE-SRVCC-Capability"),
-                (29, "ExtendedPriority"),
-                (30, "CSRN"),
-                (31, "ReferenceLocationInformation"),
-                (32, "IMSI"),
-                (33, "IMSPrivateUserIdentity"),
-                (34, "IMEISV"),
-                (35, "UE-5G-SRVCC-Capability"),
-            ],
-            &[],
-            "3GPP TS 29.329 §6.3.4",
-        ),
-        avp(
-            704,
-            10415,
-            "Service-Indication",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.5",
-        ),
-        avp(
-            705,
-            10415,
-            "Subs-Req-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Subscribe"), (1, "Unsubscribe")],
-            &[],
-            "3GPP TS 29.329 §6.3.6",
-        ),
-        avp(
-            706,
-            10415,
-            "Requested-Domain",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "CS-Domain"), (1, "PS-Domain")],
-            &[],
-            "3GPP TS 29.329 §6.3.7",
-        ),
-        avp(
-            707,
-            10415,
-            "Current-Location",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "DoNotNeedInitiateActiveLocationRetrieval"),
-                (1, "InitiateActiveLocationRetrieval"),
-            ],
-            &[],
-            "3GPP TS 29.329 §6.3.8",
-        ),
-        avp(
-            708,
-            10415,
-            "Identity-Set",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "ALL_IDENTITIES"),
-                (1, "REGISTERED_IDENTITIES"),
-                (2, "IMPLICIT_IDENTITIES"),
-                (3, "ALIAS_IDENTITIES"),
-            ],
-            &[],
-            "3GPP TS 29.329 §6.3.10",
-        ),
-        avp(
-            709,
-            10415,
-            "Expiry-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.16",
-        ),
-        avp(
-            710,
-            10415,
-            "Send-Data-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "USER_DATA_NOT_REQUESTED"), (1, "USER_DATA_REQUESTED")],
-            &[],
-            "3GPP TS 29.329 §6.3.17",
-        ),
-        avp(
-            711,
-            10415,
-            "DSAI-Tag",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.18",
-        ),
-        avp(
-            712,
-            10415,
-            "One-Time-Notification",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ONE_TIME_NOTIFICATION_REQUESTED")],
-            &[],
-            "3GPP TS 29.329 §6.3.22",
-        ),
-        avp(
-            713,
-            10415,
-            "Requested-Nodes",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.7A",
-        ),
-        avp(
-            714,
-            10415,
-            "Serving-Node-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ONLY_SERVING_NODES_REQUIRED")],
-            &[],
-            "3GPP TS 29.329 §6.3.23",
-        ),
-        avp(
-            715,
-            10415,
-            "Repository-Data-ID",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(704, 10415, 1, 1),
-                required(716, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.329 §6.3.24",
-        ),
-        avp(
-            716,
-            10415,
-            "Sequence-Number",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.25",
-        ),
-        avp(
-            717,
-            10415,
-            "Pre-paging-Supported",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "PREPAGING_NOT_SUPPORTED"), (1, "PREPAGING_SUPPORTED")],
-            &[],
-            "3GPP TS 29.329 §6.3.26",
-        ),
-        avp(
-            718,
-            10415,
-            "Local-Time-Zone-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "ONLY_LOCAL_TIME_ZONE_REQUESTED"),
-                (1, "LOCAL_TIME_ZONE_WITH_LOCATION_INFO_REQUESTED"),
-            ],
-            &[],
-            "3GPP TS 29.329 §6.3.27",
-        ),
-        avp(
-            719,
-            10415,
-            "UDR-Flags",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.28",
-        ),
-        avp(
-            720,
-            10415,
-            "Call-Reference-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(721, 10415, 1, 1),
-                required(722, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.329 §6.3.29",
-        ),
-        avp(
-            721,
-            10415,
-            "Call-Reference-Number",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.30",
-        ),
-        avp(
-            722,
-            10415,
-            "AS-Number",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.329 §6.3.31",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.329 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29329",
-        spec: "3GPP TS 29.329",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777217,
-                name: "3GPP Sh",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.329 §6.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                306,
-                16777217,
-                "User-Data",
-                "UD",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(700, 10415, 1, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(636, 10415, 0, 1),
-                    optional(602, 10415, 0, 1),
-                    optional(704, 10415, 0, UNBOUNDED),
-                    required(703, 10415, 1, UNBOUNDED),
-                    optional(708, 10415, 0, UNBOUNDED),
-                    optional(706, 10415, 0, 1),
-                    optional(707, 10415, 0, 1),
-                    optional(711, 10415, 0, UNBOUNDED),
-                    optional(650, 10415, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(713, 10415, 0, 1),
-                    optional(714, 10415, 0, 1),
-                    optional(717, 10415, 0, 1),
-                    optional(718, 10415, 0, 1),
-                    optional(719, 10415, 0, 1),
-                    optional(720, 10415, 0, 1),
-                    optional(621, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(634, 10415, 0, 1),
-                    optional(636, 10415, 0, 1),
-                    optional(702, 10415, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.329 §6.1.1",
-            ),
-            command(
-                307,
-                16777217,
-                "Profile-Update",
-                "PU",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(700, 10415, 1, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(636, 10415, 0, 1),
-                    optional(1, 0, 0, 1),
-                    required(703, 10415, 1, UNBOUNDED),
-                    required(702, 10415, 1, 1),
-                    optional(621, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(636, 10415, 0, 1),
-                    optional(715, 10415, 0, 1),
-                    optional(703, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.329 §6.1.3",
-            ),
-            command(
-                308,
-                16777217,
-                "Subscribe-Notifications",
-                "SN",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(700, 10415, 1, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(636, 10415, 0, 1),
-                    optional(704, 10415, 0, UNBOUNDED),
-                    optional(710, 10415, 0, 1),
-                    optional(602, 10415, 0, 1),
-                    required(705, 10415, 1, 1),
-                    required(703, 10415, 1, UNBOUNDED),
-                    optional(708, 10415, 0, UNBOUNDED),
-                    optional(709, 10415, 0, 1),
-                    optional(711, 10415, 0, UNBOUNDED),
-                    optional(712, 10415, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(636, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(702, 10415, 0, 1),
-                    optional(709, 10415, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.329 §6.1.5",
-            ),
-            command(
-                309,
-                16777217,
-                "Push-Notification",
-                "PN",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    required(700, 10415, 1, 1),
-                    optional(634, 10415, 0, 1),
-                    optional(636, 10415, 0, 1),
-                    optional(1, 0, 0, 1),
-                    required(702, 10415, 1, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(260, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.329 §6.1.7",
-            ),
-        ],
-        result_codes: &[
-            result_code(
-                10415,
-                4100,
-                "DIAMETER_USER_DATA_NOT_AVAILABLE",
-                "3GPP TS 29.329 §6.2.3",
-            ),
-            result_code(
-                10415,
-                4101,
-                "DIAMETER_PRIOR_UPDATE_IN_PROGRESS",
-                "3GPP TS 29.329 §6.2.3",
-            ),
-            result_code(
-                10415,
-                5100,
-                "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5101,
-                "DIAMETER_ERROR_OPERATION_NOT_ALLOWED",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5102,
-                "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5103,
-                "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5104,
-                "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5105,
-                "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5106,
-                "DIAMETER_ERROR_SUBS_DATA_ABSENT",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5107,
-                "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-            result_code(
-                10415,
-                5108,
-                "DIAMETER_ERROR_DSAI_NOT_AVAILABLE",
-                "3GPP TS 29.329 §6.2.2",
-            ),
-        ],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29329|3GPP TS 29.329|V17.x (Release 17)
+P|16777217|Auth|3GPP Sh|3GPP TS 29.329 §6.1
+A|700|10415|Grouped|Must|May|Must|User-Identity|3GPP TS 29.329 §6.3.1
+G|[,601,10415,0,1 [,701,10415,0,1 [,3111,10415,0,1 [,*,0,0,*
+A|701|10415|OctetString|Must|May|Must|MSISDN|3GPP TS 29.329 §6.3.2
+A|702|10415|OctetString|Must|May|Must|Sh-User-Data|3GPP TS 29.329 §6.3.3
+A|703|10415|Enumerated|Must|May|Must|Data-Reference|3GPP TS 29.329 §6.3.4
+E|0|RepositoryData
+E|10|IMSPublicIdentity
+E|11|IMSUserState
+E|12|S-CSCFName
+E|13|InitialFilterCriteria
+E|14|LocationInformation
+E|15|UserState
+E|16|ChargingInformation
+E|17|MSISDN
+E|18|PSIActivation
+E|19|DSAI
+E|21|ServiceLevelTraceInfo
+E|22|IPAddressSecureBindingInformation
+E|23|ServicePriorityLevel
+E|24|SMSRegistrationInfo
+E|25|UEReachabilityForIP
+E|26|TADSinformation
+E|27|STN-SR
+E|28|UE-SRVCC-Capability
+E|29|ExtendedPriority
+E|30|CSRN
+E|31|ReferenceLocationInformation
+E|32|IMSI
+E|33|IMSPrivateUserIdentity
+E|34|IMEISV
+E|35|UE-5G-SRVCC-Capability
+A|704|10415|OctetString|Must|May|Must|Service-Indication|3GPP TS 29.329 §6.3.5
+A|705|10415|Enumerated|Must|May|Must|Subs-Req-Type|3GPP TS 29.329 §6.3.6
+E|0|Subscribe
+E|1|Unsubscribe
+A|706|10415|Enumerated|Must|May|Must|Requested-Domain|3GPP TS 29.329 §6.3.7
+E|0|CS-Domain
+E|1|PS-Domain
+A|707|10415|Enumerated|Must|May|Must|Current-Location|3GPP TS 29.329 §6.3.8
+E|0|DoNotNeedInitiateActiveLocationRetrieval
+E|1|InitiateActiveLocationRetrieval
+A|708|10415|Enumerated|MustNot|May|Must|Identity-Set|3GPP TS 29.329 §6.3.10
+E|0|ALL_IDENTITIES
+E|1|REGISTERED_IDENTITIES
+E|2|IMPLICIT_IDENTITIES
+E|3|ALIAS_IDENTITIES
+A|709|10415|Time|MustNot|May|Must|Expiry-Time|3GPP TS 29.329 §6.3.16
+A|710|10415|Enumerated|MustNot|May|Must|Send-Data-Indication|3GPP TS 29.329 §6.3.17
+E|0|USER_DATA_NOT_REQUESTED
+E|1|USER_DATA_REQUESTED
+A|711|10415|OctetString|MustNot|May|Must|DSAI-Tag|3GPP TS 29.329 §6.3.18
+A|712|10415|Enumerated|MustNot|May|Must|One-Time-Notification|3GPP TS 29.329 §6.3.22
+E|0|ONE_TIME_NOTIFICATION_REQUESTED
+A|713|10415|Unsigned32|MustNot|May|Must|Requested-Nodes|3GPP TS 29.329 §6.3.7A
+A|714|10415|Enumerated|MustNot|May|Must|Serving-Node-Indication|3GPP TS 29.329 §6.3.23
+E|0|ONLY_SERVING_NODES_REQUIRED
+A|715|10415|Grouped|MustNot|May|Must|Repository-Data-ID|3GPP TS 29.329 §6.3.24
+G|{,704,10415,1,1 {,716,10415,1,1 [,*,0,0,*
+A|716|10415|Unsigned32|MustNot|May|Must|Sequence-Number|3GPP TS 29.329 §6.3.25
+A|717|10415|Enumerated|MustNot|May|Must|Pre-paging-Supported|3GPP TS 29.329 §6.3.26
+E|0|PREPAGING_NOT_SUPPORTED
+E|1|PREPAGING_SUPPORTED
+A|718|10415|Enumerated|MustNot|May|Must|Local-Time-Zone-Indication|3GPP TS 29.329 §6.3.27
+E|0|ONLY_LOCAL_TIME_ZONE_REQUESTED
+E|1|LOCAL_TIME_ZONE_WITH_LOCATION_INFO_REQUESTED
+A|719|10415|Unsigned32|MustNot|May|Must|UDR-Flags|3GPP TS 29.329 §6.3.28
+A|720|10415|Grouped|MustNot|May|Must|Call-Reference-Info|3GPP TS 29.329 §6.3.29
+G|{,721,10415,1,1 {,722,10415,1,1 [,*,0,0,*
+A|721|10415|OctetString|MustNot|May|Must|Call-Reference-Number|3GPP TS 29.329 §6.3.30
+A|722|10415|OctetString|MustNot|May|Must|AS-Number|3GPP TS 29.329 §6.3.31
+C|306|16777217|1|User-Data|UD|3GPP TS 29.329 §6.1.1
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 [,628,10415,0,* {,700,10415,1,1 [,634,10415,0,1 [,636,10415,0,1 [,602,10415,0,1 [,704,10415,0,* {,703,10415,1,* [,708,10415,0,* [,706,10415,0,1 [,707,10415,0,1 [,711,10415,0,* [,650,10415,0,1 [,1,0,0,1 [,713,10415,0,1 [,714,10415,0,1 [,717,10415,0,1 [,718,10415,0,1 [,719,10415,0,1 [,720,10415,0,1 [,621,0,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,628,10415,0,* [,634,10415,0,1 [,636,10415,0,1 [,702,10415,0,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|307|16777217|1|Profile-Update|PU|3GPP TS 29.329 §6.1.3
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 [,628,10415,0,* {,700,10415,1,1 [,634,10415,0,1 [,636,10415,0,1 [,1,0,0,1 {,703,10415,1,* {,702,10415,1,1 [,621,0,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,634,10415,0,1 [,636,10415,0,1 [,715,10415,0,1 [,703,10415,0,1 [,628,10415,0,* [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|308|16777217|1|Subscribe-Notifications|SN|3GPP TS 29.329 §6.1.5
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 [,628,10415,0,* {,700,10415,1,1 [,634,10415,0,1 [,636,10415,0,1 [,704,10415,0,* [,710,10415,0,1 [,602,10415,0,1 {,705,10415,1,1 {,703,10415,1,* [,708,10415,0,* [,709,10415,0,1 [,711,10415,0,* [,712,10415,0,1 [,1,0,0,1 [,621,0,0,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 [,268,0,0,1 [,297,0,0,1 {,264,0,1,1 {,296,0,1,1 [,634,10415,0,1 [,636,10415,0,1 [,628,10415,0,* [,702,10415,0,1 [,709,10415,0,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+C|309|16777217|1|Push-Notification|PN|3GPP TS 29.329 §6.1.7
+Q|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 [,628,10415,0,* {,700,10415,1,1 [,634,10415,0,1 [,636,10415,0,1 [,1,0,0,1 {,702,10415,1,1 [,*,0,0,* [,284,0,0,* [,282,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,260,0,1,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,628,10415,0,* [,*,0,0,* [,279,0,0,1 [,284,0,0,* [,282,0,0,*
+R|10415|4100|DIAMETER_USER_DATA_NOT_AVAILABLE|3GPP TS 29.329 §6.2.3
+R|10415|4101|DIAMETER_PRIOR_UPDATE_IN_PROGRESS|3GPP TS 29.329 §6.2.3
+R|10415|5100|DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED|3GPP TS 29.329 §6.2.2
+R|10415|5101|DIAMETER_ERROR_OPERATION_NOT_ALLOWED|3GPP TS 29.329 §6.2.2
+R|10415|5102|DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ|3GPP TS 29.329 §6.2.2
+R|10415|5103|DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED|3GPP TS 29.329 §6.2.2
+R|10415|5104|DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED|3GPP TS 29.329 §6.2.2
+R|10415|5105|DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC|3GPP TS 29.329 §6.2.2
+R|10415|5106|DIAMETER_ERROR_SUBS_DATA_ABSENT|3GPP TS 29.329 §6.2.2
+R|10415|5107|DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA|3GPP TS 29.329 §6.2.2
+R|10415|5108|DIAMETER_ERROR_DSAI_NOT_AVAILABLE|3GPP TS 29.329 §6.2.2
+"#;
+/// Tables of 3GPP TS 29.329 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -117,84 +117,15 @@ impl rt::AvpData for AbsentSubscriberDiagnosticT4 {
         rt::AvpData::encode_data(&self.0, buf)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            3200,
-            10415,
-            "SM-Delivery-Outcome-T4",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.337 §6.3",
-        ),
-        avp(
-            3201,
-            10415,
-            "Absent-Subscriber-Diagnostic-T4",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.337 §6.3",
-        ),
-        avp(
-            3202,
-            10415,
-            "Trigger-Action",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.337 §6.3",
-        ),
-        avp(
-            3203,
-            10415,
-            "MTC-Error-Diagnostic",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.337 §6.3",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.337 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29337",
-        spec: "3GPP TS 29.337",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777311,
-                name: "3GPP T4",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.337 §6.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29337|3GPP TS 29.337|V17.x (Release 17)
+P|16777311|Auth|3GPP T4|3GPP TS 29.337 §6.1
+A|3200|10415|Enumerated|Must|May|Must|SM-Delivery-Outcome-T4|3GPP TS 29.337 §6.3
+A|3201|10415|Enumerated|Must|May|Must|Absent-Subscriber-Diagnostic-T4|3GPP TS 29.337 §6.3
+A|3202|10415|Unsigned32|Must|May|Must|Trigger-Action|3GPP TS 29.337 §6.3
+A|3203|10415|Unsigned32|Must|May|Must|MTC-Error-Diagnostic|3GPP TS 29.337 §6.3
+"#;
+/// Tables of 3GPP TS 29.337 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -4309,273 +4309,33 @@ impl DeviceNotificationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 11usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            3001,
-            10415,
-            "Device-Action",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3111, 10415, 0, 1),
-                optional(701, 10415, 0, 1),
-                optional(3104, 10415, 0, 1),
-                required(3007, 10415, 1, 1),
-                optional(3011, 10415, 0, 1),
-                required(3005, 10415, 1, 1),
-                optional(3003, 10415, 0, 1),
-                optional(448, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3002,
-            10415,
-            "Device-Notification",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3111, 10415, 0, 1),
-                optional(701, 10415, 0, 1),
-                optional(3104, 10415, 0, 1),
-                optional(3007, 10415, 0, 1),
-                required(3005, 10415, 1, 1),
-                optional(3008, 10415, 0, 1),
-                optional(3203, 10415, 0, 1),
-                optional(3009, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3003,
-            10415,
-            "Trigger-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(3004, 10415, 1, 1),
-                optional(3006, 10415, 0, 1),
-                optional(3010, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3004,
-            10415,
-            "Payload",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3005,
-            10415,
-            "Action-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(1, "Device Trigger Request"), (2, "Delivery Report")],
-            &[],
-            "3GPP TS 29.368 §6.4.6",
-        ),
-        avp(
-            3006,
-            10415,
-            "Priority-Indication",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3007,
-            10415,
-            "Reference-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3008,
-            10415,
-            "Request-Status",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3009,
-            10415,
-            "Delivery-Outcome",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3010,
-            10415,
-            "Application-Port-Identifier",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.368 §6.4",
-        ),
-        avp(
-            3011,
-            10415,
-            "Old-Reference-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.368 §6.4",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.368 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29368",
-        spec: "3GPP TS 29.368",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777309,
-                name: "3GPP Tsp",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.368 §6.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                8388639,
-                16777309,
-                "Device-Action",
-                "DA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    required(283, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    required(3001, 10415, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(3002, 10415, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.368 §6.2",
-            ),
-            command(
-                8388640,
-                16777309,
-                "Device-Notification",
-                "DN",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    required(3002, 10415, 1, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.368 §6.2",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29368|3GPP TS 29.368|V17.x (Release 17)
+P|16777309|Auth|3GPP Tsp|3GPP TS 29.368 §6.1
+A|3001|10415|Grouped|Must|May|Must|Device-Action|3GPP TS 29.368 §6.4
+G|[,3111,10415,0,1 [,701,10415,0,1 [,3104,10415,0,1 {,3007,10415,1,1 [,3011,10415,0,1 {,3005,10415,1,1 [,3003,10415,0,1 [,448,0,0,1 [,*,0,0,*
+A|3002|10415|Grouped|Must|May|Must|Device-Notification|3GPP TS 29.368 §6.4
+G|[,3111,10415,0,1 [,701,10415,0,1 [,3104,10415,0,1 [,3007,10415,0,1 {,3005,10415,1,1 [,3008,10415,0,1 [,3203,10415,0,1 [,3009,10415,0,1 [,*,0,0,*
+A|3003|10415|Grouped|Must|May|Must|Trigger-Data|3GPP TS 29.368 §6.4
+G|{,3004,10415,1,1 [,3006,10415,0,1 [,3010,10415,0,1 [,*,0,0,*
+A|3004|10415|OctetString|Must|May|Must|Payload|3GPP TS 29.368 §6.4
+A|3005|10415|Enumerated|Must|May|Must|Action-Type|3GPP TS 29.368 §6.4.6
+E|1|Device Trigger Request
+E|2|Delivery Report
+A|3006|10415|Enumerated|Must|May|Must|Priority-Indication|3GPP TS 29.368 §6.4
+A|3007|10415|Unsigned32|Must|May|Must|Reference-Number|3GPP TS 29.368 §6.4
+A|3008|10415|Enumerated|Must|May|Must|Request-Status|3GPP TS 29.368 §6.4
+A|3009|10415|Enumerated|Must|May|Must|Delivery-Outcome|3GPP TS 29.368 §6.4
+A|3010|10415|Unsigned32|Must|May|Must|Application-Port-Identifier|3GPP TS 29.368 §6.4
+A|3011|10415|Unsigned32|Must|May|Must|Old-Reference-Number|3GPP TS 29.368 §6.4
+C|8388639|16777309|1|Device-Action|DA|3GPP TS 29.368 §6.2
+Q|<,263,0,1,1 [,301,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,293,0,0,1 {,283,0,1,1 [,621,0,0,1 {,3001,10415,1,1 [,628,10415,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,3002,10415,0,1 [,628,10415,0,* [,279,0,0,1 [,284,0,0,* [,*,0,0,*
+C|8388640|16777309|1|Device-Notification|DN|3GPP TS 29.368 §6.2
+Q|<,263,0,1,1 [,301,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,293,0,1,1 {,283,0,1,1 [,621,0,0,1 {,3002,10415,1,1 [,628,10415,0,* [,284,0,0,* [,282,0,0,* [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 [,268,0,0,1 [,297,0,0,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,621,0,0,1 [,623,0,0,1 [,650,0,0,* [,628,10415,0,* [,279,0,0,1 [,284,0,0,* [,*,0,0,*
+"#;
+/// Tables of 3GPP TS 29.368 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

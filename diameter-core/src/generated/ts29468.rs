@@ -7868,618 +7868,70 @@ impl GcsNotificationAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 34usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            3500,
-            10415,
-            "BMSC-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.2",
-        ),
-        avp(
-            3501,
-            10415,
-            "BMSC-Port",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.3",
-        ),
-        avp(
-            3502,
-            10415,
-            "MBMS-Bearer-Event",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.4",
-        ),
-        avp(
-            3503,
-            10415,
-            "MBMS-Bearer-Event-Notification",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(900, 10415, 1, 1),
-                required(920, 10415, 1, 1),
-                required(3502, 10415, 1, 1),
-                optional(3533, 10415, 0, 1),
-                optional(3529, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.5",
-        ),
-        avp(
-            3504,
-            10415,
-            "MBMS-Bearer-Request",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(902, 10415, 1, 1),
-                optional(900, 10415, 0, 1),
-                optional(920, 10415, 0, 1),
-                optional(1016, 10415, 0, 1),
-                optional(903, 10415, 0, 1),
-                optional(3507, 10415, 0, 1),
-                optional(3517, 10415, 0, 1),
-                optional(934, 10415, 0, 1),
-                optional(3518, 10415, 0, 1),
-                optional(3519, 10415, 0, 1),
-                optional(3525, 10415, 0, 1),
-                optional(3526, 10415, 0, UNBOUNDED),
-                optional(3532, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.6",
-        ),
-        avp(
-            3505,
-            10415,
-            "MBMS-Bearer-Response",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(900, 10415, 0, 1),
-                optional(920, 10415, 0, 1),
-                optional(904, 10415, 0, 1),
-                optional(3506, 10415, 0, 1),
-                optional(3500, 10415, 0, 2),
-                optional(3501, 10415, 0, 1),
-                optional(3517, 10415, 0, 1),
-                optional(3508, 10415, 0, UNBOUNDED),
-                optional(3529, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.7",
-        ),
-        avp(
-            3506,
-            10415,
-            "MBMS-Bearer-Result",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.8",
-        ),
-        avp(
-            3507,
-            10415,
-            "MBMS-Start-Time",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.9",
-        ),
-        avp(
-            3508,
-            10415,
-            "Radio-Frequency",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.10",
-        ),
-        avp(
-            3509,
-            10415,
-            "TMGI-Allocation-Request",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(3516, 10415, 1, 1),
-                optional(900, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.11",
-        ),
-        avp(
-            3510,
-            10415,
-            "TMGI-Allocation-Response",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(900, 10415, 0, UNBOUNDED),
-                optional(904, 10415, 0, 1),
-                optional(3511, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.12",
-        ),
-        avp(
-            3511,
-            10415,
-            "TMGI-Allocation-Result",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.13",
-        ),
-        avp(
-            3512,
-            10415,
-            "TMGI-Deallocation-Request",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(900, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.14",
-        ),
-        avp(
-            3513,
-            10415,
-            "TMGI-Deallocation-Response",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(900, 10415, 1, 1),
-                optional(3514, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.15",
-        ),
-        avp(
-            3514,
-            10415,
-            "TMGI-Deallocation-Result",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.16",
-        ),
-        avp(
-            3515,
-            10415,
-            "TMGI-Expiry",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(900, 10415, 1, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.17",
-        ),
-        avp(
-            3516,
-            10415,
-            "TMGI-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.18",
-        ),
-        avp(
-            3517,
-            10415,
-            "MB2U-Security",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.19",
-        ),
-        avp(
-            3518,
-            10415,
-            "Local-M1-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3520, 10415, 0, 1),
-                optional(3521, 10415, 0, 1),
-                optional(3522, 10415, 0, 1),
-                optional(3523, 10415, 0, 1),
-                optional(3524, 10415, 0, 1),
-            ],
-            "3GPP TS 29.468 §6.4.20",
-        ),
-        avp(
-            3519,
-            10415,
-            "Local-MB2-U-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[optional(3500, 10415, 0, 2), optional(3501, 10415, 0, 1)],
-            "3GPP TS 29.468 §6.4.21",
-        ),
-        avp(
-            3520,
-            10415,
-            "MBMS-eNB-IP-Multicast-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.22",
-        ),
-        avp(
-            3521,
-            10415,
-            "MBMS-eNB-IPv6-Multicast-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.23",
-        ),
-        avp(
-            3522,
-            10415,
-            "MB2C-MBMS-GW-SSM-IP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.24",
-        ),
-        avp(
-            3523,
-            10415,
-            "MB2C-MBMS-GW-SSM-IPv6-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.25",
-        ),
-        avp(
-            3524,
-            10415,
-            "Common-Tunnel-Endpoint-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.26",
-        ),
-        avp(
-            3525,
-            10415,
-            "FEC-Request",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.27",
-        ),
-        avp(
-            3526,
-            10415,
-            "ROHC-Request",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(507, 10415, 1, UNBOUNDED),
-                optional(3527, 10415, 0, 1),
-                required(3528, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.28",
-        ),
-        avp(
-            3527,
-            10415,
-            "ROHC-Full-Header-Periodicity",
-            Float32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.29",
-        ),
-        avp(
-            3528,
-            10415,
-            "ROHC-Profile",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.30",
-        ),
-        avp(
-            3529,
-            10415,
-            "Userplane-Protocol-Result",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(507, 10415, 0, UNBOUNDED),
-                optional(3530, 10415, 0, 1),
-                optional(3531, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 29.468 §6.4.31",
-        ),
-        avp(
-            3530,
-            10415,
-            "ROHC-Result",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.32",
-        ),
-        avp(
-            3531,
-            10415,
-            "FEC-Result",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.33",
-        ),
-        avp(
-            3532,
-            10415,
-            "ROHC-Max-CID",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 29.468 §6.4.34",
-        ),
-        avp(
-            3533,
-            10415,
-            "MBMS-Bearer-Event-Diagnostic-Info",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "TMGI-Expiry"),
-                (1, "MBMS-GW-Not-Establishment"),
-                (2, "SGmb-Transient-Path-Failure"),
-                (3, "SGmb-Non-Transient-Path-Failure"),
-                (4, "MBMS-GW-User-Plane-Failure"),
-                (5, "MBMS-GW-Permanent-Error"),
-                (6, "MBMS-GW-Transient-Error"),
-            ],
-            &[],
-            "3GPP TS 29.468 §6.4.35",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 29.468 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts29468",
-        spec: "3GPP TS 29.468",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[
-            rt::dictionary::ApplicationDef {
-                id: 16777335,
-                name: "3GPP MB2-C",
-                kind: rt::dictionary::ApplicationKind::Auth,
-                spec: "3GPP TS 29.468 §6.1",
-            },
-        ],
-        avps: &AVPS,
-        commands: &[
-            command(
-                8388662,
-                16777335,
-                "GCS-Action",
-                "GA",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    required(628, 10415, 1, UNBOUNDED),
-                    optional(3509, 10415, 0, 1),
-                    optional(3512, 10415, 0, 1),
-                    optional(3504, 10415, 0, UNBOUNDED),
-                    optional(932, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    required(628, 10415, 1, UNBOUNDED),
-                    optional(3510, 10415, 0, 1),
-                    optional(3513, 10415, 0, UNBOUNDED),
-                    optional(3505, 10415, 0, UNBOUNDED),
-                    optional(932, 10415, 0, 1),
-                    optional(650, 0, 0, UNBOUNDED),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.468 §6.6",
-            ),
-            command(
-                8388663,
-                16777335,
-                "GCS-Notification",
-                "GN",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(293, 0, 1, 1),
-                    optional(278, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(3515, 10415, 0, 1),
-                    optional(3503, 10415, 0, UNBOUNDED),
-                    optional(932, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(258, 0, 1, 1),
-                    required(277, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    optional(268, 0, 0, 1),
-                    optional(297, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(281, 0, 0, 1),
-                    optional(294, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(279, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(932, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 29.468 §6.6",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts29468|3GPP TS 29.468|V17.x (Release 17)
+P|16777335|Auth|3GPP MB2-C|3GPP TS 29.468 §6.1
+A|3500|10415|Address|Must|May|Must|BMSC-Address|3GPP TS 29.468 §6.4.2
+A|3501|10415|Unsigned32|Must|May|Must|BMSC-Port|3GPP TS 29.468 §6.4.3
+A|3502|10415|Unsigned32|Must|May|Must|MBMS-Bearer-Event|3GPP TS 29.468 §6.4.4
+A|3503|10415|Grouped|Must|May|Must|MBMS-Bearer-Event-Notification|3GPP TS 29.468 §6.4.5
+G|{,900,10415,1,1 {,920,10415,1,1 {,3502,10415,1,1 [,3533,10415,0,1 [,3529,10415,0,* [,*,0,0,*
+A|3504|10415|Grouped|Must|May|Must|MBMS-Bearer-Request|3GPP TS 29.468 §6.4.6
+G|{,902,10415,1,1 [,900,10415,0,1 [,920,10415,0,1 [,1016,10415,0,1 [,903,10415,0,1 [,3507,10415,0,1 [,3517,10415,0,1 [,934,10415,0,1 [,3518,10415,0,1 [,3519,10415,0,1 [,3525,10415,0,1 [,3526,10415,0,* [,3532,10415,0,1 [,*,0,0,*
+A|3505|10415|Grouped|Must|May|Must|MBMS-Bearer-Response|3GPP TS 29.468 §6.4.7
+G|[,900,10415,0,1 [,920,10415,0,1 [,904,10415,0,1 [,3506,10415,0,1 [,3500,10415,0,2 [,3501,10415,0,1 [,3517,10415,0,1 [,3508,10415,0,* [,3529,10415,0,* [,*,0,0,*
+A|3506|10415|Unsigned32|Must|May|Must|MBMS-Bearer-Result|3GPP TS 29.468 §6.4.8
+A|3507|10415|Time|Must|May|Must|MBMS-Start-Time|3GPP TS 29.468 §6.4.9
+A|3508|10415|Unsigned32|Must|May|Must|Radio-Frequency|3GPP TS 29.468 §6.4.10
+A|3509|10415|Grouped|Must|May|Must|TMGI-Allocation-Request|3GPP TS 29.468 §6.4.11
+G|{,3516,10415,1,1 [,900,10415,0,* [,*,0,0,*
+A|3510|10415|Grouped|Must|May|Must|TMGI-Allocation-Response|3GPP TS 29.468 §6.4.12
+G|[,900,10415,0,* [,904,10415,0,1 [,3511,10415,0,1 [,*,0,0,*
+A|3511|10415|Unsigned32|Must|May|Must|TMGI-Allocation-Result|3GPP TS 29.468 §6.4.13
+A|3512|10415|Grouped|Must|May|Must|TMGI-Deallocation-Request|3GPP TS 29.468 §6.4.14
+G|[,900,10415,0,* [,*,0,0,*
+A|3513|10415|Grouped|Must|May|Must|TMGI-Deallocation-Response|3GPP TS 29.468 §6.4.15
+G|{,900,10415,1,1 [,3514,10415,0,1 [,*,0,0,*
+A|3514|10415|Unsigned32|Must|May|Must|TMGI-Deallocation-Result|3GPP TS 29.468 §6.4.16
+A|3515|10415|Grouped|Must|May|Must|TMGI-Expiry|3GPP TS 29.468 §6.4.17
+G|{,900,10415,1,* [,*,0,0,*
+A|3516|10415|Unsigned32|Must|May|Must|TMGI-Number|3GPP TS 29.468 §6.4.18
+A|3517|10415|Unsigned32|Must|May|Must|MB2U-Security|3GPP TS 29.468 §6.4.19
+A|3518|10415|Grouped|MustNot|May|Must|Local-M1-Information|3GPP TS 29.468 §6.4.20
+G|[,3520,10415,0,1 [,3521,10415,0,1 [,3522,10415,0,1 [,3523,10415,0,1 [,3524,10415,0,1
+A|3519|10415|Grouped|MustNot|May|Must|Local-MB2-U-Information|3GPP TS 29.468 §6.4.21
+G|[,3500,10415,0,2 [,3501,10415,0,1
+A|3520|10415|Address|MustNot|May|Must|MBMS-eNB-IP-Multicast-Address|3GPP TS 29.468 §6.4.22
+A|3521|10415|Address|MustNot|May|Must|MBMS-eNB-IPv6-Multicast-Address|3GPP TS 29.468 §6.4.23
+A|3522|10415|Address|MustNot|May|Must|MB2C-MBMS-GW-SSM-IP-Address|3GPP TS 29.468 §6.4.24
+A|3523|10415|Address|MustNot|May|Must|MB2C-MBMS-GW-SSM-IPv6-Address|3GPP TS 29.468 §6.4.25
+A|3524|10415|OctetString|MustNot|May|Must|Common-Tunnel-Endpoint-Identifier|3GPP TS 29.468 §6.4.26
+A|3525|10415|OctetString|MustNot|May|Must|FEC-Request|3GPP TS 29.468 §6.4.27
+A|3526|10415|Grouped|MustNot|May|Must|ROHC-Request|3GPP TS 29.468 §6.4.28
+G|{,507,10415,1,* [,3527,10415,0,1 {,3528,10415,1,1 [,*,0,0,*
+A|3527|10415|Float32|MustNot|May|Must|ROHC-Full-Header-Periodicity|3GPP TS 29.468 §6.4.29
+A|3528|10415|Unsigned32|MustNot|May|Must|ROHC-Profile|3GPP TS 29.468 §6.4.30
+A|3529|10415|Grouped|MustNot|May|Must|Userplane-Protocol-Result|3GPP TS 29.468 §6.4.31
+G|[,507,10415,0,* [,3530,10415,0,1 [,3531,10415,0,1 [,*,0,0,*
+A|3530|10415|Unsigned32|MustNot|May|Must|ROHC-Result|3GPP TS 29.468 §6.4.32
+A|3531|10415|Unsigned32|MustNot|May|Must|FEC-Result|3GPP TS 29.468 §6.4.33
+A|3532|10415|Unsigned32|MustNot|May|Must|ROHC-Max-CID|3GPP TS 29.468 §6.4.34
+A|3533|10415|Enumerated|MustNot|May|Must|MBMS-Bearer-Event-Diagnostic-Info|3GPP TS 29.468 §6.4.35
+E|0|TMGI-Expiry
+E|1|MBMS-GW-Not-Establishment
+E|2|SGmb-Transient-Path-Failure
+E|3|SGmb-Non-Transient-Path-Failure
+E|4|MBMS-GW-User-Plane-Failure
+E|5|MBMS-GW-Permanent-Error
+E|6|MBMS-GW-Transient-Error
+C|8388662|16777335|1|GCS-Action|GA|3GPP TS 29.468 §6.6
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 [,293,0,0,1 [,278,0,0,1 [,284,0,0,* [,282,0,0,* {,628,10415,1,* [,3509,10415,0,1 [,3512,10415,0,1 [,3504,10415,0,* [,932,10415,0,1 [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,281,0,0,1 [,294,0,0,1 [,279,0,0,1 [,278,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* {,628,10415,1,* [,3510,10415,0,1 [,3513,10415,0,* [,3505,10415,0,* [,932,10415,0,1 [,650,0,0,* [,*,0,0,*
+C|8388663|16777335|1|GCS-Notification|GN|3GPP TS 29.468 §6.6
+Q|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,293,0,1,1 [,278,0,0,1 [,284,0,0,* [,282,0,0,* [,3515,10415,0,1 [,3503,10415,0,* [,932,10415,0,1 [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,258,0,1,1 {,277,0,1,1 {,264,0,1,1 {,296,0,1,1 [,268,0,0,1 [,297,0,0,1 [,278,0,0,1 [,281,0,0,1 [,294,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,279,0,0,1 [,284,0,0,* [,932,10415,0,1 [,*,0,0,*
+"#;
+/// Tables of 3GPP TS 29.468 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

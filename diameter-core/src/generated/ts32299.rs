@@ -55728,6473 +55728,972 @@ impl CreditControlAnswerWriter<'_> {
         self.0.finish(Self::MEMBERS, Self::REQUIRED)
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 432usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            823,
-            10415,
-            "Event-Type",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(824, 10415, 0, 1),
-                optional(825, 10415, 0, 1),
-                optional(888, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            824,
-            10415,
-            "3GPP-SIP-Method",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            825,
-            10415,
-            "Event",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            826,
-            10415,
-            "Content-Type",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            827,
-            10415,
-            "Content-Length",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            828,
-            10415,
-            "Content-Disposition",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            829,
-            10415,
-            "Role-Of-Node",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "ORIGINATING_ROLE"), (1, "TERMINATING_ROLE"), (2, "FORWARDING_ROLE")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            830,
-            10415,
-            "User-Session-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            831,
-            10415,
-            "Calling-Party-Address",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            832,
-            10415,
-            "Called-Party-Address",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            833,
-            10415,
-            "Time-Stamps",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(834, 10415, 0, 1),
-                optional(835, 10415, 0, 1),
-                optional(2301, 10415, 0, 1),
-                optional(2302, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            834,
-            10415,
-            "SIP-Request-Timestamp",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            835,
-            10415,
-            "SIP-Response-Timestamp",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            836,
-            10415,
-            "Application-Server",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            837,
-            10415,
-            "Application-Provided-Called-Party-Address",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            838,
-            10415,
-            "Inter-Operator-Identifier",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(839, 10415, 0, 1),
-                optional(840, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            839,
-            10415,
-            "Originating-IOI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            840,
-            10415,
-            "Terminating-IOI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            841,
-            10415,
-            "IMS-Charging-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            842,
-            10415,
-            "SDP-Session-Description",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            843,
-            10415,
-            "SDP-Media-Component",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(844, 10415, 0, 1),
-                optional(845, 10415, 0, UNBOUNDED),
-                optional(2604, 10415, 0, 1),
-                optional(2603, 10415, 0, 1),
-                optional(2605, 10415, 0, 1),
-                optional(882, 10415, 0, 1),
-                optional(1288, 10415, 0, 1),
-                optional(2, 10415, 0, 1),
-                optional(503, 10415, 0, 1),
-                optional(2036, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            844,
-            10415,
-            "SDP-Media-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            845,
-            10415,
-            "SDP-Media-Description",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            846,
-            10415,
-            "CG-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            847,
-            10415,
-            "GGSN-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            848,
-            10415,
-            "Served-Party-IP-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            849,
-            10415,
-            "Authorised-QoS",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            850,
-            10415,
-            "Application-Server-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(836, 10415, 0, 1),
-                optional(837, 10415, 0, UNBOUNDED),
-                optional(2702, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            851,
-            10415,
-            "Trunk-Group-ID",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(852, 10415, 0, 1),
-                optional(853, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            852,
-            10415,
-            "Incoming-Trunk-Group-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            853,
-            10415,
-            "Outgoing-Trunk-Group-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            854,
-            10415,
-            "Bearer-Service",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            855,
-            10415,
-            "Service-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            856,
-            10415,
-            "Associated-URI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            857,
-            10415,
-            "Charged-Party",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            858,
-            10415,
-            "PoC-Controlling-Address",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            859,
-            10415,
-            "PoC-Group-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            860,
-            10415,
-            "Cause",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(861, 10415, 1, 1),
-                required(862, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 7.2 (Release 6)",
-        ),
-        avp(
-            861,
-            10415,
-            "Cause-Code",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[
-                (-2, "End of SUBSCRIBE dialog"),
-                (-1, "Successful transaction"),
-                (0, "Normal end of session"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2.35",
-        ),
-        avp(
-            862,
-            10415,
-            "Node-Functionality",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "S-CSCF"),
-                (1, "P-CSCF"),
-                (2, "I-CSCF"),
-                (3, "MRFC"),
-                (4, "MGCF"),
-                (5, "BGCF"),
-                (6, "AS"),
-                (7, "IBCF"),
-                (8, "S-GW"),
-                (9, "P-GW"),
-                (10, "HSGW"),
-                (11, "E-CSCF"),
-                (12, "MME"),
-                (13, "TRF"),
-                (14, "TF"),
-                (15, "ATCF"),
-                (16, "Proxy_Function"),
-                (17, "ePDG"),
-                (18, "TDF"),
-                (19, "TWAG"),
-                (20, "SCEF"),
-                (21, "IWK-SCEF"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            863,
-            10415,
-            "Service-Specific-Data",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            864,
-            10415,
-            "Originator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Calling_Party"), (1, "Called_Party")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            865,
-            10415,
-            "PS-Furnish-Charging-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(2, 10415, 1, 1),
-                required(866, 10415, 1, 1),
-                optional(867, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            866,
-            10415,
-            "PS-Free-Format-Data",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            867,
-            10415,
-            "PS-Append-Free-Format-Data",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Append"), (1, "Overwrite")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            868,
-            10415,
-            "Time-Quota-Threshold",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            869,
-            10415,
-            "Volume-Quota-Threshold",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            870,
-            10415,
-            "Trigger-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (1, "CHANGE_IN_SGSN_IP_ADDRESS"),
-                (2, "CHANGE_IN_QOS"),
-                (3, "CHANGE_IN_LOCATION"),
-                (4, "CHANGE_IN_RAT"),
-                (5, "CHANGE_IN_UE_TIMEZONE"),
-                (10, "CHANGEINQOS_TRAFFIC_CLASS"),
-                (11, "CHANGEINQOS_RELIABILITY_CLASS"),
-                (12, "CHANGEINQOS_DELAY_CLASS"),
-                (13, "CHANGEINQOS_PEAK_THROUGHPUT"),
-                (14, "CHANGEINQOS_PRECEDENCE_CLASS"),
-                (15, "CHANGEINQOS_MEAN_THROUGHPUT"),
-                (16, "CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_UPLINK"),
-                (17, "CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_DOWNLINK"),
-                (18, "CHANGEINQOS_RESIDUAL_BER"),
-                (19, "CHANGEINQOS_SDU_ERROR_RATIO"),
-                (20, "CHANGEINQOS_TRANSFER_DELAY"),
-                (21, "CHANGEINQOS_TRAFFIC_HANDLING_PRIORITY"),
-                (22, "CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_UPLINK"),
-                (23, "CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_DOWNLINK"),
-                (24, "CHANGEINQOS_APN_AGGREGATE_MAXIMUM_BIT_RATE"),
-                (30, "CHANGEINLOCATION_MCC"),
-                (31, "CHANGEINLOCATION_MNC"),
-                (32, "CHANGEINLOCATION_RAC"),
-                (33, "CHANGEINLOCATION_LAC"),
-                (34, "CHANGEINLOCATION_CellId"),
-                (35, "CHANGEINLOCATION_TAC"),
-                (36, "CHANGEINLOCATION_ECGI"),
-                (40, "CHANGE_IN_MEDIA_COMPOSITION"),
-                (50, "CHANGE_IN_PARTICIPANTS_NMB"),
-                (51, "CHANGE_IN_THRSHLD_OF_PARTICIPANTS_NMB"),
-                (52, "CHANGE_IN_USER_PARTICIPATING_TYPE"),
-                (60, "CHANGE_IN_SERVICE_CONDITION"),
-                (61, "CHANGE_IN_SERVING_NODE"),
-                (62, "CHANGE_IN_ACCESS_FOR_A_SERVICE_DATA_FLOW"),
-                (70, "CHANGE_IN_USER_CSG_INFORMATION"),
-                (71, "CHANGE_IN_HYBRID_SUBSCRIBED_USER_CSG_INFORMATION"),
-                (72, "CHANGE_IN_HYBRID_UNSUBSCRIBED_USER_CSG_INFORMATION"),
-                (73, "CHANGE_OF_UE_PRESENCE_IN_PRESENCE_REPORTING_AREA"),
-                (74, "CHANGE_IN_APN_RATE_CONTROL"),
-                (75, "CHANGE_IN_3GPP_PS_DATA_OFF"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            871,
-            10415,
-            "Quota-Holding-Time",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            872,
-            10415,
-            "Reporting-Reason",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "THRESHOLD"),
-                (1, "QHT"),
-                (2, "FINAL"),
-                (3, "QUOTA_EXHAUSTED"),
-                (4, "VALIDITY_TIME"),
-                (5, "OTHER_QUOTA_TYPE"),
-                (6, "RATING_CONDITION_CHANGE"),
-                (7, "FORCED_REAUTHORISATION"),
-                (8, "POOL_EXHAUSTED"),
-                (9, "UNUSED_QUOTA_TIMER"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            873,
-            10415,
-            "Service-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(443, 0, 0, UNBOUNDED),
-                optional(2054, 10415, 0, 1),
-                optional(874, 10415, 0, 1),
-                optional(876, 10415, 0, 1),
-                optional(877, 10415, 0, 1),
-                optional(878, 10415, 0, 1),
-                optional(879, 10415, 0, 1),
-                optional(880, 10415, 0, 1),
-                optional(2000, 10415, 0, 1),
-                optional(3410, 10415, 0, 1),
-                optional(2030, 10415, 0, 1),
-                optional(3447, 10415, 0, 1),
-                optional(1256, 10415, 0, 1),
-                optional(2110, 10415, 0, 1),
-                optional(2115, 10415, 0, 1),
-                optional(1011, 45687, 0, 1),
-                optional(3927, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            874,
-            10415,
-            "PS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(628, 10415, 0, 1),
-                optional(2, 10415, 0, 1),
-                optional(2050, 10415, 0, 1),
-                optional(2064, 10415, 0, 1),
-                optional(3, 10415, 0, 1),
-                optional(1227, 10415, 0, UNBOUNDED),
-                optional(2606, 10415, 0, 1),
-                optional(2051, 10415, 0, 1),
-                optional(2068, 10415, 0, 1),
-                optional(1016, 10415, 0, 1),
-                optional(1228, 10415, 0, UNBOUNDED),
-                optional(847, 10415, 0, UNBOUNDED),
-                optional(1091, 10415, 0, UNBOUNDED),
-                optional(2067, 10415, 0, UNBOUNDED),
-                optional(3425, 10415, 0, UNBOUNDED),
-                optional(3903, 10415, 0, UNBOUNDED),
-                optional(846, 10415, 0, UNBOUNDED),
-                optional(2047, 10415, 0, 1),
-                optional(2065, 10415, 0, 1),
-                optional(8, 10415, 0, 1),
-                optional(2308, 10415, 0, 1),
-                optional(9, 10415, 0, 1),
-                optional(10, 10415, 0, 1),
-                optional(30, 0, 0, 1),
-                optional(11, 10415, 0, 1),
-                optional(12, 10415, 0, 1),
-                optional(13, 10415, 0, 1),
-                optional(2066, 10415, 0, 1),
-                optional(18, 10415, 0, 1),
-                optional(23, 10415, 0, 1),
-                optional(1004, 10415, 0, UNBOUNDED),
-                optional(1095, 10415, 0, 1),
-                optional(22, 10415, 0, 1),
-                optional(2812, 10415, 0, 1),
-                optional(2319, 10415, 0, 1),
-                optional(2822, 10415, 0, 1),
-                optional(9010, 5535, 0, 1),
-                optional(2714, 10415, 0, 1),
-                optional(3918, 10415, 0, 1),
-                optional(21, 10415, 0, 1),
-                optional(865, 10415, 0, 1),
-                optional(1247, 10415, 0, 1),
-                optional(1278, 10415, 0, 1),
-                optional(2046, 10415, 0, UNBOUNDED),
-                optional(2040, 10415, 0, UNBOUNDED),
-                optional(458, 0, 0, 1),
-                optional(1401, 10415, 0, 1),
-                optional(2041, 10415, 0, 1),
-                optional(2042, 10415, 0, 1),
-                optional(2037, 10415, 0, 1),
-                optional(2039, 10415, 0, 1),
-                optional(2602, 10415, 0, 1),
-                optional(2830, 10415, 0, 1),
-                optional(2831, 10415, 0, 1),
-                optional(1645, 10415, 0, 1),
-                optional(2402, 10415, 0, 1),
-                optional(2408, 10415, 0, 1),
-                optional(302, 13019, 0, 1),
-                optional(313, 13019, 0, 1),
-                optional(2825, 10415, 0, 1),
-                optional(3421, 10415, 0, 1),
-                optional(3901, 10415, 0, 1),
-                optional(3931, 10415, 0, 1),
-                optional(3930, 10415, 0, 1),
-                optional(3932, 10415, 0, 1),
-                optional(4310, 10415, 0, 1),
-                optional(3933, 10415, 0, 1),
-                optional(4400, 10415, 0, 1),
-                optional(4318, 10415, 0, 1),
-                optional(4406, 10415, 0, 1),
-                optional(3940, 10415, 0, 1),
-                optional(4407, 10415, 0, 1),
-                optional(1302, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            875,
-            10415,
-            "WLAN-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1246, 10415, 0, 1),
-                optional(895, 10415, 0, 1),
-                optional(896, 10415, 0, 1),
-                optional(890, 10415, 0, 1),
-                optional(891, 10415, 0, 1),
-                optional(892, 10415, 0, 1),
-                optional(894, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            876,
-            10415,
-            "IMS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(823, 10415, 0, 1),
-                optional(829, 10415, 0, 1),
-                required(862, 10415, 1, 1),
-                optional(830, 10415, 0, 1),
-                optional(2320, 10415, 0, 1),
-                optional(650, 10415, 0, 1),
-                optional(831, 10415, 0, UNBOUNDED),
-                optional(832, 10415, 0, 1),
-                optional(1250, 10415, 0, UNBOUNDED),
-                optional(3917, 10415, 0, 1),
-                optional(2024, 10415, 0, 1),
-                optional(2023, 10415, 0, 1),
-                optional(1280, 10415, 0, 1),
-                optional(1251, 10415, 0, UNBOUNDED),
-                optional(856, 10415, 0, UNBOUNDED),
-                optional(833, 10415, 0, 1),
-                optional(850, 10415, 0, UNBOUNDED),
-                optional(838, 10415, 0, UNBOUNDED),
-                optional(2701, 10415, 0, UNBOUNDED),
-                optional(841, 10415, 0, 1),
-                optional(842, 10415, 0, UNBOUNDED),
-                optional(843, 10415, 0, UNBOUNDED),
-                optional(848, 10415, 0, 1),
-                optional(603, 10415, 0, 1),
-                optional(851, 10415, 0, 1),
-                optional(854, 10415, 0, 1),
-                optional(855, 10415, 0, 1),
-                optional(1249, 10415, 0, UNBOUNDED),
-                optional(889, 10415, 0, UNBOUNDED),
-                optional(861, 10415, 0, 1),
-                optional(3401, 10415, 0, UNBOUNDED),
-                optional(1263, 10415, 0, UNBOUNDED),
-                optional(3924, 10415, 0, 1),
-                optional(1272, 10415, 0, UNBOUNDED),
-                optional(1281, 10415, 0, 1),
-                optional(2601, 10415, 0, 1),
-                optional(2303, 10415, 0, 1),
-                optional(2305, 10415, 0, 1),
-                optional(2309, 10415, 0, 1),
-                optional(2321, 10415, 0, 1),
-                optional(2703, 10415, 0, UNBOUNDED),
-                optional(2708, 10415, 0, 1),
-                optional(2322, 10415, 0, 1),
-                optional(2713, 10415, 0, 1),
-                optional(4401, 10415, 0, UNBOUNDED),
-                optional(2709, 10415, 0, UNBOUNDED),
-                optional(2711, 10415, 0, 1),
-                optional(2712, 10415, 0, 1),
-                optional(3403, 10415, 0, 1),
-                optional(3404, 10415, 0, 1),
-                optional(3402, 10415, 0, 1),
-                optional(2717, 10415, 0, 1),
-                optional(4413, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            877,
-            10415,
-            "MMS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(886, 10415, 0, 1),
-                optional(1201, 10415, 0, UNBOUNDED),
-                optional(1202, 10415, 0, 1),
-                optional(1203, 10415, 0, 1),
-                optional(1209, 10415, 0, 1),
-                optional(1210, 10415, 0, 1),
-                optional(1211, 10415, 0, 1),
-                optional(1212, 10415, 0, 1),
-                optional(1213, 10415, 0, 1),
-                optional(1216, 10415, 0, 1),
-                optional(1222, 10415, 0, 1),
-                optional(1248, 10415, 0, 1),
-                optional(1218, 10415, 0, 1),
-                optional(1223, 10415, 0, 1),
-                optional(1219, 10415, 0, 1),
-                optional(1220, 10415, 0, 1),
-                optional(1221, 10415, 0, 1),
-                optional(1217, 10415, 0, 1),
-                optional(1101, 10415, 0, 1),
-                optional(1102, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            878,
-            10415,
-            "LCS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1232, 10415, 0, 1),
-                optional(1244, 10415, 0, 1),
-                optional(1242, 10415, 0, 1),
-                optional(1245, 10415, 0, 1),
-                optional(1, 10415, 0, 1),
-                optional(701, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            879,
-            10415,
-            "PoC-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(883, 10415, 0, 1),
-                optional(884, 10415, 0, 1),
-                optional(1252, 10415, 0, 1),
-                optional(1277, 10415, 0, 1),
-                optional(2025, 10415, 0, 1),
-                optional(885, 10415, 0, 1),
-                optional(887, 10415, 0, UNBOUNDED),
-                optional(1260, 10415, 0, UNBOUNDED),
-                optional(1255, 10415, 0, UNBOUNDED),
-                optional(858, 10415, 0, 1),
-                optional(859, 10415, 0, 1),
-                optional(1229, 10415, 0, 1),
-                optional(857, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            880,
-            10415,
-            "MBMS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(900, 10415, 1, 1),
-                required(906, 10415, 1, 1),
-                required(1225, 10415, 1, 1),
-                optional(1224, 10415, 0, 1),
-                optional(901, 10415, 0, 1),
-                optional(907, 10415, 0, 1),
-                optional(909, 10415, 0, 1),
-                optional(903, 10415, 0, UNBOUNDED),
-                optional(908, 10415, 0, 1),
-                optional(921, 10415, 0, 1),
-                optional(2307, 10415, 0, 1),
-                optional(2323, 10415, 0, 1),
-                optional(701, 10415, 0, UNBOUNDED),
-                optional(929, 10415, 0, 1),
-                optional(930, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            881,
-            10415,
-            "Quota-Consumption-Time",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            882,
-            10415,
-            "Media-Initiator-Flag",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "called_party"), (1, "calling_party"), (2, "unknown")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            883,
-            10415,
-            "PoC-Server-Role",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "Participating_PoC_Server"),
-                (1, "Controlling_PoC_Server"),
-                (2, "Interworking_Function"),
-                (3, "Interworking_Selection_Function"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            884,
-            10415,
-            "PoC-Session-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "1_to_1_PoC_session"),
-                (1, "Chat_PoC_group_session"),
-                (2, "Pre-arranged_PoC_group_session"),
-                (3, "Ad-hoc_PoC_group_session"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            885,
-            10415,
-            "Number-Of-Participants",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            886,
-            10415,
-            "Originator-Address",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(899, 10415, 0, 1),
-                optional(897, 10415, 0, 1),
-                optional(898, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            887,
-            10415,
-            "Participants-Involved",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            888,
-            10415,
-            "Expires",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            889,
-            10415,
-            "Message-Body",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(826, 10415, 1, 1),
-                required(827, 10415, 1, 1),
-                optional(828, 10415, 0, 1),
-                optional(864, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            890,
-            10415,
-            "WAG-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            891,
-            10415,
-            "WAG-PLMN-Id",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            892,
-            10415,
-            "WLAN-Radio-Container",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(126, 0, 0, 1),
-                optional(1244, 10415, 0, 1),
-                optional(127, 0, 0, 1),
-                optional(893, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            893,
-            10415,
-            "WLAN-Technology",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            894,
-            10415,
-            "WLAN-UE-Local-IPAddress",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            895,
-            10415,
-            "PDG-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            896,
-            10415,
-            "PDG-Charging-Id",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            897,
-            10415,
-            "Address-Data",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            898,
-            10415,
-            "Address-Domain",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1200, 10415, 0, 1),
-                optional(8, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            899,
-            10415,
-            "Address-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "e-mail_address"),
-                (1, "MSISDN"),
-                (2, "IPv4_Address"),
-                (3, "IPv6_Address"),
-                (4, "Numeric_Shortcode"),
-                (5, "Alphanumeric_Shortcode"),
-                (6, "Other"),
-                (7, "IMSI"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1101,
-            10415,
-            "VASP-ID",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1102,
-            10415,
-            "VAS-ID",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1200,
-            10415,
-            "Domain-Name",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1201,
-            10415,
-            "Recipient-Address",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(899, 10415, 0, 1),
-                optional(897, 10415, 0, 1),
-                optional(898, 10415, 0, 1),
-                optional(1208, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1202,
-            10415,
-            "Submission-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1203,
-            10415,
-            "MM-Content-Type",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1204, 10415, 0, 1),
-                optional(1205, 10415, 0, 1),
-                optional(1206, 10415, 0, 1),
-                optional(1207, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1204,
-            10415,
-            "Type-Number",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1205,
-            10415,
-            "Additional-Type-Information",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1206,
-            10415,
-            "Content-Size",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1207,
-            10415,
-            "Additional-Content-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1204, 10415, 0, 1),
-                optional(1205, 10415, 0, 1),
-                optional(1206, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1208,
-            10415,
-            "Addressee-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "TO"), (1, "CC"), (2, "BCC")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1209,
-            10415,
-            "Priority",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Low"), (1, "Normal"), (2, "High")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1210,
-            10415,
-            "Message-ID",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1211,
-            10415,
-            "Message-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (1, "m-send-req"),
-                (2, "m-send-conf"),
-                (3, "m-notification-ind"),
-                (4, "m-notifyresp-ind"),
-                (5, "m-retrieve-conf"),
-                (6, "m-acknowledge-ind"),
-                (7, "m-delivery-ind"),
-                (8, "m-read-rec-ind"),
-                (9, "m-read-orig-ind"),
-                (10, "m-forward-req"),
-                (11, "m-forward-conf"),
-                (12, "m-mbox-store-conf"),
-                (13, "m-mbox-view-conf"),
-                (14, "m-mbox-upload-conf"),
-                (15, "m-mbox-delete-conf"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1212,
-            10415,
-            "Message-Size",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1213,
-            10415,
-            "Message-Class",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1214, 10415, 0, 1),
-                optional(1215, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1214,
-            10415,
-            "Class-Identifier",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Personal"), (1, "Advertisement"), (2, "Informational"), (3, "Auto")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1215,
-            10415,
-            "Token-Text",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1216,
-            10415,
-            "Delivery-Report-Requested",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "No"), (1, "Yes")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1217,
-            10415,
-            "Adaptations",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Yes"), (1, "No")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1218,
-            10415,
-            "Applic-ID",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1219,
-            10415,
-            "Aux-Applic-Info",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1220,
-            10415,
-            "Content-Class",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "text"),
-                (1, "image-basic"),
-                (2, "image-rich"),
-                (3, "video-basic"),
-                (4, "video-rich"),
-                (5, "megapixel"),
-                (6, "content-basic"),
-                (7, "content-rich"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1221,
-            10415,
-            "DRM-Content",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "No"), (1, "Yes")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1222,
-            10415,
-            "Read-Reply-Report-Requested",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "No"), (1, "Yes")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1223,
-            10415,
-            "Reply-Applic-ID",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1224,
-            10415,
-            "File-Repair-Supported",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1225,
-            10415,
-            "MBMS-User-Service-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(1, "DOWNLOAD"), (2, "STREAMING")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1226,
-            10415,
-            "Unit-Quota-Threshold",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1227,
-            10415,
-            "PDP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1228,
-            10415,
-            "SGSN-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1229,
-            10415,
-            "PoC-Session-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1230,
-            10415,
-            "Deferred-Location-Event-Type",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1231,
-            10415,
-            "LCS-APN",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1232,
-            10415,
-            "LCS-Client-ID",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1241, 10415, 0, 1),
-                optional(1234, 10415, 0, 1),
-                optional(1233, 10415, 0, 1),
-                optional(1235, 10415, 0, 1),
-                optional(1231, 10415, 0, 1),
-                optional(1239, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1233,
-            10415,
-            "LCS-Client-Dialed-By-MS",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1234,
-            10415,
-            "LCS-Client-External-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1235,
-            10415,
-            "LCS-Client-Name",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1236, 10415, 0, 1),
-                optional(1238, 10415, 0, 1),
-                optional(1237, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1236,
-            10415,
-            "LCS-Data-Coding-Scheme",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1237,
-            10415,
-            "LCS-Format-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "LOGICAL_NAME"),
-                (1, "EMAIL_ADDRESS"),
-                (2, "MSISDN"),
-                (3, "URL"),
-                (4, "SIP_URL"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1238,
-            10415,
-            "LCS-Name-String",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1239,
-            10415,
-            "LCS-Requestor-ID",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1236, 10415, 0, 1),
-                optional(1240, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1240,
-            10415,
-            "LCS-Requestor-ID-String",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1241,
-            10415,
-            "LCS-Client-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "EMERGENCY_SERVICES"),
-                (1, "VALUE_ADDED_SERVICES"),
-                (2, "PLMN_OPERATOR_SERVICES"),
-                (3, "LAWFUL_INTERCEPT_SERVICES"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1242,
-            10415,
-            "Location-Estimate",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1243,
-            10415,
-            "Location-Estimate-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "CURRENT_LOCATION"),
-                (1, "CURRENT_LAST_KNOWN_LOCATION"),
-                (2, "INITIAL_LOCATION"),
-                (3, "ACTIVATE_DEFERRED_LOCATION"),
-                (4, "CANCEL_DEFERRED_LOCATION"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1244,
-            10415,
-            "Location-Type",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1243, 10415, 0, 1),
-                optional(1230, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1245,
-            10415,
-            "Positioning-Data",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1246,
-            10415,
-            "WLAN-Session-Id",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 7.2 (Release 8)",
-        ),
-        avp(
-            1247,
-            10415,
-            "PDP-Context-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "PRIMARY"), (1, "SECONDARY")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1248,
-            10415,
-            "MMBox-Storage-Requested",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "No"), (1, "Yes")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1249,
-            10415,
-            "Service-Specific-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(863, 10415, 0, 1),
-                optional(1257, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1250,
-            10415,
-            "Called-Asserted-Identity",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1251,
-            10415,
-            "Requested-Party-Address",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1252,
-            10415,
-            "PoC-User-Role",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1253, 10415, 0, 1),
-                optional(1254, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1253,
-            10415,
-            "PoC-User-Role-IDs",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1254,
-            10415,
-            "PoC-User-Role-info-Units",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (1, "Moderator"),
-                (2, "Dispatcher"),
-                (3, "Session-Owner"),
-                (4, "Session-Participant"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1255,
-            10415,
-            "Talk-Burst-Exchange",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1262, 10415, 1, 1),
-                optional(1283, 10415, 0, 1),
-                optional(1287, 10415, 0, 1),
-                optional(1286, 10415, 0, 1),
-                optional(1282, 10415, 0, 1),
-                optional(1285, 10415, 0, 1),
-                optional(1284, 10415, 0, 1),
-                optional(885, 10415, 0, 1),
-                optional(1261, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1256,
-            10415,
-            "Service-Generic-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2101, 10415, 0, 1),
-                optional(2102, 10415, 0, 1),
-                optional(2103, 10415, 0, 1),
-                optional(2104, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1257,
-            10415,
-            "Service-Specific-Type",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1258,
-            10415,
-            "Event-Charging-TimeStamp",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1259,
-            10415,
-            "Participant-Access-Priority",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (1, "Pre-emptive_priority"),
-                (2, "High_priority"),
-                (3, "Normal_priority"),
-                (4, "Low_priority"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1260,
-            10415,
-            "Participant-Group",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(832, 10415, 0, 1),
-                optional(1259, 10415, 0, 1),
-                optional(1279, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1261,
-            10415,
-            "PoC-Change-Condition",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "serviceChange"),
-                (1, "volumeLimit"),
-                (2, "timeLimit"),
-                (3, "numberofTalkBurstLimit"),
-                (4, "numberofActiveParticipants"),
-                (5, "tariffTime"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1262,
-            10415,
-            "PoC-Change-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1263,
-            10415,
-            "Access-Network-Information",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1264,
-            10415,
-            "Trigger",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(870, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1265,
-            10415,
-            "Base-Time-Interval",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1266,
-            10415,
-            "Envelope",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1269, 10415, 1, 1),
-                optional(1267, 10415, 0, 1),
-                optional(421, 0, 0, 1),
-                optional(412, 0, 0, 1),
-                optional(414, 0, 0, 1),
-                optional(417, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1267,
-            10415,
-            "Envelope-End-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1268,
-            10415,
-            "Envelope-Reporting",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "DO_NOT_REPORT_ENVELOPES"),
-                (1, "REPORT_ENVELOPES"),
-                (2, "REPORT_ENVELOPES_WITH_VOLUME"),
-                (3, "REPORT_ENVELOPES_WITH_EVENTS"),
-                (4, "REPORT_ENVELOPES_WITH_VOLUME_AND_EVENTS"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1269,
-            10415,
-            "Envelope-Start-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1270,
-            10415,
-            "Time-Quota-Mechanism",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[required(1271, 10415, 1, 1), required(1265, 10415, 1, 1)],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1271,
-            10415,
-            "Time-Quota-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "DISCRETE_TIME_PERIOD"), (1, "CONTINUOUS_TIME_PERIOD")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1272,
-            10415,
-            "Early-Media-Description",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1273, 10415, 0, 1),
-                optional(843, 10415, 0, UNBOUNDED),
-                optional(842, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1273,
-            10415,
-            "SDP-TimeStamps",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1274, 10415, 0, 1),
-                optional(1275, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1274,
-            10415,
-            "SDP-Offer-Timestamp",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1275,
-            10415,
-            "SDP-Answer-Timestamp",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1276,
-            10415,
-            "AF-Correlation-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(505, 10415, 1, 1),
-                optional(510, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1277,
-            10415,
-            "PoC-Session-Initiation-type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Pre-established"), (1, "On-demand")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1278,
-            10415,
-            "Offline-Charging",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(881, 10415, 0, 1),
-                optional(1270, 10415, 0, 1),
-                optional(1268, 10415, 0, 1),
-                optional(456, 0, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1279,
-            10415,
-            "User-Participating-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Normal"), (1, "NW_PoC_Box"), (2, "UE_PoC_Box")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1280,
-            10415,
-            "Alternate-Charged-Party-Address",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1281,
-            10415,
-            "IMS-Communication-Service-Identifier",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1282,
-            10415,
-            "Number-Of-Received-Talk-Bursts",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1283,
-            10415,
-            "Number-Of-Talk-Bursts",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1284,
-            10415,
-            "Received-Talk-Burst-Time",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1285,
-            10415,
-            "Received-Talk-Burst-Volume",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1286,
-            10415,
-            "Talk-Burst-Time",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1287,
-            10415,
-            "Talk-Burst-Volume",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1288,
-            10415,
-            "Media-Initiator-Party",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1300,
-            10415,
-            "PC5-Radio-Technology",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "EUTRA"), (1, "NR"), (2, "EUTRA_and_NR")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1301,
-            10415,
-            "RAN-End-Timestamp",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1302,
-            10415,
-            "RAN-Secondary-RAT-Usage-Report",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1304, 10415, 0, 1),
-                optional(1303, 10415, 0, 1),
-                optional(1301, 10415, 0, 1),
-                optional(363, 0, 0, 1),
-                optional(364, 0, 0, 1),
-                optional(2, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1303,
-            10415,
-            "RAN-Start-Timestamp",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1304,
-            10415,
-            "Secondary-RAT-Type",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1305,
-            10415,
-            "Civic-Address-Information",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1306,
-            10415,
-            "WLAN-Operator-Id",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1308, 10415, 0, 1),
-                optional(1307, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1307,
-            10415,
-            "WLAN-Operator-Name",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1308,
-            10415,
-            "WLAN-PLMN-Id",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1309,
-            10415,
-            "API-Content",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1310,
-            10415,
-            "API-Direction",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "INVOCATION"), (1, "NOTIFICATION")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1311,
-            10415,
-            "API-Identifier",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1312,
-            10415,
-            "API-Invocation-Timestamp",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1313,
-            10415,
-            "API-Result-Code",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1314,
-            10415,
-            "API-Size",
-            Unsigned64,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            1323,
-            10415,
-            "VoLTE-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(831, 10415, 0, 1),
-                optional(565, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2000,
-            10415,
-            "SMS-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2016, 10415, 0, 1),
-                optional(2018, 10415, 0, 1),
-                optional(2008, 10415, 0, 1),
-                optional(2017, 10415, 0, 1),
-                optional(2001, 10415, 0, 1),
-                optional(2012, 10415, 0, 1),
-                optional(2007, 10415, 0, 1),
-                optional(2009, 10415, 0, 1),
-                optional(2013, 10415, 0, 1),
-                optional(2011, 10415, 0, 1),
-                optional(2014, 10415, 0, 1),
-                optional(2015, 10415, 0, 1),
-                optional(2019, 10415, 0, 1),
-                optional(3408, 10415, 0, 1),
-                optional(2026, 10415, 0, UNBOUNDED),
-                optional(2027, 10415, 0, 1),
-                optional(2029, 10415, 0, 1),
-                optional(3409, 10415, 0, 1),
-                optional(3407, 10415, 0, 1),
-                optional(3405, 10415, 0, 1),
-                optional(3406, 10415, 0, 1),
-                optional(3010, 10415, 0, 1),
-                optional(3111, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2001,
-            10415,
-            "Data-Coding-Scheme",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2002,
-            10415,
-            "Destination-Interface",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2003, 10415, 0, 1),
-                optional(2005, 10415, 0, 1),
-                optional(2004, 10415, 0, 1),
-                optional(2006, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2003,
-            10415,
-            "Interface-Id",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2004,
-            10415,
-            "Interface-Port",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2005,
-            10415,
-            "Interface-Text",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2006,
-            10415,
-            "Interface-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "Unknown"),
-                (1, "MOBILE_ORIGINATING"),
-                (2, "MOBILE_TERMINATING"),
-                (3, "APPLICATION_ORIGINATING"),
-                (4, "APPLICATION_TERMINATION"),
-                (5, "DEVICE_TRIGGER"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2007,
-            10415,
-            "SM-Message-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "SUBMISSION"),
-                (1, "DELIVERY_REPORT"),
-                (2, "SM_Service_Request"),
-                (3, "T4_Device_Trigger"),
-                (4, "SM_Device_Trigger"),
-                (5, "MO-SMS_T4_submission"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2008,
-            10415,
-            "Originator-SCCP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2009,
-            10415,
-            "Originator-Interface",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2003, 10415, 0, 1),
-                optional(2005, 10415, 0, 1),
-                optional(2004, 10415, 0, 1),
-                optional(2006, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2010,
-            10415,
-            "Recipient-SCCP-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2011,
-            10415,
-            "Reply-Path-Requested",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "No_Reply_Path_Set"), (1, "Reply_path_Set")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2012,
-            10415,
-            "SM-Discharge-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2013,
-            10415,
-            "SM-Protocol-ID",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2014,
-            10415,
-            "SM-Status",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2015,
-            10415,
-            "SM-User-Data-Header",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2016,
-            10415,
-            "SMS-Node",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "SMS_Router"),
-                (1, "IP-SM-GW"),
-                (2, "SMS_Router_and_IP-SM-GW"),
-                (3, "SMS-SC"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2017,
-            10415,
-            "SMSC-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2018,
-            10415,
-            "Client-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2019,
-            10415,
-            "Number-of-Messages-Sent",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2020,
-            10415,
-            "Low-Balance-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NOT-APPLICABLE"), (1, "YES")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2021,
-            10415,
-            "Remaining-Balance",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(445, 0, 1, 1),
-                required(425, 0, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2022,
-            10415,
-            "Refund-Information",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2023,
-            10415,
-            "Carrier-Select-Routing-Information",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2024,
-            10415,
-            "Number-Portability-Routing-Information",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2025,
-            10415,
-            "PoC-Event-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "Normal"),
-                (1, "Instant_Personal_Alert_event"),
-                (2, "PoC_Group_Advertisement_event"),
-                (3, "Early_Session_Setting-up_event"),
-                (4, "PoC_Talk_Burst"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2026,
-            10415,
-            "Recipient-Info",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2002, 10415, 0, 1),
-                optional(1201, 10415, 0, UNBOUNDED),
-                optional(2028, 10415, 0, UNBOUNDED),
-                optional(2010, 10415, 0, 1),
-                optional(2013, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2027,
-            10415,
-            "Originator-Received-Address",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(899, 10415, 0, 1),
-                optional(897, 10415, 0, 1),
-                optional(898, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2028,
-            10415,
-            "Recipient-Received-Address",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(899, 10415, 0, 1),
-                optional(897, 10415, 0, 1),
-                optional(898, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2029,
-            10415,
-            "SM-Service-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "VAS4SMS_Short_Message_content_processing"),
-                (1, "VAS4SMS_Short_Message_forwarding"),
-                (2, "VAS4SMS_Short_Message_Forwarding_multiple_subscriptions"),
-                (3, "VAS4SMS_Short_Message_filtering"),
-                (4, "VAS4SMS_Short_Message_receipt"),
-                (5, "VAS4SMS_Short_Message_Network_Storage"),
-                (6, "VAS4SMS_Short_Message_to_multiple_destinations"),
-                (7, "VAS4SMS_Short_Message_Virtual_Private_Network_VPN"),
-                (8, "VAS4SMS_Short_Message_Auto_Reply"),
-                (9, "VAS4SMS_Short_Message_Personal_Signature"),
-                (10, "VAS4SMS_Short_Message_Deferred_Delivery"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2030,
-            10415,
-            "MMTel-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2048, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2031,
-            10415,
-            "MMTel-SService-Type",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2032,
-            10415,
-            "Service-Mode",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2033,
-            10415,
-            "Subscriber-Role",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Originating"), (1, "Terminating")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2034,
-            10415,
-            "Number-Of-Diversions",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2035,
-            10415,
-            "Associated-Party-Address",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2036,
-            10415,
-            "SDP-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "SDP_Offer"), (1, "SDP_Answer")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2037,
-            10415,
-            "Change-Condition",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "Normal Release"),
-                (1, "Abnormal Release"),
-                (2, "Qos Change"),
-                (3, "Volume Limit"),
-                (4, "Time Limit"),
-                (5, "Serving Node Change"),
-                (6, "Serving Node PLMN Change"),
-                (7, "User Location Change"),
-                (8, "RAT Change"),
-                (9, "UE TimeZone Change"),
-                (10, "Tariff Time Change"),
-                (11, "Service Idled Out"),
-                (12, "ServiceSpecificUnitLimit"),
-                (13, "Max Number of Changes in Charging conditions"),
-                (14, "CGI-SAI Change"),
-                (15, "RAI Change"),
-                (16, "ECGI Change"),
-                (17, "TAI Change"),
-                (18, "Service Data Volume Limit"),
-                (19, "Service Data Time Limit"),
-                (20, "Management Intervention"),
-                (21, "Service Stop"),
-                (22, "User CSG Information Change"),
-                (23, "S-GW Change"),
-                (24, "Change of UE Presence in Presence Reporting Area"),
-                (25, "Proximity alerted"),
-                (26, "Time expired with no renewal"),
-                (27, "Requestor cancellation"),
-                (28, "Maximum number of reports"),
-                (29, "PLMN change"),
-                (30, "Coverage status change"),
-                (31, "Removal of access"),
-                (32, "Unavailability of access"),
-                (33, "Access change of service data flow"),
-                (34, "Indirect change condition"),
-                (35, "Maximum number of NIDD submissions"),
-                (36, "Change in UP to UE"),
-                (37, "Serving PLMN Rate Control Change"),
-                (38, "APN Rate Control Change"),
-                (39, "NIDD Submission Response Receipt"),
-                (40, "NIDD Submission Response Sending"),
-                (41, "NIDD Delivery to UE"),
-                (42, "NIDD Delivery from UE Error"),
-                (43, "NIDD Submission Timeout"),
-                (44, "MO exception data counter"),
-                (45, "Change of 3GPP PS Data off Status"),
-                (46, "VoLTE Bearer Normal Release"),
-                (47, "VoLTE Bearer Abnormal Release"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2.37",
-        ),
-        avp(
-            2038,
-            10415,
-            "Change-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2039,
-            10415,
-            "Diagnostics",
-            Integer32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2040,
-            10415,
-            "Service-Data-Container",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1276, 10415, 0, 1),
-                optional(1004, 10415, 0, 1),
-                optional(363, 0, 0, 1),
-                optional(364, 0, 0, 1),
-                optional(2063, 10415, 0, 1),
-                optional(1016, 10415, 0, 1),
-                optional(432, 0, 0, 1),
-                optional(2038, 10415, 0, 1),
-                optional(439, 0, 0, 1),
-                optional(1249, 10415, 0, UNBOUNDED),
-                optional(1095, 10415, 0, 1),
-                optional(1228, 10415, 0, 1),
-                optional(2043, 10415, 0, 1),
-                optional(2044, 10415, 0, 1),
-                optional(2045, 10415, 0, 1),
-                optional(2037, 10415, 0, UNBOUNDED),
-                optional(22, 10415, 0, 1),
-                optional(9010, 5535, 0, 1),
-                optional(3918, 10415, 0, 1),
-                optional(2714, 10415, 0, 1),
-                optional(531, 10415, 0, 1),
-                optional(532, 10415, 0, 1),
-                optional(2822, 10415, 0, UNBOUNDED),
-                optional(2823, 10415, 0, 1),
-                optional(2319, 10415, 0, 1),
-                optional(21, 10415, 0, 1),
-                optional(3925, 10415, 0, 1),
-                optional(4310, 10415, 0, 1),
-                optional(3933, 10415, 0, 1),
-                optional(4406, 10415, 0, 1),
-                optional(2836, 10415, 0, 1),
-                optional(2837, 10415, 0, 1),
-                optional(1323, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2041,
-            10415,
-            "Start-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2042,
-            10415,
-            "Stop-Time",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2043,
-            10415,
-            "Time-First-Usage",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2044,
-            10415,
-            "Time-Last-Usage",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2045,
-            10415,
-            "Time-Usage",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2046,
-            10415,
-            "Traffic-Data-Volumes",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1016, 10415, 0, 1),
-                optional(363, 0, 0, 1),
-                optional(364, 0, 0, 1),
-                optional(2037, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                optional(22, 10415, 0, 1),
-                optional(3918, 10415, 0, 1),
-                optional(2, 10415, 0, 1),
-                optional(2823, 10415, 0, 1),
-                optional(2822, 10415, 0, UNBOUNDED),
-                optional(2319, 10415, 0, 1),
-                optional(21, 10415, 0, 1),
-                optional(2833, 10415, 0, 1),
-                optional(3925, 10415, 0, 1),
-                optional(2039, 10415, 0, 1),
-                optional(3901, 10415, 0, 1),
-                optional(3930, 10415, 0, 1),
-                optional(4310, 10415, 0, 1),
-                optional(3933, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2047,
-            10415,
-            "Serving-Node-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "SGSN"),
-                (1, "PMIPSGW"),
-                (2, "GTPSGW"),
-                (3, "ePDG"),
-                (4, "hSGW"),
-                (5, "MME"),
-                (6, "TWAN"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2048,
-            10415,
-            "Supplementary-Service",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2031, 10415, 0, 1),
-                optional(2032, 10415, 0, 1),
-                optional(2034, 10415, 0, 1),
-                optional(2035, 10415, 0, 1),
-                optional(855, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                optional(885, 10415, 0, 1),
-                optional(2049, 10415, 0, 1),
-                optional(2304, 10415, 0, 1),
-                optional(2314, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2049,
-            10415,
-            "Participant-Action-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "CREATE_CONF"),
-                (1, "JOIN_CONF"),
-                (2, "INVITE_INTO_CONF"),
-                (3, "QUIT_CONF"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2050,
-            10415,
-            "PDN-Connection-Charging-ID",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2051,
-            10415,
-            "Dynamic-Address-Flag",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Static"), (1, "Dynamic")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2052,
-            10415,
-            "Accumulated-Cost",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2053,
-            10415,
-            "AoC-Cost-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2052, 10415, 0, 1),
-                optional(2062, 10415, 0, UNBOUNDED),
-                optional(425, 0, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2054,
-            10415,
-            "AoC-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2053, 10415, 0, 1),
-                optional(2060, 10415, 0, 1),
-                optional(2314, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2055,
-            10415,
-            "AoC-Request-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "AoC_NOT_REQUESTED"),
-                (1, "AoC_FULL"),
-                (2, "AoC_COST_ONLY"),
-                (3, "AoC_TARIFF_ONLY"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2056,
-            10415,
-            "Current-Tariff",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(425, 0, 0, 1),
-                optional(2059, 10415, 0, 1),
-                optional(2058, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2057,
-            10415,
-            "Next-Tariff",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(425, 0, 0, 1),
-                optional(2059, 10415, 0, 1),
-                optional(2058, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2058,
-            10415,
-            "Rate-Element",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(454, 0, 1, 1),
-                optional(2118, 10415, 0, 1),
-                optional(445, 0, 0, 1),
-                optional(2061, 10415, 0, 1),
-                optional(1226, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2059,
-            10415,
-            "Scale-Factor",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2060,
-            10415,
-            "Tariff-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(2056, 10415, 1, 1),
-                optional(451, 0, 0, 1),
-                optional(2057, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2061,
-            10415,
-            "Unit-Cost",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2062,
-            10415,
-            "Incremental-Cost",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2063,
-            10415,
-            "Local-Sequence-Number",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2064,
-            10415,
-            "Node-Id",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2065,
-            10415,
-            "SGW-Change",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "ACR_Start_NOT_due_to_SGW_Change"),
-                (1, "ACR_Start_due_to_SGW_Change"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2066,
-            10415,
-            "Charging-Characteristics-Selection-Mode",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "Serving-Node-Supplied"),
-                (1, "Subscription-specific"),
-                (2, "APN-specific"),
-                (3, "Home-Default"),
-                (4, "Roaming-Default"),
-                (5, "Visiting-Default"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2067,
-            10415,
-            "SGW-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2068,
-            10415,
-            "Dynamic-Address-Flag-Extension",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Static"), (1, "Dynamic")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2101,
-            10415,
-            "Application-Server-ID",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2102,
-            10415,
-            "Application-Service-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (100, "SENDING"),
-                (101, "RECEIVING"),
-                (102, "RETRIEVAL"),
-                (103, "INVITING"),
-                (104, "LEAVING"),
-                (105, "JOINING"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2103,
-            10415,
-            "Application-Session-ID",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2104,
-            10415,
-            "Delivery-Status",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2110,
-            10415,
-            "IM-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2114, 10415, 0, 1),
-                optional(2113, 10415, 0, 1),
-                optional(2112, 10415, 0, 1),
-                optional(2111, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2111,
-            10415,
-            "Number-Of-Messages-Successfully-Exploded",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2112,
-            10415,
-            "Number-Of-Messages-Successfully-Sent",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2113,
-            10415,
-            "Total-Number-Of-Messages-Exploded",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2114,
-            10415,
-            "Total-Number-Of-Messages-Sent",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2115,
-            10415,
-            "DCD-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2116, 10415, 0, 1),
-                optional(2117, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2116,
-            10415,
-            "Content-ID",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2117,
-            10415,
-            "Content-provider-ID",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2118,
-            10415,
-            "Charge-Reason-Code",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "UNKNOWN"),
-                (1, "USAGE"),
-                (2, "COMMUNICATION-ATTEMPT-CHARGE"),
-                (3, "SETUP-CHARGE"),
-                (4, "ADD-ON-CHARGE"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2301,
-            10415,
-            "SIP-Request-Timestamp-Fraction",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2302,
-            10415,
-            "SIP-Response-Timestamp-Fraction",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2303,
-            10415,
-            "Online-Charging-Flag",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "ECF_address_not_provided"), (1, "ECF_address_provided")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2304,
-            10415,
-            "CUG-Information",
-            OctetString,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2305,
-            10415,
-            "Real-Time-Tariff-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2060, 10415, 0, 1),
-                optional(2306, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2306,
-            10415,
-            "Tariff-XML",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2307,
-            10415,
-            "MBMS-GW-Address",
-            Address,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2308,
-            10415,
-            "IMSI-Unauthenticated-Flag",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Authenticated"), (1, "Unauthenticated")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2309,
-            10415,
-            "Account-Expiration",
-            Time,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2310,
-            10415,
-            "AoC-Format",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "MONETARY"), (1, "NON_MONETARY"), (2, "CAI")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2311,
-            10415,
-            "AoC-Service",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2312, 10415, 0, 1),
-                optional(2313, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2312,
-            10415,
-            "AoC-Service-Obligatory-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NON_BINDING"), (1, "BINDING")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2313,
-            10415,
-            "AoC-Service-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NONE"), (1, "AOC-S"), (2, "AOC-D"), (3, "AOC-E")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2314,
-            10415,
-            "AoC-Subscription-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2311, 10415, 0, UNBOUNDED),
-                optional(2310, 10415, 0, 1),
-                optional(2315, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2315,
-            10415,
-            "Preferred-AoC-Currency",
-            Unsigned32,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2317,
-            10415,
-            "CSG-Access-Mode",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Closed_mode"), (1, "Hybrid_Mode")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2318,
-            10415,
-            "CSG-Membership-Indication",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Not_CSG_member"), (1, "CSG_Member")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2319,
-            10415,
-            "User-CSG-Information",
-            Grouped,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[
-                required(1437, 10415, 1, 1),
-                required(2317, 10415, 1, 1),
-                optional(2318, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2320,
-            10415,
-            "Outgoing-Session-Id",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2321,
-            10415,
-            "Initial-IMS-Charging-Identifier",
-            UTF8String,
-            MustNot,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2322,
-            10415,
-            "IMS-Emergency-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Non_Emergency"), (1, "Emergency")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2323,
-            10415,
-            "MBMS-Charged-Party",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Content_Provider"), (1, "Subscriber")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2601,
-            10415,
-            "IMS-Application-Reference-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2602,
-            10415,
-            "Low-Priority-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "NO"), (1, "YES")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2603,
-            10415,
-            "IP-Realm-Default-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Default_IP_realm_not_used"), (1, "Default_IP_realm_used")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2604,
-            10415,
-            "Local-GW-Inserted-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Local_GW_Not_Inserted"), (1, "Local_GW_Inserted")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2605,
-            10415,
-            "Transcoder-Inserted-Indicator",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "Transcoder_Not_Inserted"), (1, "Transcoder_Inserted")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2606,
-            10415,
-            "PDP-Address-Prefix-Length",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2701,
-            10415,
-            "Transit-IOI-List",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2702,
-            10415,
-            "Status-AS-Code",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "4xx"), (1, "5xx"), (2, "Timeout")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2703,
-            10415,
-            "NNI-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2707, 10415, 0, 1),
-                optional(2704, 10415, 0, 1),
-                optional(2706, 10415, 0, 1),
-                optional(2705, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2704,
-            10415,
-            "NNI-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "non-roaming"),
-                (1, "roaming_without_loopback"),
-                (2, "roaming_with_loopback"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2705,
-            10415,
-            "Neighbour-Node-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2706,
-            10415,
-            "Relationship-Mode",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "trusted"), (1, "non-trusted")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2707,
-            10415,
-            "Session-Direction",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "inbound"), (1, "outbound")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2708,
-            10415,
-            "From-Address",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2709,
-            10415,
-            "Access-Transfer-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2710, 10415, 0, 1),
-                optional(1263, 10415, 0, UNBOUNDED),
-                optional(3924, 10415, 0, 1),
-                optional(3902, 10415, 0, 1),
-                optional(458, 0, 0, 1),
-                optional(3402, 10415, 0, 1),
-                optional(2711, 10415, 0, 1),
-                optional(2712, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2710,
-            10415,
-            "Access-Transfer-Type",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[
-                (0, "PS_TO_CS_TRANSFER"),
-                (1, "CS_TO_PS_TRANSFER"),
-                (2, "PS_TO_PS_TRANSFER"),
-                (3, "CS_TO_CS_TRANSFER"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2711,
-            10415,
-            "Related-IMS-Charging-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2712,
-            10415,
-            "Related-IMS-Charging-Identifier-Node",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2713,
-            10415,
-            "IMS-Visited-Network-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2714,
-            10415,
-            "TWAN-User-Location-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(1524, 10415, 1, 1),
-                optional(2716, 10415, 0, 1),
-                optional(1305, 10415, 0, 1),
-                optional(1306, 10415, 0, 1),
-                optional(302, 13019, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2716,
-            10415,
-            "BSSID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            2717,
-            10415,
-            "TAD-Identifier",
-            Enumerated,
-            MustNot,
-            May,
-            Must,
-            &[(0, "CS"), (1, "PS")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3401,
-            10415,
-            "Reason-Header",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3402,
-            10415,
-            "Instance-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3403,
-            10415,
-            "Route-Header-Received",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3404,
-            10415,
-            "Route-Header-Transmitted",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3405,
-            10415,
-            "SM-Device-Trigger-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3406, 10415, 0, 1),
-                optional(3007, 10415, 0, 1),
-                optional(2401, 10415, 0, 1),
-                optional(448, 0, 0, 1),
-                optional(3006, 10415, 0, 1),
-                optional(3010, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3406,
-            10415,
-            "MTC-IWF-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3407,
-            10415,
-            "SM-Device-Trigger-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Not_DeviceTrigger"), (1, "DeviceTrigger")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3408,
-            10415,
-            "SM-Sequence-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3409,
-            10415,
-            "SMS-Result",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3410,
-            10415,
-            "VCS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3412, 10415, 0, 1),
-                optional(3418, 10415, 0, 1),
-                optional(3417, 10415, 0, 1),
-                optional(3411, 10415, 0, 1),
-                optional(3414, 10415, 0, 1),
-                optional(3420, 10415, 0, 1),
-                optional(3415, 10415, 0, 1),
-                optional(3416, 10415, 0, 1),
-                optional(2041, 10415, 0, 1),
-                optional(3419, 10415, 0, 1),
-                optional(2042, 10415, 0, 1),
-                optional(866, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3411,
-            10415,
-            "Basic-Service-Code",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(854, 10415, 0, 1),
-                optional(3413, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3412,
-            10415,
-            "Bearer-Capability",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3413,
-            10415,
-            "Teleservice",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3414,
-            10415,
-            "ISUP-Location-Number",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3415,
-            10415,
-            "Forwarding-Pending",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Forwarding_not_pending"), (1, "Forwarding_pending")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3416,
-            10415,
-            "ISUP-Cause",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3423, 10415, 0, 1),
-                optional(3424, 10415, 0, 1),
-                optional(3422, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3417,
-            10415,
-            "MSC-Address",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3418,
-            10415,
-            "Network-Call-Reference-Number",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3419,
-            10415,
-            "Start-of-Charging",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3420,
-            10415,
-            "VLR-Number",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3421,
-            10415,
-            "CN-Operator-Selection-Entity",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "The_Serving_Network_has_been_selected_by_the_UE"),
-                (1, "The_Serving_Network_has_been_selected_by_the_network"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3422,
-            10415,
-            "ISUP-Cause-Diagnostics",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3423,
-            10415,
-            "ISUP-Cause-Location",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3424,
-            10415,
-            "ISUP-Cause-Value",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3425,
-            10415,
-            "ePDG-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3426,
-            10415,
-            "Announcing-UE-HPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3427,
-            10415,
-            "Announcing-UE-VPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3428,
-            10415,
-            "Coverage-Status",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Out_of_coverage"), (1, "In_coverage")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3429,
-            10415,
-            "Layer-2-Group-ID",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3430,
-            10415,
-            "Monitored-PLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3431,
-            10415,
-            "Monitoring-UE-HPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3432,
-            10415,
-            "Monitoring-UE-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3433,
-            10415,
-            "Monitoring-UE-VPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3434,
-            10415,
-            "PC3-Control-Protocol-Cause",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3435,
-            10415,
-            "PC3-EPC-Control-Protocol-Cause",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3436,
-            10415,
-            "Requested-PLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3437,
-            10415,
-            "Requestor-PLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3438,
-            10415,
-            "Role-Of-ProSe-Function",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "HPLMN"), (1, "VPLMN"), (2, "Local_PLMN")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3439,
-            10415,
-            "Usage-Information-Report-Sequence-Number",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3440,
-            10415,
-            "ProSe-3rd-Party-Application-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3441,
-            10415,
-            "ProSe-Direct-Communication-Transmission-Data-Container",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2063, 10415, 0, 1),
-                optional(3428, 10415, 0, 1),
-                optional(22, 10415, 0, 1),
-                optional(364, 0, 0, 1),
-                optional(2038, 10415, 0, 1),
-                optional(2037, 10415, 0, 1),
-                optional(1407, 10415, 0, 1),
-                optional(3439, 10415, 0, 1),
-                optional(3465, 10415, 0, 1),
-                optional(3508, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3442,
-            10415,
-            "ProSe-Direct-Discovery-Model",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Model_A"), (1, "Model_B")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3443,
-            10415,
-            "ProSe-Event-Type",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Annoucing"), (1, "Monitoring"), (2, "Match_Report")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3444,
-            10415,
-            "ProSe-Function-IP-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3446,
-            10415,
-            "ProSe-Group-IP-Multicast-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3447,
-            10415,
-            "ProSe-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(628, 10415, 0, 1),
-                optional(3426, 10415, 0, 1),
-                optional(3427, 10415, 0, 1),
-                optional(3431, 10415, 0, 1),
-                optional(3433, 10415, 0, 1),
-                optional(4404, 10415, 0, 1),
-                optional(4405, 10415, 0, 1),
-                optional(4402, 10415, 0, 1),
-                optional(4403, 10415, 0, 1),
-                optional(3430, 10415, 0, 1),
-                optional(3438, 10415, 0, 1),
-                optional(3811, 10415, 0, 1),
-                optional(3440, 10415, 0, 1),
-                optional(3458, 10415, 0, 1),
-                optional(3443, 10415, 0, 1),
-                optional(3442, 10415, 0, 1),
-                optional(3444, 10415, 0, 1),
-                optional(3602, 10415, 0, 1),
-                optional(3815, 10415, 0, 1),
-                optional(3451, 10415, 0, 1),
-                optional(3450, 10415, 0, 1),
-                optional(3434, 10415, 0, 1),
-                optional(3432, 10415, 0, 1),
-                optional(3457, 10415, 0, 1),
-                optional(3437, 10415, 0, 1),
-                optional(3600, 10415, 0, 1),
-                optional(3821, 10415, 0, 1),
-                optional(3816, 10415, 0, 1),
-                optional(3601, 10415, 0, 1),
-                optional(3436, 10415, 0, 1),
-                optional(3818, 10415, 0, 1),
-                optional(3448, 10415, 0, 1),
-                optional(3454, 10415, 0, 1),
-                optional(3455, 10415, 0, 1),
-                optional(3456, 10415, 0, 1),
-                optional(3449, 10415, 0, 1),
-                optional(3435, 10415, 0, 1),
-                optional(3453, 10415, 0, 1),
-                optional(3452, 10415, 0, 1),
-                optional(3429, 10415, 0, 1),
-                optional(3446, 10415, 0, 1),
-                optional(3459, 10415, 0, UNBOUNDED),
-                optional(3463, 10415, 0, UNBOUNDED),
-                optional(3468, 10415, 0, UNBOUNDED),
-                optional(3467, 10415, 0, 1),
-                optional(3466, 10415, 0, 1),
-                optional(3441, 10415, 0, UNBOUNDED),
-                optional(3461, 10415, 0, UNBOUNDED),
-                optional(4408, 10415, 0, 1),
-                optional(4410, 10415, 0, 1),
-                optional(4411, 10415, 0, 1),
-                optional(4409, 10415, 0, 1),
-                optional(4412, 10415, 0, 1),
-                optional(1300, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3448,
-            10415,
-            "ProSe-Range-Class",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "Reserved"),
-                (1, "50_m"),
-                (2, "100_m"),
-                (3, "200_m"),
-                (4, "500_m"),
-                (5, "1000_m"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3449,
-            10415,
-            "ProSe-Reason-For-Cancellation",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "Proximity_Alert_sent"),
-                (1, "Time_expired_with_no_renewal"),
-                (2, "Requestor_cancellation"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3450,
-            10415,
-            "ProSe-Requested-Timestamp",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3451,
-            10415,
-            "ProSe-Role-Of-UE",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "Announcing_UE"),
-                (1, "Monitoring_UE"),
-                (2, "Requestor_UE"),
-                (3, "Requested_UE"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3452,
-            10415,
-            "ProSe-Source-IP-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3453,
-            10415,
-            "ProSe-UE-ID",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3454,
-            10415,
-            "Proximity-Alert-Indication",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Alert"), (1, "No_Alert")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3455,
-            10415,
-            "Proximity-Alert-Timestamp",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3456,
-            10415,
-            "Proximity-Cancellation-Timestamp",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3457,
-            10415,
-            "ProSe-Function-PLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3458,
-            10415,
-            "Application-Specific-Data",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3459,
-            10415,
-            "Coverage-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3428, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                optional(3460, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3460,
-            10415,
-            "Location-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(22, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3461,
-            10415,
-            "ProSe-Direct-Communication-Reception-Data-Container",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2063, 10415, 0, 1),
-                optional(3428, 10415, 0, 1),
-                optional(22, 10415, 0, 1),
-                optional(363, 0, 0, 1),
-                optional(2038, 10415, 0, 1),
-                optional(2037, 10415, 0, 1),
-                optional(1407, 10415, 0, 1),
-                optional(3439, 10415, 0, 1),
-                optional(3465, 10415, 0, 1),
-                optional(3508, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3463,
-            10415,
-            "Radio-Parameter-Set-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3464, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3464,
-            10415,
-            "Radio-Parameter-Set-Values",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3465,
-            10415,
-            "Radio-Resources-Indicator",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3466,
-            10415,
-            "Time-First-Reception",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3467,
-            10415,
-            "Time-First-Transmission",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3468,
-            10415,
-            "Transmitter-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3452, 10415, 0, 1),
-                optional(3453, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3901,
-            10415,
-            "Enhanced-Diagnostics",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(2819, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3902,
-            10415,
-            "Inter-UE-Transfer",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Intra-UE_transfer"), (1, "Inter-UE_transfer")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3903,
-            10415,
-            "TWAG-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3904,
-            10415,
-            "Announcement-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(3905, 10415, 1, 1),
-                optional(3907, 10415, 0, UNBOUNDED),
-                optional(3911, 10415, 0, 1),
-                optional(3912, 10415, 0, 1),
-                optional(3906, 10415, 0, 1),
-                optional(3913, 10415, 0, 1),
-                optional(3915, 10415, 0, 1),
-                optional(3914, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3905,
-            10415,
-            "Announcement-Identifier",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3906,
-            10415,
-            "Announcement-Order",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3907,
-            10415,
-            "Variable-Part",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3908, 10415, 0, 1),
-                required(3909, 10415, 1, 1),
-                required(3910, 10415, 1, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3908,
-            10415,
-            "Variable-Part-Order",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3909,
-            10415,
-            "Variable-Part-Type",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[(0, "Integer"), (1, "Number"), (2, "Time"), (3, "Date"), (4, "Currency")],
-            &[],
-            "3GPP TS 32.299 §7.2.242aC",
-        ),
-        avp(
-            3910,
-            10415,
-            "Variable-Part-Value",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3911,
-            10415,
-            "Time-Indicator",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3912,
-            10415,
-            "Quota-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[
-                (0, "QUOTA_IS_NOT_USED_DURING_PLAYBACK"),
-                (1, "QUOTA_IS_USED_DURING_PLAYBACK"),
-            ],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3913,
-            10415,
-            "Play-Alternative",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "served_party"), (1, "remote_party")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3914,
-            10415,
-            "Language",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3915,
-            10415,
-            "Privacy-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "NOT_PRIVATE"), (1, "PRIVATE")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3916,
-            10415,
-            "Called-Identity",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3917,
-            10415,
-            "Called-Identity-Change",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3916, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3918,
-            10415,
-            "UWAN-User-Location-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                required(2805, 10415, 1, 1),
-                optional(2806, 10415, 0, 1),
-                optional(1524, 10415, 0, 1),
-                optional(2716, 10415, 0, 1),
-                optional(2843, 10415, 0, 1),
-                optional(1305, 10415, 0, 1),
-                optional(1306, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3919,
-            10415,
-            "Monitoring-Event-Configuration-Activity",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3920,
-            10415,
-            "Monitoring-Event-Report-Data",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(55, 0, 0, 1),
-                optional(3124, 10415, 0, 1),
-                optional(3125, 10415, 0, 1),
-                optional(3923, 10415, 0, 1),
-                optional(857, 10415, 0, 1),
-                optional(443, 0, 0, 1),
-                optional(3127, 10415, 0, 1),
-                optional(3140, 10415, 0, 1),
-                optional(1496, 10415, 0, 1),
-                optional(4300, 10415, 0, 1),
-                optional(4307, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3921,
-            10415,
-            "Monitoring-Event-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3922, 10415, 0, 1),
-                optional(55, 0, 0, 1),
-                optional(3919, 10415, 0, 1),
-                optional(3124, 10415, 0, 1),
-                optional(3125, 10415, 0, 1),
-                optional(3127, 10415, 0, 1),
-                optional(3128, 10415, 0, 1),
-                optional(3130, 10415, 0, 1),
-                optional(857, 10415, 0, 1),
-                optional(3131, 10415, 0, 1),
-                optional(3129, 10415, 0, 1),
-                optional(3136, 10415, 0, 1),
-                optional(3137, 10415, 0, 1),
-                optional(4306, 10415, 0, 1),
-                optional(3920, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3922,
-            10415,
-            "Monitoring-Event-Functionality",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3923,
-            10415,
-            "Monitoring-Event-Report-Number",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3924,
-            10415,
-            "Cellular-Network-Information",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3925,
-            10415,
-            "Related-Change-Condition-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1228, 10415, 0, 1),
-                optional(2037, 10415, 0, UNBOUNDED),
-                optional(22, 10415, 0, 1),
-                optional(9010, 5535, 0, 1),
-                optional(3918, 10415, 0, 1),
-                optional(2823, 10415, 0, 1),
-                optional(2319, 10415, 0, 1),
-                optional(21, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3926,
-            10415,
-            "Related-Trigger",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(870, 10415, 0, UNBOUNDED),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3927,
-            10415,
-            "CPDT-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3111, 10415, 0, 1),
-                optional(3125, 10415, 0, 1),
-                optional(3929, 10415, 0, 1),
-                optional(2065, 10415, 0, 1),
-                optional(3928, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3928,
-            10415,
-            "NIDD-Submission",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(55, 0, 0, 1),
-                optional(363, 0, 0, 1),
-                optional(364, 0, 0, 1),
-                optional(2037, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3929,
-            10415,
-            "Serving-Node-Identity",
-            DiameterIdentity,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3930,
-            10415,
-            "CP-CIoT-EPS-Optimisation-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Not_Apply"), (1, "Apply")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3931,
-            10415,
-            "SGi-PtP-Tunnelling-Method",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UDP_IP_based"), (1, "Others")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3932,
-            10415,
-            "UNI-PDU-CP-Only-Flag",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "UNI-PDU_both_via_NAS_and_S1-U"), (1, "UNI-PDU_via_NAS_only")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3933,
-            10415,
-            "APN-Rate-Control",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3935, 10415, 0, 1),
-                optional(3934, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3934,
-            10415,
-            "APN-Rate-Control-Downlink",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3936, 10415, 0, 1),
-                optional(3939, 10415, 0, 1),
-                optional(3938, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3935,
-            10415,
-            "APN-Rate-Control-Uplink",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3939, 10415, 0, 1),
-                optional(3938, 10415, 0, 1),
-                optional(3937, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3936,
-            10415,
-            "Additional-Exception-Reports",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Not_allowed"), (1, "Allowed")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3937,
-            10415,
-            "Rate-Control-Max-Message-Size",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3938,
-            10415,
-            "Rate-Control-Max-Rate",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3939,
-            10415,
-            "Rate-Control-Time-Unit",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[(0, "Unrestricted"), (1, "Minute"), (2, "Hour"), (3, "Day"), (4, "Week")],
-            &[],
-            "3GPP TS 32.299 §7.2.160G",
-        ),
-        avp(
-            3940,
-            10415,
-            "SCS-AS-Address",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(3942, 10415, 0, 1),
-                optional(3941, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3941,
-            10415,
-            "SCS-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            3942,
-            10415,
-            "SCS-Realm",
-            DiameterIdentity,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4400,
-            10415,
-            "Charging-Per-IP-CAN-Session-Indicator",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Inactive"), (1, "Active")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4401,
-            10415,
-            "Access-Network-Info-Change",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1263, 10415, 0, UNBOUNDED),
-                optional(3924, 10415, 0, 1),
-                optional(2038, 10415, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4402,
-            10415,
-            "Discoveree-UE-HPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4403,
-            10415,
-            "Discoveree-UE-VPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4404,
-            10415,
-            "Discoverer-UE-HPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4405,
-            10415,
-            "Discoverer-UE-VPLMN-Identifier",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4406,
-            10415,
-            "3GPP-PS-Data-Off-Status",
-            Enumerated,
-            Must,
-            May,
-            Must,
-            &[(0, "Active"), (1, "Inactive")],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4407,
-            10415,
-            "Unused-Quota-Timer",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4408,
-            10415,
-            "Announcing-PLMN-ID",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4409,
-            10415,
-            "ProSe-UE-to-Network-Relay-UE-ID",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4410,
-            10415,
-            "ProSe-Target-Layer-2-ID",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4411,
-            10415,
-            "Relay-IP-address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4412,
-            10415,
-            "Target-IP-Address",
-            Address,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-        avp(
-            4413,
-            10415,
-            "FE-Identifier-List",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "3GPP TS 32.299 §7.2",
-        ),
-    ]
-};
-/// Tables of 3GPP TS 32.299 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "ts32299",
-        spec: "3GPP TS 32.299",
-        version: "V17.x (Release 17)",
-        vendors: &[],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[
-            command(
-                272,
-                4,
-                "Credit-Control",
-                "CC",
-                true,
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(283, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(461, 0, 1, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(293, 0, 0, 1),
-                    optional(1, 0, 0, 1),
-                    optional(419, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(443, 0, 0, UNBOUNDED),
-                    optional(659, 0, 0, UNBOUNDED),
-                    optional(439, 0, 0, 1),
-                    optional(295, 0, 0, 1),
-                    optional(437, 0, 0, 1),
-                    optional(436, 0, 0, 1),
-                    optional(446, 0, 0, UNBOUNDED),
-                    optional(2055, 10415, 0, 1),
-                    optional(455, 0, 0, 1),
-                    optional(456, 0, 0, UNBOUNDED),
-                    optional(440, 0, 0, UNBOUNDED),
-                    optional(411, 0, 0, 1),
-                    optional(458, 0, 0, 1),
-                    optional(653, 0, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(873, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                &[
-                    fixed(263, 0, 1, 1),
-                    optional(301, 0, 0, 1),
-                    required(268, 0, 1, 1),
-                    required(264, 0, 1, 1),
-                    required(296, 0, 1, 1),
-                    required(258, 0, 1, 1),
-                    required(416, 0, 1, 1),
-                    required(415, 0, 1, 1),
-                    optional(1, 0, 0, 1),
-                    optional(418, 0, 0, 1),
-                    optional(419, 0, 0, 1),
-                    optional(50, 0, 0, 1),
-                    optional(278, 0, 0, 1),
-                    optional(55, 0, 0, 1),
-                    optional(431, 0, 0, 1),
-                    optional(456, 0, 0, UNBOUNDED),
-                    optional(423, 0, 0, 1),
-                    optional(430, 0, 0, 1),
-                    optional(669, 0, 0, 1),
-                    optional(422, 0, 0, 1),
-                    optional(2020, 10415, 0, 1),
-                    optional(2021, 10415, 0, 1),
-                    optional(621, 0, 0, 1),
-                    optional(623, 0, 0, 1),
-                    optional(628, 10415, 0, UNBOUNDED),
-                    optional(427, 0, 0, 1),
-                    optional(428, 0, 0, 1),
-                    optional(448, 0, 0, 1),
-                    optional(292, 0, 0, UNBOUNDED),
-                    optional(261, 0, 0, 1),
-                    optional(262, 0, 0, 1),
-                    optional(284, 0, 0, UNBOUNDED),
-                    optional(282, 0, 0, UNBOUNDED),
-                    optional(279, 0, 0, UNBOUNDED),
-                    optional(873, 10415, 0, 1),
-                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
-                ],
-                "3GPP TS 32.299 §6.4",
-            ),
-        ],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|ts32299|3GPP TS 32.299|V17.x (Release 17)
+A|823|10415|Grouped|Must|May|Must|Event-Type|3GPP TS 32.299 §7.2
+G|[,824,10415,0,1 [,825,10415,0,1 [,888,10415,0,1 [,*,0,0,*
+A|824|10415|UTF8String|Must|May|Must|3GPP-SIP-Method|3GPP TS 32.299 §7.2
+A|825|10415|UTF8String|Must|May|Must|Event|3GPP TS 32.299 §7.2
+A|826|10415|UTF8String|Must|May|Must|Content-Type|3GPP TS 32.299 §7.2
+A|827|10415|Unsigned32|Must|May|Must|Content-Length|3GPP TS 32.299 §7.2
+A|828|10415|UTF8String|Must|May|Must|Content-Disposition|3GPP TS 32.299 §7.2
+A|829|10415|Enumerated|Must|May|Must|Role-Of-Node|3GPP TS 32.299 §7.2
+E|0|ORIGINATING_ROLE
+E|1|TERMINATING_ROLE
+E|2|FORWARDING_ROLE
+A|830|10415|UTF8String|Must|May|Must|User-Session-ID|3GPP TS 32.299 §7.2
+A|831|10415|UTF8String|Must|May|Must|Calling-Party-Address|3GPP TS 32.299 §7.2
+A|832|10415|UTF8String|Must|May|Must|Called-Party-Address|3GPP TS 32.299 §7.2
+A|833|10415|Grouped|Must|May|Must|Time-Stamps|3GPP TS 32.299 §7.2
+G|[,834,10415,0,1 [,835,10415,0,1 [,2301,10415,0,1 [,2302,10415,0,1 [,*,0,0,*
+A|834|10415|Time|Must|May|Must|SIP-Request-Timestamp|3GPP TS 32.299 §7.2
+A|835|10415|Time|Must|May|Must|SIP-Response-Timestamp|3GPP TS 32.299 §7.2
+A|836|10415|UTF8String|Must|May|Must|Application-Server|3GPP TS 32.299 §7.2
+A|837|10415|UTF8String|Must|May|Must|Application-Provided-Called-Party-Address|3GPP TS 32.299 §7.2
+A|838|10415|Grouped|Must|May|Must|Inter-Operator-Identifier|3GPP TS 32.299 §7.2
+G|[,839,10415,0,1 [,840,10415,0,1 [,*,0,0,*
+A|839|10415|UTF8String|Must|May|Must|Originating-IOI|3GPP TS 32.299 §7.2
+A|840|10415|UTF8String|Must|May|Must|Terminating-IOI|3GPP TS 32.299 §7.2
+A|841|10415|UTF8String|Must|May|Must|IMS-Charging-Identifier|3GPP TS 32.299 §7.2
+A|842|10415|UTF8String|Must|May|Must|SDP-Session-Description|3GPP TS 32.299 §7.2
+A|843|10415|Grouped|Must|May|Must|SDP-Media-Component|3GPP TS 32.299 §7.2
+G|[,844,10415,0,1 [,845,10415,0,* [,2604,10415,0,1 [,2603,10415,0,1 [,2605,10415,0,1 [,882,10415,0,1 [,1288,10415,0,1 [,2,10415,0,1 [,503,10415,0,1 [,2036,10415,0,1 [,*,0,0,*
+A|844|10415|UTF8String|Must|May|Must|SDP-Media-Name|3GPP TS 32.299 §7.2
+A|845|10415|UTF8String|Must|May|Must|SDP-Media-Description|3GPP TS 32.299 §7.2
+A|846|10415|Address|Must|May|Must|CG-Address|3GPP TS 32.299 §7.2
+A|847|10415|Address|Must|May|Must|GGSN-Address|3GPP TS 32.299 §7.2
+A|848|10415|Address|Must|May|Must|Served-Party-IP-Address|3GPP TS 32.299 §7.2
+A|849|10415|UTF8String|Must|May|Must|Authorised-QoS|3GPP TS 32.299 §7.2
+A|850|10415|Grouped|Must|May|Must|Application-Server-Information|3GPP TS 32.299 §7.2
+G|[,836,10415,0,1 [,837,10415,0,* [,2702,10415,0,1 [,*,0,0,*
+A|851|10415|Grouped|Must|May|Must|Trunk-Group-ID|3GPP TS 32.299 §7.2
+G|[,852,10415,0,1 [,853,10415,0,1 [,*,0,0,*
+A|852|10415|UTF8String|Must|May|Must|Incoming-Trunk-Group-ID|3GPP TS 32.299 §7.2
+A|853|10415|UTF8String|Must|May|Must|Outgoing-Trunk-Group-ID|3GPP TS 32.299 §7.2
+A|854|10415|OctetString|Must|May|Must|Bearer-Service|3GPP TS 32.299 §7.2
+A|855|10415|UTF8String|Must|May|Must|Service-Id|3GPP TS 32.299 §7.2
+A|856|10415|UTF8String|Must|May|Must|Associated-URI|3GPP TS 32.299 §7.2
+A|857|10415|UTF8String|Must|May|Must|Charged-Party|3GPP TS 32.299 §7.2
+A|858|10415|UTF8String|Must|May|Must|PoC-Controlling-Address|3GPP TS 32.299 §7.2
+A|859|10415|UTF8String|Must|May|Must|PoC-Group-Name|3GPP TS 32.299 §7.2
+A|860|10415|Grouped|Must|May|Must|Cause|3GPP TS 32.299 7.2 (Release 6)
+G|{,861,10415,1,1 {,862,10415,1,1 [,*,0,0,*
+A|861|10415|Integer32|Must|May|Must|Cause-Code|3GPP TS 32.299 §7.2.35
+E|-2|End of SUBSCRIBE dialog
+E|-1|Successful transaction
+E|0|Normal end of session
+A|862|10415|Enumerated|Must|May|Must|Node-Functionality|3GPP TS 32.299 §7.2
+E|0|S-CSCF
+E|1|P-CSCF
+E|2|I-CSCF
+E|3|MRFC
+E|4|MGCF
+E|5|BGCF
+E|6|AS
+E|7|IBCF
+E|8|S-GW
+E|9|P-GW
+E|10|HSGW
+E|11|E-CSCF
+E|12|MME
+E|13|TRF
+E|14|TF
+E|15|ATCF
+E|16|Proxy_Function
+E|17|ePDG
+E|18|TDF
+E|19|TWAG
+E|20|SCEF
+E|21|IWK-SCEF
+A|863|10415|UTF8String|Must|May|Must|Service-Specific-Data|3GPP TS 32.299 §7.2
+A|864|10415|Enumerated|Must|May|Must|Originator|3GPP TS 32.299 §7.2
+E|0|Calling_Party
+E|1|Called_Party
+A|865|10415|Grouped|Must|May|Must|PS-Furnish-Charging-Information|3GPP TS 32.299 §7.2
+G|{,2,10415,1,1 {,866,10415,1,1 [,867,10415,0,1 [,*,0,0,*
+A|866|10415|OctetString|Must|May|Must|PS-Free-Format-Data|3GPP TS 32.299 §7.2
+A|867|10415|Enumerated|Must|May|Must|PS-Append-Free-Format-Data|3GPP TS 32.299 §7.2
+E|0|Append
+E|1|Overwrite
+A|868|10415|Unsigned32|Must|May|Must|Time-Quota-Threshold|3GPP TS 32.299 §7.2
+A|869|10415|Unsigned32|Must|May|Must|Volume-Quota-Threshold|3GPP TS 32.299 §7.2
+A|870|10415|Enumerated|Must|May|Must|Trigger-Type|3GPP TS 32.299 §7.2
+E|1|CHANGE_IN_SGSN_IP_ADDRESS
+E|2|CHANGE_IN_QOS
+E|3|CHANGE_IN_LOCATION
+E|4|CHANGE_IN_RAT
+E|5|CHANGE_IN_UE_TIMEZONE
+E|10|CHANGEINQOS_TRAFFIC_CLASS
+E|11|CHANGEINQOS_RELIABILITY_CLASS
+E|12|CHANGEINQOS_DELAY_CLASS
+E|13|CHANGEINQOS_PEAK_THROUGHPUT
+E|14|CHANGEINQOS_PRECEDENCE_CLASS
+E|15|CHANGEINQOS_MEAN_THROUGHPUT
+E|16|CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_UPLINK
+E|17|CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_DOWNLINK
+E|18|CHANGEINQOS_RESIDUAL_BER
+E|19|CHANGEINQOS_SDU_ERROR_RATIO
+E|20|CHANGEINQOS_TRANSFER_DELAY
+E|21|CHANGEINQOS_TRAFFIC_HANDLING_PRIORITY
+E|22|CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_UPLINK
+E|23|CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_DOWNLINK
+E|24|CHANGEINQOS_APN_AGGREGATE_MAXIMUM_BIT_RATE
+E|30|CHANGEINLOCATION_MCC
+E|31|CHANGEINLOCATION_MNC
+E|32|CHANGEINLOCATION_RAC
+E|33|CHANGEINLOCATION_LAC
+E|34|CHANGEINLOCATION_CellId
+E|35|CHANGEINLOCATION_TAC
+E|36|CHANGEINLOCATION_ECGI
+E|40|CHANGE_IN_MEDIA_COMPOSITION
+E|50|CHANGE_IN_PARTICIPANTS_NMB
+E|51|CHANGE_IN_THRSHLD_OF_PARTICIPANTS_NMB
+E|52|CHANGE_IN_USER_PARTICIPATING_TYPE
+E|60|CHANGE_IN_SERVICE_CONDITION
+E|61|CHANGE_IN_SERVING_NODE
+E|62|CHANGE_IN_ACCESS_FOR_A_SERVICE_DATA_FLOW
+E|70|CHANGE_IN_USER_CSG_INFORMATION
+E|71|CHANGE_IN_HYBRID_SUBSCRIBED_USER_CSG_INFORMATION
+E|72|CHANGE_IN_HYBRID_UNSUBSCRIBED_USER_CSG_INFORMATION
+E|73|CHANGE_OF_UE_PRESENCE_IN_PRESENCE_REPORTING_AREA
+E|74|CHANGE_IN_APN_RATE_CONTROL
+E|75|CHANGE_IN_3GPP_PS_DATA_OFF
+A|871|10415|Unsigned32|Must|May|Must|Quota-Holding-Time|3GPP TS 32.299 §7.2
+A|872|10415|Enumerated|Must|May|Must|Reporting-Reason|3GPP TS 32.299 §7.2
+E|0|THRESHOLD
+E|1|QHT
+E|2|FINAL
+E|3|QUOTA_EXHAUSTED
+E|4|VALIDITY_TIME
+E|5|OTHER_QUOTA_TYPE
+E|6|RATING_CONDITION_CHANGE
+E|7|FORCED_REAUTHORISATION
+E|8|POOL_EXHAUSTED
+E|9|UNUSED_QUOTA_TIMER
+A|873|10415|Grouped|Must|May|Must|Service-Information|3GPP TS 32.299 §7.2
+G|[,443,0,0,* [,2054,10415,0,1 [,874,10415,0,1 [,876,10415,0,1 [,877,10415,0,1 [,878,10415,0,1 [,879,10415,0,1 [,880,10415,0,1 [,2000,10415,0,1 [,3410,10415,0,1 [,2030,10415,0,1 [,3447,10415,0,1 [,1256,10415,0,1 [,2110,10415,0,1 [,2115,10415,0,1 [,1011,45687,0,1 [,3927,10415,0,1 [,*,0,0,*
+A|874|10415|Grouped|Must|May|Must|PS-Information|3GPP TS 32.299 §7.2
+G|[,628,10415,0,1 [,2,10415,0,1 [,2050,10415,0,1 [,2064,10415,0,1 [,3,10415,0,1 [,1227,10415,0,* [,2606,10415,0,1 [,2051,10415,0,1 [,2068,10415,0,1 [,1016,10415,0,1 [,1228,10415,0,* [,847,10415,0,* [,1091,10415,0,* [,2067,10415,0,* [,3425,10415,0,* [,3903,10415,0,* [,846,10415,0,* [,2047,10415,0,1 [,2065,10415,0,1 [,8,10415,0,1 [,2308,10415,0,1 [,9,10415,0,1 [,10,10415,0,1 [,30,0,0,1 [,11,10415,0,1 [,12,10415,0,1 [,13,10415,0,1 [,2066,10415,0,1 [,18,10415,0,1 [,23,10415,0,1 [,1004,10415,0,* [,1095,10415,0,1 [,22,10415,0,1 [,2812,10415,0,1 [,2319,10415,0,1 [,2822,10415,0,1 [,9010,5535,0,1 [,2714,10415,0,1 [,3918,10415,0,1 [,21,10415,0,1 [,865,10415,0,1 [,1247,10415,0,1 [,1278,10415,0,1 [,2046,10415,0,* [,2040,10415,0,* [,458,0,0,1 [,1401,10415,0,1 [,2041,10415,0,1 [,2042,10415,0,1 [,2037,10415,0,1 [,2039,10415,0,1 [,2602,10415,0,1 [,2830,10415,0,1 [,2831,10415,0,1 [,1645,10415,0,1 [,2402,10415,0,1 [,2408,10415,0,1 [,302,13019,0,1 [,313,13019,0,1 [,2825,10415,0,1 [,3421,10415,0,1 [,3901,10415,0,1 [,3931,10415,0,1 [,3930,10415,0,1 [,3932,10415,0,1 [,4310,10415,0,1 [,3933,10415,0,1 [,4400,10415,0,1 [,4318,10415,0,1 [,4406,10415,0,1 [,3940,10415,0,1 [,4407,10415,0,1 [,1302,10415,0,* [,*,0,0,*
+A|875|10415|Grouped|Must|May|Must|WLAN-Information|3GPP TS 32.299 7.2 (Release 8)
+G|[,1246,10415,0,1 [,895,10415,0,1 [,896,10415,0,1 [,890,10415,0,1 [,891,10415,0,1 [,892,10415,0,1 [,894,10415,0,1 [,*,0,0,*
+A|876|10415|Grouped|Must|May|Must|IMS-Information|3GPP TS 32.299 §7.2
+G|[,823,10415,0,1 [,829,10415,0,1 {,862,10415,1,1 [,830,10415,0,1 [,2320,10415,0,1 [,650,10415,0,1 [,831,10415,0,* [,832,10415,0,1 [,1250,10415,0,* [,3917,10415,0,1 [,2024,10415,0,1 [,2023,10415,0,1 [,1280,10415,0,1 [,1251,10415,0,* [,856,10415,0,* [,833,10415,0,1 [,850,10415,0,* [,838,10415,0,* [,2701,10415,0,* [,841,10415,0,1 [,842,10415,0,* [,843,10415,0,* [,848,10415,0,1 [,603,10415,0,1 [,851,10415,0,1 [,854,10415,0,1 [,855,10415,0,1 [,1249,10415,0,* [,889,10415,0,* [,861,10415,0,1 [,3401,10415,0,* [,1263,10415,0,* [,3924,10415,0,1 [,1272,10415,0,* [,1281,10415,0,1 [,2601,10415,0,1 [,2303,10415,0,1 [,2305,10415,0,1 [,2309,10415,0,1 [,2321,10415,0,1 [,2703,10415,0,* [,2708,10415,0,1 [,2322,10415,0,1 [,2713,10415,0,1 [,4401,10415,0,* [,2709,10415,0,* [,2711,10415,0,1 [,2712,10415,0,1 [,3403,10415,0,1 [,3404,10415,0,1 [,3402,10415,0,1 [,2717,10415,0,1 [,4413,10415,0,1 [,*,0,0,*
+A|877|10415|Grouped|Must|May|Must|MMS-Information|3GPP TS 32.299 §7.2
+G|[,886,10415,0,1 [,1201,10415,0,* [,1202,10415,0,1 [,1203,10415,0,1 [,1209,10415,0,1 [,1210,10415,0,1 [,1211,10415,0,1 [,1212,10415,0,1 [,1213,10415,0,1 [,1216,10415,0,1 [,1222,10415,0,1 [,1248,10415,0,1 [,1218,10415,0,1 [,1223,10415,0,1 [,1219,10415,0,1 [,1220,10415,0,1 [,1221,10415,0,1 [,1217,10415,0,1 [,1101,10415,0,1 [,1102,10415,0,1 [,*,0,0,*
+A|878|10415|Grouped|Must|May|Must|LCS-Information|3GPP TS 32.299 §7.2
+G|[,1232,10415,0,1 [,1244,10415,0,1 [,1242,10415,0,1 [,1245,10415,0,1 [,1,10415,0,1 [,701,10415,0,1 [,*,0,0,*
+A|879|10415|Grouped|Must|May|Must|PoC-Information|3GPP TS 32.299 §7.2
+G|[,883,10415,0,1 [,884,10415,0,1 [,1252,10415,0,1 [,1277,10415,0,1 [,2025,10415,0,1 [,885,10415,0,1 [,887,10415,0,* [,1260,10415,0,* [,1255,10415,0,* [,858,10415,0,1 [,859,10415,0,1 [,1229,10415,0,1 [,857,10415,0,1 [,*,0,0,*
+A|880|10415|Grouped|Must|May|Must|MBMS-Information|3GPP TS 32.299 §7.2
+G|{,900,10415,1,1 {,906,10415,1,1 {,1225,10415,1,1 [,1224,10415,0,1 [,901,10415,0,1 [,907,10415,0,1 [,909,10415,0,1 [,903,10415,0,* [,908,10415,0,1 [,921,10415,0,1 [,2307,10415,0,1 [,2323,10415,0,1 [,701,10415,0,* [,929,10415,0,1 [,930,10415,0,1 [,*,0,0,*
+A|881|10415|Unsigned32|Must|May|Must|Quota-Consumption-Time|3GPP TS 32.299 §7.2
+A|882|10415|Enumerated|Must|May|Must|Media-Initiator-Flag|3GPP TS 32.299 §7.2
+E|0|called_party
+E|1|calling_party
+E|2|unknown
+A|883|10415|Enumerated|Must|May|Must|PoC-Server-Role|3GPP TS 32.299 §7.2
+E|0|Participating_PoC_Server
+E|1|Controlling_PoC_Server
+E|2|Interworking_Function
+E|3|Interworking_Selection_Function
+A|884|10415|Enumerated|Must|May|Must|PoC-Session-Type|3GPP TS 32.299 §7.2
+E|0|1_to_1_PoC_session
+E|1|Chat_PoC_group_session
+E|2|Pre-arranged_PoC_group_session
+E|3|Ad-hoc_PoC_group_session
+A|885|10415|Integer32|Must|May|Must|Number-Of-Participants|3GPP TS 32.299 §7.2
+A|886|10415|Grouped|Must|May|Must|Originator-Address|3GPP TS 32.299 §7.2
+G|[,899,10415,0,1 [,897,10415,0,1 [,898,10415,0,1 [,*,0,0,*
+A|887|10415|UTF8String|Must|May|Must|Participants-Involved|3GPP TS 32.299 §7.2
+A|888|10415|Unsigned32|Must|May|Must|Expires|3GPP TS 32.299 §7.2
+A|889|10415|Grouped|Must|May|Must|Message-Body|3GPP TS 32.299 §7.2
+G|{,826,10415,1,1 {,827,10415,1,1 [,828,10415,0,1 [,864,10415,0,1 [,*,0,0,*
+A|890|10415|Address|Must|May|Must|WAG-Address|3GPP TS 32.299 7.2 (Release 8)
+A|891|10415|OctetString|Must|May|Must|WAG-PLMN-Id|3GPP TS 32.299 7.2 (Release 8)
+A|892|10415|Grouped|Must|May|Must|WLAN-Radio-Container|3GPP TS 32.299 7.2 (Release 8)
+G|[,126,0,0,1 [,1244,10415,0,1 [,127,0,0,1 [,893,10415,0,1 [,*,0,0,*
+A|893|10415|Unsigned32|Must|May|Must|WLAN-Technology|3GPP TS 32.299 7.2 (Release 8)
+A|894|10415|Address|Must|May|Must|WLAN-UE-Local-IPAddress|3GPP TS 32.299 7.2 (Release 8)
+A|895|10415|Address|Must|May|Must|PDG-Address|3GPP TS 32.299 7.2 (Release 8)
+A|896|10415|Unsigned32|Must|May|Must|PDG-Charging-Id|3GPP TS 32.299 7.2 (Release 8)
+A|897|10415|UTF8String|Must|May|Must|Address-Data|3GPP TS 32.299 §7.2
+A|898|10415|Grouped|Must|May|Must|Address-Domain|3GPP TS 32.299 §7.2
+G|[,1200,10415,0,1 [,8,10415,0,1 [,*,0,0,*
+A|899|10415|Enumerated|Must|May|Must|Address-Type|3GPP TS 32.299 §7.2
+E|0|e-mail_address
+E|1|MSISDN
+E|2|IPv4_Address
+E|3|IPv6_Address
+E|4|Numeric_Shortcode
+E|5|Alphanumeric_Shortcode
+E|6|Other
+E|7|IMSI
+A|1101|10415|UTF8String|MustNot|May|Must|VASP-ID|3GPP TS 32.299 §7.2
+A|1102|10415|UTF8String|MustNot|May|Must|VAS-ID|3GPP TS 32.299 §7.2
+A|1200|10415|UTF8String|MustNot|May|Must|Domain-Name|3GPP TS 32.299 §7.2
+A|1201|10415|Grouped|MustNot|May|Must|Recipient-Address|3GPP TS 32.299 §7.2
+G|[,899,10415,0,1 [,897,10415,0,1 [,898,10415,0,1 [,1208,10415,0,1 [,*,0,0,*
+A|1202|10415|Time|MustNot|May|Must|Submission-Time|3GPP TS 32.299 §7.2
+A|1203|10415|Grouped|MustNot|May|Must|MM-Content-Type|3GPP TS 32.299 §7.2
+G|[,1204,10415,0,1 [,1205,10415,0,1 [,1206,10415,0,1 [,1207,10415,0,* [,*,0,0,*
+A|1204|10415|Enumerated|MustNot|May|Must|Type-Number|3GPP TS 32.299 §7.2
+A|1205|10415|UTF8String|MustNot|May|Must|Additional-Type-Information|3GPP TS 32.299 §7.2
+A|1206|10415|Unsigned32|MustNot|May|Must|Content-Size|3GPP TS 32.299 §7.2
+A|1207|10415|Grouped|MustNot|May|Must|Additional-Content-Information|3GPP TS 32.299 §7.2
+G|[,1204,10415,0,1 [,1205,10415,0,1 [,1206,10415,0,1 [,*,0,0,*
+A|1208|10415|Enumerated|MustNot|May|Must|Addressee-Type|3GPP TS 32.299 §7.2
+E|0|TO
+E|1|CC
+E|2|BCC
+A|1209|10415|Enumerated|MustNot|May|Must|Priority|3GPP TS 32.299 §7.2
+E|0|Low
+E|1|Normal
+E|2|High
+A|1210|10415|UTF8String|MustNot|May|Must|Message-ID|3GPP TS 32.299 §7.2
+A|1211|10415|Enumerated|MustNot|May|Must|Message-Type|3GPP TS 32.299 §7.2
+E|1|m-send-req
+E|2|m-send-conf
+E|3|m-notification-ind
+E|4|m-notifyresp-ind
+E|5|m-retrieve-conf
+E|6|m-acknowledge-ind
+E|7|m-delivery-ind
+E|8|m-read-rec-ind
+E|9|m-read-orig-ind
+E|10|m-forward-req
+E|11|m-forward-conf
+E|12|m-mbox-store-conf
+E|13|m-mbox-view-conf
+E|14|m-mbox-upload-conf
+E|15|m-mbox-delete-conf
+A|1212|10415|Unsigned32|MustNot|May|Must|Message-Size|3GPP TS 32.299 §7.2
+A|1213|10415|Grouped|MustNot|May|Must|Message-Class|3GPP TS 32.299 §7.2
+G|[,1214,10415,0,1 [,1215,10415,0,1 [,*,0,0,*
+A|1214|10415|Enumerated|MustNot|May|Must|Class-Identifier|3GPP TS 32.299 §7.2
+E|0|Personal
+E|1|Advertisement
+E|2|Informational
+E|3|Auto
+A|1215|10415|UTF8String|MustNot|May|Must|Token-Text|3GPP TS 32.299 §7.2
+A|1216|10415|Enumerated|MustNot|May|Must|Delivery-Report-Requested|3GPP TS 32.299 §7.2
+E|0|No
+E|1|Yes
+A|1217|10415|Enumerated|MustNot|May|Must|Adaptations|3GPP TS 32.299 §7.2
+E|0|Yes
+E|1|No
+A|1218|10415|UTF8String|MustNot|May|Must|Applic-ID|3GPP TS 32.299 §7.2
+A|1219|10415|UTF8String|MustNot|May|Must|Aux-Applic-Info|3GPP TS 32.299 §7.2
+A|1220|10415|Enumerated|MustNot|May|Must|Content-Class|3GPP TS 32.299 §7.2
+E|0|text
+E|1|image-basic
+E|2|image-rich
+E|3|video-basic
+E|4|video-rich
+E|5|megapixel
+E|6|content-basic
+E|7|content-rich
+A|1221|10415|Enumerated|MustNot|May|Must|DRM-Content|3GPP TS 32.299 §7.2
+E|0|No
+E|1|Yes
+A|1222|10415|Enumerated|MustNot|May|Must|Read-Reply-Report-Requested|3GPP TS 32.299 §7.2
+E|0|No
+E|1|Yes
+A|1223|10415|UTF8String|MustNot|May|Must|Reply-Applic-ID|3GPP TS 32.299 §7.2
+A|1224|10415|Enumerated|MustNot|May|Must|File-Repair-Supported|3GPP TS 32.299 §7.2
+E|0|NOT_SUPPORTED
+E|1|SUPPORTED
+A|1225|10415|Enumerated|MustNot|May|Must|MBMS-User-Service-Type|3GPP TS 32.299 §7.2
+E|1|DOWNLOAD
+E|2|STREAMING
+A|1226|10415|Unsigned32|MustNot|May|Must|Unit-Quota-Threshold|3GPP TS 32.299 §7.2
+A|1227|10415|Address|MustNot|May|Must|PDP-Address|3GPP TS 32.299 §7.2
+A|1228|10415|Address|MustNot|May|Must|SGSN-Address|3GPP TS 32.299 §7.2
+A|1229|10415|UTF8String|Must|May|Must|PoC-Session-Id|3GPP TS 32.299 §7.2
+A|1230|10415|UTF8String|Must|May|Must|Deferred-Location-Event-Type|3GPP TS 32.299 §7.2
+A|1231|10415|UTF8String|Must|May|Must|LCS-APN|3GPP TS 32.299 §7.2
+A|1232|10415|Grouped|Must|May|Must|LCS-Client-ID|3GPP TS 32.299 §7.2
+G|[,1241,10415,0,1 [,1234,10415,0,1 [,1233,10415,0,1 [,1235,10415,0,1 [,1231,10415,0,1 [,1239,10415,0,1 [,*,0,0,*
+A|1233|10415|UTF8String|Must|May|Must|LCS-Client-Dialed-By-MS|3GPP TS 32.299 §7.2
+A|1234|10415|UTF8String|Must|May|Must|LCS-Client-External-ID|3GPP TS 32.299 §7.2
+A|1235|10415|Grouped|Must|May|Must|LCS-Client-Name|3GPP TS 32.299 §7.2
+G|[,1236,10415,0,1 [,1238,10415,0,1 [,1237,10415,0,1 [,*,0,0,*
+A|1236|10415|UTF8String|Must|May|Must|LCS-Data-Coding-Scheme|3GPP TS 32.299 §7.2
+A|1237|10415|Enumerated|Must|May|Must|LCS-Format-Indicator|3GPP TS 32.299 §7.2
+E|0|LOGICAL_NAME
+E|1|EMAIL_ADDRESS
+E|2|MSISDN
+E|3|URL
+E|4|SIP_URL
+A|1238|10415|UTF8String|Must|May|Must|LCS-Name-String|3GPP TS 32.299 §7.2
+A|1239|10415|Grouped|Must|May|Must|LCS-Requestor-ID|3GPP TS 32.299 §7.2
+G|[,1236,10415,0,1 [,1240,10415,0,1 [,*,0,0,*
+A|1240|10415|UTF8String|Must|May|Must|LCS-Requestor-ID-String|3GPP TS 32.299 §7.2
+A|1241|10415|Enumerated|Must|May|Must|LCS-Client-Type|3GPP TS 32.299 §7.2
+E|0|EMERGENCY_SERVICES
+E|1|VALUE_ADDED_SERVICES
+E|2|PLMN_OPERATOR_SERVICES
+E|3|LAWFUL_INTERCEPT_SERVICES
+A|1242|10415|OctetString|Must|May|Must|Location-Estimate|3GPP TS 32.299 §7.2
+A|1243|10415|Enumerated|Must|May|Must|Location-Estimate-Type|3GPP TS 32.299 §7.2
+E|0|CURRENT_LOCATION
+E|1|CURRENT_LAST_KNOWN_LOCATION
+E|2|INITIAL_LOCATION
+E|3|ACTIVATE_DEFERRED_LOCATION
+E|4|CANCEL_DEFERRED_LOCATION
+A|1244|10415|Grouped|Must|May|Must|Location-Type|3GPP TS 32.299 §7.2
+G|[,1243,10415,0,1 [,1230,10415,0,1 [,*,0,0,*
+A|1245|10415|UTF8String|Must|May|Must|Positioning-Data|3GPP TS 32.299 §7.2
+A|1246|10415|UTF8String|MustNot|May|Must|WLAN-Session-Id|3GPP TS 32.299 7.2 (Release 8)
+A|1247|10415|Enumerated|MustNot|May|Must|PDP-Context-Type|3GPP TS 32.299 §7.2
+E|0|PRIMARY
+E|1|SECONDARY
+A|1248|10415|Enumerated|MustNot|May|Must|MMBox-Storage-Requested|3GPP TS 32.299 §7.2
+E|0|No
+E|1|Yes
+A|1249|10415|Grouped|MustNot|May|Must|Service-Specific-Info|3GPP TS 32.299 §7.2
+G|[,863,10415,0,1 [,1257,10415,0,1 [,*,0,0,*
+A|1250|10415|UTF8String|MustNot|May|Must|Called-Asserted-Identity|3GPP TS 32.299 §7.2
+A|1251|10415|UTF8String|MustNot|May|Must|Requested-Party-Address|3GPP TS 32.299 §7.2
+A|1252|10415|Grouped|MustNot|May|Must|PoC-User-Role|3GPP TS 32.299 §7.2
+G|[,1253,10415,0,1 [,1254,10415,0,1 [,*,0,0,*
+A|1253|10415|UTF8String|MustNot|May|Must|PoC-User-Role-IDs|3GPP TS 32.299 §7.2
+A|1254|10415|Enumerated|MustNot|May|Must|PoC-User-Role-info-Units|3GPP TS 32.299 §7.2
+E|1|Moderator
+E|2|Dispatcher
+E|3|Session-Owner
+E|4|Session-Participant
+A|1255|10415|Grouped|MustNot|May|Must|Talk-Burst-Exchange|3GPP TS 32.299 §7.2
+G|{,1262,10415,1,1 [,1283,10415,0,1 [,1287,10415,0,1 [,1286,10415,0,1 [,1282,10415,0,1 [,1285,10415,0,1 [,1284,10415,0,1 [,885,10415,0,1 [,1261,10415,0,1 [,*,0,0,*
+A|1256|10415|Grouped|MustNot|May|Must|Service-Generic-Information|3GPP TS 32.299 §7.2
+G|[,2101,10415,0,1 [,2102,10415,0,1 [,2103,10415,0,1 [,2104,10415,0,1 [,*,0,0,*
+A|1257|10415|Unsigned32|MustNot|May|Must|Service-Specific-Type|3GPP TS 32.299 §7.2
+A|1258|10415|Time|MustNot|May|Must|Event-Charging-TimeStamp|3GPP TS 32.299 §7.2
+A|1259|10415|Enumerated|MustNot|May|Must|Participant-Access-Priority|3GPP TS 32.299 §7.2
+E|1|Pre-emptive_priority
+E|2|High_priority
+E|3|Normal_priority
+E|4|Low_priority
+A|1260|10415|Grouped|MustNot|May|Must|Participant-Group|3GPP TS 32.299 §7.2
+G|[,832,10415,0,1 [,1259,10415,0,1 [,1279,10415,0,1 [,*,0,0,*
+A|1261|10415|Enumerated|MustNot|May|Must|PoC-Change-Condition|3GPP TS 32.299 §7.2
+E|0|serviceChange
+E|1|volumeLimit
+E|2|timeLimit
+E|3|numberofTalkBurstLimit
+E|4|numberofActiveParticipants
+E|5|tariffTime
+A|1262|10415|Time|MustNot|May|Must|PoC-Change-Time|3GPP TS 32.299 §7.2
+A|1263|10415|OctetString|MustNot|May|Must|Access-Network-Information|3GPP TS 32.299 §7.2
+A|1264|10415|Grouped|MustNot|May|Must|Trigger|3GPP TS 32.299 §7.2
+G|[,870,10415,0,* [,*,0,0,*
+A|1265|10415|Unsigned32|MustNot|May|Must|Base-Time-Interval|3GPP TS 32.299 §7.2
+A|1266|10415|Grouped|MustNot|May|Must|Envelope|3GPP TS 32.299 §7.2
+G|{,1269,10415,1,1 [,1267,10415,0,1 [,421,0,0,1 [,412,0,0,1 [,414,0,0,1 [,417,0,0,* [,*,0,0,*
+A|1267|10415|Time|MustNot|May|Must|Envelope-End-Time|3GPP TS 32.299 §7.2
+A|1268|10415|Enumerated|MustNot|May|Must|Envelope-Reporting|3GPP TS 32.299 §7.2
+E|0|DO_NOT_REPORT_ENVELOPES
+E|1|REPORT_ENVELOPES
+E|2|REPORT_ENVELOPES_WITH_VOLUME
+E|3|REPORT_ENVELOPES_WITH_EVENTS
+E|4|REPORT_ENVELOPES_WITH_VOLUME_AND_EVENTS
+A|1269|10415|Time|MustNot|May|Must|Envelope-Start-Time|3GPP TS 32.299 §7.2
+A|1270|10415|Grouped|MustNot|May|Must|Time-Quota-Mechanism|3GPP TS 32.299 §7.2
+G|{,1271,10415,1,1 {,1265,10415,1,1
+A|1271|10415|Enumerated|MustNot|May|Must|Time-Quota-Type|3GPP TS 32.299 §7.2
+E|0|DISCRETE_TIME_PERIOD
+E|1|CONTINUOUS_TIME_PERIOD
+A|1272|10415|Grouped|MustNot|May|Must|Early-Media-Description|3GPP TS 32.299 §7.2
+G|[,1273,10415,0,1 [,843,10415,0,* [,842,10415,0,* [,*,0,0,*
+A|1273|10415|Grouped|MustNot|May|Must|SDP-TimeStamps|3GPP TS 32.299 §7.2
+G|[,1274,10415,0,1 [,1275,10415,0,1 [,*,0,0,*
+A|1274|10415|Time|MustNot|May|Must|SDP-Offer-Timestamp|3GPP TS 32.299 §7.2
+A|1275|10415|Time|MustNot|May|Must|SDP-Answer-Timestamp|3GPP TS 32.299 §7.2
+A|1276|10415|Grouped|MustNot|May|Must|AF-Correlation-Information|3GPP TS 32.299 §7.2
+G|{,505,10415,1,1 [,510,10415,0,* [,*,0,0,*
+A|1277|10415|Enumerated|MustNot|May|Must|PoC-Session-Initiation-type|3GPP TS 32.299 §7.2
+E|0|Pre-established
+E|1|On-demand
+A|1278|10415|Grouped|MustNot|May|Must|Offline-Charging|3GPP TS 32.299 §7.2
+G|[,881,10415,0,1 [,1270,10415,0,1 [,1268,10415,0,1 [,456,0,0,* [,*,0,0,*
+A|1279|10415|Enumerated|MustNot|May|Must|User-Participating-Type|3GPP TS 32.299 §7.2
+E|0|Normal
+E|1|NW_PoC_Box
+E|2|UE_PoC_Box
+A|1280|10415|UTF8String|MustNot|May|Must|Alternate-Charged-Party-Address|3GPP TS 32.299 §7.2
+A|1281|10415|UTF8String|MustNot|May|Must|IMS-Communication-Service-Identifier|3GPP TS 32.299 §7.2
+A|1282|10415|Unsigned32|MustNot|May|Must|Number-Of-Received-Talk-Bursts|3GPP TS 32.299 §7.2
+A|1283|10415|Unsigned32|MustNot|May|Must|Number-Of-Talk-Bursts|3GPP TS 32.299 §7.2
+A|1284|10415|Unsigned32|MustNot|May|Must|Received-Talk-Burst-Time|3GPP TS 32.299 §7.2
+A|1285|10415|Unsigned32|MustNot|May|Must|Received-Talk-Burst-Volume|3GPP TS 32.299 §7.2
+A|1286|10415|Unsigned32|MustNot|May|Must|Talk-Burst-Time|3GPP TS 32.299 §7.2
+A|1287|10415|Unsigned32|MustNot|May|Must|Talk-Burst-Volume|3GPP TS 32.299 §7.2
+A|1288|10415|UTF8String|MustNot|May|Must|Media-Initiator-Party|3GPP TS 32.299 §7.2
+A|1300|10415|Enumerated|MustNot|May|Must|PC5-Radio-Technology|3GPP TS 32.299 §7.2
+E|0|EUTRA
+E|1|NR
+E|2|EUTRA_and_NR
+A|1301|10415|Time|MustNot|May|Must|RAN-End-Timestamp|3GPP TS 32.299 §7.2
+A|1302|10415|Grouped|MustNot|May|Must|RAN-Secondary-RAT-Usage-Report|3GPP TS 32.299 §7.2
+G|[,1304,10415,0,1 [,1303,10415,0,1 [,1301,10415,0,1 [,363,0,0,1 [,364,0,0,1 [,2,10415,0,1 [,*,0,0,*
+A|1303|10415|Time|MustNot|May|Must|RAN-Start-Timestamp|3GPP TS 32.299 §7.2
+A|1304|10415|OctetString|MustNot|May|Must|Secondary-RAT-Type|3GPP TS 32.299 §7.2
+A|1305|10415|UTF8String|MustNot|May|Must|Civic-Address-Information|3GPP TS 32.299 §7.2
+A|1306|10415|Grouped|MustNot|May|Must|WLAN-Operator-Id|3GPP TS 32.299 §7.2
+G|[,1308,10415,0,1 [,1307,10415,0,1 [,*,0,0,*
+A|1307|10415|UTF8String|MustNot|May|Must|WLAN-Operator-Name|3GPP TS 32.299 §7.2
+A|1308|10415|UTF8String|MustNot|May|Must|WLAN-PLMN-Id|3GPP TS 32.299 §7.2
+A|1309|10415|UTF8String|MustNot|May|Must|API-Content|3GPP TS 32.299 §7.2
+A|1310|10415|Enumerated|MustNot|May|Must|API-Direction|3GPP TS 32.299 §7.2
+E|0|INVOCATION
+E|1|NOTIFICATION
+A|1311|10415|OctetString|MustNot|May|Must|API-Identifier|3GPP TS 32.299 §7.2
+A|1312|10415|Time|MustNot|May|Must|API-Invocation-Timestamp|3GPP TS 32.299 §7.2
+A|1313|10415|Unsigned32|MustNot|May|Must|API-Result-Code|3GPP TS 32.299 §7.2
+A|1314|10415|Unsigned64|MustNot|May|Must|API-Size|3GPP TS 32.299 §7.2
+A|1323|10415|Grouped|MustNot|May|Must|VoLTE-Information|3GPP TS 32.299 §7.2
+G|[,831,10415,0,1 [,565,10415,0,1 [,*,0,0,*
+A|2000|10415|Grouped|MustNot|May|Must|SMS-Information|3GPP TS 32.299 §7.2
+G|[,2016,10415,0,1 [,2018,10415,0,1 [,2008,10415,0,1 [,2017,10415,0,1 [,2001,10415,0,1 [,2012,10415,0,1 [,2007,10415,0,1 [,2009,10415,0,1 [,2013,10415,0,1 [,2011,10415,0,1 [,2014,10415,0,1 [,2015,10415,0,1 [,2019,10415,0,1 [,3408,10415,0,1 [,2026,10415,0,* [,2027,10415,0,1 [,2029,10415,0,1 [,3409,10415,0,1 [,3407,10415,0,1 [,3405,10415,0,1 [,3406,10415,0,1 [,3010,10415,0,1 [,3111,10415,0,1 [,*,0,0,*
+A|2001|10415|Integer32|MustNot|May|Must|Data-Coding-Scheme|3GPP TS 32.299 §7.2
+A|2002|10415|Grouped|MustNot|May|Must|Destination-Interface|3GPP TS 32.299 §7.2
+G|[,2003,10415,0,1 [,2005,10415,0,1 [,2004,10415,0,1 [,2006,10415,0,1 [,*,0,0,*
+A|2003|10415|UTF8String|MustNot|May|Must|Interface-Id|3GPP TS 32.299 §7.2
+A|2004|10415|UTF8String|MustNot|May|Must|Interface-Port|3GPP TS 32.299 §7.2
+A|2005|10415|UTF8String|MustNot|May|Must|Interface-Text|3GPP TS 32.299 §7.2
+A|2006|10415|Enumerated|MustNot|May|Must|Interface-Type|3GPP TS 32.299 §7.2
+E|0|Unknown
+E|1|MOBILE_ORIGINATING
+E|2|MOBILE_TERMINATING
+E|3|APPLICATION_ORIGINATING
+E|4|APPLICATION_TERMINATION
+E|5|DEVICE_TRIGGER
+A|2007|10415|Enumerated|MustNot|May|Must|SM-Message-Type|3GPP TS 32.299 §7.2
+E|0|SUBMISSION
+E|1|DELIVERY_REPORT
+E|2|SM_Service_Request
+E|3|T4_Device_Trigger
+E|4|SM_Device_Trigger
+E|5|MO-SMS_T4_submission
+A|2008|10415|Address|MustNot|May|Must|Originator-SCCP-Address|3GPP TS 32.299 §7.2
+A|2009|10415|Grouped|MustNot|May|Must|Originator-Interface|3GPP TS 32.299 §7.2
+G|[,2003,10415,0,1 [,2005,10415,0,1 [,2004,10415,0,1 [,2006,10415,0,1 [,*,0,0,*
+A|2010|10415|Address|MustNot|May|Must|Recipient-SCCP-Address|3GPP TS 32.299 §7.2
+A|2011|10415|Enumerated|MustNot|May|Must|Reply-Path-Requested|3GPP TS 32.299 §7.2
+E|0|No_Reply_Path_Set
+E|1|Reply_path_Set
+A|2012|10415|Time|MustNot|May|Must|SM-Discharge-Time|3GPP TS 32.299 §7.2
+A|2013|10415|OctetString|MustNot|May|Must|SM-Protocol-ID|3GPP TS 32.299 §7.2
+A|2014|10415|OctetString|MustNot|May|Must|SM-Status|3GPP TS 32.299 §7.2
+A|2015|10415|OctetString|MustNot|May|Must|SM-User-Data-Header|3GPP TS 32.299 §7.2
+A|2016|10415|Enumerated|MustNot|May|Must|SMS-Node|3GPP TS 32.299 §7.2
+E|0|SMS_Router
+E|1|IP-SM-GW
+E|2|SMS_Router_and_IP-SM-GW
+E|3|SMS-SC
+A|2017|10415|Address|MustNot|May|Must|SMSC-Address|3GPP TS 32.299 §7.2
+A|2018|10415|Address|MustNot|May|Must|Client-Address|3GPP TS 32.299 §7.2
+A|2019|10415|Unsigned32|MustNot|May|Must|Number-of-Messages-Sent|3GPP TS 32.299 §7.2
+A|2020|10415|Enumerated|MustNot|May|Must|Low-Balance-Indication|3GPP TS 32.299 §7.2
+E|0|NOT-APPLICABLE
+E|1|YES
+A|2021|10415|Grouped|MustNot|May|Must|Remaining-Balance|3GPP TS 32.299 §7.2
+G|{,445,0,1,1 {,425,0,1,1 [,*,0,0,*
+A|2022|10415|OctetString|MustNot|May|Must|Refund-Information|3GPP TS 32.299 §7.2
+A|2023|10415|UTF8String|MustNot|May|Must|Carrier-Select-Routing-Information|3GPP TS 32.299 §7.2
+A|2024|10415|UTF8String|MustNot|May|Must|Number-Portability-Routing-Information|3GPP TS 32.299 §7.2
+A|2025|10415|Enumerated|MustNot|May|Must|PoC-Event-Type|3GPP TS 32.299 §7.2
+E|0|Normal
+E|1|Instant_Personal_Alert_event
+E|2|PoC_Group_Advertisement_event
+E|3|Early_Session_Setting-up_event
+E|4|PoC_Talk_Burst
+A|2026|10415|Grouped|MustNot|May|Must|Recipient-Info|3GPP TS 32.299 §7.2
+G|[,2002,10415,0,1 [,1201,10415,0,* [,2028,10415,0,* [,2010,10415,0,1 [,2013,10415,0,1 [,*,0,0,*
+A|2027|10415|Grouped|MustNot|May|Must|Originator-Received-Address|3GPP TS 32.299 §7.2
+G|[,899,10415,0,1 [,897,10415,0,1 [,898,10415,0,1 [,*,0,0,*
+A|2028|10415|Grouped|MustNot|May|Must|Recipient-Received-Address|3GPP TS 32.299 §7.2
+G|[,899,10415,0,1 [,897,10415,0,1 [,898,10415,0,1 [,*,0,0,*
+A|2029|10415|Enumerated|MustNot|May|Must|SM-Service-Type|3GPP TS 32.299 §7.2
+E|0|VAS4SMS_Short_Message_content_processing
+E|1|VAS4SMS_Short_Message_forwarding
+E|2|VAS4SMS_Short_Message_Forwarding_multiple_subscriptions
+E|3|VAS4SMS_Short_Message_filtering
+E|4|VAS4SMS_Short_Message_receipt
+E|5|VAS4SMS_Short_Message_Network_Storage
+E|6|VAS4SMS_Short_Message_to_multiple_destinations
+E|7|VAS4SMS_Short_Message_Virtual_Private_Network_VPN
+E|8|VAS4SMS_Short_Message_Auto_Reply
+E|9|VAS4SMS_Short_Message_Personal_Signature
+E|10|VAS4SMS_Short_Message_Deferred_Delivery
+A|2030|10415|Grouped|MustNot|May|Must|MMTel-Information|3GPP TS 32.299 §7.2
+G|[,2048,10415,0,* [,*,0,0,*
+A|2031|10415|Unsigned32|MustNot|May|Must|MMTel-SService-Type|3GPP TS 32.299 §7.2
+A|2032|10415|Unsigned32|MustNot|May|Must|Service-Mode|3GPP TS 32.299 §7.2
+A|2033|10415|Enumerated|MustNot|May|Must|Subscriber-Role|3GPP TS 32.299 §7.2
+E|0|Originating
+E|1|Terminating
+A|2034|10415|Unsigned32|MustNot|May|Must|Number-Of-Diversions|3GPP TS 32.299 §7.2
+A|2035|10415|UTF8String|MustNot|May|Must|Associated-Party-Address|3GPP TS 32.299 §7.2
+A|2036|10415|Enumerated|MustNot|May|Must|SDP-Type|3GPP TS 32.299 §7.2
+E|0|SDP_Offer
+E|1|SDP_Answer
+A|2037|10415|Integer32|MustNot|May|Must|Change-Condition|3GPP TS 32.299 §7.2.37
+E|0|Normal Release
+E|1|Abnormal Release
+E|2|Qos Change
+E|3|Volume Limit
+E|4|Time Limit
+E|5|Serving Node Change
+E|6|Serving Node PLMN Change
+E|7|User Location Change
+E|8|RAT Change
+E|9|UE TimeZone Change
+E|10|Tariff Time Change
+E|11|Service Idled Out
+E|12|ServiceSpecificUnitLimit
+E|13|Max Number of Changes in Charging conditions
+E|14|CGI-SAI Change
+E|15|RAI Change
+E|16|ECGI Change
+E|17|TAI Change
+E|18|Service Data Volume Limit
+E|19|Service Data Time Limit
+E|20|Management Intervention
+E|21|Service Stop
+E|22|User CSG Information Change
+E|23|S-GW Change
+E|24|Change of UE Presence in Presence Reporting Area
+E|25|Proximity alerted
+E|26|Time expired with no renewal
+E|27|Requestor cancellation
+E|28|Maximum number of reports
+E|29|PLMN change
+E|30|Coverage status change
+E|31|Removal of access
+E|32|Unavailability of access
+E|33|Access change of service data flow
+E|34|Indirect change condition
+E|35|Maximum number of NIDD submissions
+E|36|Change in UP to UE
+E|37|Serving PLMN Rate Control Change
+E|38|APN Rate Control Change
+E|39|NIDD Submission Response Receipt
+E|40|NIDD Submission Response Sending
+E|41|NIDD Delivery to UE
+E|42|NIDD Delivery from UE Error
+E|43|NIDD Submission Timeout
+E|44|MO exception data counter
+E|45|Change of 3GPP PS Data off Status
+E|46|VoLTE Bearer Normal Release
+E|47|VoLTE Bearer Abnormal Release
+A|2038|10415|Time|MustNot|May|Must|Change-Time|3GPP TS 32.299 §7.2
+A|2039|10415|Integer32|MustNot|May|Must|Diagnostics|3GPP TS 32.299 §7.2
+A|2040|10415|Grouped|MustNot|May|Must|Service-Data-Container|3GPP TS 32.299 §7.2
+G|[,1276,10415,0,1 [,1004,10415,0,1 [,363,0,0,1 [,364,0,0,1 [,2063,10415,0,1 [,1016,10415,0,1 [,432,0,0,1 [,2038,10415,0,1 [,439,0,0,1 [,1249,10415,0,* [,1095,10415,0,1 [,1228,10415,0,1 [,2043,10415,0,1 [,2044,10415,0,1 [,2045,10415,0,1 [,2037,10415,0,* [,22,10415,0,1 [,9010,5535,0,1 [,3918,10415,0,1 [,2714,10415,0,1 [,531,10415,0,1 [,532,10415,0,1 [,2822,10415,0,* [,2823,10415,0,1 [,2319,10415,0,1 [,21,10415,0,1 [,3925,10415,0,1 [,4310,10415,0,1 [,3933,10415,0,1 [,4406,10415,0,1 [,2836,10415,0,1 [,2837,10415,0,1 [,1323,10415,0,1 [,*,0,0,*
+A|2041|10415|Time|MustNot|May|Must|Start-Time|3GPP TS 32.299 §7.2
+A|2042|10415|Time|MustNot|May|Must|Stop-Time|3GPP TS 32.299 §7.2
+A|2043|10415|Time|MustNot|May|Must|Time-First-Usage|3GPP TS 32.299 §7.2
+A|2044|10415|Time|MustNot|May|Must|Time-Last-Usage|3GPP TS 32.299 §7.2
+A|2045|10415|Unsigned32|MustNot|May|Must|Time-Usage|3GPP TS 32.299 §7.2
+A|2046|10415|Grouped|MustNot|May|Must|Traffic-Data-Volumes|3GPP TS 32.299 §7.2
+G|[,1016,10415,0,1 [,363,0,0,1 [,364,0,0,1 [,2037,10415,0,1 [,2038,10415,0,1 [,22,10415,0,1 [,3918,10415,0,1 [,2,10415,0,1 [,2823,10415,0,1 [,2822,10415,0,* [,2319,10415,0,1 [,21,10415,0,1 [,2833,10415,0,1 [,3925,10415,0,1 [,2039,10415,0,1 [,3901,10415,0,1 [,3930,10415,0,1 [,4310,10415,0,1 [,3933,10415,0,1 [,*,0,0,*
+A|2047|10415|Enumerated|MustNot|May|Must|Serving-Node-Type|3GPP TS 32.299 §7.2
+E|0|SGSN
+E|1|PMIPSGW
+E|2|GTPSGW
+E|3|ePDG
+E|4|hSGW
+E|5|MME
+E|6|TWAN
+A|2048|10415|Grouped|MustNot|May|Must|Supplementary-Service|3GPP TS 32.299 §7.2
+G|[,2031,10415,0,1 [,2032,10415,0,1 [,2034,10415,0,1 [,2035,10415,0,1 [,855,10415,0,1 [,2038,10415,0,1 [,885,10415,0,1 [,2049,10415,0,1 [,2304,10415,0,1 [,2314,10415,0,1 [,*,0,0,*
+A|2049|10415|Enumerated|MustNot|May|Must|Participant-Action-Type|3GPP TS 32.299 §7.2
+E|0|CREATE_CONF
+E|1|JOIN_CONF
+E|2|INVITE_INTO_CONF
+E|3|QUIT_CONF
+A|2050|10415|Unsigned32|MustNot|May|Must|PDN-Connection-Charging-ID|3GPP TS 32.299 §7.2
+A|2051|10415|Enumerated|MustNot|May|Must|Dynamic-Address-Flag|3GPP TS 32.299 §7.2
+E|0|Static
+E|1|Dynamic
+A|2052|10415|Grouped|MustNot|May|Must|Accumulated-Cost|3GPP TS 32.299 §7.2
+G|{,447,0,1,1 [,429,0,0,1
+A|2053|10415|Grouped|MustNot|May|Must|AoC-Cost-Information|3GPP TS 32.299 §7.2
+G|[,2052,10415,0,1 [,2062,10415,0,* [,425,0,0,1 [,*,0,0,*
+A|2054|10415|Grouped|MustNot|May|Must|AoC-Information|3GPP TS 32.299 §7.2
+G|[,2053,10415,0,1 [,2060,10415,0,1 [,2314,10415,0,1 [,*,0,0,*
+A|2055|10415|Enumerated|MustNot|May|Must|AoC-Request-Type|3GPP TS 32.299 §7.2
+E|0|AoC_NOT_REQUESTED
+E|1|AoC_FULL
+E|2|AoC_COST_ONLY
+E|3|AoC_TARIFF_ONLY
+A|2056|10415|Grouped|MustNot|May|Must|Current-Tariff|3GPP TS 32.299 §7.2
+G|[,425,0,0,1 [,2059,10415,0,1 [,2058,10415,0,* [,*,0,0,*
+A|2057|10415|Grouped|MustNot|May|Must|Next-Tariff|3GPP TS 32.299 §7.2
+G|[,425,0,0,1 [,2059,10415,0,1 [,2058,10415,0,* [,*,0,0,*
+A|2058|10415|Grouped|MustNot|May|Must|Rate-Element|3GPP TS 32.299 §7.2
+G|{,454,0,1,1 [,2118,10415,0,1 [,445,0,0,1 [,2061,10415,0,1 [,1226,10415,0,1 [,*,0,0,*
+A|2059|10415|Grouped|MustNot|May|Must|Scale-Factor|3GPP TS 32.299 §7.2
+G|{,447,0,1,1 [,429,0,0,1
+A|2060|10415|Grouped|MustNot|May|Must|Tariff-Information|3GPP TS 32.299 §7.2
+G|{,2056,10415,1,1 [,451,0,0,1 [,2057,10415,0,1 [,*,0,0,*
+A|2061|10415|Grouped|MustNot|May|Must|Unit-Cost|3GPP TS 32.299 §7.2
+G|{,447,0,1,1 [,429,0,0,1
+A|2062|10415|Grouped|MustNot|May|Must|Incremental-Cost|3GPP TS 32.299 §7.2
+G|{,447,0,1,1 [,429,0,0,1
+A|2063|10415|Unsigned32|MustNot|May|Must|Local-Sequence-Number|3GPP TS 32.299 §7.2
+A|2064|10415|UTF8String|MustNot|May|Must|Node-Id|3GPP TS 32.299 §7.2
+A|2065|10415|Enumerated|Must|May|Must|SGW-Change|3GPP TS 32.299 §7.2
+E|0|ACR_Start_NOT_due_to_SGW_Change
+E|1|ACR_Start_due_to_SGW_Change
+A|2066|10415|Enumerated|Must|May|Must|Charging-Characteristics-Selection-Mode|3GPP TS 32.299 §7.2
+E|0|Serving-Node-Supplied
+E|1|Subscription-specific
+E|2|APN-specific
+E|3|Home-Default
+E|4|Roaming-Default
+E|5|Visiting-Default
+A|2067|10415|Address|MustNot|May|Must|SGW-Address|3GPP TS 32.299 §7.2
+A|2068|10415|Enumerated|MustNot|May|Must|Dynamic-Address-Flag-Extension|3GPP TS 32.299 §7.2
+E|0|Static
+E|1|Dynamic
+A|2101|10415|Unsigned32|MustNot|May|Must|Application-Server-ID|3GPP TS 32.299 §7.2
+A|2102|10415|Enumerated|MustNot|May|Must|Application-Service-Type|3GPP TS 32.299 §7.2
+E|100|SENDING
+E|101|RECEIVING
+E|102|RETRIEVAL
+E|103|INVITING
+E|104|LEAVING
+E|105|JOINING
+A|2103|10415|Unsigned32|MustNot|May|Must|Application-Session-ID|3GPP TS 32.299 §7.2
+A|2104|10415|UTF8String|MustNot|May|Must|Delivery-Status|3GPP TS 32.299 §7.2
+A|2110|10415|Grouped|MustNot|May|Must|IM-Information|3GPP TS 32.299 §7.2
+G|[,2114,10415,0,1 [,2113,10415,0,1 [,2112,10415,0,1 [,2111,10415,0,1 [,*,0,0,*
+A|2111|10415|Unsigned32|MustNot|May|Must|Number-Of-Messages-Successfully-Exploded|3GPP TS 32.299 §7.2
+A|2112|10415|Unsigned32|MustNot|May|Must|Number-Of-Messages-Successfully-Sent|3GPP TS 32.299 §7.2
+A|2113|10415|Unsigned32|MustNot|May|Must|Total-Number-Of-Messages-Exploded|3GPP TS 32.299 §7.2
+A|2114|10415|Unsigned32|MustNot|May|Must|Total-Number-Of-Messages-Sent|3GPP TS 32.299 §7.2
+A|2115|10415|Grouped|MustNot|May|Must|DCD-Information|3GPP TS 32.299 §7.2
+G|[,2116,10415,0,1 [,2117,10415,0,1 [,*,0,0,*
+A|2116|10415|UTF8String|MustNot|May|Must|Content-ID|3GPP TS 32.299 §7.2
+A|2117|10415|UTF8String|MustNot|May|Must|Content-provider-ID|3GPP TS 32.299 §7.2
+A|2118|10415|Enumerated|MustNot|May|Must|Charge-Reason-Code|3GPP TS 32.299 §7.2
+E|0|UNKNOWN
+E|1|USAGE
+E|2|COMMUNICATION-ATTEMPT-CHARGE
+E|3|SETUP-CHARGE
+E|4|ADD-ON-CHARGE
+A|2301|10415|Unsigned32|MustNot|May|Must|SIP-Request-Timestamp-Fraction|3GPP TS 32.299 §7.2
+A|2302|10415|Unsigned32|MustNot|May|Must|SIP-Response-Timestamp-Fraction|3GPP TS 32.299 §7.2
+A|2303|10415|Enumerated|MustNot|May|Must|Online-Charging-Flag|3GPP TS 32.299 §7.2
+E|0|ECF_address_not_provided
+E|1|ECF_address_provided
+A|2304|10415|OctetString|MustNot|May|Must|CUG-Information|3GPP TS 32.299 §7.2
+A|2305|10415|Grouped|MustNot|May|Must|Real-Time-Tariff-Information|3GPP TS 32.299 §7.2
+G|[,2060,10415,0,1 [,2306,10415,0,1 [,*,0,0,*
+A|2306|10415|UTF8String|MustNot|May|Must|Tariff-XML|3GPP TS 32.299 §7.2
+A|2307|10415|Address|MustNot|May|Must|MBMS-GW-Address|3GPP TS 32.299 §7.2
+A|2308|10415|Enumerated|MustNot|May|Must|IMSI-Unauthenticated-Flag|3GPP TS 32.299 §7.2
+E|0|Authenticated
+E|1|Unauthenticated
+A|2309|10415|Time|MustNot|May|Must|Account-Expiration|3GPP TS 32.299 §7.2
+A|2310|10415|Enumerated|MustNot|May|Must|AoC-Format|3GPP TS 32.299 §7.2
+E|0|MONETARY
+E|1|NON_MONETARY
+E|2|CAI
+A|2311|10415|Grouped|MustNot|May|Must|AoC-Service|3GPP TS 32.299 §7.2
+G|[,2312,10415,0,1 [,2313,10415,0,1 [,*,0,0,*
+A|2312|10415|Enumerated|MustNot|May|Must|AoC-Service-Obligatory-Type|3GPP TS 32.299 §7.2
+E|0|NON_BINDING
+E|1|BINDING
+A|2313|10415|Enumerated|MustNot|May|Must|AoC-Service-Type|3GPP TS 32.299 §7.2
+E|0|NONE
+E|1|AOC-S
+E|2|AOC-D
+E|3|AOC-E
+A|2314|10415|Grouped|MustNot|May|Must|AoC-Subscription-Information|3GPP TS 32.299 §7.2
+G|[,2311,10415,0,* [,2310,10415,0,1 [,2315,10415,0,1 [,*,0,0,*
+A|2315|10415|Unsigned32|MustNot|May|Must|Preferred-AoC-Currency|3GPP TS 32.299 §7.2
+A|2317|10415|Enumerated|MustNot|May|Must|CSG-Access-Mode|3GPP TS 32.299 §7.2
+E|0|Closed_mode
+E|1|Hybrid_Mode
+A|2318|10415|Enumerated|MustNot|May|Must|CSG-Membership-Indication|3GPP TS 32.299 §7.2
+E|0|Not_CSG_member
+E|1|CSG_Member
+A|2319|10415|Grouped|MustNot|May|Must|User-CSG-Information|3GPP TS 32.299 §7.2
+G|{,1437,10415,1,1 {,2317,10415,1,1 [,2318,10415,0,1 [,*,0,0,*
+A|2320|10415|UTF8String|MustNot|May|Must|Outgoing-Session-Id|3GPP TS 32.299 §7.2
+A|2321|10415|UTF8String|MustNot|May|Must|Initial-IMS-Charging-Identifier|3GPP TS 32.299 §7.2
+A|2322|10415|Enumerated|Must|May|Must|IMS-Emergency-Indicator|3GPP TS 32.299 §7.2
+E|0|Non_Emergency
+E|1|Emergency
+A|2323|10415|Enumerated|Must|May|Must|MBMS-Charged-Party|3GPP TS 32.299 §7.2
+E|0|Content_Provider
+E|1|Subscriber
+A|2601|10415|UTF8String|Must|May|Must|IMS-Application-Reference-Identifier|3GPP TS 32.299 §7.2
+A|2602|10415|Enumerated|MustNot|May|Must|Low-Priority-Indicator|3GPP TS 32.299 §7.2
+E|0|NO
+E|1|YES
+A|2603|10415|Enumerated|MustNot|May|Must|IP-Realm-Default-Indicator|3GPP TS 32.299 §7.2
+E|0|Default_IP_realm_not_used
+E|1|Default_IP_realm_used
+A|2604|10415|Enumerated|MustNot|May|Must|Local-GW-Inserted-Indicator|3GPP TS 32.299 §7.2
+E|0|Local_GW_Not_Inserted
+E|1|Local_GW_Inserted
+A|2605|10415|Enumerated|MustNot|May|Must|Transcoder-Inserted-Indicator|3GPP TS 32.299 §7.2
+E|0|Transcoder_Not_Inserted
+E|1|Transcoder_Inserted
+A|2606|10415|Unsigned32|Must|May|Must|PDP-Address-Prefix-Length|3GPP TS 32.299 §7.2
+A|2701|10415|UTF8String|Must|May|Must|Transit-IOI-List|3GPP TS 32.299 §7.2
+A|2702|10415|Enumerated|Must|May|Must|Status-AS-Code|3GPP TS 32.299 §7.2
+E|0|4xx
+E|1|5xx
+E|2|Timeout
+A|2703|10415|Grouped|Must|May|Must|NNI-Information|3GPP TS 32.299 §7.2
+G|[,2707,10415,0,1 [,2704,10415,0,1 [,2706,10415,0,1 [,2705,10415,0,1 [,*,0,0,*
+A|2704|10415|Enumerated|MustNot|May|Must|NNI-Type|3GPP TS 32.299 §7.2
+E|0|non-roaming
+E|1|roaming_without_loopback
+E|2|roaming_with_loopback
+A|2705|10415|Address|Must|May|Must|Neighbour-Node-Address|3GPP TS 32.299 §7.2
+A|2706|10415|Enumerated|MustNot|May|Must|Relationship-Mode|3GPP TS 32.299 §7.2
+E|0|trusted
+E|1|non-trusted
+A|2707|10415|Enumerated|MustNot|May|Must|Session-Direction|3GPP TS 32.299 §7.2
+E|0|inbound
+E|1|outbound
+A|2708|10415|UTF8String|Must|May|Must|From-Address|3GPP TS 32.299 §7.2
+A|2709|10415|Grouped|Must|May|Must|Access-Transfer-Information|3GPP TS 32.299 §7.2
+G|[,2710,10415,0,1 [,1263,10415,0,* [,3924,10415,0,1 [,3902,10415,0,1 [,458,0,0,1 [,3402,10415,0,1 [,2711,10415,0,1 [,2712,10415,0,1 [,2038,10415,0,1 [,*,0,0,*
+A|2710|10415|Enumerated|MustNot|May|Must|Access-Transfer-Type|3GPP TS 32.299 §7.2
+E|0|PS_TO_CS_TRANSFER
+E|1|CS_TO_PS_TRANSFER
+E|2|PS_TO_PS_TRANSFER
+E|3|CS_TO_CS_TRANSFER
+A|2711|10415|UTF8String|Must|May|Must|Related-IMS-Charging-Identifier|3GPP TS 32.299 §7.2
+A|2712|10415|Address|Must|May|Must|Related-IMS-Charging-Identifier-Node|3GPP TS 32.299 §7.2
+A|2713|10415|UTF8String|Must|May|Must|IMS-Visited-Network-Identifier|3GPP TS 32.299 §7.2
+A|2714|10415|Grouped|Must|May|Must|TWAN-User-Location-Info|3GPP TS 32.299 §7.2
+G|{,1524,10415,1,1 [,2716,10415,0,1 [,1305,10415,0,1 [,1306,10415,0,1 [,302,13019,0,1 [,*,0,0,*
+A|2716|10415|UTF8String|Must|May|Must|BSSID|3GPP TS 32.299 §7.2
+A|2717|10415|Enumerated|MustNot|May|Must|TAD-Identifier|3GPP TS 32.299 §7.2
+E|0|CS
+E|1|PS
+A|3401|10415|UTF8String|Must|May|Must|Reason-Header|3GPP TS 32.299 §7.2
+A|3402|10415|UTF8String|Must|May|Must|Instance-Id|3GPP TS 32.299 §7.2
+A|3403|10415|UTF8String|Must|May|Must|Route-Header-Received|3GPP TS 32.299 §7.2
+A|3404|10415|UTF8String|Must|May|Must|Route-Header-Transmitted|3GPP TS 32.299 §7.2
+A|3405|10415|Grouped|Must|May|Must|SM-Device-Trigger-Information|3GPP TS 32.299 §7.2
+G|[,3406,10415,0,1 [,3007,10415,0,1 [,2401,10415,0,1 [,448,0,0,1 [,3006,10415,0,1 [,3010,10415,0,1 [,*,0,0,*
+A|3406|10415|Address|Must|May|Must|MTC-IWF-Address|3GPP TS 32.299 §7.2
+A|3407|10415|Enumerated|Must|May|Must|SM-Device-Trigger-Indicator|3GPP TS 32.299 §7.2
+E|0|Not_DeviceTrigger
+E|1|DeviceTrigger
+A|3408|10415|Unsigned32|Must|May|Must|SM-Sequence-Number|3GPP TS 32.299 §7.2
+A|3409|10415|Unsigned32|Must|May|Must|SMS-Result|3GPP TS 32.299 §7.2
+A|3410|10415|Grouped|Must|May|Must|VCS-Information|3GPP TS 32.299 §7.2
+G|[,3412,10415,0,1 [,3418,10415,0,1 [,3417,10415,0,1 [,3411,10415,0,1 [,3414,10415,0,1 [,3420,10415,0,1 [,3415,10415,0,1 [,3416,10415,0,1 [,2041,10415,0,1 [,3419,10415,0,1 [,2042,10415,0,1 [,866,10415,0,1 [,*,0,0,*
+A|3411|10415|Grouped|Must|May|Must|Basic-Service-Code|3GPP TS 32.299 §7.2
+G|[,854,10415,0,1 [,3413,10415,0,1 [,*,0,0,*
+A|3412|10415|OctetString|Must|May|Must|Bearer-Capability|3GPP TS 32.299 §7.2
+A|3413|10415|OctetString|Must|May|Must|Teleservice|3GPP TS 32.299 §7.2
+A|3414|10415|OctetString|Must|May|Must|ISUP-Location-Number|3GPP TS 32.299 §7.2
+A|3415|10415|Enumerated|Must|May|Must|Forwarding-Pending|3GPP TS 32.299 §7.2
+E|0|Forwarding_not_pending
+E|1|Forwarding_pending
+A|3416|10415|Grouped|Must|May|Must|ISUP-Cause|3GPP TS 32.299 §7.2
+G|[,3423,10415,0,1 [,3424,10415,0,1 [,3422,10415,0,1 [,*,0,0,*
+A|3417|10415|OctetString|Must|May|Must|MSC-Address|3GPP TS 32.299 §7.2
+A|3418|10415|OctetString|Must|May|Must|Network-Call-Reference-Number|3GPP TS 32.299 §7.2
+A|3419|10415|Time|Must|May|Must|Start-of-Charging|3GPP TS 32.299 §7.2
+A|3420|10415|OctetString|Must|May|Must|VLR-Number|3GPP TS 32.299 §7.2
+A|3421|10415|Enumerated|Must|May|Must|CN-Operator-Selection-Entity|3GPP TS 32.299 §7.2
+E|0|The_Serving_Network_has_been_selected_by_the_UE
+E|1|The_Serving_Network_has_been_selected_by_the_network
+A|3422|10415|OctetString|Must|May|Must|ISUP-Cause-Diagnostics|3GPP TS 32.299 §7.2
+A|3423|10415|Unsigned32|Must|May|Must|ISUP-Cause-Location|3GPP TS 32.299 §7.2
+A|3424|10415|Unsigned32|Must|May|Must|ISUP-Cause-Value|3GPP TS 32.299 §7.2
+A|3425|10415|Address|Must|May|Must|ePDG-Address|3GPP TS 32.299 §7.2
+A|3426|10415|UTF8String|Must|May|Must|Announcing-UE-HPLMN-Identifier|3GPP TS 32.299 §7.2
+A|3427|10415|UTF8String|Must|May|Must|Announcing-UE-VPLMN-Identifier|3GPP TS 32.299 §7.2
+A|3428|10415|Enumerated|Must|May|Must|Coverage-Status|3GPP TS 32.299 §7.2
+E|0|Out_of_coverage
+E|1|In_coverage
+A|3429|10415|OctetString|Must|May|Must|Layer-2-Group-ID|3GPP TS 32.299 §7.2
+A|3430|10415|UTF8String|Must|May|Must|Monitored-PLMN-Identifier|3GPP TS 32.299 §7.2
+A|3431|10415|UTF8String|Must|May|Must|Monitoring-UE-HPLMN-Identifier|3GPP TS 32.299 §7.2
+A|3432|10415|UTF8String|Must|May|Must|Monitoring-UE-Identifier|3GPP TS 32.299 §7.2
+A|3433|10415|UTF8String|Must|May|Must|Monitoring-UE-VPLMN-Identifier|3GPP TS 32.299 §7.2
+A|3434|10415|Integer32|Must|May|Must|PC3-Control-Protocol-Cause|3GPP TS 32.299 §7.2
+A|3435|10415|Integer32|Must|May|Must|PC3-EPC-Control-Protocol-Cause|3GPP TS 32.299 §7.2
+A|3436|10415|UTF8String|Must|May|Must|Requested-PLMN-Identifier|3GPP TS 32.299 §7.2
+A|3437|10415|UTF8String|Must|May|Must|Requestor-PLMN-Identifier|3GPP TS 32.299 §7.2
+A|3438|10415|Enumerated|Must|May|Must|Role-Of-ProSe-Function|3GPP TS 32.299 §7.2
+E|0|HPLMN
+E|1|VPLMN
+E|2|Local_PLMN
+A|3439|10415|Integer32|Must|May|Must|Usage-Information-Report-Sequence-Number|3GPP TS 32.299 §7.2
+A|3440|10415|UTF8String|Must|May|Must|ProSe-3rd-Party-Application-ID|3GPP TS 32.299 §7.2
+A|3441|10415|Grouped|Must|May|Must|ProSe-Direct-Communication-Transmission-Data-Container|3GPP TS 32.299 §7.2
+G|[,2063,10415,0,1 [,3428,10415,0,1 [,22,10415,0,1 [,364,0,0,1 [,2038,10415,0,1 [,2037,10415,0,1 [,1407,10415,0,1 [,3439,10415,0,1 [,3465,10415,0,1 [,3508,10415,0,1 [,*,0,0,*
+A|3442|10415|Enumerated|Must|May|Must|ProSe-Direct-Discovery-Model|3GPP TS 32.299 §7.2
+E|0|Model_A
+E|1|Model_B
+A|3443|10415|Enumerated|Must|May|Must|ProSe-Event-Type|3GPP TS 32.299 §7.2
+E|0|Annoucing
+E|1|Monitoring
+E|2|Match_Report
+A|3444|10415|Address|Must|May|Must|ProSe-Function-IP-Address|3GPP TS 32.299 §7.2
+A|3446|10415|Address|Must|May|Must|ProSe-Group-IP-Multicast-Address|3GPP TS 32.299 §7.2
+A|3447|10415|Grouped|Must|May|Must|ProSe-Information|3GPP TS 32.299 §7.2
+G|[,628,10415,0,1 [,3426,10415,0,1 [,3427,10415,0,1 [,3431,10415,0,1 [,3433,10415,0,1 [,4404,10415,0,1 [,4405,10415,0,1 [,4402,10415,0,1 [,4403,10415,0,1 [,3430,10415,0,1 [,3438,10415,0,1 [,3811,10415,0,1 [,3440,10415,0,1 [,3458,10415,0,1 [,3443,10415,0,1 [,3442,10415,0,1 [,3444,10415,0,1 [,3602,10415,0,1 [,3815,10415,0,1 [,3451,10415,0,1 [,3450,10415,0,1 [,3434,10415,0,1 [,3432,10415,0,1 [,3457,10415,0,1 [,3437,10415,0,1 [,3600,10415,0,1 [,3821,10415,0,1 [,3816,10415,0,1 [,3601,10415,0,1 [,3436,10415,0,1 [,3818,10415,0,1 [,3448,10415,0,1 [,3454,10415,0,1 [,3455,10415,0,1 [,3456,10415,0,1 [,3449,10415,0,1 [,3435,10415,0,1 [,3453,10415,0,1 [,3452,10415,0,1 [,3429,10415,0,1 [,3446,10415,0,1 [,3459,10415,0,* [,3463,10415,0,* [,3468,10415,0,* [,3467,10415,0,1 [,3466,10415,0,1 [,3441,10415,0,* [,3461,10415,0,* [,4408,10415,0,1 [,4410,10415,0,1 [,4411,10415,0,1 [,4409,10415,0,1 [,4412,10415,0,1 [,1300,10415,0,1 [,*,0,0,*
+A|3448|10415|Enumerated|Must|May|Must|ProSe-Range-Class|3GPP TS 32.299 §7.2
+E|0|Reserved
+E|1|50_m
+E|2|100_m
+E|3|200_m
+E|4|500_m
+E|5|1000_m
+A|3449|10415|Enumerated|Must|May|Must|ProSe-Reason-For-Cancellation|3GPP TS 32.299 §7.2
+E|0|Proximity_Alert_sent
+E|1|Time_expired_with_no_renewal
+E|2|Requestor_cancellation
+A|3450|10415|Time|Must|May|Must|ProSe-Requested-Timestamp|3GPP TS 32.299 §7.2
+A|3451|10415|Enumerated|Must|May|Must|ProSe-Role-Of-UE|3GPP TS 32.299 §7.2
+E|0|Announcing_UE
+E|1|Monitoring_UE
+E|2|Requestor_UE
+E|3|Requested_UE
+A|3452|10415|Address|Must|May|Must|ProSe-Source-IP-Address|3GPP TS 32.299 §7.2
+A|3453|10415|OctetString|Must|May|Must|ProSe-UE-ID|3GPP TS 32.299 §7.2
+A|3454|10415|Enumerated|Must|May|Must|Proximity-Alert-Indication|3GPP TS 32.299 §7.2
+E|0|Alert
+E|1|No_Alert
+A|3455|10415|Time|Must|May|Must|Proximity-Alert-Timestamp|3GPP TS 32.299 §7.2
+A|3456|10415|Time|Must|May|Must|Proximity-Cancellation-Timestamp|3GPP TS 32.299 §7.2
+A|3457|10415|UTF8String|Must|May|Must|ProSe-Function-PLMN-Identifier|3GPP TS 32.299 §7.2
+A|3458|10415|OctetString|Must|May|Must|Application-Specific-Data|3GPP TS 32.299 §7.2
+A|3459|10415|Grouped|Must|May|Must|Coverage-Info|3GPP TS 32.299 §7.2
+G|[,3428,10415,0,1 [,2038,10415,0,1 [,3460,10415,0,* [,*,0,0,*
+A|3460|10415|Grouped|Must|May|Must|Location-Info|3GPP TS 32.299 §7.2
+G|[,22,10415,0,1 [,2038,10415,0,1 [,*,0,0,*
+A|3461|10415|Grouped|Must|May|Must|ProSe-Direct-Communication-Reception-Data-Container|3GPP TS 32.299 §7.2
+G|[,2063,10415,0,1 [,3428,10415,0,1 [,22,10415,0,1 [,363,0,0,1 [,2038,10415,0,1 [,2037,10415,0,1 [,1407,10415,0,1 [,3439,10415,0,1 [,3465,10415,0,1 [,3508,10415,0,1 [,*,0,0,*
+A|3463|10415|Grouped|Must|May|Must|Radio-Parameter-Set-Info|3GPP TS 32.299 §7.2
+G|[,3464,10415,0,1 [,2038,10415,0,1 [,*,0,0,*
+A|3464|10415|OctetString|Must|May|Must|Radio-Parameter-Set-Values|3GPP TS 32.299 §7.2
+A|3465|10415|Integer32|Must|May|Must|Radio-Resources-Indicator|3GPP TS 32.299 §7.2
+A|3466|10415|Time|Must|May|Must|Time-First-Reception|3GPP TS 32.299 §7.2
+A|3467|10415|Time|Must|May|Must|Time-First-Transmission|3GPP TS 32.299 §7.2
+A|3468|10415|Grouped|Must|May|Must|Transmitter-Info|3GPP TS 32.299 §7.2
+G|[,3452,10415,0,1 [,3453,10415,0,1 [,*,0,0,*
+A|3901|10415|Grouped|Must|May|Must|Enhanced-Diagnostics|3GPP TS 32.299 §7.2
+G|[,2819,10415,0,* [,*,0,0,*
+A|3902|10415|Enumerated|Must|May|Must|Inter-UE-Transfer|3GPP TS 32.299 §7.2
+E|0|Intra-UE_transfer
+E|1|Inter-UE_transfer
+A|3903|10415|Address|Must|May|Must|TWAG-Address|3GPP TS 32.299 §7.2
+A|3904|10415|Grouped|Must|May|Must|Announcement-Information|3GPP TS 32.299 §7.2
+G|{,3905,10415,1,1 [,3907,10415,0,* [,3911,10415,0,1 [,3912,10415,0,1 [,3906,10415,0,1 [,3913,10415,0,1 [,3915,10415,0,1 [,3914,10415,0,1 [,*,0,0,*
+A|3905|10415|Unsigned32|Must|May|Must|Announcement-Identifier|3GPP TS 32.299 §7.2
+A|3906|10415|Unsigned32|Must|May|Must|Announcement-Order|3GPP TS 32.299 §7.2
+A|3907|10415|Grouped|Must|May|Must|Variable-Part|3GPP TS 32.299 §7.2
+G|[,3908,10415,0,1 {,3909,10415,1,1 {,3910,10415,1,1 [,*,0,0,*
+A|3908|10415|Unsigned32|Must|May|Must|Variable-Part-Order|3GPP TS 32.299 §7.2
+A|3909|10415|Unsigned32|Must|May|Must|Variable-Part-Type|3GPP TS 32.299 §7.2.242aC
+E|0|Integer
+E|1|Number
+E|2|Time
+E|3|Date
+E|4|Currency
+A|3910|10415|UTF8String|Must|May|Must|Variable-Part-Value|3GPP TS 32.299 §7.2
+A|3911|10415|Unsigned32|Must|May|Must|Time-Indicator|3GPP TS 32.299 §7.2
+A|3912|10415|Enumerated|Must|May|Must|Quota-Indicator|3GPP TS 32.299 §7.2
+E|0|QUOTA_IS_NOT_USED_DURING_PLAYBACK
+E|1|QUOTA_IS_USED_DURING_PLAYBACK
+A|3913|10415|Enumerated|Must|May|Must|Play-Alternative|3GPP TS 32.299 §7.2
+E|0|served_party
+E|1|remote_party
+A|3914|10415|UTF8String|Must|May|Must|Language|3GPP TS 32.299 §7.2
+A|3915|10415|Enumerated|Must|May|Must|Privacy-Indicator|3GPP TS 32.299 §7.2
+E|0|NOT_PRIVATE
+E|1|PRIVATE
+A|3916|10415|UTF8String|Must|May|Must|Called-Identity|3GPP TS 32.299 §7.2
+A|3917|10415|Grouped|Must|May|Must|Called-Identity-Change|3GPP TS 32.299 §7.2
+G|[,3916,10415,0,1 [,2038,10415,0,1 [,*,0,0,*
+A|3918|10415|Grouped|Must|May|Must|UWAN-User-Location-Info|3GPP TS 32.299 §7.2
+G|{,2805,10415,1,1 [,2806,10415,0,1 [,1524,10415,0,1 [,2716,10415,0,1 [,2843,10415,0,1 [,1305,10415,0,1 [,1306,10415,0,1 [,*,0,0,*
+A|3919|10415|Integer32|Must|May|Must|Monitoring-Event-Configuration-Activity|3GPP TS 32.299 §7.2
+A|3920|10415|Grouped|Must|May|Must|Monitoring-Event-Report-Data|3GPP TS 32.299 §7.2
+G|[,55,0,0,1 [,3124,10415,0,1 [,3125,10415,0,1 [,3923,10415,0,1 [,857,10415,0,1 [,443,0,0,1 [,3127,10415,0,1 [,3140,10415,0,1 [,1496,10415,0,1 [,4300,10415,0,1 [,4307,10415,0,* [,*,0,0,*
+A|3921|10415|Grouped|Must|May|Must|Monitoring-Event-Information|3GPP TS 32.299 §7.2
+G|[,3922,10415,0,1 [,55,0,0,1 [,3919,10415,0,1 [,3124,10415,0,1 [,3125,10415,0,1 [,3127,10415,0,1 [,3128,10415,0,1 [,3130,10415,0,1 [,857,10415,0,1 [,3131,10415,0,1 [,3129,10415,0,1 [,3136,10415,0,1 [,3137,10415,0,1 [,4306,10415,0,1 [,3920,10415,0,* [,*,0,0,*
+A|3922|10415|Integer32|Must|May|Must|Monitoring-Event-Functionality|3GPP TS 32.299 §7.2
+A|3923|10415|Unsigned32|Must|May|Must|Monitoring-Event-Report-Number|3GPP TS 32.299 §7.2
+A|3924|10415|OctetString|Must|May|Must|Cellular-Network-Information|3GPP TS 32.299 §7.2
+A|3925|10415|Grouped|Must|May|Must|Related-Change-Condition-Information|3GPP TS 32.299 §7.2
+G|[,1228,10415,0,1 [,2037,10415,0,* [,22,10415,0,1 [,9010,5535,0,1 [,3918,10415,0,1 [,2823,10415,0,1 [,2319,10415,0,1 [,21,10415,0,1 [,*,0,0,*
+A|3926|10415|Grouped|Must|May|Must|Related-Trigger|3GPP TS 32.299 §7.2
+G|[,870,10415,0,* [,*,0,0,*
+A|3927|10415|Grouped|Must|May|Must|CPDT-Information|3GPP TS 32.299 §7.2
+G|[,3111,10415,0,1 [,3125,10415,0,1 [,3929,10415,0,1 [,2065,10415,0,1 [,3928,10415,0,1 [,*,0,0,*
+A|3928|10415|Grouped|Must|May|Must|NIDD-Submission|3GPP TS 32.299 §7.2
+G|[,55,0,0,1 [,363,0,0,1 [,364,0,0,1 [,2037,10415,0,1 [,*,0,0,*
+A|3929|10415|DiameterIdentity|Must|May|Must|Serving-Node-Identity|3GPP TS 32.299 §7.2
+A|3930|10415|Enumerated|Must|May|Must|CP-CIoT-EPS-Optimisation-Indicator|3GPP TS 32.299 §7.2
+E|0|Not_Apply
+E|1|Apply
+A|3931|10415|Enumerated|Must|May|Must|SGi-PtP-Tunnelling-Method|3GPP TS 32.299 §7.2
+E|0|UDP_IP_based
+E|1|Others
+A|3932|10415|Enumerated|Must|May|Must|UNI-PDU-CP-Only-Flag|3GPP TS 32.299 §7.2
+E|0|UNI-PDU_both_via_NAS_and_S1-U
+E|1|UNI-PDU_via_NAS_only
+A|3933|10415|Grouped|Must|May|Must|APN-Rate-Control|3GPP TS 32.299 §7.2
+G|[,3935,10415,0,1 [,3934,10415,0,1 [,*,0,0,*
+A|3934|10415|Grouped|Must|May|Must|APN-Rate-Control-Downlink|3GPP TS 32.299 §7.2
+G|[,3936,10415,0,1 [,3939,10415,0,1 [,3938,10415,0,1 [,*,0,0,*
+A|3935|10415|Grouped|Must|May|Must|APN-Rate-Control-Uplink|3GPP TS 32.299 §7.2
+G|[,3939,10415,0,1 [,3938,10415,0,1 [,3937,10415,0,1 [,*,0,0,*
+A|3936|10415|Enumerated|Must|May|Must|Additional-Exception-Reports|3GPP TS 32.299 §7.2
+E|0|Not_allowed
+E|1|Allowed
+A|3937|10415|Unsigned32|Must|May|Must|Rate-Control-Max-Message-Size|3GPP TS 32.299 §7.2
+A|3938|10415|Unsigned32|Must|May|Must|Rate-Control-Max-Rate|3GPP TS 32.299 §7.2
+A|3939|10415|Unsigned32|Must|May|Must|Rate-Control-Time-Unit|3GPP TS 32.299 §7.2.160G
+E|0|Unrestricted
+E|1|Minute
+E|2|Hour
+E|3|Day
+E|4|Week
+A|3940|10415|Grouped|Must|May|Must|SCS-AS-Address|3GPP TS 32.299 §7.2
+G|[,3942,10415,0,1 [,3941,10415,0,1 [,*,0,0,*
+A|3941|10415|Address|Must|May|Must|SCS-Address|3GPP TS 32.299 §7.2
+A|3942|10415|DiameterIdentity|Must|May|Must|SCS-Realm|3GPP TS 32.299 §7.2
+A|4400|10415|Enumerated|Must|May|Must|Charging-Per-IP-CAN-Session-Indicator|3GPP TS 32.299 §7.2
+E|0|Inactive
+E|1|Active
+A|4401|10415|Grouped|Must|May|Must|Access-Network-Info-Change|3GPP TS 32.299 §7.2
+G|[,1263,10415,0,* [,3924,10415,0,1 [,2038,10415,0,1 [,*,0,0,*
+A|4402|10415|UTF8String|Must|May|Must|Discoveree-UE-HPLMN-Identifier|3GPP TS 32.299 §7.2
+A|4403|10415|UTF8String|Must|May|Must|Discoveree-UE-VPLMN-Identifier|3GPP TS 32.299 §7.2
+A|4404|10415|UTF8String|Must|May|Must|Discoverer-UE-HPLMN-Identifier|3GPP TS 32.299 §7.2
+A|4405|10415|UTF8String|Must|May|Must|Discoverer-UE-VPLMN-Identifier|3GPP TS 32.299 §7.2
+A|4406|10415|Enumerated|Must|May|Must|3GPP-PS-Data-Off-Status|3GPP TS 32.299 §7.2
+E|0|Active
+E|1|Inactive
+A|4407|10415|Unsigned32|Must|May|Must|Unused-Quota-Timer|3GPP TS 32.299 §7.2
+A|4408|10415|UTF8String|Must|May|Must|Announcing-PLMN-ID|3GPP TS 32.299 §7.2
+A|4409|10415|OctetString|Must|May|Must|ProSe-UE-to-Network-Relay-UE-ID|3GPP TS 32.299 §7.2
+A|4410|10415|OctetString|Must|May|Must|ProSe-Target-Layer-2-ID|3GPP TS 32.299 §7.2
+A|4411|10415|Address|Must|May|Must|Relay-IP-address|3GPP TS 32.299 §7.2
+A|4412|10415|Address|Must|May|Must|Target-IP-Address|3GPP TS 32.299 §7.2
+A|4413|10415|UTF8String|Must|May|Must|FE-Identifier-List|3GPP TS 32.299 §7.2
+C|272|4|1|Credit-Control|CC|3GPP TS 32.299 §6.4
+Q|<,263,0,1,1 [,301,0,0,1 {,264,0,1,1 {,296,0,1,1 {,283,0,1,1 {,258,0,1,1 {,461,0,1,1 {,416,0,1,1 {,415,0,1,1 [,293,0,0,1 [,1,0,0,1 [,419,0,0,1 [,50,0,0,1 [,278,0,0,1 [,55,0,0,1 [,443,0,0,* [,659,0,0,* [,439,0,0,1 [,295,0,0,1 [,437,0,0,1 [,436,0,0,1 [,446,0,0,* [,2055,10415,0,1 [,455,0,0,1 [,456,0,0,* [,440,0,0,* [,411,0,0,1 [,458,0,0,1 [,653,0,0,1 [,621,0,0,1 [,628,10415,0,* [,284,0,0,* [,282,0,0,* [,873,10415,0,1 [,*,0,0,*
+N|<,263,0,1,1 [,301,0,0,1 {,268,0,1,1 {,264,0,1,1 {,296,0,1,1 {,258,0,1,1 {,416,0,1,1 {,415,0,1,1 [,1,0,0,1 [,418,0,0,1 [,419,0,0,1 [,50,0,0,1 [,278,0,0,1 [,55,0,0,1 [,431,0,0,1 [,456,0,0,* [,423,0,0,1 [,430,0,0,1 [,669,0,0,1 [,422,0,0,1 [,2020,10415,0,1 [,2021,10415,0,1 [,621,0,0,1 [,623,0,0,1 [,628,10415,0,* [,427,0,0,1 [,428,0,0,1 [,448,0,0,1 [,292,0,0,* [,261,0,0,1 [,262,0,0,1 [,284,0,0,* [,282,0,0,* [,279,0,0,* [,873,10415,0,1 [,*,0,0,*
+"#;
+/// Tables of 3GPP TS 32.299 (V17.x (Release 17)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -730,142 +730,23 @@ impl PolicyCounterWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 9usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            15,
-            637,
-            "Detailed-Result",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            16,
-            637,
-            "Detailed-Result-Cause",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            17,
-            637,
-            "Detailed-Result-Code",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1016,
-            637,
-            "DPA-Instruction",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1134,
-            637,
-            "Charging-Policy-Report",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1135,
-            637,
-            "Policy-Counter",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1136,
-            637,
-            "Policy-Counter-Id",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1137,
-            637,
-            "Policy-Counter-Value",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1139,
-            637,
-            "Subscriber-User-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Alcatel-Lucent Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_alcatel",
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Alcatel-Lucent Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 637,
-                name: "Alcatel-Lucent",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_alcatel|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Alcatel-Lucent Diameter AVP reference
+V|637|Alcatel-Lucent
+A|15|637|Grouped|Must|May|Must|Detailed-Result|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|16|637|UTF8String|Must|May|Must|Detailed-Result-Cause|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|17|637|Unsigned32|Must|May|Must|Detailed-Result-Code|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1016|637|Integer32|Must|May|Must|DPA-Instruction|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1134|637|Grouped|Must|May|Must|Charging-Policy-Report|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|1135|637|Grouped|Must|May|Must|Policy-Counter|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|1136|637|OctetString|Must|May|Must|Policy-Counter-Id|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1137|637|Unsigned32|Must|May|Must|Policy-Counter-Value|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1139|637|UTF8String|Must|May|Must|Subscriber-User-Id|Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Alcatel-Lucent Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -487,106 +487,19 @@ impl MorePeersWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 6usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            200,
-            11,
-            "Peer-State",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            201,
-            11,
-            "Peer-Name",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            202,
-            11,
-            "Peer-Identity",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            203,
-            11,
-            "Peer-State-Change",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            204,
-            11,
-            "More-Peers",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            205,
-            11,
-            "Peer-Type",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (HP Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_hp",
-        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "HP Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 11,
-                name: "Hewlett-Packard",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_hp|Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv)|HP Diameter AVP reference
+V|11|Hewlett-Packard
+A|200|11|Integer32|Must|May|Must|Peer-State|Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|201|11|OctetString|Must|May|Must|Peer-Name|Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|202|11|OctetString|Must|May|Must|Peer-Identity|Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|203|11|Grouped|Must|May|Must|Peer-State-Change|Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|204|11|Grouped|Must|May|Must|More-Peers|Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|205|11|Integer32|Must|May|Must|Peer-Type|Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (HP Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -272,202 +272,26 @@ impl P2psmsInformationWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 14usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            20400,
-            2011,
-            "P2PSMS-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20401,
-            2011,
-            "SMSC-Address-Huawei",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20402,
-            2011,
-            "SM-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20403,
-            2011,
-            "SM-Length",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20404,
-            2011,
-            "MO-MSC-Address",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20405,
-            2011,
-            "MT-MSC-Address",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20406,
-            2011,
-            "Source-Addr",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20407,
-            2011,
-            "Dest-Addr",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20409,
-            2011,
-            "Fee-Flag",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20410,
-            2011,
-            "Fee-Type",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20415,
-            2011,
-            "Status-Report-Requested",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20418,
-            2011,
-            "Send-Result",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20430,
-            2011,
-            "Operation-Result",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            20431,
-            2011,
-            "Notify-Mode",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Huawei Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_huawei",
-        spec: "Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Huawei Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 2011,
-                name: "Huawei",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_huawei|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Huawei Diameter AVP reference
+V|2011|Huawei
+A|20400|2011|Grouped|Must|May|Must|P2PSMS-Information|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|20401|2011|UTF8String|Must|May|Must|SMSC-Address-Huawei|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20402|2011|UTF8String|Must|May|Must|SM-Id|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20403|2011|Unsigned32|Must|May|Must|SM-Length|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20404|2011|UTF8String|Must|May|Must|MO-MSC-Address|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20405|2011|UTF8String|Must|May|Must|MT-MSC-Address|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20406|2011|UTF8String|Must|May|Must|Source-Addr|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20407|2011|UTF8String|Must|May|Must|Dest-Addr|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20409|2011|Integer32|Must|May|Must|Fee-Flag|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20410|2011|Integer32|Must|May|Must|Fee-Type|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20415|2011|Integer32|Must|May|Must|Status-Report-Requested|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20418|2011|Integer32|Must|May|Must|Send-Result|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20430|2011|Integer32|Must|May|Must|Operation-Result|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|20431|2011|Integer32|Must|May|Must|Notify-Mode|Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Huawei (P2P SMS charging) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Huawei Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

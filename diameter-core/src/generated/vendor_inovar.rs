@@ -734,166 +734,25 @@ impl InovarCallingPartyInfoWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 11usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            4001,
-            41897,
-            "Inovar-Forward-To-Party",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4002,
-            41897,
-            "Inovar-App-Code",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4003,
-            41897,
-            "Inovar-Service-Code",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4004,
-            41897,
-            "Inovar-Service-ID",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4005,
-            41897,
-            "Inovar-Unsuccessful-Call-Reason",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4006,
-            41897,
-            "Inovar-SIP-Response-Code",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4007,
-            41897,
-            "Inovar-ISUP-Cause",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4008,
-            41897,
-            "Inovar-Supplementary-Service-Id",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4009,
-            41897,
-            "Inovar-PS-Registration-Status",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4010,
-            41897,
-            "Inovar-Service-Result",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            4011,
-            41897,
-            "Inovar-Calling-Party-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Inovar Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_inovar",
-        spec: "Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Inovar Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 41897,
-                name: "Inovar",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_inovar|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Inovar Diameter AVP reference
+V|41897|Inovar
+A|4001|41897|UTF8String|Must|May|Must|Inovar-Forward-To-Party|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4002|41897|Integer32|Must|May|Must|Inovar-App-Code|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4003|41897|Integer32|Must|May|Must|Inovar-Service-Code|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4004|41897|Grouped|Must|May|Must|Inovar-Service-ID|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|4005|41897|Grouped|Must|May|Must|Inovar-Unsuccessful-Call-Reason|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|4006|41897|Integer32|Must|May|Must|Inovar-SIP-Response-Code|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4007|41897|Integer32|Must|May|Must|Inovar-ISUP-Cause|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4008|41897|Integer32|Must|May|Must|Inovar-Supplementary-Service-Id|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4009|41897|Integer32|Must|May|Must|Inovar-PS-Registration-Status|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4010|41897|Integer32|Must|May|Must|Inovar-Service-Result|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|4011|41897|Grouped|Must|May|Must|Inovar-Calling-Party-Info|Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+"#;
+/// Tables of Inovar Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Inovar Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -271,178 +271,24 @@ impl SteeringInformationWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 12usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1100,
-            2636,
-            "TDF-Application-Instance-Identifier-Base",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1101,
-            2636,
-            "Service-Chaining-Information",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1102,
-            2636,
-            "LRF-Profile-Name",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1103,
-            2636,
-            "HCM-Profile-Name",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1104,
-            2636,
-            "Forwarding-Class-Name",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1105,
-            2636,
-            "Redirect-VRF",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1106,
-            2636,
-            "Requested-Burstsize-UL",
-            Integer32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1107,
-            2636,
-            "Requested-Burstsize-DL",
-            Integer32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1108,
-            2636,
-            "Steering-Information",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1109,
-            2636,
-            "Steering-Uplink-VRF",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1110,
-            2636,
-            "Steering-Downlink-VRF",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1111,
-            2636,
-            "Steering-IP-Address",
-            Address,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Juniper Diameter AVP reference (Gx/Sd extensions)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_juniper",
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Juniper Diameter AVP reference (Gx/Sd extensions)",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 2636,
-                name: "Juniper Networks",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_juniper|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Juniper Diameter AVP reference (Gx/Sd extensions)
+V|2636|Juniper Networks
+A|1100|2636|UTF8String|May|May|Must|TDF-Application-Instance-Identifier-Base|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1101|2636|UTF8String|May|May|Must|Service-Chaining-Information|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1102|2636|UTF8String|May|May|Must|LRF-Profile-Name|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1103|2636|UTF8String|May|May|Must|HCM-Profile-Name|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1104|2636|UTF8String|May|May|Must|Forwarding-Class-Name|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1105|2636|UTF8String|May|May|Must|Redirect-VRF|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1106|2636|Integer32|May|May|Must|Requested-Burstsize-UL|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1107|2636|Integer32|May|May|Must|Requested-Burstsize-DL|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1108|2636|Grouped|May|May|Must|Steering-Information|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|1109|2636|UTF8String|May|May|Must|Steering-Uplink-VRF|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1110|2636|UTF8String|May|May|Must|Steering-Downlink-VRF|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1111|2636|Address|May|May|Must|Steering-IP-Address|Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Juniper Diameter AVP reference (Gx/Sd extensions)) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

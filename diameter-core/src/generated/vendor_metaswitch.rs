@@ -973,214 +973,30 @@ impl InputOutputOctetsWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 15usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            10000,
-            19444,
-            "Metaswitch-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10001,
-            19444,
-            "Adjacency-Name",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10002,
-            19444,
-            "Incoming-Adjacency-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10003,
-            19444,
-            "Outgoing-Adjacency-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10004,
-            19444,
-            "Account-Name",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10005,
-            19444,
-            "Incoming-Account-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10006,
-            19444,
-            "Outgoing-Account-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10007,
-            19444,
-            "SIP-Diversion",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10008,
-            19444,
-            "Input-Output-Octets",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10009,
-            19444,
-            "Ingress-Input-Octets",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10010,
-            19444,
-            "Ingress-Output-Octets",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10011,
-            19444,
-            "Egress-Input-Octets",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10012,
-            19444,
-            "Egress-Output-Octets",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10013,
-            19444,
-            "Disconnect-Direction",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            10014,
-            19444,
-            "Media-Description",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Metaswitch Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_metaswitch",
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Metaswitch Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 19444,
-                name: "Metaswitch Networks",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_metaswitch|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Metaswitch Diameter AVP reference
+V|19444|Metaswitch Networks
+A|10000|19444|Grouped|Must|May|Must|Metaswitch-Information|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|10001|19444|Grouped|Must|May|Must|Adjacency-Name|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|10002|19444|UTF8String|Must|May|Must|Incoming-Adjacency-Name|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10003|19444|UTF8String|Must|May|Must|Outgoing-Adjacency-Name|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10004|19444|Grouped|Must|May|Must|Account-Name|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|10005|19444|UTF8String|Must|May|Must|Incoming-Account-Name|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10006|19444|UTF8String|Must|May|Must|Outgoing-Account-Name|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10007|19444|UTF8String|Must|May|Must|SIP-Diversion|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10008|19444|Grouped|Must|May|Must|Input-Output-Octets|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|10009|19444|Unsigned32|Must|May|Must|Ingress-Input-Octets|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10010|19444|Unsigned32|Must|May|Must|Ingress-Output-Octets|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10011|19444|Unsigned32|Must|May|Must|Egress-Input-Octets|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10012|19444|Unsigned32|Must|May|Must|Egress-Output-Octets|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10013|19444|Integer32|Must|May|Must|Disconnect-Direction|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|10014|19444|UTF8String|Must|May|Must|Media-Description|Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Metaswitch Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -26,130 +26,19 @@ pub mod avp {
 }
 /// Application ids of IETF RFC 2548.
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 8usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1,
-            311,
-            "MS-CHAP-Response",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)",
-        ),
-        avp(
-            2,
-            311,
-            "MS-CHAP-Error",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)",
-        ),
-        avp(
-            6,
-            311,
-            "MS-CHAP-NT-Enc-PW",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)",
-        ),
-        avp(
-            10,
-            311,
-            "MS-CHAP-Domain",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)",
-        ),
-        avp(
-            11,
-            311,
-            "MS-CHAP-Challenge",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)",
-        ),
-        avp(
-            25,
-            311,
-            "MS-CHAP2-Response",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2)",
-        ),
-        avp(
-            26,
-            311,
-            "MS-CHAP2-Success",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2)",
-        ),
-        avp(
-            27,
-            311,
-            "MS-CHAP2-CPW",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2)",
-        ),
-    ]
-};
-/// Tables of IETF RFC 2548 (March 1999) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_microsoft",
-        spec: "IETF RFC 2548",
-        version: "March 1999",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 311,
-                name: "Microsoft",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_microsoft|IETF RFC 2548|March 1999
+V|311|Microsoft
+A|1|311|OctetString|May|May|Must|MS-CHAP-Response|IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)
+A|2|311|UTF8String|May|May|Must|MS-CHAP-Error|IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)
+A|6|311|OctetString|May|May|Must|MS-CHAP-NT-Enc-PW|IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)
+A|10|311|UTF8String|May|May|Must|MS-CHAP-Domain|IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)
+A|11|311|OctetString|May|May|Must|MS-CHAP-Challenge|IETF RFC 2548 RFC 2548 §2.1 (MS-CHAP version 1)
+A|25|311|OctetString|May|May|Must|MS-CHAP2-Response|IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2)
+A|26|311|OctetString|May|May|Must|MS-CHAP2-Success|IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2)
+A|27|311|OctetString|May|May|Must|MS-CHAP2-CPW|IETF RFC 2548 RFC 2548 §2 (MS-CHAP version 2)
+"#;
+/// Tables of IETF RFC 2548 (March 1999) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

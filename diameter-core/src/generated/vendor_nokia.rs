@@ -1223,314 +1223,40 @@ impl BillingAccountWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 23usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            5101,
-            94,
-            "Nokia-IMS-Media-Component-Id",
-            Unsigned32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5103,
-            94,
-            "Nokia-Time-Of-First-Usage",
-            Time,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5104,
-            94,
-            "Nokia-Time-Of-Last-Usage",
-            Time,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5105,
-            94,
-            "Nokia-Session-Start-Indicator",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5106,
-            94,
-            "Nokia-Rulebase-Id",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5109,
-            94,
-            "Nokia-Quota-Consumption-Time",
-            Unsigned32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5110,
-            94,
-            "Nokia-Quota-Holding-Time",
-            Unsigned32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5111,
-            94,
-            "Default-Quota",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5112,
-            94,
-            "Nokia-URI",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5113,
-            94,
-            "NSN-Token-Value",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            100,
-            28458,
-            "NSN-IN-Information",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            223,
-            28458,
-            "NSN-Account-Location-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            2016,
-            28458,
-            "User-Agent-Type",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60528,
-            28458,
-            "Account-State",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60530,
-            28458,
-            "Subscriber-Specific-Info",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60551,
-            28458,
-            "Offer-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60552,
-            28458,
-            "Version",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60553,
-            28458,
-            "Active-Product-Offer",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60554,
-            28458,
-            "Expiry-Date",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60557,
-            28458,
-            "Billing-Account",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60558,
-            28458,
-            "Billing-Account-Number",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60559,
-            28458,
-            "Account-Type",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            60560,
-            28458,
-            "Account-Subtype",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Nokia and NSN Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_nokia",
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Nokia and NSN Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 94,
-                name: "Nokia",
-            },
-            rt::dictionary::VendorDef {
-                id: 28458,
-                name: "Nokia Solutions and Networks",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_nokia|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Nokia and NSN Diameter AVP reference
+V|94|Nokia
+V|28458|Nokia Solutions and Networks
+A|5101|94|Unsigned32|May|May|Must|Nokia-IMS-Media-Component-Id|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5103|94|Time|May|May|Must|Nokia-Time-Of-First-Usage|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5104|94|Time|May|May|Must|Nokia-Time-Of-Last-Usage|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5105|94|OctetString|May|May|Must|Nokia-Session-Start-Indicator|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5106|94|UTF8String|May|May|Must|Nokia-Rulebase-Id|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5109|94|Unsigned32|May|May|Must|Nokia-Quota-Consumption-Time|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5110|94|Unsigned32|May|May|Must|Nokia-Quota-Holding-Time|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5111|94|Grouped|May|May|Must|Default-Quota|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|5112|94|UTF8String|May|May|Must|Nokia-URI|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5113|94|OctetString|May|May|Must|NSN-Token-Value|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|100|28458|Grouped|Must|May|Must|NSN-IN-Information|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|223|28458|UTF8String|Must|May|Must|NSN-Account-Location-Id|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|2016|28458|Integer32|Must|May|Must|User-Agent-Type|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|60528|28458|UTF8String|Must|May|Must|Account-State|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|60530|28458|Grouped|Must|May|Must|Subscriber-Specific-Info|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|60551|28458|UTF8String|Must|May|Must|Offer-Name|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|60552|28458|UTF8String|Must|May|Must|Version|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|60553|28458|Grouped|Must|May|Must|Active-Product-Offer|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|60554|28458|Time|Must|May|Must|Expiry-Date|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|60557|28458|Grouped|Must|May|Must|Billing-Account|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|60558|28458|Integer32|Must|May|Must|Billing-Account-Number|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|60559|28458|UTF8String|Must|May|Must|Account-Type|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|60560|28458|UTF8String|Must|May|Must|Account-Subtype|Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Nokia and NSN Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

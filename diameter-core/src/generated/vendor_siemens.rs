@@ -16,70 +16,14 @@ pub mod avp {
 }
 /// Application ids of Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1106,
-            4329,
-            "Siemens-IMSI",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1107,
-            4329,
-            "Siemens-MSIDN",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            1110,
-            4329,
-            "Siemens-Server-Name",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Siemens Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_siemens",
-        spec: "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Siemens Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 4329,
-                name: "Siemens AG",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_siemens|Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Siemens Diameter AVP reference
+V|4329|Siemens AG
+A|1106|4329|UTF8String|Must|May|Must|Siemens-IMSI|Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1107|4329|UTF8String|Must|May|Must|Siemens-MSIDN|Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|1110|4329|UTF8String|Must|May|Must|Siemens-Server-Name|Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Siemens Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -298,74 +298,15 @@ impl PingTimestampWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            1,
-            42,
-            "Ping-Timestamp-Secs",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            2,
-            42,
-            "Ping-Timestamp-Usecs",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            3,
-            42,
-            "Ping-Timestamp",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[
-                optional(1, 42, 0, 1),
-                optional(2, 42, 0, 1),
-                any_avp(RuleKind::Optional, 0, UNBOUNDED),
-            ],
-            "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Sun Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_sun",
-        spec: "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Sun Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 42,
-                name: "Sun Microsystems",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_sun|Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Sun Diameter AVP reference
+V|42|Sun Microsystems
+A|1|42|Unsigned32|Must|May|Must|Ping-Timestamp-Secs|Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|2|42|Unsigned32|Must|May|Must|Ping-Timestamp-Usecs|Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|3|42|Grouped|Must|May|Must|Ping-Timestamp|Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,1,42,0,1 [,2,42,0,1 [,*,0,0,*
+"#;
+/// Tables of Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Sun Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -252,82 +252,16 @@ impl MsgcopyanswerWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            2468,
-            323,
-            "DSR-ApplicationInvoked",
-            Integer32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            2500,
-            323,
-            "PDRA-Early-Binding",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            2501,
-            323,
-            "Session-Release-Reason",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            2516,
-            323,
-            "MsgCopyAnswer",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Oracle Communications DSR Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_tekelec",
-        spec: "Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Oracle Communications DSR Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 323,
-                name: "Tekelec",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_tekelec|Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Oracle Communications DSR Diameter AVP reference
+V|323|Tekelec
+A|2468|323|Integer32|May|May|Must|DSR-ApplicationInvoked|Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|2500|323|OctetString|May|May|Must|PDRA-Early-Binding|Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|2501|323|OctetString|May|May|Must|Session-Release-Reason|Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|2516|323|Grouped|May|May|Must|MsgCopyAnswer|Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+"#;
+/// Tables of Tekelec / Oracle (DSR, PDRA) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Oracle Communications DSR Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -515,238 +515,30 @@ impl LiTargetmfaddressWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 17usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            5001,
-            12951,
-            "Idle-To-Connected-Transition-Count",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            5002,
-            12951,
-            "Connected-Duration",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6068,
-            12951,
-            "Charging-Gateway-Function-Host",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6069,
-            12951,
-            "Charging-Group-ID",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6092,
-            12951,
-            "LI-Indicator-Gx",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6093,
-            12951,
-            "Random-Vector",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6094,
-            12951,
-            "Interception-Action",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6095,
-            12951,
-            "LI-Correlation-ID",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6096,
-            12951,
-            "LI-TargetMFAddress",
-            Grouped,
-            May,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6097,
-            12951,
-            "LI-TargetID",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6098,
-            12951,
-            "MF-Address",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6099,
-            12951,
-            "MF-Port",
-            OctetString,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6115,
-            12951,
-            "Self-Activation-Status",
-            Integer32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            6116,
-            12951,
-            "Virtual-APN-Name",
-            UTF8String,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            7102,
-            12951,
-            "Origination-Timestamp",
-            Unsigned64,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            7103,
-            12951,
-            "Max-Wait-Time",
-            Unsigned32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            8105,
-            12951,
-            "Online-Response-Required",
-            Integer32,
-            May,
-            May,
-            Must,
-            &[],
-            &[],
-            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Verizon Wireless Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_verizon",
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Verizon Wireless Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 12951,
-                name: "Verizon Wireless",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_verizon|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Verizon Wireless Diameter AVP reference
+V|12951|Verizon Wireless
+A|5001|12951|Integer32|Must|May|Must|Idle-To-Connected-Transition-Count|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|5002|12951|Unsigned32|Must|May|Must|Connected-Duration|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6068|12951|OctetString|May|May|Must|Charging-Gateway-Function-Host|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6069|12951|OctetString|May|May|Must|Charging-Group-ID|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6092|12951|Grouped|May|May|Must|LI-Indicator-Gx|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|6093|12951|OctetString|May|May|Must|Random-Vector|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6094|12951|OctetString|May|May|Must|Interception-Action|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6095|12951|OctetString|May|May|Must|LI-Correlation-ID|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6096|12951|Grouped|May|May|Must|LI-TargetMFAddress|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|6097|12951|OctetString|May|May|Must|LI-TargetID|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6098|12951|OctetString|May|May|Must|MF-Address|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6099|12951|OctetString|May|May|Must|MF-Port|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6115|12951|Integer32|May|May|Must|Self-Activation-Status|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|6116|12951|UTF8String|May|May|Must|Virtual-APN-Name|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|7102|12951|Unsigned64|May|May|Must|Origination-Timestamp|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|7103|12951|Unsigned32|May|May|Must|Max-Wait-Time|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|8105|12951|Integer32|May|May|Must|Online-Response-Required|Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Verizon Wireless Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);

@@ -270,190 +270,25 @@ impl VodafoneTriggerWriter<'_> {
         self
     }
 }
-/// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 13usize] = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    [
-        avp(
-            256,
-            12645,
-            "Context-Type",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            257,
-            12645,
-            "Vodafone-Quota-Consumption-Time",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            258,
-            12645,
-            "Vodafone-Quota-Holding-Time",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            259,
-            12645,
-            "Vodafone-Time-Quota-Threshold",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            260,
-            12645,
-            "Radio-Access-Technology",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            261,
-            12645,
-            "Vodafone-Reporting-Reason",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            262,
-            12645,
-            "Vodafone-Rulebase-Id",
-            UTF8String,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            263,
-            12645,
-            "Vodafone-Time-Of-First-Usage",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            264,
-            12645,
-            "Vodafone-Time-Of-Last-Usage",
-            Time,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            265,
-            12645,
-            "Vodafone-Trigger",
-            Grouped,
-            Must,
-            May,
-            Must,
-            &[],
-            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            266,
-            12645,
-            "Vodafone-Trigger-Type",
-            Integer32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            267,
-            12645,
-            "User-Location-Information",
-            OctetString,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-        avp(
-            268,
-            12645,
-            "Vodafone-Volume-Quota-Threshold",
-            Unsigned32,
-            Must,
-            May,
-            Must,
-            &[],
-            &[],
-            "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-        ),
-    ]
-};
-/// Tables of Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Vodafone Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = {
-    #[allow(unused_imports)]
-    use rt::dictionary::make::*;
-    #[allow(unused_imports)]
-    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
-    rt::dictionary::Module {
-        name: "vendor_vodafone",
-        spec: "Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-        version: "Vodafone Diameter AVP reference",
-        vendors: &[
-            rt::dictionary::VendorDef {
-                id: 12645,
-                name: "Vodafone",
-            },
-        ],
-        applications: &[],
-        avps: &AVPS,
-        commands: &[],
-        result_codes: &[],
-    }
-};
+/// The tables' text (`dictionary::compact`'s records).
+const TABLES: &str = r#"M|vendor_vodafone|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)|Vodafone Diameter AVP reference
+V|12645|Vodafone
+A|256|12645|Integer32|Must|May|Must|Context-Type|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|257|12645|Unsigned32|Must|May|Must|Vodafone-Quota-Consumption-Time|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|258|12645|Unsigned32|Must|May|Must|Vodafone-Quota-Holding-Time|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|259|12645|Unsigned32|Must|May|Must|Vodafone-Time-Quota-Threshold|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|260|12645|Integer32|Must|May|Must|Radio-Access-Technology|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|261|12645|Integer32|Must|May|Must|Vodafone-Reporting-Reason|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|262|12645|UTF8String|Must|May|Must|Vodafone-Rulebase-Id|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|263|12645|Time|Must|May|Must|Vodafone-Time-Of-First-Usage|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|264|12645|Time|Must|May|Must|Vodafone-Time-Of-Last-Usage|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|265|12645|Grouped|Must|May|Must|Vodafone-Trigger|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+G|[,*,0,0,*
+A|266|12645|Integer32|Must|May|Must|Vodafone-Trigger-Type|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|267|12645|OctetString|Must|May|Must|User-Location-Information|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+A|268|12645|Unsigned32|Must|May|Must|Vodafone-Volume-Quota-Threshold|Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference
+"#;
+/// Tables of Vodafone (Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Vodafone Diameter AVP reference) for generic decoding, validation and printing, parsed on first use.
+pub static MODULE: rt::dictionary::ModuleTables = rt::dictionary::ModuleTables::new(
+    TABLES,
+);
