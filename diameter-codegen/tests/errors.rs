@@ -226,5 +226,9 @@ fn duplicate_result_codes_and_undeclared_vendor() {
 /// The tables' text separates fields with `|` (diameter-core's `dictionary::compact`).
 #[test]
 fn bar_in_a_name() {
-    expect("bar_in_name", 4, "value name \"X|Y\" contains `|` or a line break");
+    expect(
+        "bar_in_name",
+        4,
+        "value name \"X|Y\" contains `|` or a line break",
+    );
 }

@@ -10,7 +10,9 @@
 //!
 //! Operations: `write` (the typed writer into a reused buffer, as the codec bench's
 //! "writer, reused buffer" row), `typed` (owned struct decode), `view` (typed view decode) of
-//! a CCR; `cca-typed` and `cca-view` the same for a CCA (give `cca.hex`).
+//! a CCR; `cca-typed` and `cca-view` the same for a CCA (give `cca.hex`); `validate` the
+//! generic ABNF check a node runs on every request it receives (`Message::decode`, then
+//! `validate_counting`: a dictionary lookup per AVP).
 
 use std::hint::black_box;
 
@@ -87,10 +89,17 @@ fn cca_view(b: &Bytes) -> usize {
     m.cc_request_number() as usize
 }
 
+#[inline(never)]
+fn validate(b: &Bytes) -> usize {
+    let m = diameter_core::Message::decode(b.clone()).unwrap();
+    let d = diameter_core::validate::validate_counting(&m, Default::default()).unwrap();
+    usize::from(d.is_empty())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, n, path] = &args[..] else {
-        eprintln!("usage: codec_calls write|typed|view|cca-typed|cca-view COUNT HEX-FILE");
+        eprintln!("usage: codec_calls write|typed|view|cca-typed|cca-view|validate COUNT HEX-FILE");
         std::process::exit(2);
     };
     let n: usize = n.parse().expect("COUNT is a number");
@@ -108,6 +117,7 @@ fn main() {
             "view" => view(black_box(&msg)),
             "cca-typed" => cca_typed(black_box(&msg)),
             "cca-view" => cca_view(black_box(&msg)),
+            "validate" => validate(black_box(&msg)),
             other => panic!("unknown operation {other}"),
         };
     }

@@ -257,6 +257,13 @@ impl<const W: usize, const R: usize> Seen<W, R> {
     }
 }
 
+impl<const W: usize, const R: usize> From<DecodeCx> for Seen<W, R> {
+    #[inline(always)]
+    fn from(cx: DecodeCx) -> Self {
+        Self::new(cx)
+    }
+}
+
 impl<'a, const W: usize, const R: usize> Tracker<'a> for Seen<W, R> {
     #[inline(always)]
     fn one(
@@ -357,6 +364,79 @@ pub fn checked<'a, S: Step<'a>, T: Tracker<'a>>(
 ) -> Result<(), DecodeError> {
     walk::<S, T>(avps, tracker)?;
     tracker.missing(required, missing_at)
+}
+
+/// What a generated view of a Grouped AVP tells the runtime about itself, so that its
+/// walks ([`scan_group`], [`check_group`], [`read_group`]) are written once here rather than
+/// once per view: the owned type's key and required members, the check-only tracker sized
+/// for it, and its index arrays.
+pub trait GroupView<'a>: Step<'a> + Sized {
+    /// The AVP's code and vendor (errors inside it are reported within it).
+    const KEY: crate::avp::AvpKey;
+    /// The members the ABNF requires (the owned type's table).
+    const REQUIRED: &'static [Required];
+    /// The tracker of a check that keeps no view: a [`Seen`] with a bit per single member
+    /// and a count per bounded or required repeated one.
+    type Seen: Tracker<'a> + From<DecodeCx>;
+    /// The view of `avp` with nothing indexed yet.
+    fn empty(avp: &AvpRef<'a>) -> Self;
+    /// Its index arrays for the [`Index`] tracker: each member's first offset, each repeated
+    /// member's count, the count of AVPs outside the ABNF.
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32);
+}
+
+/// Indexes the members of `avp` into a view `V`; with `deep`, checks them too (a view's
+/// `decode`).
+#[inline(always)]
+pub fn scan_group<'a, V: GroupView<'a>>(
+    avp: &AvpRef<'a>,
+    cx: DecodeCx,
+    deep: bool,
+) -> Result<V, DecodeError> {
+    let cx = cx.enter(avp)?;
+    let mut v = V::empty(avp);
+    let (first, count, extra) = v.slots();
+    let mut t = Index {
+        first,
+        count,
+        extra,
+        cx,
+        deep,
+    };
+    match index::<V>(avp.children(), &mut t, V::REQUIRED, avp.offset) {
+        Ok(()) => Ok(v),
+        Err(e) => Err(e.within(V::KEY)),
+    }
+}
+
+/// Checks a received AVP as decoding view `V` does, without keeping the view (a view's
+/// `check`: how views check their Grouped members, and owned structs their `Lazy` ones).
+#[inline(always)]
+pub fn check_group<'a, V: GroupView<'a>>(
+    avp: &AvpRef<'a>,
+    cx: DecodeCx,
+) -> Result<(), DecodeError> {
+    let cx = cx.enter(avp)?;
+    match checked::<V, V::Seen>(
+        avp.children(),
+        &mut V::Seen::from(cx),
+        V::REQUIRED,
+        avp.offset,
+    ) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.within(V::KEY)),
+    }
+}
+
+/// The view of a member its parent's decoding already checked: indexed, not checked again
+/// (the reader a parent view's accessor is given).
+#[inline]
+pub fn read_group<'a, V: GroupView<'a>>(avp: AvpRef<'a>) -> V {
+    // A `match` rather than `unwrap_or_else` and a closure: the same code once inlined.
+    match scan_group::<V>(&avp, CHECKED, false) {
+        Ok(v) => v,
+        Err(_) => V::empty(&avp),
+    }
 }
 
 /// The tracker that only tells whether the ABNF names an AVP (how [`Extra`] skips members):

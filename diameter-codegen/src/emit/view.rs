@@ -98,17 +98,17 @@ impl Ctx<'_> {
                 let t = self.view_type(a);
                 Access {
                     ty: quote!(#t<'a>),
-                    read: quote!(#t::read),
+                    read: quote!(#rt::view::read_group::<#t<'a>>),
                     check: quote!(#t::check),
                 }
             }
         }
     }
 
-    /// The parts shared by Grouped and command views of the owned type `owned`: index
+    /// The parts shared by Grouped and command views: index
     /// fields, the walk's `step` (a `view::Step` impl's body), the trackers' set-up,
     /// accessors and `extra`. The required members are the owned type's `REQUIRED` table.
-    fn view_parts(&self, owned: &Ident, fields: &[Field<'_>]) -> ViewParts {
+    fn view_parts(&self, fields: &[Field<'_>]) -> ViewParts {
         let rt = &self.rt;
         let k = fields.len();
         let mut repeated = 0usize;
@@ -191,12 +191,19 @@ impl Ctx<'_> {
         };
         let words = Literal::usize_unsuffixed(k.div_ceil(64));
         let reps = Literal::usize_unsuffixed(repeated);
-        // The check of a view that is not kept ([`Self::check`], how the owned struct checks
-        // its `Lazy` members): the same walk with the same errors in the same order, which
-        // fills no offset arrays (a bit per single member instead).
-        let check_fn = quote! {
-            #rt::view::checked::<Self, _>(avp.children(), &mut #rt::view::Seen::<#words, #reps>::new(cx), #owned::REQUIRED, avp.offset)
+        // The tracker of a check whose view is not kept (a Grouped view's `check`, how the
+        // owned struct checks its `Lazy` members): the same walk with the same errors in the
+        // same order, which fills no offset arrays (a bit per single member instead).
+        let seen = quote!(#rt::view::Seen<#words, #reps>);
+        let slot = |present: bool, field: TokenStream| {
+            if present {
+                quote!(&mut self.#field)
+            } else {
+                quote!(&mut [])
+            }
         };
+        let first_slot = slot(k > 0, quote!(first));
+        let count_slot = slot(repeated > 0, quote!(count));
         // The tracker indexing into `v`, the view being built.
         let index = quote! {
             #rt::view::Index {
@@ -233,7 +240,9 @@ impl Ctx<'_> {
             fields: quote!(#first_field #count_field),
             init: quote!(#first_init #count_init),
             methods: fill,
-            check: check_fn,
+            seen,
+            first_slot,
+            count_slot,
             index,
         }
     }
@@ -245,7 +254,7 @@ impl Ctx<'_> {
         let name_str = super::lit_str(&name.to_string());
         let rules: &[Rule] = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
-        let parts = self.view_parts(&owned, &fields);
+        let parts = self.view_parts(&fields);
         // A doc comment inside `quote!` is not interpolated: the owned type's name goes in
         // through `doc_attr`.
         let doc_decode = doc_attr(&format!(
@@ -253,7 +262,8 @@ impl Ctx<'_> {
              contents) and indexes its members."
         ));
         let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
-        let (check_members, tracker, step) = (&parts.check, &parts.index, &parts.step);
+        let (seen, step) = (&parts.seen, &parts.step);
+        let (first_slot, count_slot) = (&parts.first_slot, &parts.count_slot);
         // Small groups (Subscription-Id, Requested-Service-Unit, ...) are checked inline in
         // their parent's walk.
         let inline_check = (fields.len() <= 8).then(|| quote!(#[inline]));
@@ -282,53 +292,16 @@ impl Ctx<'_> {
             impl<'a> #name<'a> {
                 #doc_decode
                 pub fn decode(avp: &#rt::AvpRef<'a>) -> Result<Self, #rt::DecodeError> {
-                    Self::scan(avp, #rt::data::DecodeCx::default(), true)
+                    #rt::view::scan_group(avp, #rt::data::DecodeCx::default(), true)
                 }
 
-                /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+                /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+                /// keeping the view.
                 #inline_check
                 pub fn check(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
-                    // Not through `scan` and `fill_members`: no view is built (BENCHMARKS.md,
-                    // "Typed decoding: the Lazy check").
-                    let cx = cx.enter(avp)?;
-                    match #check_members {
-                        Ok(()) => Ok(()),
-                        Err(e) => Err(e.within(#owned::KEY)),
-                    }
-                }
-
-                /// Indexes the members of `avp`; with `deep`, checks them too.
-                #[inline]
-                pub fn scan(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, deep: bool) -> Result<Self, #rt::DecodeError> {
-                    let cx = cx.enter(avp)?;
-                    let mut v = Self::empty(avp);
-                    let mut t = #tracker;
-                    match #rt::view::index::<Self>(avp.children(), &mut t, #owned::REQUIRED, avp.offset) {
-                        Ok(()) => Ok(v),
-                        Err(e) => Err(e.within(#owned::KEY)),
-                    }
-                }
-
-                /// The view of a member already checked (by the decoding of its parent).
-                #[inline]
-                pub fn read(avp: #rt::AvpRef<'a>) -> Self {
-                    // A `match` rather than `unwrap_or_else` and a closure: one body less to
-                    // check per view, the same code once inlined.
-                    match Self::scan(&avp, #rt::view::CHECKED, false) {
-                        Ok(v) => v,
-                        Err(_) => Self::empty(&avp),
-                    }
-                }
-
-                fn empty(avp: &#rt::AvpRef<'a>) -> Self {
-                    Self {
-                        root: avp.root(),
-                        at: avp.offset as u32,
-                        start: avp.data_offset as u32,
-                        end: (avp.data_offset + avp.data.len()) as u32,
-                        #init
-                        extra: 0,
-                    }
+                    // Not through `decode`: no view is built (BENCHMARKS.md, "Typed
+                    // decoding: the Lazy check").
+                    #rt::view::check_group::<Self>(avp, cx)
                 }
 
                 /// The AVP as received.
@@ -348,6 +321,27 @@ impl Ctx<'_> {
                 #step
             }
 
+            impl<'a> #rt::view::GroupView<'a> for #name<'a> {
+                const KEY: #rt::AvpKey = #owned::KEY;
+                const REQUIRED: &'static [#rt::typed::Required] = #owned::REQUIRED;
+                type Seen = #seen;
+                #[inline(always)]
+                fn empty(avp: &#rt::AvpRef<'a>) -> Self {
+                    Self {
+                        root: avp.root(),
+                        at: avp.offset as u32,
+                        start: avp.data_offset as u32,
+                        end: (avp.data_offset + avp.data.len()) as u32,
+                        #init
+                        extra: 0,
+                    }
+                }
+                #[inline(always)]
+                fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+                    (#first_slot, #count_slot, &mut self.extra)
+                }
+            }
+
             impl std::fmt::Debug for #name<'_> {
                 /// As the owned struct prints.
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -364,7 +358,7 @@ impl Ctx<'_> {
         let name_str = super::lit_str(&name.to_string());
         let rules = if request { &c.request } else { &c.answer };
         let fields = self.fields(rules, None);
-        let parts = self.view_parts(&owned, &fields);
+        let parts = self.view_parts(&fields);
         let doc_decode = doc_attr(&format!(
             "Checks a message as decoding [`{owned}`] does (and its Grouped members'\n\
              contents) and indexes its members. Like the struct's decoding, it does not\n\
@@ -483,9 +477,12 @@ struct ViewParts {
     fields: TokenStream,
     init: TokenStream,
     methods: TokenStream,
-    /// The body of a Grouped view's `check` (a command's view is never checked without
-    /// being kept), with `avp` and `cx` in scope.
-    check: TokenStream,
+    /// The check-only tracker of a Grouped view (a command's view is never checked without
+    /// being kept).
+    seen: TokenStream,
+    /// A Grouped view's index arrays, as `GroupView::slots` gives them.
+    first_slot: TokenStream,
+    count_slot: TokenStream,
     /// The `view::Index` tracker filling `v`, with `cx` and `deep` in scope.
     index: TokenStream,
 }

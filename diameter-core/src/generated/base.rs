@@ -4813,68 +4813,16 @@ impl<'a> ProxyInfoView<'a> {
     /// Checks a received AVP as decoding [`ProxyInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            ProxyInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ProxyInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ProxyInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ProxyInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4920,6 +4868,26 @@ impl<'a> rt::view::Step<'a> for ProxyInfoView<'a> {
         }
     }
 }
+impl<'a> rt::view::GroupView<'a> for ProxyInfoView<'a> {
+    const KEY: rt::AvpKey = ProxyInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ProxyInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
 impl std::fmt::Debug for ProxyInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4944,68 +4912,16 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     /// Checks a received AVP as decoding [`VendorSpecificApplicationId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            VendorSpecificApplicationId::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(VendorSpecificApplicationId::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, VendorSpecificApplicationId::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(VendorSpecificApplicationId::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5060,6 +4976,26 @@ impl<'a> rt::view::Step<'a> for VendorSpecificApplicationIdView<'a> {
         }
     }
 }
+impl<'a> rt::view::GroupView<'a> for VendorSpecificApplicationIdView<'a> {
+    const KEY: rt::AvpKey = VendorSpecificApplicationId::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = VendorSpecificApplicationId::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
 impl std::fmt::Debug for VendorSpecificApplicationIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5082,67 +5018,16 @@ impl<'a> FailedAvpView<'a> {
     /// Checks a received AVP as decoding [`FailedAvp`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<0, 0>::new(cx),
-            FailedAvp::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(FailedAvp::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, FailedAvp::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(FailedAvp::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5176,6 +5061,25 @@ impl<'a> rt::view::Step<'a> for FailedAvpView<'a> {
         }
     }
 }
+impl<'a> rt::view::GroupView<'a> for FailedAvpView<'a> {
+    const KEY: rt::AvpKey = FailedAvp::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = FailedAvp::REQUIRED;
+    type Seen = rt::view::Seen<0, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut [], &mut [], &mut self.extra)
+    }
+}
 impl std::fmt::Debug for FailedAvpView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5200,68 +5104,16 @@ impl<'a> ExperimentalResultView<'a> {
     /// Checks a received AVP as decoding [`ExperimentalResult`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            ExperimentalResult::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ExperimentalResult::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ExperimentalResult::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ExperimentalResult::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5310,6 +5162,26 @@ impl<'a> rt::view::Step<'a> for ExperimentalResultView<'a> {
         }
     }
 }
+impl<'a> rt::view::GroupView<'a> for ExperimentalResultView<'a> {
+    const KEY: rt::AvpKey = ExperimentalResult::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ExperimentalResult::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
 impl std::fmt::Debug for ExperimentalResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5332,67 +5204,16 @@ impl<'a> E2eSequenceView<'a> {
     /// Checks a received AVP as decoding [`E2eSequence`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<0, 0>::new(cx),
-            E2eSequence::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(E2eSequence::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut [],
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, E2eSequence::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(E2eSequence::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5424,6 +5245,25 @@ impl<'a> rt::view::Step<'a> for E2eSequenceView<'a> {
         match (avp.code, avp.vendor) {
             _ => t.extra(),
         }
+    }
+}
+impl<'a> rt::view::GroupView<'a> for E2eSequenceView<'a> {
+    const KEY: rt::AvpKey = E2eSequence::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = E2eSequence::REQUIRED;
+    type Seen = rt::view::Seen<0, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut [], &mut [], &mut self.extra)
     }
 }
 impl std::fmt::Debug for E2eSequenceView<'_> {
@@ -5628,7 +5468,7 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.count[5],
             260,
             0,
-            VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
@@ -5811,7 +5651,12 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<FailedAvpView<'a>>,
+        )
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6.
     #[inline]
@@ -5877,7 +5722,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.count[5],
             260,
             0,
-            VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
@@ -6160,7 +6005,12 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(self.root, self.first[4], self.end, FailedAvpView::read)
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::read_group::<FailedAvpView<'a>>,
+        )
     }
 }
 impl<'a> rt::view::Step<'a> for DisconnectPeerAnswerView<'a> {
@@ -6420,7 +6270,12 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(self.root, self.first[4], self.end, FailedAvpView::read)
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::read_group::<FailedAvpView<'a>>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
@@ -6601,7 +6456,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[0],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6779,7 +6634,12 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<FailedAvpView<'a>>,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -6819,7 +6679,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[1],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
 }
@@ -7018,7 +6878,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[1],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7207,7 +7067,12 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<FailedAvpView<'a>>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
@@ -7252,7 +7117,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
 }
@@ -7427,7 +7292,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[0],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7604,7 +7469,12 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<FailedAvpView<'a>>,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -7644,7 +7514,7 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[1],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
 }
@@ -7817,7 +7687,7 @@ impl<'a> AccountingRequestView<'a> {
             self.root,
             self.first[7],
             self.end,
-            VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
@@ -7885,7 +7755,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[0],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8077,7 +7947,7 @@ impl<'a> AccountingAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
@@ -8113,7 +7983,12 @@ impl<'a> AccountingAnswerView<'a> {
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        rt::view::opt(self.root, self.first[14], self.end, FailedAvpView::read)
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::read_group::<FailedAvpView<'a>>,
+        )
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
@@ -8155,7 +8030,7 @@ impl<'a> AccountingAnswerView<'a> {
             self.count[0],
             284,
             0,
-            ProxyInfoView::read,
+            rt::view::read_group::<ProxyInfoView<'a>>,
         )
     }
 }

@@ -1471,7 +1471,7 @@ impl<'a> DiameterEapRequestView<'a> {
             self.count[2],
             401,
             0,
-            super::nasreq::TunnelingView::read,
+            rt::view::read_group::<super::nasreq::TunnelingView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -1484,7 +1484,7 @@ impl<'a> DiameterEapRequestView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -1781,7 +1781,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[2],
             279,
             0,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
@@ -2043,7 +2043,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[12],
             401,
             0,
-            super::nasreq::TunnelingView::read,
+            rt::view::read_group::<super::nasreq::TunnelingView<'a>>,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -2084,7 +2084,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[14],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
 }

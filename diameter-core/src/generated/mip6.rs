@@ -1355,69 +1355,16 @@ impl<'a> Mip6AgentInfoView<'a> {
     /// Checks a received AVP as decoding [`Mip6AgentInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            Mip6AgentInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(Mip6AgentInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, Mip6AgentInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(Mip6AgentInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -1462,7 +1409,7 @@ impl<'a> Mip6AgentInfoView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::mipv4::MipHomeAgentHostView::read,
+            rt::view::read_group::<super::mipv4::MipHomeAgentHostView<'a>>,
         )
     }
     /// `[ MIP6-Home-Link-Prefix ]`: MIP6-Home-Link-Prefix (code 125), IETF RFC 5447, RFC 5778 RFC 5447 4.2.4.
@@ -1515,6 +1462,42 @@ impl<'a> rt::view::Step<'a> for Mip6AgentInfoView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for Mip6AgentInfoView<'a> {
+    const KEY: rt::AvpKey = Mip6AgentInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = Mip6AgentInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for Mip6AgentInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1541,68 +1524,16 @@ impl<'a> MipMnHaMsaView<'a> {
     /// Checks a received AVP as decoding [`MipMnHaMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MipMnHaMsa::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MipMnHaMsa::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MipMnHaMsa::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MipMnHaMsa::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -1675,6 +1606,27 @@ impl<'a> rt::view::Step<'a> for MipMnHaMsaView<'a> {
             (346, 0) => t.one(4, avp, rt::view::check::<i32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl<'a> rt::view::GroupView<'a> for MipMnHaMsaView<'a> {
+    const KEY: rt::AvpKey = MipMnHaMsa::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MipMnHaMsa::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1902,7 +1854,12 @@ impl<'a> Mip6RequestView<'a> {
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Mip6AgentInfoView<'a> {
-        rt::view::one(self.root, self.first[20], self.end, Mip6AgentInfoView::read)
+        rt::view::one(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::read_group::<Mip6AgentInfoView<'a>>,
+        )
     }
     /// `{ MIP-Careof-Address }`: MIP-Careof-Address (code 487), IETF RFC 5447, RFC 5778 RFC 5778 6.7.
     #[inline]
@@ -1936,7 +1893,7 @@ impl<'a> Mip6RequestView<'a> {
             self.root,
             self.first[25],
             self.end,
-            super::qos::QosCapabilityView::read,
+            rt::view::read_group::<super::qos::QosCapabilityView<'a>>,
         )
     }
     /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
@@ -1951,7 +1908,7 @@ impl<'a> Mip6RequestView<'a> {
             self.count[1],
             508,
             0,
-            super::qos::QosResourcesView::read,
+            rt::view::read_group::<super::qos::QosResourcesView<'a>>,
         )
     }
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
@@ -1989,7 +1946,7 @@ impl<'a> Mip6RequestView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -2233,7 +2190,12 @@ impl<'a> Mip6AnswerView<'a> {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<Mip6AgentInfoView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, Mip6AgentInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<Mip6AgentInfoView<'a>>,
+        )
     }
     /// `*2[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
@@ -2251,7 +2213,12 @@ impl<'a> Mip6AnswerView<'a> {
     /// `[ MIP-MN-HA-MSA ]`: MIP-MN-HA-MSA (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12.
     #[inline]
     pub fn mip_mn_ha_msa(&self) -> Option<MipMnHaMsaView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, MipMnHaMsaView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<MipMnHaMsaView<'a>>,
+        )
     }
     /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
     #[inline]
@@ -2265,7 +2232,7 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[1],
             508,
             0,
-            super::qos::QosResourcesView::read,
+            rt::view::read_group::<super::qos::QosResourcesView<'a>>,
         )
     }
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
@@ -2293,7 +2260,7 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -2334,7 +2301,7 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[4],
             279,
             0,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
 }

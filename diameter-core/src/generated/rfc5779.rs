@@ -133,68 +133,16 @@ impl<'a> ServiceConfigurationView<'a> {
     /// Checks a received AVP as decoding [`ServiceConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            ServiceConfiguration::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ServiceConfiguration::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ServiceConfiguration::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ServiceConfiguration::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -226,7 +174,7 @@ impl<'a> ServiceConfigurationView<'a> {
             self.root,
             self.first[0],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
@@ -247,6 +195,27 @@ impl<'a> rt::view::Step<'a> for ServiceConfigurationView<'a> {
             (493, 0) => t.one(1, avp, rt::view::check_utf8_string),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "rfc5779"))]
+impl<'a> rt::view::GroupView<'a> for ServiceConfigurationView<'a> {
+    const KEY: rt::AvpKey = ServiceConfiguration::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ServiceConfiguration::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "rfc5779"))]

@@ -1708,7 +1708,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -1760,7 +1760,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::ts29229::TgppSipAuthDataItemView::read,
+            rt::view::read_group::<super::ts29229::TgppSipAuthDataItemView<'a>>,
         )
     }
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
@@ -1793,7 +1793,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -1952,7 +1952,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -1969,7 +1969,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[3],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -2016,7 +2016,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::ts29229::TgppSipAuthDataItemView::read,
+            rt::view::read_group::<super::ts29229::TgppSipAuthDataItemView<'a>>,
         )
     }
     /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
@@ -2031,7 +2031,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -2044,7 +2044,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -2207,7 +2207,7 @@ impl<'a> BootstrappingInfoRequestView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -2273,7 +2273,7 @@ impl<'a> BootstrappingInfoRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -2431,7 +2431,7 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -2448,7 +2448,7 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             self.root,
             self.first[3],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -2518,7 +2518,7 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -2531,7 +2531,7 @@ impl<'a> BootstrappingInfoAnswerView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

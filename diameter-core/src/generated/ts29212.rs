@@ -21837,68 +21837,15 @@ impl<'a> ChargingRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`ChargingRuleInstall`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            ChargingRuleInstall::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleInstall::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ChargingRuleInstall::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleInstall::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -21935,7 +21882,7 @@ impl<'a> ChargingRuleInstallView<'a> {
             self.count[0],
             1003,
             10415,
-            ChargingRuleDefinitionView::read,
+            rt::view::read_group::<ChargingRuleDefinitionView<'a>>,
         )
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
@@ -22052,6 +21999,28 @@ impl<'a> rt::view::Step<'a> for ChargingRuleInstallView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for ChargingRuleInstallView<'a> {
+    const KEY: rt::AvpKey = ChargingRuleInstall::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleInstall::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 10usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22080,69 +22049,16 @@ impl<'a> ChargingRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`ChargingRuleRemove`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            ChargingRuleRemove::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleRemove::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ChargingRuleRemove::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleRemove::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -22236,6 +22152,28 @@ impl<'a> rt::view::Step<'a> for ChargingRuleRemoveView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for ChargingRuleRemoveView<'a> {
+    const KEY: rt::AvpKey = ChargingRuleRemove::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleRemove::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22264,68 +22202,15 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`ChargingRuleDefinition`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 5>::new(cx),
-            ChargingRuleDefinition::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleDefinition::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ChargingRuleDefinition::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleDefinition::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 32usize],
-            count: [0; 5usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -22375,7 +22260,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
             self.count[0],
             1058,
             10415,
-            FlowInformationView::read,
+            rt::view::read_group::<FlowInformationView<'a>>,
         )
     }
     /// `[ Default-Bearer-Indication ]`: Default-Bearer-Indication (code 2844, vendor 10415), 3GPP TS 29.212 §5.3.132.
@@ -22406,7 +22291,12 @@ impl<'a> ChargingRuleDefinitionView<'a> {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[7], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `[ PS-to-CS-Session-Continuity ]`: PS-to-CS-Session-Continuity (code 1099, vendor 10415), 3GPP TS 29.212 §5.3.84.
     #[inline]
@@ -22488,7 +22378,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
             self.count[1],
             510,
             10415,
-            super::ts29214::FlowsView::read,
+            rt::view::read_group::<super::ts29214::FlowsView<'a>>,
         )
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
@@ -22508,7 +22398,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
             self.count[2],
             1085,
             10415,
-            RedirectInformationView::read,
+            rt::view::read_group::<RedirectInformationView<'a>>,
         )
     }
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
@@ -22605,7 +22495,7 @@ impl<'a> ChargingRuleDefinitionView<'a> {
             self.root,
             self.first[31],
             self.end,
-            super::ts29214::CalleeInformationView::read,
+            rt::view::read_group::<super::ts29214::CalleeInformationView<'a>>,
         )
     }
 }
@@ -22654,6 +22544,28 @@ impl<'a> rt::view::Step<'a> for ChargingRuleDefinitionView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for ChargingRuleDefinitionView<'a> {
+    const KEY: rt::AvpKey = ChargingRuleDefinition::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleDefinition::REQUIRED;
+    type Seen = rt::view::Seen<1, 5>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 32usize],
+            count: [0; 5usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22680,68 +22592,16 @@ impl<'a> TftPacketFilterInformationView<'a> {
     /// Checks a received AVP as decoding [`TftPacketFilterInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TftPacketFilterInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TftPacketFilterInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TftPacketFilterInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TftPacketFilterInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -22821,6 +22681,27 @@ impl<'a> rt::view::Step<'a> for TftPacketFilterInformationView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for TftPacketFilterInformationView<'a> {
+    const KEY: rt::AvpKey = TftPacketFilterInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TftPacketFilterInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for TftPacketFilterInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22877,68 +22758,15 @@ impl<'a> QosInformationView<'a> {
     /// Checks a received AVP as decoding [`QosInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            QosInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, QosInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -23027,7 +22855,7 @@ impl<'a> QosInformationView<'a> {
             self.root,
             self.first[10],
             self.end,
-            AllocationRetentionPriorityView::read,
+            rt::view::read_group::<AllocationRetentionPriorityView<'a>>,
         )
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
@@ -23062,7 +22890,7 @@ impl<'a> QosInformationView<'a> {
             self.count[0],
             2818,
             10415,
-            ConditionalApnAggregateMaxBitrateView::read,
+            rt::view::read_group::<ConditionalApnAggregateMaxBitrateView<'a>>,
         )
     }
 }
@@ -23125,6 +22953,42 @@ impl<'a> rt::view::Step<'a> for QosInformationView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for QosInformationView<'a> {
+    const KEY: rt::AvpKey = QosInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = QosInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 16usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for QosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23153,69 +23017,16 @@ impl<'a> ChargingRuleReportView<'a> {
     /// Checks a received AVP as decoding [`ChargingRuleReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 4>::new(cx),
-            ChargingRuleReport::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChargingRuleReport::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ChargingRuleReport::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChargingRuleReport::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 4usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -23300,7 +23111,7 @@ impl<'a> ChargingRuleReportView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::credit_control::FinalUnitIndicationView::read,
+            rt::view::read_group::<super::credit_control::FinalUnitIndicationView<'a>>,
         )
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
@@ -23353,6 +23164,28 @@ impl<'a> rt::view::Step<'a> for ChargingRuleReportView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for ChargingRuleReportView<'a> {
+    const KEY: rt::AvpKey = ChargingRuleReport::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleReport::REQUIRED;
+    type Seen = rt::view::Seen<1, 4>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 8usize],
+            count: [0; 4usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for ChargingRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23381,74 +23214,16 @@ impl<'a> AccessNetworkChargingIdentifierGxView<'a> {
     /// Checks a received AVP as decoding [`AccessNetworkChargingIdentifierGx`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            AccessNetworkChargingIdentifierGx::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AccessNetworkChargingIdentifierGx::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(
-            avp.children(),
-            &mut t,
-            AccessNetworkChargingIdentifierGx::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AccessNetworkChargingIdentifierGx::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -23534,6 +23309,28 @@ impl<'a> rt::view::Step<'a> for AccessNetworkChargingIdentifierGxView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for AccessNetworkChargingIdentifierGxView<'a> {
+    const KEY: rt::AvpKey = AccessNetworkChargingIdentifierGx::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkChargingIdentifierGx::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for AccessNetworkChargingIdentifierGxView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23580,68 +23377,15 @@ impl<'a> EventReportIndicationView<'a> {
     /// Checks a received AVP as decoding [`EventReportIndication`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            EventReportIndication::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EventReportIndication::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EventReportIndication::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EventReportIndication::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 21usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -23698,7 +23442,7 @@ impl<'a> EventReportIndicationView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
@@ -23771,7 +23515,7 @@ impl<'a> EventReportIndicationView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::ts29272::TraceDataView::read,
+            rt::view::read_group::<super::ts29272::TraceDataView<'a>>,
         )
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
@@ -23833,7 +23577,7 @@ impl<'a> EventReportIndicationView<'a> {
             self.root,
             self.first[20],
             self.end,
-            PresenceReportingAreaInformationView::read,
+            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
         )
     }
 }
@@ -23877,6 +23621,37 @@ impl<'a> rt::view::Step<'a> for EventReportIndicationView<'a> {
             (2822, 10415) => t.one(20, avp, PresenceReportingAreaInformationView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl<'a> rt::view::GroupView<'a> for EventReportIndicationView<'a> {
+    const KEY: rt::AvpKey = EventReportIndication::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EventReportIndication::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 21usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(
@@ -23959,68 +23734,16 @@ impl<'a> AllocationRetentionPriorityView<'a> {
     /// Checks a received AVP as decoding [`AllocationRetentionPriority`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            AllocationRetentionPriority::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AllocationRetentionPriority::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AllocationRetentionPriority::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AllocationRetentionPriority::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -24131,6 +23854,49 @@ impl<'a> rt::view::Step<'a> for AllocationRetentionPriorityView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for AllocationRetentionPriorityView<'a> {
+    const KEY: rt::AvpKey = AllocationRetentionPriority::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AllocationRetentionPriority::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for AllocationRetentionPriorityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24175,69 +23941,16 @@ impl<'a> TunnelInformationView<'a> {
     /// Checks a received AVP as decoding [`TunnelInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            TunnelInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TunnelInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TunnelInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TunnelInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -24312,6 +24025,36 @@ impl<'a> rt::view::Step<'a> for TunnelInformationView<'a> {
         feature = "ts29215"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for TunnelInformationView<'a> {
+    const KEY: rt::AvpKey = TunnelInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TunnelInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for TunnelInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24338,68 +24081,16 @@ impl<'a> CoaInformationView<'a> {
     /// Checks a received AVP as decoding [`CoaInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CoaInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CoaInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CoaInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CoaInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -24427,7 +24118,12 @@ impl<'a> CoaInformationView<'a> {
     /// `{ Tunnel-Information }`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     #[inline]
     pub fn tunnel_information(&self) -> TunnelInformationView<'a> {
-        rt::view::one(self.root, self.first[0], self.end, TunnelInformationView::read)
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::read_group::<TunnelInformationView<'a>>,
+        )
     }
     /// `{ CoA-IP-Address }`: CoA-IP-Address (code 1035, vendor 10415), 3GPP TS 29.212 §5.3.33.
     #[inline]
@@ -24452,6 +24148,27 @@ impl<'a> rt::view::Step<'a> for CoaInformationView<'a> {
             (1035, 10415) => t.one(1, avp, rt::view::check::<rt::data::Address>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for CoaInformationView<'a> {
+    const KEY: rt::AvpKey = CoaInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CoaInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -24497,68 +24214,16 @@ impl<'a> DefaultEpsBearerQosView<'a> {
     /// Checks a received AVP as decoding [`DefaultEpsBearerQos`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            DefaultEpsBearerQos::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DefaultEpsBearerQos::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, DefaultEpsBearerQos::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DefaultEpsBearerQos::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -24602,7 +24267,7 @@ impl<'a> DefaultEpsBearerQosView<'a> {
             self.root,
             self.first[1],
             self.end,
-            AllocationRetentionPriorityView::read,
+            rt::view::read_group::<AllocationRetentionPriorityView<'a>>,
         )
     }
 }
@@ -24626,6 +24291,35 @@ impl<'a> rt::view::Step<'a> for DefaultEpsBearerQosView<'a> {
             (1034, 10415) => t.one(1, avp, AllocationRetentionPriorityView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl<'a> rt::view::GroupView<'a> for DefaultEpsBearerQosView<'a> {
+    const KEY: rt::AvpKey = DefaultEpsBearerQos::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = DefaultEpsBearerQos::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(
@@ -24683,68 +24377,16 @@ impl<'a> FlowInformationView<'a> {
     /// Checks a received AVP as decoding [`FlowInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            FlowInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(FlowInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, FlowInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(FlowInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -24861,6 +24503,37 @@ impl<'a> rt::view::Step<'a> for FlowInformationView<'a> {
         feature = "ts29215"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for FlowInformationView<'a> {
+    const KEY: rt::AvpKey = FlowInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = FlowInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 8usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for FlowInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24903,68 +24576,16 @@ impl<'a> PacketFilterInformationView<'a> {
     /// Checks a received AVP as decoding [`PacketFilterInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            PacketFilterInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PacketFilterInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, PacketFilterInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PacketFilterInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25066,6 +24687,35 @@ impl<'a> rt::view::Step<'a> for PacketFilterInformationView<'a> {
         feature = "ts29215"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for PacketFilterInformationView<'a> {
+    const KEY: rt::AvpKey = PacketFilterInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = PacketFilterInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 7usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for PacketFilterInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25110,69 +24760,16 @@ impl<'a> UsageMonitoringInformationView<'a> {
     /// Checks a received AVP as decoding [`UsageMonitoringInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            UsageMonitoringInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(UsageMonitoringInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, UsageMonitoringInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(UsageMonitoringInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25214,7 +24811,7 @@ impl<'a> UsageMonitoringInformationView<'a> {
             self.count[0],
             431,
             0,
-            super::credit_control::GrantedServiceUnitView::read,
+            rt::view::read_group::<super::credit_control::GrantedServiceUnitView<'a>>,
         )
     }
     /// `*2[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
@@ -25229,7 +24826,7 @@ impl<'a> UsageMonitoringInformationView<'a> {
             self.count[1],
             446,
             0,
-            super::credit_control::UsedServiceUnitView::read,
+            rt::view::read_group::<super::credit_control::UsedServiceUnitView<'a>>,
         )
     }
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -25314,6 +24911,36 @@ impl<'a> rt::view::Step<'a> for UsageMonitoringInformationView<'a> {
         feature = "ts29215"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for UsageMonitoringInformationView<'a> {
+    const KEY: rt::AvpKey = UsageMonitoringInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = UsageMonitoringInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 7usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for UsageMonitoringInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25342,69 +24969,16 @@ impl<'a> RoutingRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`RoutingRuleInstall`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            RoutingRuleInstall::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleInstall::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RoutingRuleInstall::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleInstall::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25441,7 +25015,7 @@ impl<'a> RoutingRuleInstallView<'a> {
             self.count[0],
             1076,
             10415,
-            RoutingRuleDefinitionView::read,
+            rt::view::read_group::<RoutingRuleDefinitionView<'a>>,
         )
     }
 }
@@ -25456,6 +25030,28 @@ impl<'a> rt::view::Step<'a> for RoutingRuleInstallView<'a> {
             (1076, 10415) => t.any(0, 0, avp, RoutingRuleDefinitionView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for RoutingRuleInstallView<'a> {
+    const KEY: rt::AvpKey = RoutingRuleInstall::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleInstall::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -25487,69 +25083,16 @@ impl<'a> RoutingRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`RoutingRuleRemove`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            RoutingRuleRemove::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleRemove::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RoutingRuleRemove::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleRemove::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25602,6 +25145,28 @@ impl<'a> rt::view::Step<'a> for RoutingRuleRemoveView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for RoutingRuleRemoveView<'a> {
+    const KEY: rt::AvpKey = RoutingRuleRemove::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleRemove::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25630,69 +25195,16 @@ impl<'a> RoutingRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`RoutingRuleDefinition`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            RoutingRuleDefinition::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleDefinition::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RoutingRuleDefinition::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleDefinition::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25732,7 +25244,7 @@ impl<'a> RoutingRuleDefinitionView<'a> {
             self.count[0],
             1078,
             10415,
-            RoutingFilterView::read,
+            rt::view::read_group::<RoutingFilterView<'a>>,
         )
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
@@ -25779,6 +25291,28 @@ impl<'a> rt::view::Step<'a> for RoutingRuleDefinitionView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for RoutingRuleDefinitionView<'a> {
+    const KEY: rt::AvpKey = RoutingRuleDefinition::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleDefinition::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25805,68 +25339,16 @@ impl<'a> RoutingFilterView<'a> {
     /// Checks a received AVP as decoding [`RoutingFilter`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            RoutingFilter::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingFilter::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RoutingFilter::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingFilter::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25940,6 +25422,27 @@ impl<'a> rt::view::Step<'a> for RoutingFilterView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for RoutingFilterView<'a> {
+    const KEY: rt::AvpKey = RoutingFilter::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RoutingFilter::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingFilterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25966,68 +25469,16 @@ impl<'a> TdfInformationView<'a> {
     /// Checks a received AVP as decoding [`TdfInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TdfInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TdfInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TdfInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TdfInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26089,6 +25540,27 @@ impl<'a> rt::view::Step<'a> for TdfInformationView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for TdfInformationView<'a> {
+    const KEY: rt::AvpKey = TdfInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TdfInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for TdfInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26133,68 +25605,16 @@ impl<'a> RedirectInformationView<'a> {
     /// Checks a received AVP as decoding [`RedirectInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            RedirectInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RedirectInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RedirectInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RedirectInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26281,6 +25701,36 @@ impl<'a> rt::view::Step<'a> for RedirectInformationView<'a> {
         feature = "ts29215"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for RedirectInformationView<'a> {
+    const KEY: rt::AvpKey = RedirectInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RedirectInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl std::fmt::Debug for RedirectInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26325,74 +25775,16 @@ impl<'a> ApplicationDetectionInformationView<'a> {
     /// Checks a received AVP as decoding [`ApplicationDetectionInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            ApplicationDetectionInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ApplicationDetectionInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(
-            avp.children(),
-            &mut t,
-            ApplicationDetectionInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ApplicationDetectionInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26437,7 +25829,7 @@ impl<'a> ApplicationDetectionInformationView<'a> {
             self.count[0],
             1058,
             10415,
-            FlowInformationView::read,
+            rt::view::read_group::<FlowInformationView<'a>>,
         )
     }
 }
@@ -26462,6 +25854,36 @@ impl<'a> rt::view::Step<'a> for ApplicationDetectionInformationView<'a> {
             (1058, 10415) => t.any(2, 0, avp, FlowInformationView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl<'a> rt::view::GroupView<'a> for ApplicationDetectionInformationView<'a> {
+    const KEY: rt::AvpKey = ApplicationDetectionInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ApplicationDetectionInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(
@@ -26499,68 +25921,16 @@ impl<'a> DefaultQosInformationView<'a> {
     /// Checks a received AVP as decoding [`DefaultQosInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            DefaultQosInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DefaultQosInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, DefaultQosInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DefaultQosInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26628,6 +25998,27 @@ impl<'a> rt::view::Step<'a> for DefaultQosInformationView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for DefaultQosInformationView<'a> {
+    const KEY: rt::AvpKey = DefaultQosInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = DefaultQosInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for DefaultQosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26684,74 +26075,16 @@ impl<'a> ConditionalApnAggregateMaxBitrateView<'a> {
     /// Checks a received AVP as decoding [`ConditionalApnAggregateMaxBitrate`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            ConditionalApnAggregateMaxBitrate::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ConditionalApnAggregateMaxBitrate::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(
-            avp.children(),
-            &mut t,
-            ConditionalApnAggregateMaxBitrate::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ConditionalApnAggregateMaxBitrate::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26872,6 +26205,42 @@ impl<'a> rt::view::Step<'a> for ConditionalApnAggregateMaxBitrateView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for ConditionalApnAggregateMaxBitrateView<'a> {
+    const KEY: rt::AvpKey = ConditionalApnAggregateMaxBitrate::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ConditionalApnAggregateMaxBitrate::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ConditionalApnAggregateMaxBitrateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26920,73 +26289,16 @@ impl<'a> PresenceReportingAreaInformationView<'a> {
     /// Checks a received AVP as decoding [`PresenceReportingAreaInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            PresenceReportingAreaInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PresenceReportingAreaInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(
-            avp.children(),
-            &mut t,
-            PresenceReportingAreaInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PresenceReportingAreaInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27073,6 +26385,38 @@ impl<'a> rt::view::Step<'a> for PresenceReportingAreaInformationView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for PresenceReportingAreaInformationView<'a> {
+    const KEY: rt::AvpKey = PresenceReportingAreaInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = PresenceReportingAreaInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for PresenceReportingAreaInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27115,68 +26459,16 @@ impl<'a> FixedUserLocationInfoView<'a> {
     /// Checks a received AVP as decoding [`FixedUserLocationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            FixedUserLocationInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(FixedUserLocationInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, FixedUserLocationInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(FixedUserLocationInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27255,6 +26547,35 @@ impl<'a> rt::view::Step<'a> for FixedUserLocationInfoView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for FixedUserLocationInfoView<'a> {
+    const KEY: rt::AvpKey = FixedUserLocationInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = FixedUserLocationInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for FixedUserLocationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27283,69 +26604,16 @@ impl<'a> RoutingRuleReportView<'a> {
     /// Checks a received AVP as decoding [`RoutingRuleReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            RoutingRuleReport::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RoutingRuleReport::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RoutingRuleReport::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RoutingRuleReport::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27415,6 +26683,28 @@ impl<'a> rt::view::Step<'a> for RoutingRuleReportView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for RoutingRuleReportView<'a> {
+    const KEY: rt::AvpKey = RoutingRuleReport::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleReport::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for RoutingRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27443,69 +26733,16 @@ impl<'a> ConditionalPolicyInformationView<'a> {
     /// Checks a received AVP as decoding [`ConditionalPolicyInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            ConditionalPolicyInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ConditionalPolicyInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ConditionalPolicyInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ConditionalPolicyInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27543,7 +26780,12 @@ impl<'a> ConditionalPolicyInformationView<'a> {
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, DefaultEpsBearerQosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
+        )
     }
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
@@ -27577,7 +26819,7 @@ impl<'a> ConditionalPolicyInformationView<'a> {
             self.count[0],
             2818,
             10415,
-            ConditionalApnAggregateMaxBitrateView::read,
+            rt::view::read_group::<ConditionalApnAggregateMaxBitrateView<'a>>,
         )
     }
 }
@@ -27600,6 +26842,28 @@ impl<'a> rt::view::Step<'a> for ConditionalPolicyInformationView<'a> {
             }
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for ConditionalPolicyInformationView<'a> {
+    const KEY: rt::AvpKey = ConditionalPolicyInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ConditionalPolicyInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 7usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27631,69 +26895,16 @@ impl<'a> PraInstallView<'a> {
     /// Checks a received AVP as decoding [`PraInstall`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            PraInstall::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PraInstall::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, PraInstall::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PraInstall::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27727,7 +26938,7 @@ impl<'a> PraInstallView<'a> {
             self.count[0],
             2822,
             10415,
-            PresenceReportingAreaInformationView::read,
+            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
         )
     }
 }
@@ -27744,6 +26955,28 @@ impl<'a> rt::view::Step<'a> for PraInstallView<'a> {
             }
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for PraInstallView<'a> {
+    const KEY: rt::AvpKey = PraInstall::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = PraInstall::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -27775,69 +27008,16 @@ impl<'a> PraRemoveView<'a> {
     /// Checks a received AVP as decoding [`PraRemove`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            PraRemove::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PraRemove::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, PraRemove::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PraRemove::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27887,6 +27067,28 @@ impl<'a> rt::view::Step<'a> for PraRemoveView<'a> {
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for PraRemoveView<'a> {
+    const KEY: rt::AvpKey = PraRemove::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = PraRemove::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl std::fmt::Debug for PraRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27915,69 +27117,16 @@ impl<'a> QosRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`QosRuleInstall`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            QosRuleInstall::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleInstall::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, QosRuleInstall::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleInstall::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28014,7 +27163,7 @@ impl<'a> QosRuleInstallView<'a> {
             self.count[0],
             1053,
             10415,
-            QosRuleDefinitionView::read,
+            rt::view::read_group::<QosRuleDefinitionView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
@@ -28046,7 +27195,12 @@ impl<'a> QosRuleInstallView<'a> {
     /// `[ Tunnel-Information ]`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
     #[inline]
     pub fn tunnel_information(&self) -> Option<TunnelInformationView<'a>> {
-        rt::view::opt(self.root, self.first[3], self.end, TunnelInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::read_group::<TunnelInformationView<'a>>,
+        )
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
@@ -28088,6 +27242,28 @@ impl<'a> rt::view::Step<'a> for QosRuleInstallView<'a> {
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for QosRuleInstallView<'a> {
+    const KEY: rt::AvpKey = QosRuleInstall::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = QosRuleInstall::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28116,69 +27292,16 @@ impl<'a> QosRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`QosRuleRemove`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            QosRuleRemove::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleRemove::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, QosRuleRemove::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleRemove::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28245,6 +27368,28 @@ impl<'a> rt::view::Step<'a> for QosRuleRemoveView<'a> {
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for QosRuleRemoveView<'a> {
+    const KEY: rt::AvpKey = QosRuleRemove::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = QosRuleRemove::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28273,69 +27418,16 @@ impl<'a> QosRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`QosRuleDefinition`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            QosRuleDefinition::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleDefinition::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, QosRuleDefinition::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleDefinition::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28375,13 +27467,18 @@ impl<'a> QosRuleDefinitionView<'a> {
             self.count[0],
             1058,
             10415,
-            FlowInformationView::read,
+            rt::view::read_group::<FlowInformationView<'a>>,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[2], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
@@ -28440,6 +27537,28 @@ impl<'a> rt::view::Step<'a> for QosRuleDefinitionView<'a> {
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for QosRuleDefinitionView<'a> {
+    const KEY: rt::AvpKey = QosRuleDefinition::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = QosRuleDefinition::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 8usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28468,69 +27587,16 @@ impl<'a> QosRuleReportView<'a> {
     /// Checks a received AVP as decoding [`QosRuleReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            QosRuleReport::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(QosRuleReport::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, QosRuleReport::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(QosRuleReport::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28633,6 +27699,28 @@ impl<'a> rt::view::Step<'a> for QosRuleReportView<'a> {
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for QosRuleReportView<'a> {
+    const KEY: rt::AvpKey = QosRuleReport::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = QosRuleReport::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl std::fmt::Debug for QosRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28661,69 +27749,16 @@ impl<'a> AdcRuleInstallView<'a> {
     /// Checks a received AVP as decoding [`AdcRuleInstall`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            AdcRuleInstall::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleInstall::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AdcRuleInstall::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleInstall::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28760,7 +27795,7 @@ impl<'a> AdcRuleInstallView<'a> {
             self.count[0],
             1094,
             10415,
-            AdcRuleDefinitionView::read,
+            rt::view::read_group::<AdcRuleDefinitionView<'a>>,
         )
     }
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
@@ -28834,6 +27869,28 @@ impl<'a> rt::view::Step<'a> for AdcRuleInstallView<'a> {
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for AdcRuleInstallView<'a> {
+    const KEY: rt::AvpKey = AdcRuleInstall::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AdcRuleInstall::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for AdcRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28862,69 +27919,16 @@ impl<'a> AdcRuleRemoveView<'a> {
     /// Checks a received AVP as decoding [`AdcRuleRemove`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            AdcRuleRemove::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleRemove::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AdcRuleRemove::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleRemove::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28991,6 +27995,28 @@ impl<'a> rt::view::Step<'a> for AdcRuleRemoveView<'a> {
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for AdcRuleRemoveView<'a> {
+    const KEY: rt::AvpKey = AdcRuleRemove::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AdcRuleRemove::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for AdcRuleRemoveView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29019,68 +28045,15 @@ impl<'a> AdcRuleDefinitionView<'a> {
     /// Checks a received AVP as decoding [`AdcRuleDefinition`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            AdcRuleDefinition::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleDefinition::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AdcRuleDefinition::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleDefinition::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 20usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29125,7 +28098,7 @@ impl<'a> AdcRuleDefinitionView<'a> {
             self.count[0],
             1058,
             10415,
-            FlowInformationView::read,
+            rt::view::read_group::<FlowInformationView<'a>>,
         )
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
@@ -29191,7 +28164,12 @@ impl<'a> AdcRuleDefinitionView<'a> {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
@@ -29220,7 +28198,7 @@ impl<'a> AdcRuleDefinitionView<'a> {
             self.count[1],
             1085,
             10415,
-            RedirectInformationView::read,
+            rt::view::read_group::<RedirectInformationView<'a>>,
         )
     }
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
@@ -29282,6 +28260,28 @@ impl<'a> rt::view::Step<'a> for AdcRuleDefinitionView<'a> {
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for AdcRuleDefinitionView<'a> {
+    const KEY: rt::AvpKey = AdcRuleDefinition::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AdcRuleDefinition::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 20usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl std::fmt::Debug for AdcRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29310,69 +28310,16 @@ impl<'a> AdcRuleReportView<'a> {
     /// Checks a received AVP as decoding [`AdcRuleReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            AdcRuleReport::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdcRuleReport::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AdcRuleReport::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdcRuleReport::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29452,7 +28399,7 @@ impl<'a> AdcRuleReportView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::credit_control::FinalUnitIndicationView::read,
+            rt::view::read_group::<super::credit_control::FinalUnitIndicationView<'a>>,
         )
     }
 }
@@ -29473,6 +28420,28 @@ impl<'a> rt::view::Step<'a> for AdcRuleReportView<'a> {
             }
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for AdcRuleReportView<'a> {
+    const KEY: rt::AvpKey = AdcRuleReport::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AdcRuleReport::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -29502,68 +28471,16 @@ impl<'a> CsServiceResourceReportView<'a> {
     /// Checks a received AVP as decoding [`CsServiceResourceReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CsServiceResourceReport::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CsServiceResourceReport::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CsServiceResourceReport::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CsServiceResourceReport::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29631,6 +28548,27 @@ impl<'a> rt::view::Step<'a> for CsServiceResourceReportView<'a> {
             (2814, 10415) => t.one(2, avp, rt::view::check::<i32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "ts29212"))]
+impl<'a> rt::view::GroupView<'a> for CsServiceResourceReportView<'a> {
+    const KEY: rt::AvpKey = CsServiceResourceReport::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CsServiceResourceReport::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -29811,7 +28749,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[0],
             443,
             0,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -29823,7 +28761,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -29838,13 +28776,18 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ TDF-Information ]`: TDF-Information (code 1087, vendor 10415), 3GPP TS 29.212 §5.3.78.
     #[inline]
     pub fn tdf_information(&self) -> Option<TdfInformationView<'a>> {
-        rt::view::opt(self.root, self.first[14], self.end, TdfInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::read_group::<TdfInformationView<'a>>,
+        )
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
@@ -29868,7 +28811,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[2],
             1061,
             10415,
-            PacketFilterInformationView::read,
+            rt::view::read_group::<PacketFilterInformationView<'a>>,
         )
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
@@ -29987,7 +28930,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.root,
             self.first[30],
             self.end,
-            super::credit_control::UserEquipmentInfoView::read,
+            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
         )
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
@@ -29999,13 +28942,20 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.root,
             self.first[31],
             self.end,
-            super::credit_control::UserEquipmentInfoExtensionView::read,
+            rt::view::read_group::<
+                super::credit_control::UserEquipmentInfoExtensionView<'a>,
+            >,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[32], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[32],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
@@ -30030,7 +28980,12 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(self.root, self.first[35], self.end, DefaultEpsBearerQosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[35],
+            self.end,
+            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
+        )
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
@@ -30039,7 +28994,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.root,
             self.first[36],
             self.end,
-            DefaultQosInformationView::read,
+            rt::view::read_group::<DefaultQosInformationView<'a>>,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -30112,7 +29067,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.root,
             self.first[47],
             self.end,
-            FixedUserLocationInfoView::read,
+            rt::view::read_group::<FixedUserLocationInfoView<'a>>,
         )
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
@@ -30134,7 +29089,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.root,
             self.first[49],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -30217,7 +29172,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[5],
             1013,
             10415,
-            TftPacketFilterInformationView::read,
+            rt::view::read_group::<TftPacketFilterInformationView<'a>>,
         )
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
@@ -30232,7 +29187,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[6],
             1018,
             10415,
-            ChargingRuleReportView::read,
+            rt::view::read_group::<ChargingRuleReportView<'a>>,
         )
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
@@ -30247,7 +29202,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[7],
             1098,
             10415,
-            ApplicationDetectionInformationView::read,
+            rt::view::read_group::<ApplicationDetectionInformationView<'a>>,
         )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
@@ -30270,7 +29225,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.root,
             self.first[63],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
@@ -30295,7 +29250,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[9],
             1022,
             10415,
-            AccessNetworkChargingIdentifierGxView::read,
+            rt::view::read_group::<AccessNetworkChargingIdentifierGxView<'a>>,
         )
     }
     /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37.
@@ -30308,7 +29263,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[10],
             1039,
             10415,
-            CoaInformationView::read,
+            rt::view::read_group::<CoaInformationView<'a>>,
         )
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
@@ -30323,7 +29278,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[11],
             1067,
             10415,
-            UsageMonitoringInformationView::read,
+            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
         )
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
@@ -30374,12 +29329,22 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
     #[inline]
     pub fn routing_rule_install(&self) -> Option<RoutingRuleInstallView<'a>> {
-        rt::view::opt(self.root, self.first[74], self.end, RoutingRuleInstallView::read)
+        rt::view::opt(
+            self.root,
+            self.first[74],
+            self.end,
+            rt::view::read_group::<RoutingRuleInstallView<'a>>,
+        )
     }
     /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
     #[inline]
     pub fn routing_rule_remove(&self) -> Option<RoutingRuleRemoveView<'a>> {
-        rt::view::opt(self.root, self.first[75], self.end, RoutingRuleRemoveView::read)
+        rt::view::opt(
+            self.root,
+            self.first[75],
+            self.end,
+            rt::view::read_group::<RoutingRuleRemoveView<'a>>,
+        )
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
@@ -30423,7 +29388,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[12],
             2822,
             10415,
-            PresenceReportingAreaInformationView::read,
+            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
         )
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
@@ -30446,7 +29411,7 @@ impl<'a> TgppGxCreditControlRequestView<'a> {
             self.count[13],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -30736,7 +29701,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -30763,13 +29728,18 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -30783,7 +29753,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
@@ -30816,7 +29786,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -30864,7 +29834,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[3],
             1002,
             10415,
-            ChargingRuleRemoveView::read,
+            rt::view::read_group::<ChargingRuleRemoveView<'a>>,
         )
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
@@ -30879,7 +29849,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[4],
             1001,
             10415,
-            ChargingRuleInstallView::read,
+            rt::view::read_group::<ChargingRuleInstallView<'a>>,
         )
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
@@ -30891,7 +29861,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[21],
             self.end,
-            super::ts29229::ChargingInformationView::read,
+            rt::view::read_group::<super::ts29229::ChargingInformationView<'a>>,
         )
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
@@ -30924,7 +29894,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[5],
             1016,
             10415,
-            QosInformationView::read,
+            rt::view::read_group::<QosInformationView<'a>>,
         )
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
@@ -30940,7 +29910,12 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(self.root, self.first[26], self.end, DefaultEpsBearerQosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[26],
+            self.end,
+            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
+        )
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
     #[inline]
@@ -30949,7 +29924,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[27],
             self.end,
-            DefaultQosInformationView::read,
+            rt::view::read_group::<DefaultQosInformationView<'a>>,
         )
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
@@ -30974,7 +29949,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[6],
             1067,
             10415,
-            UsageMonitoringInformationView::read,
+            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
         )
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
@@ -31001,18 +29976,28 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[31],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
     #[inline]
     pub fn pra_install(&self) -> Option<PraInstallView<'a>> {
-        rt::view::opt(self.root, self.first[32], self.end, PraInstallView::read)
+        rt::view::opt(
+            self.root,
+            self.first[32],
+            self.end,
+            rt::view::read_group::<PraInstallView<'a>>,
+        )
     }
     /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
     #[inline]
     pub fn pra_remove(&self) -> Option<PraRemoveView<'a>> {
-        rt::view::opt(self.root, self.first[33], self.end, PraRemoveView::read)
+        rt::view::opt(
+            self.root,
+            self.first[33],
+            self.end,
+            rt::view::read_group::<PraRemoveView<'a>>,
+        )
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
     #[inline]
@@ -31023,7 +30008,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[34],
             self.end,
-            PresenceReportingAreaInformationView::read,
+            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
         )
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
@@ -31083,7 +30068,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[8],
             2835,
             10415,
-            RoutingRuleReportView::read,
+            rt::view::read_group::<RoutingRuleReportView<'a>>,
         )
     }
     /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128.
@@ -31098,7 +30083,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[9],
             2840,
             10415,
-            ConditionalPolicyInformationView::read,
+            rt::view::read_group::<ConditionalPolicyInformationView<'a>>,
         )
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
@@ -31138,7 +30123,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.root,
             self.first[46],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -31151,7 +30136,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[10],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -31177,7 +30162,7 @@ impl<'a> TgppGxCreditControlAnswerView<'a> {
             self.count[12],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -31424,7 +30409,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
@@ -31447,7 +30432,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
@@ -31462,7 +30447,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.count[1],
             1002,
             10415,
-            ChargingRuleRemoveView::read,
+            rt::view::read_group::<ChargingRuleRemoveView<'a>>,
         )
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
@@ -31477,13 +30462,18 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.count[2],
             1001,
             10415,
-            ChargingRuleInstallView::read,
+            rt::view::read_group::<ChargingRuleInstallView<'a>>,
         )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, DefaultEpsBearerQosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
+        )
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
@@ -31495,7 +30485,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.count[3],
             1016,
             10415,
-            QosInformationView::read,
+            rt::view::read_group::<QosInformationView<'a>>,
         )
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
@@ -31505,7 +30495,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.root,
             self.first[17],
             self.end,
-            DefaultQosInformationView::read,
+            rt::view::read_group::<DefaultQosInformationView<'a>>,
         )
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
@@ -31530,7 +30520,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.count[4],
             1067,
             10415,
-            UsageMonitoringInformationView::read,
+            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
         )
     }
     /// `[ PCSCF-Restoration-Indication ]`: PCSCF-Restoration-Indication (code 2826, vendor 10415), 3GPP TS 29.212 §5.3.113.
@@ -31550,7 +30540,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.count[5],
             2840,
             10415,
-            ConditionalPolicyInformationView::read,
+            rt::view::read_group::<ConditionalPolicyInformationView<'a>>,
         )
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
@@ -31576,12 +30566,22 @@ impl<'a> TgppGxReAuthRequestView<'a> {
     /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
     #[inline]
     pub fn pra_install(&self) -> Option<PraInstallView<'a>> {
-        rt::view::opt(self.root, self.first[24], self.end, PraInstallView::read)
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::read_group::<PraInstallView<'a>>,
+        )
     }
     /// `[ PRA-Remove ]`: PRA-Remove (code 2846, vendor 10415), 3GPP TS 29.212 §5.3.131.
     #[inline]
     pub fn pra_remove(&self) -> Option<PraRemoveView<'a>> {
-        rt::view::opt(self.root, self.first[25], self.end, PraRemoveView::read)
+        rt::view::opt(
+            self.root,
+            self.first[25],
+            self.end,
+            rt::view::read_group::<PraRemoveView<'a>>,
+        )
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
     #[inline]
@@ -31608,7 +30608,7 @@ impl<'a> TgppGxReAuthRequestView<'a> {
             self.count[7],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -31806,7 +30806,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -31823,13 +30823,18 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
@@ -31923,7 +30928,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             self.root,
             self.first[20],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -31938,7 +30943,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             self.root,
             self.first[22],
             self.end,
-            DefaultQosInformationView::read,
+            rt::view::read_group::<DefaultQosInformationView<'a>>,
         )
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
@@ -31953,7 +30958,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             self.count[1],
             1018,
             10415,
-            ChargingRuleReportView::read,
+            rt::view::read_group::<ChargingRuleReportView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -31973,7 +30978,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             self.root,
             self.first[26],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -31986,7 +30991,7 @@ impl<'a> TgppGxReAuthAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
 }
@@ -32204,7 +31209,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -32219,7 +31224,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -32234,7 +31239,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.count[1],
             443,
             0,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
@@ -32259,7 +31264,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.count[2],
             1061,
             10415,
-            PacketFilterInformationView::read,
+            rt::view::read_group::<PacketFilterInformationView<'a>>,
         )
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
@@ -32321,7 +31326,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.root,
             self.first[21],
             self.end,
-            super::credit_control::UserEquipmentInfoView::read,
+            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
         )
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
@@ -32333,18 +31338,30 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.root,
             self.first[22],
             self.end,
-            super::credit_control::UserEquipmentInfoExtensionView::read,
+            rt::view::read_group::<
+                super::credit_control::UserEquipmentInfoExtensionView<'a>,
+            >,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[23], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(self.root, self.first[24], self.end, DefaultEpsBearerQosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
+        )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
@@ -32403,7 +31420,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.root,
             self.first[32],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
@@ -32451,7 +31468,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.count[4],
             1055,
             10415,
-            QosRuleReportView::read,
+            rt::view::read_group::<QosRuleReportView<'a>>,
         )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
@@ -32484,7 +31501,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.root,
             self.first[41],
             self.end,
-            super::ts29272::TraceDataView::read,
+            rt::view::read_group::<super::ts29272::TraceDataView<'a>>,
         )
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
@@ -32502,7 +31519,7 @@ impl<'a> TgppGxxCreditControlRequestView<'a> {
             self.count[6],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -32735,7 +31752,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -32762,13 +31779,18 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -32782,7 +31804,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
@@ -32856,7 +31878,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.count[3],
             1052,
             10415,
-            QosRuleRemoveView::read,
+            rt::view::read_group::<QosRuleRemoveView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
@@ -32869,18 +31891,28 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.count[4],
             1051,
             10415,
-            QosRuleInstallView::read,
+            rt::view::read_group::<QosRuleInstallView<'a>>,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[21], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(self.root, self.first[22], self.end, DefaultEpsBearerQosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -32899,7 +31931,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.root,
             self.first[25],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -32912,7 +31944,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.count[5],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -32938,7 +31970,7 @@ impl<'a> TgppGxxCreditControlAnswerView<'a> {
             self.count[7],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -33158,7 +32190,7 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
@@ -33184,7 +32216,7 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
             self.count[1],
             1052,
             10415,
-            QosRuleRemoveView::read,
+            rt::view::read_group::<QosRuleRemoveView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
@@ -33197,18 +32229,28 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
             self.count[2],
             1051,
             10415,
-            QosRuleInstallView::read,
+            rt::view::read_group::<QosRuleInstallView<'a>>,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[14], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(&self) -> Option<DefaultEpsBearerQosView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, DefaultEpsBearerQosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<DefaultEpsBearerQosView<'a>>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -33220,7 +32262,7 @@ impl<'a> TgppGxxReAuthRequestView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -33405,7 +32447,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -33422,13 +32464,18 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
@@ -33479,7 +32526,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -33502,7 +32549,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             self.count[0],
             1055,
             10415,
-            QosRuleReportView::read,
+            rt::view::read_group::<QosRuleReportView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -33522,7 +32569,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             self.root,
             self.first[21],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -33535,7 +32582,7 @@ impl<'a> TgppGxxReAuthAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
 }
@@ -33701,7 +32748,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -33738,7 +32785,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -33753,7 +32800,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.count[0],
             443,
             0,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -33768,7 +32815,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
@@ -33820,7 +32867,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::credit_control::UserEquipmentInfoView::read,
+            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
         )
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
@@ -33832,13 +32879,20 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[17],
             self.end,
-            super::credit_control::UserEquipmentInfoExtensionView::read,
+            rt::view::read_group::<
+                super::credit_control::UserEquipmentInfoExtensionView<'a>,
+            >,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[18], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
@@ -33927,7 +32981,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[31],
             self.end,
-            FixedUserLocationInfoView::read,
+            rt::view::read_group::<FixedUserLocationInfoView<'a>>,
         )
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -33939,7 +32993,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[32],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -33971,7 +33025,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[37],
             self.end,
-            super::ts29229::ChargingInformationView::read,
+            rt::view::read_group::<super::ts29229::ChargingInformationView<'a>>,
         )
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
@@ -34004,7 +33058,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.count[3],
             1092,
             10415,
-            AdcRuleInstallView::read,
+            rt::view::read_group::<AdcRuleInstallView<'a>>,
         )
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
@@ -34029,7 +33083,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.count[4],
             1067,
             10415,
-            UsageMonitoringInformationView::read,
+            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
         )
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
@@ -34069,7 +33123,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.root,
             self.first[45],
             self.end,
-            PresenceReportingAreaInformationView::read,
+            rt::view::read_group::<PresenceReportingAreaInformationView<'a>>,
         )
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
@@ -34097,7 +33151,7 @@ impl<'a> TgppSdTdfSessionRequestView<'a> {
             self.count[7],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -34320,7 +33374,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -34347,7 +33401,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -34364,13 +33418,18 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -34384,7 +33443,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
@@ -34397,7 +33456,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.count[1],
             1097,
             10415,
-            AdcRuleReportView::read,
+            rt::view::read_group::<AdcRuleReportView<'a>>,
         )
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -34407,7 +33466,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -34427,7 +33486,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -34440,7 +33499,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -34466,7 +33525,7 @@ impl<'a> TgppSdTdfSessionAnswerView<'a> {
             self.count[4],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -34650,7 +33709,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -34703,7 +33762,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             self.count[0],
             1097,
             10415,
-            AdcRuleReportView::read,
+            rt::view::read_group::<AdcRuleReportView<'a>>,
         )
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
@@ -34718,7 +33777,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             self.count[1],
             1098,
             10415,
-            ApplicationDetectionInformationView::read,
+            rt::view::read_group::<ApplicationDetectionInformationView<'a>>,
         )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
@@ -34741,7 +33800,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             self.root,
             self.first[17],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
@@ -34756,7 +33815,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             self.count[3],
             1067,
             10415,
-            UsageMonitoringInformationView::read,
+            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -34769,7 +33828,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             self.count[4],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -34797,7 +33856,7 @@ impl<'a> TgppSdCreditControlRequestView<'a> {
             self.count[6],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
 }
@@ -34984,7 +34043,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -35011,13 +34070,18 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -35027,7 +34091,12 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[12], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
@@ -35064,7 +34133,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -35110,7 +34179,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.count[3],
             1093,
             10415,
-            AdcRuleRemoveView::read,
+            rt::view::read_group::<AdcRuleRemoveView<'a>>,
         )
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
@@ -35123,7 +34192,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.count[4],
             1092,
             10415,
-            AdcRuleInstallView::read,
+            rt::view::read_group::<AdcRuleInstallView<'a>>,
         )
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
@@ -35148,7 +34217,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.count[5],
             1067,
             10415,
-            UsageMonitoringInformationView::read,
+            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -35168,7 +34237,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.root,
             self.first[26],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -35181,7 +34250,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.count[6],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -35209,7 +34278,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.count[8],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -35222,7 +34291,7 @@ impl<'a> TgppSdCreditControlAnswerView<'a> {
             self.count[9],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -35444,13 +34513,18 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<QosInformationView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, QosInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<QosInformationView<'a>>,
+        )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
@@ -35487,7 +34561,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             self.root,
             self.first[14],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
@@ -35500,7 +34574,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             self.count[2],
             1093,
             10415,
-            AdcRuleRemoveView::read,
+            rt::view::read_group::<AdcRuleRemoveView<'a>>,
         )
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1.
@@ -35513,7 +34587,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             self.count[3],
             1092,
             10415,
-            AdcRuleInstallView::read,
+            rt::view::read_group::<AdcRuleInstallView<'a>>,
         )
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
@@ -35538,7 +34612,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             self.count[4],
             1067,
             10415,
-            UsageMonitoringInformationView::read,
+            rt::view::read_group::<UsageMonitoringInformationView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -35551,7 +34625,7 @@ impl<'a> TgppSdReAuthRequestView<'a> {
             self.count[5],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -35739,7 +34813,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -35756,13 +34830,18 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
@@ -35774,7 +34853,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             self.count[0],
             1097,
             10415,
-            AdcRuleReportView::read,
+            rt::view::read_group::<AdcRuleReportView<'a>>,
         )
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -35784,7 +34863,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -35804,7 +34883,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -35817,7 +34896,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -35830,7 +34909,7 @@ impl<'a> TgppSdReAuthAnswerView<'a> {
             self.count[2],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -35987,7 +35066,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -36029,7 +35108,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -36039,7 +35118,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            EventReportIndicationView::read,
+            rt::view::read_group::<EventReportIndicationView<'a>>,
         )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
@@ -36067,7 +35146,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             self.count[0],
             1092,
             10415,
-            AdcRuleInstallView::read,
+            rt::view::read_group::<AdcRuleInstallView<'a>>,
         )
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2.
@@ -36080,7 +35159,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             self.count[1],
             1093,
             10415,
-            AdcRuleRemoveView::read,
+            rt::view::read_group::<AdcRuleRemoveView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -36095,7 +35174,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -36108,7 +35187,7 @@ impl<'a> TgppStTdfSessionRequestView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -36285,7 +35364,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -36312,7 +35391,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -36329,13 +35408,18 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6.
     #[inline]
@@ -36347,7 +35431,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.count[0],
             1097,
             10415,
-            AdcRuleReportView::read,
+            rt::view::read_group::<AdcRuleReportView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -36362,7 +35446,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -36382,7 +35466,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -36395,7 +35479,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -36421,7 +35505,7 @@ impl<'a> TgppStTdfSessionAnswerView<'a> {
             self.count[4],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -36619,7 +35703,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
@@ -36650,7 +35734,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -36842,13 +35926,18 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -36857,7 +35946,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -36916,7 +36005,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -36929,7 +36018,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[3],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -37087,7 +36176,7 @@ impl<'a> TssfNotificationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -37125,7 +36214,7 @@ impl<'a> TssfNotificationRequestView<'a> {
             self.count[0],
             1097,
             10415,
-            AdcRuleReportView::read,
+            rt::view::read_group::<AdcRuleReportView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -37137,7 +36226,7 @@ impl<'a> TssfNotificationRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -37150,7 +36239,7 @@ impl<'a> TssfNotificationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -37318,7 +36407,7 @@ impl<'a> TssfNotificationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -37345,7 +36434,7 @@ impl<'a> TssfNotificationAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -37357,13 +36446,18 @@ impl<'a> TssfNotificationAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
@@ -37387,7 +36481,7 @@ impl<'a> TssfNotificationAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -37400,7 +36494,7 @@ impl<'a> TssfNotificationAnswerView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

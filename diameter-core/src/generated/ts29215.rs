@@ -4080,68 +4080,15 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     /// Checks a received AVP as decoding [`SubsessionDecisionInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 9>::new(cx),
-            SubsessionDecisionInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SubsessionDecisionInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SubsessionDecisionInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SubsessionDecisionInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 26usize],
-            count: [0; 9usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4206,7 +4153,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[1],
             1002,
             10415,
-            super::ts29212::ChargingRuleRemoveView::read,
+            rt::view::read_group::<super::ts29212::ChargingRuleRemoveView<'a>>,
         )
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
@@ -4221,7 +4168,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[2],
             1001,
             10415,
-            super::ts29212::ChargingRuleInstallView::read,
+            rt::view::read_group::<super::ts29212::ChargingRuleInstallView<'a>>,
         )
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -4233,7 +4180,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::ts29212::EventReportIndicationView::read,
+            rt::view::read_group::<super::ts29212::EventReportIndicationView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
@@ -4248,7 +4195,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[3],
             1051,
             10415,
-            super::ts29212::QosRuleInstallView::read,
+            rt::view::read_group::<super::ts29212::QosRuleInstallView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
@@ -4263,7 +4210,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[4],
             1052,
             10415,
-            super::ts29212::QosRuleRemoveView::read,
+            rt::view::read_group::<super::ts29212::QosRuleRemoveView<'a>>,
         )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
@@ -4275,7 +4222,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::ts29212::DefaultEpsBearerQosView::read,
+            rt::view::read_group::<super::ts29212::DefaultEpsBearerQosView<'a>>,
         )
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
@@ -4295,7 +4242,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[5],
             1067,
             10415,
-            super::ts29212::UsageMonitoringInformationView::read,
+            rt::view::read_group::<super::ts29212::UsageMonitoringInformationView<'a>>,
         )
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
@@ -4388,7 +4335,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[7],
             2835,
             10415,
-            super::ts29212::RoutingRuleReportView::read,
+            rt::view::read_group::<super::ts29212::RoutingRuleReportView<'a>>,
         )
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
@@ -4443,7 +4390,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[8],
             1016,
             10415,
-            super::ts29212::QosInformationView::read,
+            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
         )
     }
 }
@@ -4498,6 +4445,28 @@ impl<'a> rt::view::Step<'a> for SubsessionDecisionInfoView<'a> {
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for SubsessionDecisionInfoView<'a> {
+    const KEY: rt::AvpKey = SubsessionDecisionInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SubsessionDecisionInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 9>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 26usize],
+            count: [0; 9usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for SubsessionDecisionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4526,68 +4495,15 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// Checks a received AVP as decoding [`SubsessionEnforcementInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 10>::new(cx),
-            SubsessionEnforcementInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SubsessionEnforcementInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SubsessionEnforcementInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SubsessionEnforcementInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 54usize],
-            count: [0; 10usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4667,7 +4583,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[1],
             1061,
             10415,
-            super::ts29212::PacketFilterInformationView::read,
+            rt::view::read_group::<super::ts29212::PacketFilterInformationView<'a>>,
         )
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
@@ -4689,7 +4605,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::ts29212::QosInformationView::read,
+            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
         )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
@@ -4714,7 +4630,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[2],
             1039,
             10415,
-            super::ts29212::CoaInformationView::read,
+            rt::view::read_group::<super::ts29212::CoaInformationView<'a>>,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
@@ -4749,7 +4665,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[3],
             1013,
             10415,
-            super::ts29212::TftPacketFilterInformationView::read,
+            rt::view::read_group::<super::ts29212::TftPacketFilterInformationView<'a>>,
         )
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
@@ -4794,7 +4710,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[4],
             1018,
             10415,
-            super::ts29212::ChargingRuleReportView::read,
+            rt::view::read_group::<super::ts29212::ChargingRuleReportView<'a>>,
         )
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
@@ -4814,7 +4730,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[5],
             1055,
             10415,
-            super::ts29212::QosRuleReportView::read,
+            rt::view::read_group::<super::ts29212::QosRuleReportView<'a>>,
         )
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
@@ -4829,7 +4745,9 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[6],
             1098,
             10415,
-            super::ts29212::ApplicationDetectionInformationView::read,
+            rt::view::read_group::<
+                super::ts29212::ApplicationDetectionInformationView<'a>,
+            >,
         )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
@@ -4891,7 +4809,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.root,
             self.first[31],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
@@ -4903,7 +4821,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.root,
             self.first[32],
             self.end,
-            super::ts29212::DefaultEpsBearerQosView::read,
+            rt::view::read_group::<super::ts29212::DefaultEpsBearerQosView<'a>>,
         )
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
@@ -4962,7 +4880,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.root,
             self.first[38],
             self.end,
-            super::ts29212::RoutingRuleInstallView::read,
+            rt::view::read_group::<super::ts29212::RoutingRuleInstallView<'a>>,
         )
     }
     /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
@@ -4974,7 +4892,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.root,
             self.first[39],
             self.end,
-            super::ts29212::RoutingRuleRemoveView::read,
+            rt::view::read_group::<super::ts29212::RoutingRuleRemoveView<'a>>,
         )
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
@@ -5009,7 +4927,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[7],
             1067,
             10415,
-            super::ts29212::UsageMonitoringInformationView::read,
+            rt::view::read_group::<super::ts29212::UsageMonitoringInformationView<'a>>,
         )
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
@@ -5060,7 +4978,9 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[9],
             1022,
             10415,
-            super::ts29212::AccessNetworkChargingIdentifierGxView::read,
+            rt::view::read_group::<
+                super::ts29212::AccessNetworkChargingIdentifierGxView<'a>,
+            >,
         )
     }
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
@@ -5208,6 +5128,28 @@ impl<'a> rt::view::Step<'a> for SubsessionEnforcementInfoView<'a> {
             (2811, 10415) => t.one(53, avp, rt::view::check::<i32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl<'a> rt::view::GroupView<'a> for SubsessionEnforcementInfoView<'a> {
+    const KEY: rt::AvpKey = SubsessionEnforcementInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SubsessionEnforcementInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 10>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 54usize],
+            count: [0; 10usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5381,7 +5323,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[0],
             443,
             0,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
@@ -5406,7 +5348,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -5418,7 +5360,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -5428,7 +5370,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::ts29212::QosInformationView::read,
+            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
@@ -5443,7 +5385,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[2],
             1055,
             10415,
-            super::ts29212::QosRuleReportView::read,
+            rt::view::read_group::<super::ts29212::QosRuleReportView<'a>>,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -5483,7 +5425,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[4],
             1061,
             10415,
-            super::ts29212::PacketFilterInformationView::read,
+            rt::view::read_group::<super::ts29212::PacketFilterInformationView<'a>>,
         )
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
@@ -5510,7 +5452,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[5],
             2201,
             10415,
-            SubsessionEnforcementInfoView::read,
+            rt::view::read_group::<SubsessionEnforcementInfoView<'a>>,
         )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
@@ -5552,7 +5494,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.root,
             self.first[25],
             self.end,
-            super::credit_control::UserEquipmentInfoView::read,
+            rt::view::read_group::<super::credit_control::UserEquipmentInfoView<'a>>,
         )
     }
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
@@ -5642,7 +5584,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.root,
             self.first[37],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -5655,7 +5597,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[7],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5877,7 +5819,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -5907,7 +5849,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -5919,13 +5861,18 @@ impl<'a> CreditControlAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
@@ -5939,7 +5886,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[1],
             1051,
             10415,
-            super::ts29212::QosRuleInstallView::read,
+            rt::view::read_group::<super::ts29212::QosRuleInstallView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
@@ -5954,7 +5901,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[2],
             1052,
             10415,
-            super::ts29212::QosRuleRemoveView::read,
+            rt::view::read_group::<super::ts29212::QosRuleRemoveView<'a>>,
         )
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -5969,7 +5916,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[3],
             1016,
             10415,
-            super::ts29212::QosInformationView::read,
+            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
         )
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
@@ -6004,7 +5951,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.root,
             self.first[17],
             self.end,
-            super::ts29229::ChargingInformationView::read,
+            rt::view::read_group::<super::ts29229::ChargingInformationView<'a>>,
         )
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
@@ -6019,7 +5966,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[5],
             2200,
             10415,
-            SubsessionDecisionInfoView::read,
+            rt::view::read_group::<SubsessionDecisionInfoView<'a>>,
         )
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
@@ -6072,7 +6019,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.root,
             self.first[24],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -6085,7 +6032,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[8],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6111,7 +6058,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[10],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -6322,7 +6269,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
@@ -6337,7 +6284,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[0],
             1051,
             10415,
-            super::ts29212::QosRuleInstallView::read,
+            rt::view::read_group::<super::ts29212::QosRuleInstallView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
@@ -6352,7 +6299,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[1],
             1052,
             10415,
-            super::ts29212::QosRuleRemoveView::read,
+            rt::view::read_group::<super::ts29212::QosRuleRemoveView<'a>>,
         )
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -6367,7 +6314,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[2],
             1016,
             10415,
-            super::ts29212::QosInformationView::read,
+            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
         )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
@@ -6395,7 +6342,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[4],
             2200,
             10415,
-            SubsessionDecisionInfoView::read,
+            rt::view::read_group::<SubsessionDecisionInfoView<'a>>,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -6456,7 +6403,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[6],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
@@ -6651,7 +6598,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -6733,13 +6680,18 @@ impl<'a> ReAuthAnswerView<'a> {
             self.root,
             self.first[18],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[19], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[19],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
@@ -6748,7 +6700,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.root,
             self.first[20],
             self.end,
-            super::ts29212::QosInformationView::read,
+            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
         )
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
@@ -6763,7 +6715,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[0],
             1055,
             10415,
-            super::ts29212::QosRuleReportView::read,
+            rt::view::read_group::<super::ts29212::QosRuleReportView<'a>>,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -6791,7 +6743,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[2],
             2201,
             10415,
-            SubsessionEnforcementInfoView::read,
+            rt::view::read_group::<SubsessionEnforcementInfoView<'a>>,
         )
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -6803,7 +6755,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.root,
             self.first[24],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -6823,7 +6775,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.root,
             self.first[27],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -6836,7 +6788,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -6849,7 +6801,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[4],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -7064,7 +7016,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -7076,7 +7028,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
@@ -7129,7 +7081,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7316,7 +7268,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -7343,13 +7295,18 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
@@ -7368,7 +7325,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -7381,7 +7338,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -7394,7 +7351,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }

@@ -2675,68 +2675,16 @@ impl<'a> AggregatedCongestionInfoView<'a> {
     /// Checks a received AVP as decoding [`AggregatedCongestionInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            AggregatedCongestionInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AggregatedCongestionInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AggregatedCongestionInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AggregatedCongestionInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -2764,7 +2712,12 @@ impl<'a> AggregatedCongestionInfoView<'a> {
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
     #[inline]
     pub fn congestion_location_id(&self) -> Option<CongestionLocationIdView<'a>> {
-        rt::view::opt(self.root, self.first[0], self.end, CongestionLocationIdView::read)
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::read_group::<CongestionLocationIdView<'a>>,
+        )
     }
     /// `[ IMSI-List ]`: IMSI-List (code 4009, vendor 10415), 3GPP TS 29.217 §5.3.11.
     #[inline]
@@ -2784,6 +2737,27 @@ impl<'a> rt::view::Step<'a> for AggregatedCongestionInfoView<'a> {
             (4009, 10415) => t.one(1, avp, rt::view::no_check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl<'a> rt::view::GroupView<'a> for AggregatedCongestionInfoView<'a> {
+    const KEY: rt::AvpKey = AggregatedCongestionInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AggregatedCongestionInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2815,69 +2789,16 @@ impl<'a> AggregatedRuciReportView<'a> {
     /// Checks a received AVP as decoding [`AggregatedRuciReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            AggregatedRuciReport::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AggregatedRuciReport::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AggregatedRuciReport::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AggregatedRuciReport::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -2914,7 +2835,7 @@ impl<'a> AggregatedRuciReportView<'a> {
             self.count[0],
             4000,
             10415,
-            AggregatedCongestionInfoView::read,
+            rt::view::read_group::<AggregatedCongestionInfoView<'a>>,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
@@ -2952,6 +2873,28 @@ impl<'a> rt::view::Step<'a> for AggregatedRuciReportView<'a> {
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
+impl<'a> rt::view::GroupView<'a> for AggregatedRuciReportView<'a> {
+    const KEY: rt::AvpKey = AggregatedRuciReport::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AggregatedRuciReport::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for AggregatedRuciReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2978,68 +2921,16 @@ impl<'a> CongestionLevelDefinitionView<'a> {
     /// Checks a received AVP as decoding [`CongestionLevelDefinition`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CongestionLevelDefinition::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CongestionLevelDefinition::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CongestionLevelDefinition::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CongestionLevelDefinition::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -3090,6 +2981,27 @@ impl<'a> rt::view::Step<'a> for CongestionLevelDefinitionView<'a> {
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
+impl<'a> rt::view::GroupView<'a> for CongestionLevelDefinitionView<'a> {
+    const KEY: rt::AvpKey = CongestionLevelDefinition::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CongestionLevelDefinition::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for CongestionLevelDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3116,68 +3028,16 @@ impl<'a> CongestionLocationIdView<'a> {
     /// Checks a received AVP as decoding [`CongestionLocationId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CongestionLocationId::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CongestionLocationId::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CongestionLocationId::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CongestionLocationId::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -3231,6 +3091,27 @@ impl<'a> rt::view::Step<'a> for CongestionLocationIdView<'a> {
             (4013, 10415) => t.one(2, avp, rt::view::no_check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl<'a> rt::view::GroupView<'a> for CongestionLocationIdView<'a> {
+    const KEY: rt::AvpKey = CongestionLocationId::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CongestionLocationId::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -3360,7 +3241,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -3407,7 +3288,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
@@ -3432,7 +3313,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.root,
             self.first[13],
             self.end,
-            CongestionLocationIdView::read,
+            rt::view::read_group::<CongestionLocationIdView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -3444,7 +3325,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ RCAF-Id ]`: RCAF-Id (code 4010, vendor 10415), 3GPP TS 29.217 §5.3.12.
@@ -3462,7 +3343,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -3490,7 +3371,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
 }
@@ -3656,7 +3537,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -3693,7 +3574,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -3713,7 +3594,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -3725,13 +3606,18 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[12], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
     #[inline]
@@ -3760,7 +3646,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[0],
             4002,
             10415,
-            CongestionLevelDefinitionView::read,
+            rt::view::read_group::<CongestionLevelDefinitionView<'a>>,
         )
     }
     /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
@@ -3811,7 +3697,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -3826,7 +3712,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[3],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -3839,7 +3725,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[4],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -4011,7 +3897,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -4061,7 +3947,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.count[0],
             4001,
             10415,
-            AggregatedRuciReportView::read,
+            rt::view::read_group::<AggregatedRuciReportView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -4073,7 +3959,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -4086,7 +3972,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -4114,7 +4000,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.count[3],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
 }
@@ -4273,7 +4159,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -4310,7 +4196,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -4330,7 +4216,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -4347,13 +4233,18 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -4393,7 +4284,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -4408,7 +4299,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -4421,7 +4312,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.count[3],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -4586,7 +4477,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -4633,7 +4524,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
@@ -4650,7 +4541,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
@@ -4680,7 +4571,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.count[0],
             4002,
             10415,
-            CongestionLevelDefinitionView::read,
+            rt::view::read_group::<CongestionLevelDefinitionView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -4693,7 +4584,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -4867,7 +4758,7 @@ impl<'a> ModifyUecontextAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -4904,7 +4795,7 @@ impl<'a> ModifyUecontextAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -4914,7 +4805,7 @@ impl<'a> ModifyUecontextAnswerView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -4931,13 +4822,18 @@ impl<'a> ModifyUecontextAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -4977,7 +4873,7 @@ impl<'a> ModifyUecontextAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
 }

@@ -24614,68 +24614,15 @@ impl<'a> SubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`SubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 9>::new(cx),
-            SubscriptionData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SubscriptionData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SubscriptionData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SubscriptionData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 50usize],
-            count: [0; 9usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -24781,12 +24728,22 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ LCS-Info ]`: LCS-Info (code 1473, vendor 10415), 3GPP TS 29.272 §7.3.84.
     #[inline]
     pub fn lcs_info(&self) -> Option<LcsInfoView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, LcsInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<LcsInfoView<'a>>,
+        )
     }
     /// `[ Teleservice-List ]`: Teleservice-List (code 1486, vendor 10415), 3GPP TS 29.272 §7.3.99.
     #[inline]
     pub fn teleservice_list(&self) -> Option<TeleserviceListView<'a>> {
-        rt::view::opt(self.root, self.first[12], self.end, TeleserviceListView::read)
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<TeleserviceListView<'a>>,
+        )
     }
     /// `*[ Call-Barring-Info ]`: Call-Barring-Info (code 1488, vendor 10415), 3GPP TS 29.272 §7.3.101.
     #[inline]
@@ -24798,7 +24755,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[1],
             1488,
             10415,
-            CallBarringInfoView::read,
+            rt::view::read_group::<CallBarringInfoView<'a>>,
         )
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -24809,7 +24766,12 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     #[inline]
     pub fn ambr(&self) -> Option<AmbrView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, AmbrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<AmbrView<'a>>,
+        )
     }
     /// `[ APN-Configuration-Profile ]`: APN-Configuration-Profile (code 1429, vendor 10415), 3GPP TS 29.272 §7.3.34.
     #[inline]
@@ -24818,7 +24780,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.root,
             self.first[16],
             self.end,
-            ApnConfigurationProfileView::read,
+            rt::view::read_group::<ApnConfigurationProfileView<'a>>,
         )
     }
     /// `[ RAT-Frequency-Selection-Priority-ID ]`: RAT-Frequency-Selection-Priority-ID (code 1440, vendor 10415), 3GPP TS 29.272 §7.3.46.
@@ -24829,7 +24791,12 @@ impl<'a> SubscriptionDataView<'a> {
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
     #[inline]
     pub fn trace_data(&self) -> Option<TraceDataView<'a>> {
-        rt::view::opt(self.root, self.first[18], self.end, TraceDataView::read)
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::read_group::<TraceDataView<'a>>,
+        )
     }
     /// `[ GPRS-Subscription-Data ]`: GPRS-Subscription-Data (code 1467, vendor 10415), 3GPP TS 29.272 §7.3.72.
     #[inline]
@@ -24838,7 +24805,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.root,
             self.first[19],
             self.end,
-            GprsSubscriptionDataView::read,
+            rt::view::read_group::<GprsSubscriptionDataView<'a>>,
         )
     }
     /// `*[ CSG-Subscription-Data ]`: CSG-Subscription-Data (code 1436, vendor 10415), 3GPP TS 29.272 §7.3.78.
@@ -24853,7 +24820,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[2],
             1436,
             10415,
-            CsgSubscriptionDataView::read,
+            rt::view::read_group::<CsgSubscriptionDataView<'a>>,
         )
     }
     /// `[ Roaming-Restricted-Due-To-Unsupported-Feature ]`: Roaming-Restricted-Due-To-Unsupported-Feature (code 1457, vendor 10415), 3GPP TS 29.272 §7.3.81.
@@ -24927,7 +24894,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.root,
             self.first[28],
             self.end,
-            super::ts29344::ProseSubscriptionDataView::read,
+            rt::view::read_group::<super::ts29344::ProseSubscriptionDataView<'a>>,
         )
     }
     /// `[ Subscription-Data-Flags ]`: Subscription-Data-Flags (code 1654, vendor 10415), 3GPP TS 29.272 §7.3.165.
@@ -24947,7 +24914,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[3],
             1673,
             10415,
-            AdjacentAccessRestrictionDataView::read,
+            rt::view::read_group::<AdjacentAccessRestrictionDataView<'a>>,
         )
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
@@ -24965,7 +24932,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[4],
             1675,
             10415,
-            ImsiGroupIdView::read,
+            rt::view::read_group::<ImsiGroupIdView<'a>>,
         )
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
@@ -24985,7 +24952,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[5],
             3113,
             10415,
-            super::ts29336::AeseCommunicationPatternView::read,
+            rt::view::read_group::<super::ts29336::AeseCommunicationPatternView<'a>>,
         )
     }
     /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -25000,18 +24967,28 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[6],
             3122,
             10415,
-            super::ts29336::MonitoringEventConfigurationView::read,
+            rt::view::read_group::<super::ts29336::MonitoringEventConfigurationView<'a>>,
         )
     }
     /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
     #[inline]
     pub fn emergency_info(&self) -> Option<EmergencyInfoView<'a>> {
-        rt::view::opt(self.root, self.first[36], self.end, EmergencyInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[36],
+            self.end,
+            rt::view::read_group::<EmergencyInfoView<'a>>,
+        )
     }
     /// `[ V2X-Subscription-Data ]`: V2X-Subscription-Data (code 1688, vendor 10415), 3GPP TS 29.272 §7.3.212.
     #[inline]
     pub fn v2x_subscription_data(&self) -> Option<V2xSubscriptionDataView<'a>> {
-        rt::view::opt(self.root, self.first[37], self.end, V2xSubscriptionDataView::read)
+        rt::view::opt(
+            self.root,
+            self.first[37],
+            self.end,
+            rt::view::read_group::<V2xSubscriptionDataView<'a>>,
+        )
     }
     /// `[ V2X-Subscription-Data-Nr ]`: V2X-Subscription-Data-Nr (code 1710, vendor 10415), 3GPP TS 29.272 §7.3.235.
     #[inline]
@@ -25020,7 +24997,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.root,
             self.first[38],
             self.end,
-            V2xSubscriptionDataNrView::read,
+            rt::view::read_group::<V2xSubscriptionDataNrView<'a>>,
         )
     }
     /// `*[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215.
@@ -25033,7 +25010,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[7],
             1691,
             10415,
-            EdrxCycleLengthView::read,
+            rt::view::read_group::<EdrxCycleLengthView<'a>>,
         )
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -25076,7 +25053,7 @@ impl<'a> SubscriptionDataView<'a> {
             self.count[8],
             1701,
             10415,
-            PagingTimeWindowView::read,
+            rt::view::read_group::<PagingTimeWindowView<'a>>,
         )
     }
     /// `[ Subscribed-ARPI ]`: Subscribed-ARPI (code 1708, vendor 10415), 3GPP TS 29.272 §7.3.233.
@@ -25174,6 +25151,28 @@ impl<'a> rt::view::Step<'a> for SubscriptionDataView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for SubscriptionDataView<'a> {
+    const KEY: rt::AvpKey = SubscriptionData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SubscriptionData::REQUIRED;
+    type Seen = rt::view::Seen<1, 9>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 50usize],
+            count: [0; 9usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25226,68 +25225,16 @@ impl<'a> TerminalInformationView<'a> {
     /// Checks a received AVP as decoding [`TerminalInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TerminalInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TerminalInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TerminalInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TerminalInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25370,6 +25317,40 @@ impl<'a> rt::view::Step<'a> for TerminalInformationView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for TerminalInformationView<'a> {
+    const KEY: rt::AvpKey = TerminalInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TerminalInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for TerminalInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25396,73 +25377,16 @@ impl<'a> RequestedEutranAuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`RequestedEutranAuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            RequestedEutranAuthenticationInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RequestedEutranAuthenticationInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(
-            avp.children(),
-            &mut t,
-            RequestedEutranAuthenticationInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RequestedEutranAuthenticationInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25521,6 +25445,27 @@ impl<'a> rt::view::Step<'a> for RequestedEutranAuthenticationInfoView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for RequestedEutranAuthenticationInfoView<'a> {
+    const KEY: rt::AvpKey = RequestedEutranAuthenticationInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RequestedEutranAuthenticationInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for RequestedEutranAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25547,73 +25492,16 @@ impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`RequestedUtranGeranAuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            RequestedUtranGeranAuthenticationInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RequestedUtranGeranAuthenticationInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(
-            avp.children(),
-            &mut t,
-            RequestedUtranGeranAuthenticationInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RequestedUtranGeranAuthenticationInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25672,6 +25560,27 @@ impl<'a> rt::view::Step<'a> for RequestedUtranGeranAuthenticationInfoView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for RequestedUtranGeranAuthenticationInfoView<'a> {
+    const KEY: rt::AvpKey = RequestedUtranGeranAuthenticationInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RequestedUtranGeranAuthenticationInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for RequestedUtranGeranAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25700,69 +25609,16 @@ impl<'a> AuthenticationInfoView<'a> {
     /// Checks a received AVP as decoding [`AuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            AuthenticationInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AuthenticationInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AuthenticationInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AuthenticationInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25797,7 +25653,7 @@ impl<'a> AuthenticationInfoView<'a> {
             self.count[0],
             1414,
             10415,
-            EUtranVectorView::read,
+            rt::view::read_group::<EUtranVectorView<'a>>,
         )
     }
     /// `*[ UTRAN-Vector ]`: UTRAN-Vector (code 1415, vendor 10415), 3GPP TS 29.272 §7.3.19.
@@ -25810,7 +25666,7 @@ impl<'a> AuthenticationInfoView<'a> {
             self.count[1],
             1415,
             10415,
-            UtranVectorView::read,
+            rt::view::read_group::<UtranVectorView<'a>>,
         )
     }
     /// `*[ GERAN-Vector ]`: GERAN-Vector (code 1416, vendor 10415), 3GPP TS 29.272 §7.3.20.
@@ -25823,7 +25679,7 @@ impl<'a> AuthenticationInfoView<'a> {
             self.count[2],
             1416,
             10415,
-            GeranVectorView::read,
+            rt::view::read_group::<GeranVectorView<'a>>,
         )
     }
 }
@@ -25840,6 +25696,28 @@ impl<'a> rt::view::Step<'a> for AuthenticationInfoView<'a> {
             (1416, 10415) => t.any(2, 2, avp, GeranVectorView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for AuthenticationInfoView<'a> {
+    const KEY: rt::AvpKey = AuthenticationInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AuthenticationInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -25869,68 +25747,16 @@ impl<'a> EUtranVectorView<'a> {
     /// Checks a received AVP as decoding [`EUtranVector`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            EUtranVector::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EUtranVector::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EUtranVector::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EUtranVector::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -25996,6 +25822,27 @@ impl<'a> rt::view::Step<'a> for EUtranVectorView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for EUtranVectorView<'a> {
+    const KEY: rt::AvpKey = EUtranVector::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EUtranVector::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for EUtranVectorView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26022,68 +25869,16 @@ impl<'a> UtranVectorView<'a> {
     /// Checks a received AVP as decoding [`UtranVector`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            UtranVector::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(UtranVector::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, UtranVector::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(UtranVector::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26155,6 +25950,27 @@ impl<'a> rt::view::Step<'a> for UtranVectorView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for UtranVectorView<'a> {
+    const KEY: rt::AvpKey = UtranVector::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = UtranVector::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for UtranVectorView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26181,68 +25997,16 @@ impl<'a> GeranVectorView<'a> {
     /// Checks a received AVP as decoding [`GeranVector`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            GeranVector::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(GeranVector::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, GeranVector::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(GeranVector::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26302,6 +26066,27 @@ impl<'a> rt::view::Step<'a> for GeranVectorView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for GeranVectorView<'a> {
+    const KEY: rt::AvpKey = GeranVector::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = GeranVector::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for GeranVectorView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26330,69 +26115,16 @@ impl<'a> ApnConfigurationProfileView<'a> {
     /// Checks a received AVP as decoding [`ApnConfigurationProfile`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            ApnConfigurationProfile::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ApnConfigurationProfile::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ApnConfigurationProfile::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ApnConfigurationProfile::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26454,7 +26186,7 @@ impl<'a> ApnConfigurationProfileView<'a> {
             self.count[0],
             1430,
             10415,
-            ApnConfigurationView::read,
+            rt::view::read_group::<ApnConfigurationView<'a>>,
         )
     }
 }
@@ -26473,6 +26205,28 @@ impl<'a> rt::view::Step<'a> for ApnConfigurationProfileView<'a> {
             (1430, 10415) => t.many(4, 0, 4294967295, avp, ApnConfigurationView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for ApnConfigurationProfileView<'a> {
+    const KEY: rt::AvpKey = ApnConfigurationProfile::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ApnConfigurationProfile::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -26526,68 +26280,15 @@ impl<'a> ApnConfigurationView<'a> {
     /// Checks a received AVP as decoding [`ApnConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            ApnConfiguration::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ApnConfiguration::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ApnConfiguration::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ApnConfiguration::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 27usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -26652,7 +26353,7 @@ impl<'a> ApnConfigurationView<'a> {
             self.root,
             self.first[4],
             self.end,
-            EpsSubscribedQosProfileView::read,
+            rt::view::read_group::<EpsSubscribedQosProfileView<'a>>,
         )
     }
     /// `[ VPLMN-Dynamic-Address-Allowed ]`: VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), 3GPP TS 29.272 §7.3.38.
@@ -26672,7 +26373,7 @@ impl<'a> ApnConfigurationView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -26698,7 +26399,12 @@ impl<'a> ApnConfigurationView<'a> {
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     #[inline]
     pub fn ambr(&self) -> Option<AmbrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, AmbrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<AmbrView<'a>>,
+        )
     }
     /// `*[ Specific-APN-Info ]`: Specific-APN-Info (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82.
     #[inline]
@@ -26710,7 +26416,7 @@ impl<'a> ApnConfigurationView<'a> {
             self.count[1],
             1472,
             10415,
-            SpecificApnInfoView::read,
+            rt::view::read_group::<SpecificApnInfoView<'a>>,
         )
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
@@ -26751,7 +26457,12 @@ impl<'a> ApnConfigurationView<'a> {
     /// `[ WLAN-offloadability ]`: WLAN-offloadability (code 1667, vendor 10415), 3GPP TS 29.272 §7.3.181.
     #[inline]
     pub fn wlan_offloadability(&self) -> Option<WlanOffloadabilityView<'a>> {
-        rt::view::opt(self.root, self.first[17], self.end, WlanOffloadabilityView::read)
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::read_group::<WlanOffloadabilityView<'a>>,
+        )
     }
     /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
     #[inline]
@@ -26881,6 +26592,39 @@ impl<'a> rt::view::Step<'a> for ApnConfigurationView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for ApnConfigurationView<'a> {
+    const KEY: rt::AvpKey = ApnConfiguration::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ApnConfiguration::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 27usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for ApnConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26929,68 +26673,16 @@ impl<'a> EpsSubscribedQosProfileView<'a> {
     /// Checks a received AVP as decoding [`EpsSubscribedQosProfile`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            EpsSubscribedQosProfile::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EpsSubscribedQosProfile::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EpsSubscribedQosProfile::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EpsSubscribedQosProfile::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27034,7 +26726,7 @@ impl<'a> EpsSubscribedQosProfileView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::ts29212::AllocationRetentionPriorityView::read,
+            rt::view::read_group::<super::ts29212::AllocationRetentionPriorityView<'a>>,
         )
     }
 }
@@ -27063,6 +26755,38 @@ impl<'a> rt::view::Step<'a> for EpsSubscribedQosProfileView<'a> {
             }
             _ => t.extra(),
         }
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::GroupView<'a> for EpsSubscribedQosProfileView<'a> {
+    const KEY: rt::AvpKey = EpsSubscribedQosProfile::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EpsSubscribedQosProfile::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(
@@ -27125,68 +26849,16 @@ impl<'a> AmbrView<'a> {
     /// Checks a received AVP as decoding [`Ambr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            Ambr::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(Ambr::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, Ambr::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(Ambr::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27268,6 +26940,38 @@ impl<'a> rt::view::Step<'a> for AmbrView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for AmbrView<'a> {
+    const KEY: rt::AvpKey = Ambr::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = Ambr::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for AmbrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27330,67 +27034,15 @@ impl<'a> TraceDataView<'a> {
     /// Checks a received AVP as decoding [`TraceData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TraceData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TraceData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TraceData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TraceData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 10usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27460,12 +27112,22 @@ impl<'a> TraceDataView<'a> {
     /// `[ MDT-Configuration ]`: MDT-Configuration (code 1622, vendor 10415), 3GPP TS 29.272 §7.3.136.
     #[inline]
     pub fn mdt_configuration(&self) -> Option<MdtConfigurationView<'a>> {
-        rt::view::opt(self.root, self.first[7], self.end, MdtConfigurationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::read_group::<MdtConfigurationView<'a>>,
+        )
     }
     /// `[ MDT-Configuration-NR ]`: MDT-Configuration-NR (code 1720, vendor 10415), 3GPP TS 29.272 §7.3.245.
     #[inline]
     pub fn mdt_configuration_nr(&self) -> Option<MdtConfigurationNrView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, MdtConfigurationNrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<MdtConfigurationNrView<'a>>,
+        )
     }
     /// `[ Trace-Reporting-Consumer-Uri ]`: Trace-Reporting-Consumer-Uri (code 1727, vendor 10415), 3GPP TS 29.272 §7.3.252.
     #[inline]
@@ -27537,6 +27199,45 @@ impl<'a> rt::view::Step<'a> for TraceDataView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for TraceDataView<'a> {
+    const KEY: rt::AvpKey = TraceData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TraceData::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 10usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for TraceDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27565,69 +27266,16 @@ impl<'a> GprsSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`GprsSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            GprsSubscriptionData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(GprsSubscriptionData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, GprsSubscriptionData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(GprsSubscriptionData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27674,7 +27322,7 @@ impl<'a> GprsSubscriptionDataView<'a> {
             self.count[0],
             1469,
             10415,
-            PdpContextView::read,
+            rt::view::read_group::<PdpContextView<'a>>,
         )
     }
 }
@@ -27690,6 +27338,28 @@ impl<'a> rt::view::Step<'a> for GprsSubscriptionDataView<'a> {
             (1469, 10415) => t.many(1, 0, 50, avp, PdpContextView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for GprsSubscriptionDataView<'a> {
+    const KEY: rt::AvpKey = GprsSubscriptionData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = GprsSubscriptionData::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -27719,67 +27389,15 @@ impl<'a> PdpContextView<'a> {
     /// Checks a received AVP as decoding [`PdpContext`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            PdpContext::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PdpContext::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, PdpContext::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PdpContext::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 17usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -27864,7 +27482,12 @@ impl<'a> PdpContextView<'a> {
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     #[inline]
     pub fn ambr(&self) -> Option<AmbrView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, AmbrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<AmbrView<'a>>,
+        )
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
@@ -27942,6 +27565,27 @@ impl<'a> rt::view::Step<'a> for PdpContextView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for PdpContextView<'a> {
+    const KEY: rt::AvpKey = PdpContext::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = PdpContext::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 17usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for PdpContextView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27970,69 +27614,16 @@ impl<'a> CsgSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`CsgSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            CsgSubscriptionData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CsgSubscriptionData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CsgSubscriptionData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CsgSubscriptionData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28108,6 +27699,28 @@ impl<'a> rt::view::Step<'a> for CsgSubscriptionDataView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for CsgSubscriptionDataView<'a> {
+    const KEY: rt::AvpKey = CsgSubscriptionData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CsgSubscriptionData::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CsgSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28156,68 +27769,16 @@ impl<'a> SpecificApnInfoView<'a> {
     /// Checks a received AVP as decoding [`SpecificApnInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SpecificApnInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SpecificApnInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SpecificApnInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SpecificApnInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28254,7 +27815,7 @@ impl<'a> SpecificApnInfoView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -28301,6 +27862,38 @@ impl<'a> rt::view::Step<'a> for SpecificApnInfoView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for SpecificApnInfoView<'a> {
+    const KEY: rt::AvpKey = SpecificApnInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SpecificApnInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for SpecificApnInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28329,69 +27922,16 @@ impl<'a> LcsInfoView<'a> {
     /// Checks a received AVP as decoding [`LcsInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            LcsInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(LcsInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, LcsInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(LcsInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28438,7 +27978,7 @@ impl<'a> LcsInfoView<'a> {
             self.count[1],
             1475,
             10415,
-            LcsPrivacyexceptionView::read,
+            rt::view::read_group::<LcsPrivacyexceptionView<'a>>,
         )
     }
     /// `*[ MO-LR ]`: MO-LR (code 1485, vendor 10415), 3GPP TS 29.272 §7.3.96.
@@ -28451,7 +27991,7 @@ impl<'a> LcsInfoView<'a> {
             self.count[2],
             1485,
             10415,
-            MoLrView::read,
+            rt::view::read_group::<MoLrView<'a>>,
         )
     }
 }
@@ -28468,6 +28008,28 @@ impl<'a> rt::view::Step<'a> for LcsInfoView<'a> {
             (1485, 10415) => t.any(2, 2, avp, MoLrView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for LcsInfoView<'a> {
+    const KEY: rt::AvpKey = LcsInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = LcsInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -28499,69 +28061,16 @@ impl<'a> LcsPrivacyexceptionView<'a> {
     /// Checks a received AVP as decoding [`LcsPrivacyexception`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            LcsPrivacyexception::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(LcsPrivacyexception::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, LcsPrivacyexception::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(LcsPrivacyexception::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28616,7 +28125,7 @@ impl<'a> LcsPrivacyexceptionView<'a> {
             self.count[0],
             1479,
             10415,
-            ExternalClientView::read,
+            rt::view::read_group::<ExternalClientView<'a>>,
         )
     }
     /// `*[ PLMN-Client ]`: PLMN-Client (code 1482, vendor 10415), 3GPP TS 29.272 §7.3.93.
@@ -28642,7 +28151,7 @@ impl<'a> LcsPrivacyexceptionView<'a> {
             self.count[2],
             1483,
             10415,
-            TgppServiceTypeView::read,
+            rt::view::read_group::<TgppServiceTypeView<'a>>,
         )
     }
 }
@@ -28662,6 +28171,28 @@ impl<'a> rt::view::Step<'a> for LcsPrivacyexceptionView<'a> {
             (1483, 10415) => t.any(5, 2, avp, TgppServiceTypeView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for LcsPrivacyexceptionView<'a> {
+    const KEY: rt::AvpKey = LcsPrivacyexception::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = LcsPrivacyexception::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -28691,68 +28222,16 @@ impl<'a> ExternalClientView<'a> {
     /// Checks a received AVP as decoding [`ExternalClient`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            ExternalClient::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ExternalClient::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ExternalClient::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ExternalClient::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28819,6 +28298,27 @@ impl<'a> rt::view::Step<'a> for ExternalClientView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for ExternalClientView<'a> {
+    const KEY: rt::AvpKey = ExternalClient::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ExternalClient::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for ExternalClientView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28845,68 +28345,16 @@ impl<'a> TgppServiceTypeView<'a> {
     /// Checks a received AVP as decoding [`TgppServiceType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TgppServiceType::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TgppServiceType::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TgppServiceType::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TgppServiceType::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -28973,6 +28421,27 @@ impl<'a> rt::view::Step<'a> for TgppServiceTypeView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for TgppServiceTypeView<'a> {
+    const KEY: rt::AvpKey = TgppServiceType::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TgppServiceType::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppServiceTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28999,68 +28468,16 @@ impl<'a> MoLrView<'a> {
     /// Checks a received AVP as decoding [`MoLr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MoLr::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MoLr::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MoLr::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MoLr::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29108,6 +28525,27 @@ impl<'a> rt::view::Step<'a> for MoLrView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for MoLrView<'a> {
+    const KEY: rt::AvpKey = MoLr::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MoLr::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for MoLrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29136,69 +28574,16 @@ impl<'a> TeleserviceListView<'a> {
     /// Checks a received AVP as decoding [`TeleserviceList`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            TeleserviceList::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TeleserviceList::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TeleserviceList::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TeleserviceList::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29251,6 +28636,28 @@ impl<'a> rt::view::Step<'a> for TeleserviceListView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for TeleserviceListView<'a> {
+    const KEY: rt::AvpKey = TeleserviceList::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TeleserviceList::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TeleserviceListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29277,68 +28684,16 @@ impl<'a> CallBarringInfoView<'a> {
     /// Checks a received AVP as decoding [`CallBarringInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CallBarringInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CallBarringInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CallBarringInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CallBarringInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29389,6 +28744,27 @@ impl<'a> rt::view::Step<'a> for CallBarringInfoView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for CallBarringInfoView<'a> {
+    const KEY: rt::AvpKey = CallBarringInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CallBarringInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CallBarringInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29415,68 +28791,16 @@ impl<'a> EpsUserStateView<'a> {
     /// Checks a received AVP as decoding [`EpsUserState`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            EpsUserState::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EpsUserState::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EpsUserState::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EpsUserState::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29501,12 +28825,22 @@ impl<'a> EpsUserStateView<'a> {
     /// `[ MME-User-State ]`: MME-User-State (code 1497, vendor 10415), 3GPP TS 29.272 §7.3.112.
     #[inline]
     pub fn mme_user_state(&self) -> Option<MmeUserStateView<'a>> {
-        rt::view::opt(self.root, self.first[0], self.end, MmeUserStateView::read)
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::read_group::<MmeUserStateView<'a>>,
+        )
     }
     /// `[ SGSN-User-State ]`: SGSN-User-State (code 1498, vendor 10415), 3GPP TS 29.272 §7.3.113.
     #[inline]
     pub fn sgsn_user_state(&self) -> Option<SgsnUserStateView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, SgsnUserStateView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<SgsnUserStateView<'a>>,
+        )
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -29521,6 +28855,27 @@ impl<'a> rt::view::Step<'a> for EpsUserStateView<'a> {
             (1498, 10415) => t.one(1, avp, SgsnUserStateView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for EpsUserStateView<'a> {
+    const KEY: rt::AvpKey = EpsUserState::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EpsUserState::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -29572,68 +28927,16 @@ impl<'a> EpsLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`EpsLocationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            EpsLocationInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EpsLocationInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EpsLocationInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EpsLocationInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29665,7 +28968,7 @@ impl<'a> EpsLocationInformationView<'a> {
             self.root,
             self.first[0],
             self.end,
-            MmeLocationInformationView::read,
+            rt::view::read_group::<MmeLocationInformationView<'a>>,
         )
     }
     /// `[ SGSN-Location-Information ]`: SGSN-Location-Information (code 1601, vendor 10415), 3GPP TS 29.272 §7.3.116.
@@ -29675,7 +28978,7 @@ impl<'a> EpsLocationInformationView<'a> {
             self.root,
             self.first[1],
             self.end,
-            SgsnLocationInformationView::read,
+            rt::view::read_group::<SgsnLocationInformationView<'a>>,
         )
     }
 }
@@ -29716,6 +29019,38 @@ impl<'a> rt::view::Step<'a> for EpsLocationInformationView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for EpsLocationInformationView<'a> {
+    const KEY: rt::AvpKey = EpsLocationInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EpsLocationInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for EpsLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29742,68 +29077,16 @@ impl<'a> MmeUserStateView<'a> {
     /// Checks a received AVP as decoding [`MmeUserState`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MmeUserState::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MmeUserState::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MmeUserState::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MmeUserState::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29850,6 +29133,27 @@ impl<'a> rt::view::Step<'a> for MmeUserStateView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for MmeUserStateView<'a> {
+    const KEY: rt::AvpKey = MmeUserState::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MmeUserState::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for MmeUserStateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29876,68 +29180,16 @@ impl<'a> SgsnUserStateView<'a> {
     /// Checks a received AVP as decoding [`SgsnUserState`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SgsnUserState::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SgsnUserState::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SgsnUserState::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SgsnUserState::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -29984,6 +29236,27 @@ impl<'a> rt::view::Step<'a> for SgsnUserStateView<'a> {
             (1499, 10415) => t.one(0, avp, rt::view::check::<i32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for SgsnUserStateView<'a> {
+    const KEY: rt::AvpKey = SgsnUserState::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SgsnUserState::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -30035,67 +29308,15 @@ impl<'a> MmeLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`MmeLocationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MmeLocationInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MmeLocationInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MmeLocationInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MmeLocationInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -30164,7 +29385,7 @@ impl<'a> MmeLocationInformationView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
     /// `[ eNodeB-Id ]`: eNodeB-Id (code 4008, vendor 10415), 3GPP TS 29.217 §5.3.10.
@@ -30208,6 +29429,38 @@ impl<'a> rt::view::Step<'a> for MmeLocationInformationView<'a> {
             (4013, 10415) => t.one(8, avp, rt::view::no_check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl<'a> rt::view::GroupView<'a> for MmeLocationInformationView<'a> {
+    const KEY: rt::AvpKey = MmeLocationInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MmeLocationInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 9usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(
@@ -30270,67 +29523,15 @@ impl<'a> SgsnLocationInformationView<'a> {
     /// Checks a received AVP as decoding [`SgsnLocationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SgsnLocationInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SgsnLocationInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SgsnLocationInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SgsnLocationInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -30409,7 +29610,7 @@ impl<'a> SgsnLocationInformationView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::ts32299::UserCsgInformationView::read,
+            rt::view::read_group::<super::ts32299::UserCsgInformationView<'a>>,
         )
     }
 }
@@ -30457,6 +29658,38 @@ impl<'a> rt::view::Step<'a> for SgsnLocationInformationView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for SgsnLocationInformationView<'a> {
+    const KEY: rt::AvpKey = SgsnLocationInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SgsnLocationInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 9usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for SgsnLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30485,69 +29718,16 @@ impl<'a> ActiveApnView<'a> {
     /// Checks a received AVP as decoding [`ActiveApn`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            ActiveApn::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ActiveApn::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ActiveApn::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ActiveApn::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -30586,7 +29766,7 @@ impl<'a> ActiveApnView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -30604,7 +29784,7 @@ impl<'a> ActiveApnView<'a> {
             self.count[0],
             1472,
             10415,
-            SpecificApnInfoView::read,
+            rt::view::read_group::<SpecificApnInfoView<'a>>,
         )
     }
 }
@@ -30623,6 +29803,28 @@ impl<'a> rt::view::Step<'a> for ActiveApnView<'a> {
             (1472, 10415) => t.any(4, 0, avp, SpecificApnInfoView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl<'a> rt::view::GroupView<'a> for ActiveApnView<'a> {
+    const KEY: rt::AvpKey = ActiveApn::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ActiveApn::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -30690,68 +29892,15 @@ impl<'a> MdtConfigurationView<'a> {
     /// Checks a received AVP as decoding [`MdtConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 2>::new(cx),
-            MdtConfiguration::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MdtConfiguration::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MdtConfiguration::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MdtConfiguration::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 20usize],
-            count: [0; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -30789,7 +29938,12 @@ impl<'a> MdtConfigurationView<'a> {
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
     #[inline]
     pub fn area_scope(&self) -> Option<AreaScopeView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, AreaScopeView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<AreaScopeView<'a>>,
+        )
     }
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     #[inline]
@@ -30934,7 +30088,7 @@ impl<'a> MdtConfigurationView<'a> {
             self.count[1],
             1694,
             10415,
-            MbsfnAreaView::read,
+            rt::view::read_group::<MbsfnAreaView<'a>>,
         )
     }
 }
@@ -30986,6 +30140,46 @@ impl<'a> rt::view::Step<'a> for MdtConfigurationView<'a> {
             (1694, 10415) => t.any(19, 1, avp, MbsfnAreaView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::GroupView<'a> for MdtConfigurationView<'a> {
+    const KEY: rt::AvpKey = MdtConfiguration::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MdtConfiguration::REQUIRED;
+    type Seen = rt::view::Seen<1, 2>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 20usize],
+            count: [0; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(
@@ -31071,69 +30265,16 @@ impl<'a> AreaScopeView<'a> {
     /// Checks a received AVP as decoding [`AreaScope`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 6>::new(cx),
-            AreaScope::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AreaScope::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AreaScope::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AreaScope::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 6usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -31289,6 +30430,46 @@ impl<'a> rt::view::Step<'a> for AreaScopeView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for AreaScopeView<'a> {
+    const KEY: rt::AvpKey = AreaScope::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AreaScope::REQUIRED;
+    type Seen = rt::view::Seen<1, 6>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            count: [0; 6usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for AreaScopeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31317,69 +30498,16 @@ impl<'a> EquivalentPlmnListView<'a> {
     /// Checks a received AVP as decoding [`EquivalentPlmnList`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            EquivalentPlmnList::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EquivalentPlmnList::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EquivalentPlmnList::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EquivalentPlmnList::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -31432,6 +30560,28 @@ impl<'a> rt::view::Step<'a> for EquivalentPlmnListView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for EquivalentPlmnListView<'a> {
+    const KEY: rt::AvpKey = EquivalentPlmnList::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EquivalentPlmnList::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for EquivalentPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31458,68 +30608,16 @@ impl<'a> VplmnCsgSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`VplmnCsgSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            VplmnCsgSubscriptionData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(VplmnCsgSubscriptionData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, VplmnCsgSubscriptionData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(VplmnCsgSubscriptionData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -31575,6 +30673,27 @@ impl<'a> rt::view::Step<'a> for VplmnCsgSubscriptionDataView<'a> {
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for VplmnCsgSubscriptionDataView<'a> {
+    const KEY: rt::AvpKey = VplmnCsgSubscriptionData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = VplmnCsgSubscriptionData::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for VplmnCsgSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31617,68 +30736,16 @@ impl<'a> LocalTimeZoneView<'a> {
     /// Checks a received AVP as decoding [`LocalTimeZone`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            LocalTimeZone::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(LocalTimeZone::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, LocalTimeZone::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(LocalTimeZone::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -31750,6 +30817,35 @@ impl<'a> rt::view::Step<'a> for LocalTimeZoneView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for LocalTimeZoneView<'a> {
+    const KEY: rt::AvpKey = LocalTimeZone::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = LocalTimeZone::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for LocalTimeZoneView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31798,68 +30894,16 @@ impl<'a> WlanOffloadabilityView<'a> {
     /// Checks a received AVP as decoding [`WlanOffloadability`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            WlanOffloadability::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(WlanOffloadability::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, WlanOffloadability::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(WlanOffloadability::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -31932,6 +30976,38 @@ impl<'a> rt::view::Step<'a> for WlanOffloadabilityView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for WlanOffloadabilityView<'a> {
+    const KEY: rt::AvpKey = WlanOffloadability::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = WlanOffloadability::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for WlanOffloadabilityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31960,69 +31036,16 @@ impl<'a> AdjacentPlmnsView<'a> {
     /// Checks a received AVP as decoding [`AdjacentPlmns`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            AdjacentPlmns::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdjacentPlmns::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AdjacentPlmns::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdjacentPlmns::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -32075,6 +31098,28 @@ impl<'a> rt::view::Step<'a> for AdjacentPlmnsView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for AdjacentPlmnsView<'a> {
+    const KEY: rt::AvpKey = AdjacentPlmns::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AdjacentPlmns::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AdjacentPlmnsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32101,68 +31146,16 @@ impl<'a> AdjacentAccessRestrictionDataView<'a> {
     /// Checks a received AVP as decoding [`AdjacentAccessRestrictionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            AdjacentAccessRestrictionData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AdjacentAccessRestrictionData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AdjacentAccessRestrictionData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AdjacentAccessRestrictionData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -32210,6 +31203,27 @@ impl<'a> rt::view::Step<'a> for AdjacentAccessRestrictionDataView<'a> {
             (1426, 10415) => t.one(1, avp, rt::view::check::<u32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for AdjacentAccessRestrictionDataView<'a> {
+    const KEY: rt::AvpKey = AdjacentAccessRestrictionData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AdjacentAccessRestrictionData::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -32261,68 +31275,16 @@ impl<'a> ImsiGroupIdView<'a> {
     /// Checks a received AVP as decoding [`ImsiGroupId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            ImsiGroupId::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ImsiGroupId::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ImsiGroupId::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ImsiGroupId::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -32398,6 +31360,38 @@ impl<'a> rt::view::Step<'a> for ImsiGroupIdView<'a> {
         feature = "ts32299"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for ImsiGroupIdView<'a> {
+    const KEY: rt::AvpKey = ImsiGroupId::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ImsiGroupId::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl std::fmt::Debug for ImsiGroupIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32426,69 +31420,16 @@ impl<'a> SubscriptionDataDeletionView<'a> {
     /// Checks a received AVP as decoding [`SubscriptionDataDeletion`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            SubscriptionDataDeletion::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SubscriptionDataDeletion::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SubscriptionDataDeletion::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SubscriptionDataDeletion::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -32587,6 +31528,28 @@ impl<'a> rt::view::Step<'a> for SubscriptionDataDeletionView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for SubscriptionDataDeletionView<'a> {
+    const KEY: rt::AvpKey = SubscriptionDataDeletion::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SubscriptionDataDeletion::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscriptionDataDeletionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32633,68 +31596,16 @@ impl<'a> EmergencyInfoView<'a> {
     /// Checks a received AVP as decoding [`EmergencyInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            EmergencyInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EmergencyInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EmergencyInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EmergencyInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -32726,7 +31637,7 @@ impl<'a> EmergencyInfoView<'a> {
             self.root,
             self.first[0],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
 }
@@ -32751,6 +31662,37 @@ impl<'a> rt::view::Step<'a> for EmergencyInfoView<'a> {
             (486, 0) => t.one(0, avp, super::mip6::Mip6AgentInfoView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl<'a> rt::view::GroupView<'a> for EmergencyInfoView<'a> {
+    const KEY: rt::AvpKey = EmergencyInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EmergencyInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(
@@ -32790,68 +31732,16 @@ impl<'a> V2xSubscriptionDataView<'a> {
     /// Checks a received AVP as decoding [`V2xSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            V2xSubscriptionData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(V2xSubscriptionData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, V2xSubscriptionData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(V2xSubscriptionData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -32902,6 +31792,27 @@ impl<'a> rt::view::Step<'a> for V2xSubscriptionDataView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for V2xSubscriptionDataView<'a> {
+    const KEY: rt::AvpKey = V2xSubscriptionData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = V2xSubscriptionData::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for V2xSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32948,68 +31859,16 @@ impl<'a> EdrxCycleLengthView<'a> {
     /// Checks a received AVP as decoding [`EdrxCycleLength`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            EdrxCycleLength::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EdrxCycleLength::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EdrxCycleLength::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EdrxCycleLength::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -33085,6 +31944,37 @@ impl<'a> rt::view::Step<'a> for EdrxCycleLengthView<'a> {
         feature = "ts29336"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for EdrxCycleLengthView<'a> {
+    const KEY: rt::AvpKey = EdrxCycleLength::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EdrxCycleLength::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl std::fmt::Debug for EdrxCycleLengthView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33147,68 +32037,16 @@ impl<'a> MbsfnAreaView<'a> {
     /// Checks a received AVP as decoding [`MbsfnArea`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MbsfnArea::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MbsfnArea::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MbsfnArea::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MbsfnArea::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -33292,6 +32130,45 @@ impl<'a> rt::view::Step<'a> for MbsfnAreaView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for MbsfnAreaView<'a> {
+    const KEY: rt::AvpKey = MbsfnArea::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MbsfnArea::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MbsfnAreaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33318,68 +32195,16 @@ impl<'a> PagingTimeWindowView<'a> {
     /// Checks a received AVP as decoding [`PagingTimeWindow`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            PagingTimeWindow::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PagingTimeWindow::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, PagingTimeWindow::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PagingTimeWindow::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -33430,6 +32255,27 @@ impl<'a> rt::view::Step<'a> for PagingTimeWindowView<'a> {
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for PagingTimeWindowView<'a> {
+    const KEY: rt::AvpKey = PagingTimeWindow::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = PagingTimeWindow::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for PagingTimeWindowView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33458,69 +32304,16 @@ impl<'a> EdrxRelatedRatView<'a> {
     /// Checks a received AVP as decoding [`EdrxRelatedRat`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            EdrxRelatedRat::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(EdrxRelatedRat::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, EdrxRelatedRat::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(EdrxRelatedRat::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -33573,6 +32366,28 @@ impl<'a> rt::view::Step<'a> for EdrxRelatedRatView<'a> {
     }
 }
 #[cfg(any(feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for EdrxRelatedRatView<'a> {
+    const KEY: rt::AvpKey = EdrxRelatedRat::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = EdrxRelatedRat::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "ts29272"))]
 impl std::fmt::Debug for EdrxRelatedRatView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33599,68 +32414,16 @@ impl<'a> V2xSubscriptionDataNrView<'a> {
     /// Checks a received AVP as decoding [`V2xSubscriptionDataNr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            V2xSubscriptionDataNr::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(V2xSubscriptionDataNr::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, V2xSubscriptionDataNr::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(V2xSubscriptionDataNr::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -33698,7 +32461,12 @@ impl<'a> V2xSubscriptionDataNrView<'a> {
     /// `[ UE-PC5-QoS ]`: UE-PC5-QoS (code 1711, vendor 10415), 3GPP TS 29.272 §7.3.236.
     #[inline]
     pub fn ue_pc5_qos(&self) -> Option<UePc5QosView<'a>> {
-        rt::view::opt(self.root, self.first[2], self.end, UePc5QosView::read)
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::read_group::<UePc5QosView<'a>>,
+        )
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -33714,6 +32482,27 @@ impl<'a> rt::view::Step<'a> for V2xSubscriptionDataNrView<'a> {
             (1711, 10415) => t.one(2, avp, UePc5QosView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for V2xSubscriptionDataNrView<'a> {
+    const KEY: rt::AvpKey = V2xSubscriptionDataNr::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = V2xSubscriptionDataNr::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -33745,69 +32534,16 @@ impl<'a> UePc5QosView<'a> {
     /// Checks a received AVP as decoding [`UePc5Qos`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            UePc5Qos::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(UePc5Qos::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, UePc5Qos::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(UePc5Qos::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -33839,7 +32575,7 @@ impl<'a> UePc5QosView<'a> {
             self.count[0],
             1712,
             10415,
-            Pc5QosFlowView::read,
+            rt::view::read_group::<Pc5QosFlowView<'a>>,
         )
     }
     /// `[ PC5-Link-AMBR ]`: PC5-Link-AMBR (code 1718, vendor 10415), 3GPP TS 29.272 §7.3.243.
@@ -33860,6 +32596,28 @@ impl<'a> rt::view::Step<'a> for UePc5QosView<'a> {
             (1718, 10415) => t.one(1, avp, rt::view::check::<i32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for UePc5QosView<'a> {
+    const KEY: rt::AvpKey = UePc5Qos::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = UePc5Qos::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -33889,68 +32647,16 @@ impl<'a> Pc5QosFlowView<'a> {
     /// Checks a received AVP as decoding [`Pc5QosFlow`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            Pc5QosFlow::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(Pc5QosFlow::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, Pc5QosFlow::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(Pc5QosFlow::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -33980,7 +32686,12 @@ impl<'a> Pc5QosFlowView<'a> {
     /// `[ PC5-Flow-Bitrates ]`: PC5-Flow-Bitrates (code 1714, vendor 10415), 3GPP TS 29.272 §7.3.239.
     #[inline]
     pub fn pc5_flow_bitrates(&self) -> Option<Pc5FlowBitratesView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, Pc5FlowBitratesView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<Pc5FlowBitratesView<'a>>,
+        )
     }
     /// `[ PC5-Range ]`: PC5-Range (code 1717, vendor 10415), 3GPP TS 29.272 §7.3.242.
     #[inline]
@@ -34001,6 +32712,27 @@ impl<'a> rt::view::Step<'a> for Pc5QosFlowView<'a> {
             (1717, 10415) => t.one(2, avp, rt::view::check::<i32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for Pc5QosFlowView<'a> {
+    const KEY: rt::AvpKey = Pc5QosFlow::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = Pc5QosFlow::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -34030,68 +32762,16 @@ impl<'a> Pc5FlowBitratesView<'a> {
     /// Checks a received AVP as decoding [`Pc5FlowBitrates`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            Pc5FlowBitrates::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(Pc5FlowBitrates::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, Pc5FlowBitrates::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(Pc5FlowBitrates::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -34139,6 +32819,27 @@ impl<'a> rt::view::Step<'a> for Pc5FlowBitratesView<'a> {
             (1716, 10415) => t.one(1, avp, rt::view::check::<i32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl<'a> rt::view::GroupView<'a> for Pc5FlowBitratesView<'a> {
+    const KEY: rt::AvpKey = Pc5FlowBitrates::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = Pc5FlowBitrates::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -34206,68 +32907,15 @@ impl<'a> MdtConfigurationNrView<'a> {
     /// Checks a received AVP as decoding [`MdtConfigurationNr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            MdtConfigurationNr::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MdtConfigurationNr::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MdtConfigurationNr::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MdtConfigurationNr::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 15usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -34305,7 +32953,12 @@ impl<'a> MdtConfigurationNrView<'a> {
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
     #[inline]
     pub fn area_scope(&self) -> Option<AreaScopeView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, AreaScopeView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<AreaScopeView<'a>>,
+        )
     }
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     #[inline]
@@ -34470,6 +33123,46 @@ impl<'a> rt::view::Step<'a> for MdtConfigurationNrView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for MdtConfigurationNrView<'a> {
+    const KEY: rt::AvpKey = MdtConfigurationNr::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MdtConfigurationNr::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 15usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for MdtConfigurationNrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34594,7 +33287,7 @@ impl<'a> UpdateLocationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -34641,7 +33334,7 @@ impl<'a> UpdateLocationRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -34656,13 +33349,18 @@ impl<'a> UpdateLocationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(&self) -> Option<TerminalInformationView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, TerminalInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<TerminalInformationView<'a>>,
+        )
     }
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
@@ -34731,13 +33429,18 @@ impl<'a> UpdateLocationRequestView<'a> {
             self.count[1],
             1612,
             10415,
-            ActiveApnView::read,
+            rt::view::read_group::<ActiveApnView<'a>>,
         )
     }
     /// `[ Equivalent-PLMN-List ]`: Equivalent-PLMN-List (code 1637, vendor 10415), 3GPP TS 29.272 §7.3.151.
     #[inline]
     pub fn equivalent_plmn_list(&self) -> Option<EquivalentPlmnListView<'a>> {
-        rt::view::opt(self.root, self.first[20], self.end, EquivalentPlmnListView::read)
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::read_group::<EquivalentPlmnListView<'a>>,
+        )
     }
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
@@ -34767,7 +33470,12 @@ impl<'a> UpdateLocationRequestView<'a> {
     /// `[ Adjacent-PLMNs ]`: Adjacent-PLMNs (code 1672, vendor 10415), 3GPP TS 29.272 §7.3.186.
     #[inline]
     pub fn adjacent_plmns(&self) -> Option<AdjacentPlmnsView<'a>> {
-        rt::view::opt(self.root, self.first[25], self.end, AdjacentPlmnsView::read)
+        rt::view::opt(
+            self.root,
+            self.first[25],
+            self.end,
+            rt::view::read_group::<AdjacentPlmnsView<'a>>,
+        )
     }
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -34778,7 +33486,7 @@ impl<'a> UpdateLocationRequestView<'a> {
             self.root,
             self.first[26],
             self.end,
-            super::ts29336::SupportedServicesView::read,
+            rt::view::read_group::<super::ts29336::SupportedServicesView<'a>>,
         )
     }
     /// `[ SF-ULR-Timestamp ]`: SF-ULR-Timestamp (code 1729, vendor 10415), 3GPP TS 29.272 §7.3.254.
@@ -34811,7 +33519,7 @@ impl<'a> UpdateLocationRequestView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -34998,7 +33706,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -35015,7 +33723,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
@@ -35057,13 +33765,18 @@ impl<'a> UpdateLocationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -35075,7 +33788,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
             self.count[0],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -35090,7 +33803,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ ULA-Flags ]`: ULA-Flags (code 1406, vendor 10415), 3GPP TS 29.272 §7.3.8.
@@ -35101,7 +33814,12 @@ impl<'a> UpdateLocationAnswerView<'a> {
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> Option<SubscriptionDataView<'a>> {
-        rt::view::opt(self.root, self.first[14], self.end, SubscriptionDataView::read)
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::read_group::<SubscriptionDataView<'a>>,
+        )
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     #[inline]
@@ -35123,7 +33841,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -35136,7 +33854,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -35317,7 +34035,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -35364,7 +34082,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -35379,7 +34097,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Requested-EUTRAN-Authentication-Info ]`: Requested-EUTRAN-Authentication-Info (code 1408, vendor 10415), 3GPP TS 29.272 §7.3.11.
@@ -35391,7 +34109,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
             self.root,
             self.first[11],
             self.end,
-            RequestedEutranAuthenticationInfoView::read,
+            rt::view::read_group::<RequestedEutranAuthenticationInfoView<'a>>,
         )
     }
     /// `[ Requested-UTRAN-GERAN-Authentication-Info ]`: Requested-UTRAN-GERAN-Authentication-Info (code 1409, vendor 10415), 3GPP TS 29.272 §7.3.12.
@@ -35403,7 +34121,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            RequestedUtranGeranAuthenticationInfoView::read,
+            rt::view::read_group::<RequestedUtranGeranAuthenticationInfoView<'a>>,
         )
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
@@ -35426,7 +34144,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -35605,7 +34323,7 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -35622,7 +34340,7 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
@@ -35664,13 +34382,18 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -35682,7 +34405,7 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
             self.count[0],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -35697,13 +34420,18 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Authentication-Info ]`: Authentication-Info (code 1413, vendor 10415), 3GPP TS 29.272 §7.3.17.
     #[inline]
     pub fn authentication_info(&self) -> Option<AuthenticationInfoView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, AuthenticationInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<AuthenticationInfoView<'a>>,
+        )
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
@@ -35717,7 +34445,7 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -35730,7 +34458,7 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -35906,7 +34634,7 @@ impl<'a> CancelLocationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -35956,7 +34684,7 @@ impl<'a> CancelLocationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
@@ -35984,7 +34712,7 @@ impl<'a> CancelLocationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -36154,7 +34882,7 @@ impl<'a> CancelLocationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -36169,7 +34897,7 @@ impl<'a> CancelLocationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -36186,7 +34914,7 @@ impl<'a> CancelLocationAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -36216,7 +34944,7 @@ impl<'a> CancelLocationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -36229,7 +34957,7 @@ impl<'a> CancelLocationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -36403,7 +35131,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -36453,13 +35181,18 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> SubscriptionDataView<'a> {
-        rt::view::one(self.root, self.first[10], self.end, SubscriptionDataView::read)
+        rt::view::one(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<SubscriptionDataView<'a>>,
+        )
     }
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     #[inline]
@@ -36489,7 +35222,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -36666,7 +35399,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -36681,7 +35414,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -36698,7 +35431,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -36761,7 +35494,12 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
     #[inline]
     pub fn eps_user_state(&self) -> Option<EpsUserStateView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, EpsUserStateView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<EpsUserStateView<'a>>,
+        )
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
@@ -36770,13 +35508,18 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            EpsLocationInformationView::read,
+            rt::view::read_group::<EpsLocationInformationView<'a>>,
         )
     }
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     #[inline]
     pub fn local_time_zone(&self) -> Option<LocalTimeZoneView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, LocalTimeZoneView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<LocalTimeZoneView<'a>>,
+        )
     }
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -36787,7 +35530,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::ts29336::SupportedServicesView::read,
+            rt::view::read_group::<super::ts29336::SupportedServicesView<'a>>,
         )
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -36802,7 +35545,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.count[1],
             3123,
             10415,
-            super::ts29336::MonitoringEventReportView::read,
+            rt::view::read_group::<super::ts29336::MonitoringEventReportView<'a>>,
         )
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -36817,7 +35560,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.count[2],
             3142,
             10415,
-            super::ts29336::MonitoringEventConfigStatusView::read,
+            rt::view::read_group::<super::ts29336::MonitoringEventConfigStatusView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -36827,7 +35570,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[19],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -36840,7 +35583,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -37028,7 +35771,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -37078,7 +35821,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
@@ -37145,7 +35888,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
             self.count[4],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -37325,7 +36068,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -37340,7 +36083,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -37357,7 +36100,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -37392,7 +36135,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -37405,7 +36148,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -37574,7 +36317,7 @@ impl<'a> PurgeUeRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -37621,7 +36364,7 @@ impl<'a> PurgeUeRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ PUR-Flags ]`: PUR-Flags (code 1635, vendor 10415), 3GPP TS 29.272 §7.3.149.
@@ -37641,7 +36384,7 @@ impl<'a> PurgeUeRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
@@ -37651,7 +36394,7 @@ impl<'a> PurgeUeRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            EpsLocationInformationView::read,
+            rt::view::read_group::<EpsLocationInformationView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -37664,7 +36407,7 @@ impl<'a> PurgeUeRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -37835,7 +36578,7 @@ impl<'a> PurgeUeAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -37850,7 +36593,7 @@ impl<'a> PurgeUeAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -37867,7 +36610,7 @@ impl<'a> PurgeUeAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -37899,13 +36642,18 @@ impl<'a> PurgeUeAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -37917,7 +36665,7 @@ impl<'a> PurgeUeAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ PUA-Flags ]`: PUA-Flags (code 1442, vendor 10415), 3GPP TS 29.272 §7.3.48.
@@ -37932,7 +36680,7 @@ impl<'a> PurgeUeAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -37945,7 +36693,7 @@ impl<'a> PurgeUeAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -38119,7 +36867,7 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -38164,7 +36912,7 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50.
@@ -38196,7 +36944,12 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> Option<SubscriptionDataView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, SubscriptionDataView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<SubscriptionDataView<'a>>,
+        )
     }
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     #[inline]
@@ -38207,7 +36960,7 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            SubscriptionDataDeletionView::read,
+            rt::view::read_group::<SubscriptionDataDeletionView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -38220,7 +36973,7 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -38393,7 +37146,7 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -38408,7 +37161,7 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -38425,7 +37178,7 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -38455,7 +37208,7 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -38468,7 +37221,7 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -38636,7 +37389,7 @@ impl<'a> NotifyRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -38683,7 +37436,7 @@ impl<'a> NotifyRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -38698,13 +37451,18 @@ impl<'a> NotifyRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(&self) -> Option<TerminalInformationView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, TerminalInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<TerminalInformationView<'a>>,
+        )
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
@@ -38713,7 +37471,7 @@ impl<'a> NotifyRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -38790,7 +37548,7 @@ impl<'a> NotifyRequestView<'a> {
             self.count[1],
             3142,
             10415,
-            super::ts29336::MonitoringEventConfigStatusView::read,
+            rt::view::read_group::<super::ts29336::MonitoringEventConfigStatusView<'a>>,
         )
     }
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
@@ -38808,7 +37566,7 @@ impl<'a> NotifyRequestView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -38991,7 +37749,7 @@ impl<'a> NotifyAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -39008,7 +37766,7 @@ impl<'a> NotifyAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -39040,13 +37798,18 @@ impl<'a> NotifyAnswerView<'a> {
             self.root,
             self.first[8],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -39058,7 +37821,7 @@ impl<'a> NotifyAnswerView<'a> {
             self.count[0],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -39073,7 +37836,7 @@ impl<'a> NotifyAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -39083,7 +37846,7 @@ impl<'a> NotifyAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -39096,7 +37859,7 @@ impl<'a> NotifyAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -39269,7 +38032,7 @@ impl<'a> MeIdentityCheckRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -39305,7 +38068,12 @@ impl<'a> MeIdentityCheckRequestView<'a> {
     /// `{ Terminal-Information }`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
     #[inline]
     pub fn terminal_information(&self) -> TerminalInformationView<'a> {
-        rt::view::one(self.root, self.first[8], self.end, TerminalInformationView::read)
+        rt::view::one(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<TerminalInformationView<'a>>,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
@@ -39322,7 +38090,7 @@ impl<'a> MeIdentityCheckRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -39490,7 +38258,7 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -39507,7 +38275,7 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -39547,7 +38315,7 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -39560,7 +38328,7 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -39728,7 +38496,7 @@ impl<'a> UpdateVcsgLocationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -39788,7 +38556,7 @@ impl<'a> UpdateVcsgLocationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ UVR-Flags }`: UVR-Flags (code 1639, vendor 10415), 3GPP TS 29.272 §7.3.153.
@@ -39806,7 +38574,7 @@ impl<'a> UpdateVcsgLocationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -39979,7 +38747,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -39996,7 +38764,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
@@ -40041,7 +38809,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ VPLMN-CSG-Subscription-Data ]`: VPLMN-CSG-Subscription-Data (code 1641, vendor 10415), 3GPP TS 29.272 §7.3.155.
@@ -40056,7 +38824,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
             self.count[1],
             1641,
             10415,
-            VplmnCsgSubscriptionDataView::read,
+            rt::view::read_group::<VplmnCsgSubscriptionDataView<'a>>,
         )
     }
     /// `[ UVA-Flags ]`: UVA-Flags (code 1640, vendor 10415), 3GPP TS 29.272 §7.3.154.
@@ -40071,7 +38839,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -40084,7 +38852,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -40257,7 +39025,7 @@ impl<'a> CancelVcsgLocationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -40307,7 +39075,7 @@ impl<'a> CancelVcsgLocationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
@@ -40330,7 +39098,7 @@ impl<'a> CancelVcsgLocationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -40501,7 +39269,7 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -40516,7 +39284,7 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -40533,7 +39301,7 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -40563,7 +39331,7 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -40576,7 +39344,7 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -40750,7 +39518,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -40800,13 +39568,18 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ Subscription-Data }`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> SubscriptionDataView<'a> {
-        rt::view::one(self.root, self.first[10], self.end, SubscriptionDataView::read)
+        rt::view::one(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<SubscriptionDataView<'a>>,
+        )
     }
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     #[inline]
@@ -40836,7 +39609,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -41013,7 +39786,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -41028,7 +39801,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -41045,7 +39818,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -41108,7 +39881,12 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
     #[inline]
     pub fn eps_user_state(&self) -> Option<EpsUserStateView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, EpsUserStateView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<EpsUserStateView<'a>>,
+        )
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
@@ -41117,13 +39895,18 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            EpsLocationInformationView::read,
+            rt::view::read_group::<EpsLocationInformationView<'a>>,
         )
     }
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     #[inline]
     pub fn local_time_zone(&self) -> Option<LocalTimeZoneView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, LocalTimeZoneView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<LocalTimeZoneView<'a>>,
+        )
     }
     /// `[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -41134,7 +39917,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::ts29336::SupportedServicesView::read,
+            rt::view::read_group::<super::ts29336::SupportedServicesView<'a>>,
         )
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -41149,7 +39932,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.count[1],
             3123,
             10415,
-            super::ts29336::MonitoringEventReportView::read,
+            rt::view::read_group::<super::ts29336::MonitoringEventReportView<'a>>,
         )
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -41164,7 +39947,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.count[2],
             3142,
             10415,
-            super::ts29336::MonitoringEventConfigStatusView::read,
+            rt::view::read_group::<super::ts29336::MonitoringEventConfigStatusView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -41174,7 +39957,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.root,
             self.first[19],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -41187,7 +39970,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -41375,7 +40158,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -41425,7 +40208,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
@@ -41492,7 +40275,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
             self.count[4],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -41672,7 +40455,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -41687,7 +40470,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -41704,7 +40487,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -41739,7 +40522,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -41752,7 +40535,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -41923,7 +40706,7 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -41968,7 +40751,7 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50.
@@ -42000,7 +40783,12 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
     #[inline]
     pub fn subscription_data(&self) -> Option<SubscriptionDataView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, SubscriptionDataView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<SubscriptionDataView<'a>>,
+        )
     }
     /// `[ Subscription-Data-Deletion ]`: Subscription-Data-Deletion (code 1685, vendor 10415), 3GPP TS 29.272 §7.3.208.
     #[inline]
@@ -42011,7 +40799,7 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            SubscriptionDataDeletionView::read,
+            rt::view::read_group::<SubscriptionDataDeletionView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -42024,7 +40812,7 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -42197,7 +40985,7 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -42212,7 +41000,7 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -42229,7 +41017,7 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -42259,7 +41047,7 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -42272,7 +41060,7 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

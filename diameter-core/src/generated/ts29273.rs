@@ -12820,68 +12820,15 @@ impl<'a> Non3gppUserDataView<'a> {
     /// Checks a received AVP as decoding [`Non3gppUserData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            Non3gppUserData::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(Non3gppUserData::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, Non3gppUserData::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(Non3gppUserData::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 18usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -12915,7 +12862,7 @@ impl<'a> Non3gppUserDataView<'a> {
             self.root,
             self.first[0],
             self.end,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ Non-3GPP-IP-Access ]`: Non-3GPP-IP-Access (code 1501, vendor 10415), 3GPP TS 29.273 §8.2.3.3.
@@ -12964,7 +12911,12 @@ impl<'a> Non3gppUserDataView<'a> {
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
     #[inline]
     pub fn ambr(&self) -> Option<super::ts29272::AmbrView<'a>> {
-        rt::view::opt(self.root, self.first[6], self.end, super::ts29272::AmbrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::read_group::<super::ts29272::AmbrView<'a>>,
+        )
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
@@ -12993,13 +12945,18 @@ impl<'a> Non3gppUserDataView<'a> {
             self.count[1],
             1430,
             10415,
-            super::ts29272::ApnConfigurationView::read,
+            rt::view::read_group::<super::ts29272::ApnConfigurationView<'a>>,
         )
     }
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
     #[inline]
     pub fn trace_info(&self) -> Option<TraceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, TraceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<TraceInfoView<'a>>,
+        )
     }
     /// `[ TWAN-Default-APN-Context-Id ]`: TWAN-Default-APN-Context-Id (code 1512, vendor 10415), 3GPP TS 29.273 §8.2.3.18.
     #[inline]
@@ -13016,7 +12973,7 @@ impl<'a> Non3gppUserDataView<'a> {
             self.count[2],
             1510,
             10415,
-            TwanAccessInfoView::read,
+            rt::view::read_group::<TwanAccessInfoView<'a>>,
         )
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
@@ -13031,7 +12988,7 @@ impl<'a> Non3gppUserDataView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::ts29272::EmergencyInfoView::read,
+            rt::view::read_group::<super::ts29272::EmergencyInfoView<'a>>,
         )
     }
     /// `[ ERP-Authorization ]`: ERP-Authorization (code 1541, vendor 10415), 3GPP TS 29.273 §8.2.3.27.
@@ -13078,6 +13035,28 @@ impl<'a> rt::view::Step<'a> for Non3gppUserDataView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::GroupView<'a> for Non3gppUserDataView<'a> {
+    const KEY: rt::AvpKey = Non3gppUserData::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = Non3gppUserData::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 18usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for Non3gppUserDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13120,68 +13099,16 @@ impl<'a> TraceInfoView<'a> {
     /// Checks a received AVP as decoding [`TraceInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TraceInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TraceInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TraceInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TraceInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -13210,7 +13137,7 @@ impl<'a> TraceInfoView<'a> {
             self.root,
             self.first[0],
             self.end,
-            super::ts29272::TraceDataView::read,
+            rt::view::read_group::<super::ts29272::TraceDataView<'a>>,
         )
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
@@ -13250,6 +13177,35 @@ impl<'a> rt::view::Step<'a> for TraceInfoView<'a> {
         feature = "ts29273"
     )
 )]
+impl<'a> rt::view::GroupView<'a> for TraceInfoView<'a> {
+    const KEY: rt::AvpKey = TraceInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TraceInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl std::fmt::Debug for TraceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13276,68 +13232,16 @@ impl<'a> WlanIdentifierView<'a> {
     /// Checks a received AVP as decoding [`WlanIdentifier`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            WlanIdentifier::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(WlanIdentifier::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, WlanIdentifier::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(WlanIdentifier::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -13388,6 +13292,27 @@ impl<'a> rt::view::Step<'a> for WlanIdentifierView<'a> {
     }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::GroupView<'a> for WlanIdentifierView<'a> {
+    const KEY: rt::AvpKey = WlanIdentifier::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = WlanIdentifier::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for WlanIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13414,68 +13339,16 @@ impl<'a> TwanAccessInfoView<'a> {
     /// Checks a received AVP as decoding [`TwanAccessInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TwanAccessInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TwanAccessInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TwanAccessInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TwanAccessInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -13508,7 +13381,12 @@ impl<'a> TwanAccessInfoView<'a> {
     /// `[ WLAN-Identifier ]`: WLAN-Identifier (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18.
     #[inline]
     pub fn wlan_identifier(&self) -> Option<WlanIdentifierView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, WlanIdentifierView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<WlanIdentifierView<'a>>,
+        )
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -13523,6 +13401,27 @@ impl<'a> rt::view::Step<'a> for TwanAccessInfoView<'a> {
             (1509, 10415) => t.one(1, avp, WlanIdentifierView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::GroupView<'a> for TwanAccessInfoView<'a> {
+    const KEY: rt::AvpKey = TwanAccessInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TwanAccessInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -13552,68 +13451,16 @@ impl<'a> AccessNetworkInfoView<'a> {
     /// Checks a received AVP as decoding [`AccessNetworkInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            AccessNetworkInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AccessNetworkInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AccessNetworkInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AccessNetworkInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -13688,6 +13535,27 @@ impl<'a> rt::view::Step<'a> for AccessNetworkInfoView<'a> {
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
+impl<'a> rt::view::GroupView<'a> for AccessNetworkInfoView<'a> {
+    const KEY: rt::AvpKey = AccessNetworkInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
 impl std::fmt::Debug for AccessNetworkInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -13716,69 +13584,16 @@ impl<'a> TwanConnectivityParametersView<'a> {
     /// Checks a received AVP as decoding [`TwanConnectivityParameters`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            TwanConnectivityParameters::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TwanConnectivityParameters::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TwanConnectivityParameters::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TwanConnectivityParameters::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -13880,6 +13695,28 @@ impl<'a> rt::view::Step<'a> for TwanConnectivityParametersView<'a> {
             (1534, 10415) => t.one(7, avp, rt::view::check::<u32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl<'a> rt::view::GroupView<'a> for TwanConnectivityParametersView<'a> {
+    const KEY: rt::AvpKey = TwanConnectivityParameters::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TwanConnectivityParameters::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 8usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -14080,7 +13917,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::qos::QosCapabilityView::read,
+            rt::view::read_group::<super::qos::QosCapabilityView<'a>>,
         )
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
@@ -14107,7 +13944,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             self.root,
             self.first[19],
             self.end,
-            super::ts29272::TerminalInformationView::read,
+            rt::view::read_group::<super::ts29272::TerminalInformationView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14119,7 +13956,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             self.root,
             self.first[20],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -14134,7 +13971,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
@@ -14145,7 +13982,12 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
     /// `[ WLAN-Identifier ]`: WLAN-Identifier (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18.
     #[inline]
     pub fn wlan_identifier(&self) -> Option<WlanIdentifierView<'a>> {
-        rt::view::opt(self.root, self.first[23], self.end, WlanIdentifierView::read)
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::read_group::<WlanIdentifierView<'a>>,
+        )
     }
     /// `[ DER-Flags ]`: DER-Flags (code 1520, vendor 10415), 3GPP TS 29.273 §5.2.3.20.
     #[inline]
@@ -14166,7 +14008,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             self.root,
             self.first[26],
             self.end,
-            TwanConnectivityParametersView::read,
+            rt::view::read_group::<TwanConnectivityParametersView<'a>>,
         )
     }
     /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29.
@@ -14189,7 +14031,7 @@ impl<'a> TgppStaDiameterEapRequestView<'a> {
             self.root,
             self.first[28],
             self.end,
-            super::rfc6942::ErpRkRequestView::read,
+            rt::view::read_group::<super::rfc6942::ErpRkRequestView<'a>>,
         )
     }
 }
@@ -14373,7 +14215,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -14443,7 +14285,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.count[0],
             1430,
             10415,
-            super::ts29272::ApnConfigurationView::read,
+            rt::view::read_group::<super::ts29272::ApnConfigurationView<'a>>,
         )
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -14453,7 +14295,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
@@ -14478,7 +14320,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[20],
             self.end,
-            super::ts29272::AmbrView::read,
+            rt::view::read_group::<super::ts29272::AmbrView<'a>>,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -14507,7 +14349,12 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
     #[inline]
     pub fn trace_info(&self) -> Option<TraceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[23], self.end, TraceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::read_group::<TraceInfoView<'a>>,
+        )
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
@@ -14518,7 +14365,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[24],
             self.end,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14530,13 +14377,18 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[25],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[26], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[26],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -14548,7 +14400,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.count[2],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -14563,7 +14415,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.count[3],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ MIP-FA-RK ]`: MIP-FA-RK (code 1506, vendor 10415), 3GPP TS 29.273 §5.2.3.12.
@@ -14595,7 +14447,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[33],
             self.end,
-            TwanConnectivityParametersView::read,
+            rt::view::read_group::<TwanConnectivityParametersView<'a>>,
         )
     }
     /// `[ WLCP-Key ]`: WLCP-Key (code 1535, vendor 10415), 3GPP TS 29.273 §5.2.3.33.
@@ -14612,7 +14464,7 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[35],
             self.end,
-            super::ts29272::TerminalInformationView::read,
+            rt::view::read_group::<super::ts29272::TerminalInformationView<'a>>,
         )
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
@@ -14632,13 +14484,18 @@ impl<'a> TgppStaDiameterEapAnswerView<'a> {
             self.root,
             self.first[38],
             self.end,
-            super::ts29272::EmergencyInfoView::read,
+            rt::view::read_group::<super::ts29272::EmergencyInfoView<'a>>,
         )
     }
     /// `[ Key ]`: Key (code 581), IETF RFC 6734 §3.1.
     #[inline]
     pub fn key(&self) -> Option<super::rfc6734::KeyView<'a>> {
-        rt::view::opt(self.root, self.first[39], self.end, super::rfc6734::KeyView::read)
+        rt::view::opt(
+            self.root,
+            self.first[39],
+            self.end,
+            rt::view::read_group::<super::rfc6734::KeyView<'a>>,
+        )
     }
     /// `[ ERP-Realm ]`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     #[inline]
@@ -14890,7 +14747,7 @@ impl<'a> TgppStaAaRequestView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -14905,7 +14762,7 @@ impl<'a> TgppStaAaRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
@@ -14922,7 +14779,7 @@ impl<'a> TgppStaAaRequestView<'a> {
             self.root,
             self.first[14],
             self.end,
-            TwanConnectivityParametersView::read,
+            rt::view::read_group::<TwanConnectivityParametersView<'a>>,
         )
     }
     /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29.
@@ -15112,7 +14969,7 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -15157,7 +15014,7 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.count[0],
             1430,
             10415,
-            super::ts29272::ApnConfigurationView::read,
+            rt::view::read_group::<super::ts29272::ApnConfigurationView<'a>>,
         )
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
@@ -15172,13 +15029,18 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::ts29272::AmbrView::read,
+            rt::view::read_group::<super::ts29272::AmbrView<'a>>,
         )
     }
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
     #[inline]
     pub fn trace_info(&self) -> Option<TraceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, TraceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<TraceInfoView<'a>>,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
@@ -15189,13 +15051,18 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[17], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -15207,7 +15074,7 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -15222,7 +15089,7 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
@@ -15239,7 +15106,7 @@ impl<'a> TgppStaAaAnswerView<'a> {
             self.root,
             self.first[21],
             self.end,
-            TwanConnectivityParametersView::read,
+            rt::view::read_group::<TwanConnectivityParametersView<'a>>,
         )
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
@@ -16458,7 +16325,7 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::qos::QosCapabilityView::read,
+            rt::view::read_group::<super::qos::QosCapabilityView<'a>>,
         )
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -16480,7 +16347,7 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -16495,7 +16362,7 @@ impl<'a> TgppSwmDiameterEapRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
@@ -16683,7 +16550,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -16753,7 +16620,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.count[0],
             1430,
             10415,
-            super::ts29272::ApnConfigurationView::read,
+            rt::view::read_group::<super::ts29272::ApnConfigurationView<'a>>,
         )
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
@@ -16769,7 +16636,12 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
     #[inline]
     pub fn trace_info(&self) -> Option<TraceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[18], self.end, TraceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::read_group::<TraceInfoView<'a>>,
+        )
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
@@ -16780,7 +16652,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.root,
             self.first[19],
             self.end,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -16805,13 +16677,18 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.root,
             self.first[21],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[22], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -16823,7 +16700,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.count[2],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -16838,7 +16715,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.count[3],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
@@ -16853,7 +16730,7 @@ impl<'a> TgppSwmDiameterEapAnswerView<'a> {
             self.root,
             self.first[26],
             self.end,
-            super::ts29272::EmergencyInfoView::read,
+            rt::view::read_group::<super::ts29272::EmergencyInfoView<'a>>,
         )
     }
     /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
@@ -17084,7 +16961,7 @@ impl<'a> TgppSwmAaRequestView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -17099,7 +16976,7 @@ impl<'a> TgppSwmAaRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
@@ -17279,7 +17156,7 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -17319,13 +17196,18 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.count[0],
             1430,
             10415,
-            super::ts29272::ApnConfigurationView::read,
+            rt::view::read_group::<super::ts29272::ApnConfigurationView<'a>>,
         )
     }
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
     #[inline]
     pub fn trace_info(&self) -> Option<TraceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[12], self.end, TraceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<TraceInfoView<'a>>,
+        )
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
@@ -17336,7 +17218,7 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::credit_control::SubscriptionIdView::read,
+            rt::view::read_group::<super::credit_control::SubscriptionIdView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -17348,13 +17230,18 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[15], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -17366,7 +17253,7 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -17381,7 +17268,7 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
@@ -17396,7 +17283,7 @@ impl<'a> TgppSwmAaAnswerView<'a> {
             self.root,
             self.first[19],
             self.end,
-            super::ts29272::EmergencyInfoView::read,
+            rt::view::read_group::<super::ts29272::EmergencyInfoView<'a>>,
         )
     }
     /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
@@ -18550,7 +18437,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -18627,7 +18514,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::ts29272::TerminalInformationView::read,
+            rt::view::read_group::<super::ts29272::TerminalInformationView<'a>>,
         )
     }
     /// `{ 3GPP-SIP-Auth-Data-Item }`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
@@ -18639,7 +18526,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::ts29229::TgppSipAuthDataItemView::read,
+            rt::view::read_group::<super::ts29229::TgppSipAuthDataItemView<'a>>,
         )
     }
     /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
@@ -18661,7 +18548,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.root,
             self.first[17],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -18676,7 +18563,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -18689,7 +18576,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -18870,7 +18757,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -18887,7 +18774,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -18932,7 +18819,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[0],
             612,
             10415,
-            super::ts29229::TgppSipAuthDataItemView::read,
+            rt::view::read_group::<super::ts29229::TgppSipAuthDataItemView<'a>>,
         )
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
@@ -18949,13 +18836,18 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -18967,7 +18859,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -18982,7 +18874,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -18992,7 +18884,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -19005,7 +18897,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -19184,7 +19076,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -19234,7 +19126,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -19269,7 +19161,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.count[0],
             1612,
             10415,
-            super::ts29272::ActiveApnView::read,
+            rt::view::read_group::<super::ts29272::ActiveApnView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -19281,7 +19173,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -19296,7 +19188,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
@@ -19308,7 +19200,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.root,
             self.first[17],
             self.end,
-            super::ts29272::TerminalInformationView::read,
+            rt::view::read_group::<super::ts29272::TerminalInformationView<'a>>,
         )
     }
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
@@ -19326,7 +19218,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -19507,7 +19399,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -19524,7 +19416,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -19555,7 +19447,12 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
     #[inline]
     pub fn non_3gpp_user_data(&self) -> Option<Non3gppUserDataView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, Non3gppUserDataView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<Non3gppUserDataView<'a>>,
+        )
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
@@ -19571,13 +19468,18 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[12], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -19589,7 +19491,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.count[0],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -19604,7 +19506,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -19614,7 +19516,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -19627,7 +19529,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -19805,7 +19707,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -19850,7 +19752,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::ts29229::DeregistrationReasonView::read,
+            rt::view::read_group::<super::ts29229::DeregistrationReasonView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -19865,7 +19767,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -19878,7 +19780,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -20053,7 +19955,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -20070,7 +19972,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -20105,7 +20007,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -20115,7 +20017,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -20128,7 +20030,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -20296,7 +20198,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -20337,7 +20239,12 @@ impl<'a> PushProfileRequestView<'a> {
     /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
     #[inline]
     pub fn non_3gpp_user_data(&self) -> Option<Non3gppUserDataView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, Non3gppUserDataView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<Non3gppUserDataView<'a>>,
+        )
     }
     /// `[ PPR-Flags ]`: PPR-Flags (code 1508, vendor 10415), 3GPP TS 29.273 §8.2.3.17.
     #[inline]
@@ -20356,7 +20263,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -20369,7 +20276,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -20539,7 +20446,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -20556,7 +20463,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -20582,7 +20489,12 @@ impl<'a> PushProfileAnswerView<'a> {
     /// `[ Access-Network-Info ]`: Access-Network-Info (code 1526, vendor 10415), 3GPP TS 29.273 §5.2.3.24.
     #[inline]
     pub fn access_network_info(&self) -> Option<AccessNetworkInfoView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, AccessNetworkInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<AccessNetworkInfoView<'a>>,
+        )
     }
     /// `[ Local-Time-Zone ]`: Local-Time-Zone (code 1649, vendor 10415), 3GPP TS 29.272 §7.3.156.
     #[inline]
@@ -20591,7 +20503,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::ts29272::LocalTimeZoneView::read,
+            rt::view::read_group::<super::ts29272::LocalTimeZoneView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -20606,7 +20518,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -20616,7 +20528,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -20629,7 +20541,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -20864,7 +20776,7 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::qos::QosCapabilityView::read,
+            rt::view::read_group::<super::qos::QosCapabilityView<'a>>,
         )
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
@@ -20881,7 +20793,7 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -20896,7 +20808,7 @@ impl<'a> TgppS6bDiameterEapRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ DER-S6b-Flags ]`: DER-S6b-Flags (code 1523, vendor 10415), 3GPP TS 29.273 §9.2.3.7.
@@ -21072,7 +20984,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -21127,7 +21039,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
@@ -21142,7 +21054,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::ts29272::ApnConfigurationView::read,
+            rt::view::read_group::<super::ts29272::ApnConfigurationView<'a>>,
         )
     }
     /// `[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
@@ -21152,7 +21064,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::qos::QosResourcesView::read,
+            rt::view::read_group::<super::qos::QosResourcesView<'a>>,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -21171,7 +21083,12 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
     #[inline]
     pub fn trace_info(&self) -> Option<TraceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[18], self.end, TraceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::read_group::<TraceInfoView<'a>>,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
@@ -21182,13 +21099,18 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.root,
             self.first[19],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[20], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -21200,7 +21122,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -21215,7 +21137,7 @@ impl<'a> TgppS6bDiameterEapAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
 }
@@ -21417,7 +21339,7 @@ impl<'a> TgppS6bAaRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
@@ -21437,7 +21359,7 @@ impl<'a> TgppS6bAaRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::qos::QosCapabilityView::read,
+            rt::view::read_group::<super::qos::QosCapabilityView<'a>>,
         )
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
@@ -21454,7 +21376,7 @@ impl<'a> TgppS6bAaRequestView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ Origination-Time-Stamp ]`: Origination-Time-Stamp (code 1536, vendor 10415), 3GPP TS 29.273 §9.2.3.2.6.
@@ -21479,7 +21401,7 @@ impl<'a> TgppS6bAaRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
@@ -21664,7 +21586,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -21694,7 +21616,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::mip6::Mip6AgentInfoView::read,
+            rt::view::read_group::<super::mip6::Mip6AgentInfoView<'a>>,
         )
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
@@ -21714,7 +21636,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::ts29272::ApnConfigurationView::read,
+            rt::view::read_group::<super::ts29272::ApnConfigurationView<'a>>,
         )
     }
     /// `[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
@@ -21724,7 +21646,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::qos::QosResourcesView::read,
+            rt::view::read_group::<super::qos::QosResourcesView<'a>>,
         )
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
@@ -21753,7 +21675,12 @@ impl<'a> TgppS6bAaAnswerView<'a> {
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
     #[inline]
     pub fn trace_info(&self) -> Option<TraceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[17], self.end, TraceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::read_group::<TraceInfoView<'a>>,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
@@ -21764,13 +21691,18 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.root,
             self.first[18],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[19], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[19],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -21782,7 +21714,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -21797,7 +21729,7 @@ impl<'a> TgppS6bAaAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
 }
@@ -22003,7 +21935,7 @@ impl<'a> TgppS6bSessionTerminationRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
 }
@@ -22176,13 +22108,18 @@ impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[7], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -22194,7 +22131,7 @@ impl<'a> TgppS6bSessionTerminationAnswerView<'a> {
             self.count[0],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }

@@ -4202,68 +4202,16 @@ impl<'a> UserIdentityView<'a> {
     /// Checks a received AVP as decoding [`UserIdentity`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            UserIdentity::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(UserIdentity::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, UserIdentity::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(UserIdentity::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4317,6 +4265,27 @@ impl<'a> rt::view::Step<'a> for UserIdentityView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for UserIdentityView<'a> {
+    const KEY: rt::AvpKey = UserIdentity::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = UserIdentity::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl std::fmt::Debug for UserIdentityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4343,68 +4312,16 @@ impl<'a> RepositoryDataIdView<'a> {
     /// Checks a received AVP as decoding [`RepositoryDataId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            RepositoryDataId::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RepositoryDataId::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RepositoryDataId::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RepositoryDataId::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4455,6 +4372,27 @@ impl<'a> rt::view::Step<'a> for RepositoryDataIdView<'a> {
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
+impl<'a> rt::view::GroupView<'a> for RepositoryDataIdView<'a> {
+    const KEY: rt::AvpKey = RepositoryDataId::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RepositoryDataId::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
 impl std::fmt::Debug for RepositoryDataIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4481,68 +4419,16 @@ impl<'a> CallReferenceInfoView<'a> {
     /// Checks a received AVP as decoding [`CallReferenceInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CallReferenceInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CallReferenceInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CallReferenceInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CallReferenceInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4590,6 +4476,27 @@ impl<'a> rt::view::Step<'a> for CallReferenceInfoView<'a> {
             (722, 10415) => t.one(1, avp, rt::view::no_check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl<'a> rt::view::GroupView<'a> for CallReferenceInfoView<'a> {
+    const KEY: rt::AvpKey = CallReferenceInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CallReferenceInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4715,7 +4622,7 @@ impl<'a> UserDataRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -4760,13 +4667,18 @@ impl<'a> UserDataRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> UserIdentityView<'a> {
-        rt::view::one(self.root, self.first[9], self.end, UserIdentityView::read)
+        rt::view::one(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<UserIdentityView<'a>>,
+        )
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
@@ -4913,7 +4825,12 @@ impl<'a> UserDataRequestView<'a> {
     /// `[ Call-Reference-Info ]`: Call-Reference-Info (code 720, vendor 10415), 3GPP TS 29.329 §6.3.29.
     #[inline]
     pub fn call_reference_info(&self) -> Option<CallReferenceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[26], self.end, CallReferenceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[26],
+            self.end,
+            rt::view::read_group::<CallReferenceInfoView<'a>>,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
@@ -4924,7 +4841,7 @@ impl<'a> UserDataRequestView<'a> {
             self.root,
             self.first[27],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -4937,7 +4854,7 @@ impl<'a> UserDataRequestView<'a> {
             self.count[5],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5123,7 +5040,7 @@ impl<'a> UserDataAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -5140,7 +5057,7 @@ impl<'a> UserDataAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -5175,7 +5092,7 @@ impl<'a> UserDataAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
@@ -5202,13 +5119,18 @@ impl<'a> UserDataAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -5220,7 +5142,7 @@ impl<'a> UserDataAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -5230,7 +5152,7 @@ impl<'a> UserDataAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -5243,7 +5165,7 @@ impl<'a> UserDataAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5417,7 +5339,7 @@ impl<'a> ProfileUpdateRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -5462,13 +5384,18 @@ impl<'a> ProfileUpdateRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> UserIdentityView<'a> {
-        rt::view::one(self.root, self.first[9], self.end, UserIdentityView::read)
+        rt::view::one(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<UserIdentityView<'a>>,
+        )
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
@@ -5512,7 +5439,7 @@ impl<'a> ProfileUpdateRequestView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -5525,7 +5452,7 @@ impl<'a> ProfileUpdateRequestView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5699,7 +5626,7 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -5716,7 +5643,7 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -5752,7 +5679,12 @@ impl<'a> ProfileUpdateAnswerView<'a> {
     /// `[ Repository-Data-ID ]`: Repository-Data-ID (code 715, vendor 10415), 3GPP TS 29.329 §6.3.24.
     #[inline]
     pub fn repository_data_id(&self) -> Option<RepositoryDataIdView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, RepositoryDataIdView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<RepositoryDataIdView<'a>>,
+        )
     }
     /// `[ Data-Reference ]`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4.
     #[inline]
@@ -5776,7 +5708,7 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -5788,13 +5720,18 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[14], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -5806,7 +5743,7 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -5816,7 +5753,7 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -5829,7 +5766,7 @@ impl<'a> ProfileUpdateAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6008,7 +5945,7 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -6053,13 +5990,18 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> UserIdentityView<'a> {
-        rt::view::one(self.root, self.first[9], self.end, UserIdentityView::read)
+        rt::view::one(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<UserIdentityView<'a>>,
+        )
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
@@ -6182,7 +6124,7 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
             self.root,
             self.first[22],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -6195,7 +6137,7 @@ impl<'a> SubscribeNotificationsRequestView<'a> {
             self.count[5],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6380,7 +6322,7 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -6407,7 +6349,7 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.root,
             self.first[5],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
@@ -6442,7 +6384,7 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Sh-User-Data ]`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
@@ -6469,13 +6411,18 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[14], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -6487,7 +6434,7 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -6497,7 +6444,7 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.root,
             self.first[16],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -6510,7 +6457,7 @@ impl<'a> SubscribeNotificationsAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6687,7 +6634,7 @@ impl<'a> PushNotificationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -6732,13 +6679,18 @@ impl<'a> PushNotificationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
     #[inline]
     pub fn user_identity(&self) -> UserIdentityView<'a> {
-        rt::view::one(self.root, self.first[9], self.end, UserIdentityView::read)
+        rt::view::one(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<UserIdentityView<'a>>,
+        )
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
@@ -6770,7 +6722,7 @@ impl<'a> PushNotificationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6944,7 +6896,7 @@ impl<'a> PushNotificationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -6961,7 +6913,7 @@ impl<'a> PushNotificationAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -6996,7 +6948,7 @@ impl<'a> PushNotificationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -7006,7 +6958,7 @@ impl<'a> PushNotificationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -7019,7 +6971,7 @@ impl<'a> PushNotificationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

@@ -5317,68 +5317,16 @@ impl<'a> SmDeliveryFailureCauseView<'a> {
     /// Checks a received AVP as decoding [`SmDeliveryFailureCause`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SmDeliveryFailureCause::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SmDeliveryFailureCause::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SmDeliveryFailureCause::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SmDeliveryFailureCause::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5436,6 +5384,27 @@ impl<'a> rt::view::Step<'a> for SmDeliveryFailureCauseView<'a> {
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for SmDeliveryFailureCauseView<'a> {
+    const KEY: rt::AvpKey = SmDeliveryFailureCause::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SmDeliveryFailureCause::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmDeliveryFailureCauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5462,68 +5431,16 @@ impl<'a> SmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`SmDeliveryOutcome`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SmDeliveryOutcome::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SmDeliveryOutcome::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SmDeliveryOutcome::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SmDeliveryOutcome::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 6usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5551,12 +5468,22 @@ impl<'a> SmDeliveryOutcomeView<'a> {
     /// `[ MME-SM-Delivery-Outcome ]`: MME-SM-Delivery-Outcome (code 3317, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mme_sm_delivery_outcome(&self) -> Option<MmeSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(self.root, self.first[0], self.end, MmeSmDeliveryOutcomeView::read)
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::read_group::<MmeSmDeliveryOutcomeView<'a>>,
+        )
     }
     /// `[ MSC-SM-Delivery-Outcome ]`: MSC-SM-Delivery-Outcome (code 3318, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn msc_sm_delivery_outcome(&self) -> Option<MscSmDeliveryOutcomeView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, MscSmDeliveryOutcomeView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<MscSmDeliveryOutcomeView<'a>>,
+        )
     }
     /// `[ SGSN-SM-Delivery-Outcome ]`: SGSN-SM-Delivery-Outcome (code 3319, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -5565,7 +5492,7 @@ impl<'a> SmDeliveryOutcomeView<'a> {
             self.root,
             self.first[2],
             self.end,
-            SgsnSmDeliveryOutcomeView::read,
+            rt::view::read_group::<SgsnSmDeliveryOutcomeView<'a>>,
         )
     }
     /// `[ IP-SM-GW-SM-Delivery-Outcome ]`: IP-SM-GW-SM-Delivery-Outcome (code 3320, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -5577,7 +5504,7 @@ impl<'a> SmDeliveryOutcomeView<'a> {
             self.root,
             self.first[3],
             self.end,
-            IpSmGwSmDeliveryOutcomeView::read,
+            rt::view::read_group::<IpSmGwSmDeliveryOutcomeView<'a>>,
         )
     }
     /// `[ SMSF-3GPP-SM-Delivery-Outcome ]`: SMSF-3GPP-SM-Delivery-Outcome (code 3336, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -5589,7 +5516,7 @@ impl<'a> SmDeliveryOutcomeView<'a> {
             self.root,
             self.first[4],
             self.end,
-            Smsf3gppSmDeliveryOutcomeView::read,
+            rt::view::read_group::<Smsf3gppSmDeliveryOutcomeView<'a>>,
         )
     }
     /// `[ SMSF-Non-3GPP-SM-Delivery-Outcome ]`: SMSF-Non-3GPP-SM-Delivery-Outcome (code 3337, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -5601,7 +5528,7 @@ impl<'a> SmDeliveryOutcomeView<'a> {
             self.root,
             self.first[5],
             self.end,
-            SmsfNon3gppSmDeliveryOutcomeView::read,
+            rt::view::read_group::<SmsfNon3gppSmDeliveryOutcomeView<'a>>,
         )
     }
 }
@@ -5621,6 +5548,27 @@ impl<'a> rt::view::Step<'a> for SmDeliveryOutcomeView<'a> {
             (3337, 10415) => t.one(5, avp, SmsfNon3gppSmDeliveryOutcomeView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for SmDeliveryOutcomeView<'a> {
+    const KEY: rt::AvpKey = SmDeliveryOutcome::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SmDeliveryOutcome::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 6usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -5650,68 +5598,16 @@ impl<'a> MmeSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`MmeSmDeliveryOutcome`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MmeSmDeliveryOutcome::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MmeSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MmeSmDeliveryOutcome::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MmeSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5767,6 +5663,27 @@ impl<'a> rt::view::Step<'a> for MmeSmDeliveryOutcomeView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for MmeSmDeliveryOutcomeView<'a> {
+    const KEY: rt::AvpKey = MmeSmDeliveryOutcome::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MmeSmDeliveryOutcome::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MmeSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5793,68 +5710,16 @@ impl<'a> MscSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`MscSmDeliveryOutcome`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MscSmDeliveryOutcome::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MscSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MscSmDeliveryOutcome::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MscSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5910,6 +5775,27 @@ impl<'a> rt::view::Step<'a> for MscSmDeliveryOutcomeView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for MscSmDeliveryOutcomeView<'a> {
+    const KEY: rt::AvpKey = MscSmDeliveryOutcome::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MscSmDeliveryOutcome::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for MscSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -5936,68 +5822,16 @@ impl<'a> SgsnSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`SgsnSmDeliveryOutcome`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SgsnSmDeliveryOutcome::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SgsnSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SgsnSmDeliveryOutcome::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SgsnSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -6053,6 +5887,27 @@ impl<'a> rt::view::Step<'a> for SgsnSmDeliveryOutcomeView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for SgsnSmDeliveryOutcomeView<'a> {
+    const KEY: rt::AvpKey = SgsnSmDeliveryOutcome::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SgsnSmDeliveryOutcome::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SgsnSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6079,68 +5934,16 @@ impl<'a> IpSmGwSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`IpSmGwSmDeliveryOutcome`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            IpSmGwSmDeliveryOutcome::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(IpSmGwSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, IpSmGwSmDeliveryOutcome::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(IpSmGwSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -6196,6 +5999,27 @@ impl<'a> rt::view::Step<'a> for IpSmGwSmDeliveryOutcomeView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for IpSmGwSmDeliveryOutcomeView<'a> {
+    const KEY: rt::AvpKey = IpSmGwSmDeliveryOutcome::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = IpSmGwSmDeliveryOutcome::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for IpSmGwSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6222,68 +6046,16 @@ impl<'a> SmsmiCorrelationIdView<'a> {
     /// Checks a received AVP as decoding [`SmsmiCorrelationId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SmsmiCorrelationId::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SmsmiCorrelationId::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SmsmiCorrelationId::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SmsmiCorrelationId::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -6340,6 +6112,27 @@ impl<'a> rt::view::Step<'a> for SmsmiCorrelationIdView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for SmsmiCorrelationIdView<'a> {
+    const KEY: rt::AvpKey = SmsmiCorrelationId::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SmsmiCorrelationId::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmsmiCorrelationIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6366,68 +6159,16 @@ impl<'a> Smsf3gppSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`Smsf3gppSmDeliveryOutcome`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            Smsf3gppSmDeliveryOutcome::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(Smsf3gppSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, Smsf3gppSmDeliveryOutcome::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(Smsf3gppSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -6483,6 +6224,27 @@ impl<'a> rt::view::Step<'a> for Smsf3gppSmDeliveryOutcomeView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for Smsf3gppSmDeliveryOutcomeView<'a> {
+    const KEY: rt::AvpKey = Smsf3gppSmDeliveryOutcome::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = Smsf3gppSmDeliveryOutcome::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for Smsf3gppSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6509,68 +6271,16 @@ impl<'a> SmsfNon3gppSmDeliveryOutcomeView<'a> {
     /// Checks a received AVP as decoding [`SmsfNon3gppSmDeliveryOutcome`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SmsfNon3gppSmDeliveryOutcome::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SmsfNon3gppSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SmsfNon3gppSmDeliveryOutcome::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SmsfNon3gppSmDeliveryOutcome::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -6626,6 +6336,27 @@ impl<'a> rt::view::Step<'a> for SmsfNon3gppSmDeliveryOutcomeView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for SmsfNon3gppSmDeliveryOutcomeView<'a> {
+    const KEY: rt::AvpKey = SmsfNon3gppSmDeliveryOutcome::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SmsfNon3gppSmDeliveryOutcome::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl std::fmt::Debug for SmsfNon3gppSmDeliveryOutcomeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6652,68 +6383,16 @@ impl<'a> Smsf3gppAddressView<'a> {
     /// Checks a received AVP as decoding [`Smsf3gppAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            Smsf3gppAddress::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(Smsf3gppAddress::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, Smsf3gppAddress::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(Smsf3gppAddress::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -6770,6 +6449,27 @@ impl<'a> rt::view::Step<'a> for Smsf3gppAddressView<'a> {
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for Smsf3gppAddressView<'a> {
+    const KEY: rt::AvpKey = Smsf3gppAddress::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = Smsf3gppAddress::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl std::fmt::Debug for Smsf3gppAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -6796,68 +6496,16 @@ impl<'a> SmsfNon3gppAddressView<'a> {
     /// Checks a received AVP as decoding [`SmsfNon3gppAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            SmsfNon3gppAddress::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(SmsfNon3gppAddress::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, SmsfNon3gppAddress::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(SmsfNon3gppAddress::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -6911,6 +6559,27 @@ impl<'a> rt::view::Step<'a> for SmsfNon3gppAddressView<'a> {
             (3343, 10415) => t.one(2, avp, rt::view::check_diameter_identity),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl<'a> rt::view::GroupView<'a> for SmsfNon3gppAddressView<'a> {
+    const KEY: rt::AvpKey = SmsfNon3gppAddress::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = SmsfNon3gppAddress::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -7040,7 +6709,7 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -7086,7 +6755,12 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, SmsmiCorrelationIdView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -7100,7 +6774,7 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ SC-Address ]`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -7148,7 +6822,7 @@ impl<'a> SendRoutingInfoForSmRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7325,7 +6999,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -7342,7 +7016,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -7382,7 +7056,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -7392,7 +7066,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::ts29173::ServingNodeView::read,
+            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
         )
     }
     /// `[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
@@ -7404,18 +7078,28 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::ts29173::AdditionalServingNodeView::read,
+            rt::view::read_group::<super::ts29173::AdditionalServingNodeView<'a>>,
         )
     }
     /// `[ SMSF-3GPP-Address ]`: SMSF-3GPP-Address (code 3344, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_address(&self) -> Option<Smsf3gppAddressView<'a>> {
-        rt::view::opt(self.root, self.first[12], self.end, Smsf3gppAddressView::read)
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<Smsf3gppAddressView<'a>>,
+        )
     }
     /// `[ SMSF-Non-3GPP-Address ]`: SMSF-Non-3GPP-Address (code 3345, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_address(&self) -> Option<SmsfNon3gppAddressView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, SmsfNon3gppAddressView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<SmsfNon3gppAddressView<'a>>,
+        )
     }
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     #[inline]
@@ -7429,7 +7113,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.root,
             self.first[15],
             self.end,
-            super::ts29336::UserIdentifierView::read,
+            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
         )
     }
     /// `[ MWD-Status ]`: MWD-Status (code 3312, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -7469,7 +7153,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.root,
             self.first[22],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -7482,7 +7166,7 @@ impl<'a> SendRoutingInfoForSmAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7667,7 +7351,7 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -7712,13 +7396,18 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::ts29336::UserIdentifierView::read,
+            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
         )
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, SmsmiCorrelationIdView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
+        )
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -7742,7 +7431,7 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::ts29173::ServingNodeView::read,
+            rt::view::read_group::<super::ts29173::ServingNodeView<'a>>,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -7757,7 +7446,7 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -7770,7 +7459,7 @@ impl<'a> AlertServiceCentreRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7945,7 +7634,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -7962,7 +7651,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -7997,7 +7686,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -8007,7 +7696,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -8020,7 +7709,7 @@ impl<'a> AlertServiceCentreAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8192,7 +7881,7 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -8237,7 +7926,7 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -8247,13 +7936,18 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::ts29336::UserIdentifierView::read,
+            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
         )
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, SmsmiCorrelationIdView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
+        )
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -8263,7 +7957,12 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
     /// `{ SM-Delivery-Outcome }`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_outcome(&self) -> SmDeliveryOutcomeView<'a> {
-        rt::view::one(self.root, self.first[12], self.end, SmDeliveryOutcomeView::read)
+        rt::view::one(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<SmDeliveryOutcomeView<'a>>,
+        )
     }
     /// `[ RDR-Flags ]`: RDR-Flags (code 3323, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -8280,7 +7979,7 @@ impl<'a> ReportSmDeliveryStatusRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8456,7 +8155,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -8473,7 +8172,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -8508,7 +8207,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -8518,7 +8217,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::ts29336::UserIdentifierView::read,
+            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -8528,7 +8227,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -8541,7 +8240,7 @@ impl<'a> ReportSmDeliveryStatusAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8714,7 +8413,7 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -8769,7 +8468,7 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -8779,7 +8478,7 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::ts29336::UserIdentifierView::read,
+            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
         )
     }
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
@@ -8790,12 +8489,22 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(self.root, self.first[13], self.end, SmsmiCorrelationIdView::read)
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
+        )
     }
     /// `[ SM-Delivery-Outcome ]`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_outcome(&self) -> Option<SmDeliveryOutcomeView<'a>> {
-        rt::view::opt(self.root, self.first[14], self.end, SmDeliveryOutcomeView::read)
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::read_group::<SmDeliveryOutcomeView<'a>>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8807,7 +8516,7 @@ impl<'a> MoForwardShortMessageRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8984,7 +8693,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -9001,7 +8710,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -9036,7 +8745,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
@@ -9046,7 +8755,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            SmDeliveryFailureCauseView::read,
+            rt::view::read_group::<SmDeliveryFailureCauseView<'a>>,
         )
     }
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
@@ -9061,7 +8770,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[11],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -9074,7 +8783,7 @@ impl<'a> MoForwardShortMessageAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -9248,7 +8957,7 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -9298,13 +9007,18 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsmi_correlation_id(&self) -> Option<SmsmiCorrelationIdView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, SmsmiCorrelationIdView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<SmsmiCorrelationIdView<'a>>,
+        )
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
@@ -9371,7 +9085,7 @@ impl<'a> MtForwardShortMessageRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -9553,7 +9267,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -9570,7 +9284,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -9605,7 +9319,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -9620,7 +9334,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            SmDeliveryFailureCauseView::read,
+            rt::view::read_group::<SmDeliveryFailureCauseView<'a>>,
         )
     }
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
@@ -9645,7 +9359,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::ts29336::UserIdentifierView::read,
+            rt::view::read_group::<super::ts29336::UserIdentifierView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -9655,7 +9369,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -9668,7 +9382,7 @@ impl<'a> MtForwardShortMessageAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

@@ -1936,69 +1936,16 @@ impl<'a> MonitorTargetView<'a> {
     /// Checks a received AVP as decoding [`MonitorTarget`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            MonitorTarget::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MonitorTarget::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MonitorTarget::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MonitorTarget::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -2050,7 +1997,7 @@ impl<'a> MonitorTargetView<'a> {
             self.count[0],
             3608,
             10415,
-            ProseCodeSuffixMaskView::read,
+            rt::view::read_group::<ProseCodeSuffixMaskView<'a>>,
         )
     }
 }
@@ -2068,6 +2015,28 @@ impl<'a> rt::view::Step<'a> for MonitorTargetView<'a> {
             (3608, 10415) => t.any(3, 0, avp, ProseCodeSuffixMaskView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::GroupView<'a> for MonitorTargetView<'a> {
+    const KEY: rt::AvpKey = MonitorTarget::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MonitorTarget::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2099,69 +2068,16 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
     /// Checks a received AVP as decoding [`ProseCodeSuffixMask`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            ProseCodeSuffixMask::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ProseCodeSuffixMask::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ProseCodeSuffixMask::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ProseCodeSuffixMask::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -2220,6 +2136,28 @@ impl<'a> rt::view::Step<'a> for ProseCodeSuffixMaskView<'a> {
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::GroupView<'a> for ProseCodeSuffixMaskView<'a> {
+    const KEY: rt::AvpKey = ProseCodeSuffixMask::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ProseCodeSuffixMask::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProseCodeSuffixMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -2246,68 +2184,16 @@ impl<'a> BannedUserTargetView<'a> {
     /// Checks a received AVP as decoding [`BannedUserTarget`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            BannedUserTarget::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(BannedUserTarget::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, BannedUserTarget::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(BannedUserTarget::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -2355,6 +2241,27 @@ impl<'a> rt::view::Step<'a> for BannedUserTargetView<'a> {
             (3845, 10415) => t.one(1, avp, rt::view::no_check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl<'a> rt::view::GroupView<'a> for BannedUserTargetView<'a> {
+    const KEY: rt::AvpKey = BannedUserTarget::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = BannedUserTarget::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2513,7 +2420,7 @@ impl<'a> ProximityActionRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -2589,7 +2496,7 @@ impl<'a> ProximityActionRequestView<'a> {
             self.count[2],
             3611,
             10415,
-            BannedUserTargetView::read,
+            rt::view::read_group::<BannedUserTargetView<'a>>,
         )
     }
 }
@@ -2771,7 +2678,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -2791,7 +2698,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -2837,7 +2744,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
@@ -2906,7 +2813,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[5],
             3608,
             10415,
-            ProseCodeSuffixMaskView::read,
+            rt::view::read_group::<ProseCodeSuffixMaskView<'a>>,
         )
     }
     /// `*[ Monitor-Target ]`: Monitor-Target (code 3607, vendor 10415), 3GPP TS 29.343 §6.4.9.
@@ -2919,7 +2826,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[6],
             3607,
             10415,
-            MonitorTargetView::read,
+            rt::view::read_group::<MonitorTargetView<'a>>,
         )
     }
     /// `*[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
@@ -2955,7 +2862,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[8],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -3156,7 +3063,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -3192,7 +3099,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
             self.count[2],
             3611,
             10415,
-            BannedUserTargetView::read,
+            rt::view::read_group::<BannedUserTargetView<'a>>,
         )
     }
 }
@@ -3366,7 +3273,7 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             self.root,
             self.first[6],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -3386,7 +3293,7 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -3432,7 +3339,7 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.

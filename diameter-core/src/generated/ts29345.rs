@@ -7945,68 +7945,16 @@ impl<'a> AssistanceInfoView<'a> {
     /// Checks a received AVP as decoding [`AssistanceInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            AssistanceInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AssistanceInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AssistanceInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AssistanceInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -8034,7 +7982,12 @@ impl<'a> AssistanceInfoView<'a> {
     /// `[ WLAN-Assistance-Info ]`: WLAN-Assistance-Info (code 3820, vendor 10415), 3GPP TS 29.345 §6.3.31.
     #[inline]
     pub fn wlan_assistance_info(&self) -> Option<WlanAssistanceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[0], self.end, WlanAssistanceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::read_group::<WlanAssistanceInfoView<'a>>,
+        )
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8048,6 +8001,27 @@ impl<'a> rt::view::Step<'a> for AssistanceInfoView<'a> {
             (3820, 10415) => t.one(0, avp, WlanAssistanceInfoView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for AssistanceInfoView<'a> {
+    const KEY: rt::AvpKey = AssistanceInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AssistanceInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8077,68 +8051,16 @@ impl<'a> MatchReportView<'a> {
     /// Checks a received AVP as decoding [`MatchReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            MatchReport::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MatchReport::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MatchReport::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MatchReport::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 8usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -8222,6 +8144,27 @@ impl<'a> rt::view::Step<'a> for MatchReportView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for MatchReportView<'a> {
+    const KEY: rt::AvpKey = MatchReport::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MatchReport::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 8usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for MatchReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8250,69 +8193,16 @@ impl<'a> ProseDiscoveryFilterView<'a> {
     /// Checks a received AVP as decoding [`ProseDiscoveryFilter`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            ProseDiscoveryFilter::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ProseDiscoveryFilter::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ProseDiscoveryFilter::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ProseDiscoveryFilter::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -8389,6 +8279,28 @@ impl<'a> rt::view::Step<'a> for ProseDiscoveryFilterView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for ProseDiscoveryFilterView<'a> {
+    const KEY: rt::AvpKey = ProseDiscoveryFilter::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ProseDiscoveryFilter::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseDiscoveryFilterView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8415,68 +8327,16 @@ impl<'a> WifiP2pAssistanceInfoView<'a> {
     /// Checks a received AVP as decoding [`WifiP2pAssistanceInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            WifiP2pAssistanceInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(WifiP2pAssistanceInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, WifiP2pAssistanceInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(WifiP2pAssistanceInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 7usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -8524,7 +8384,12 @@ impl<'a> WifiP2pAssistanceInfoView<'a> {
     /// `[ WLAN-Link-Layer-Id-List ]`: WLAN-Link-Layer-Id-List (code 3822, vendor 10415), 3GPP TS 29.345 §6.3.33.
     #[inline]
     pub fn wlan_link_layer_id_list(&self) -> Option<WlanLinkLayerIdListView<'a>> {
-        rt::view::opt(self.root, self.first[4], self.end, WlanLinkLayerIdListView::read)
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::read_group::<WlanLinkLayerIdListView<'a>>,
+        )
     }
     /// `[ Operating-Channel ]`: Operating-Channel (code 3808, vendor 10415), 3GPP TS 29.345 §6.3.14.
     #[inline]
@@ -8557,6 +8422,27 @@ impl<'a> rt::view::Step<'a> for WifiP2pAssistanceInfoView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for WifiP2pAssistanceInfoView<'a> {
+    const KEY: rt::AvpKey = WifiP2pAssistanceInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = WifiP2pAssistanceInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 7usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for WifiP2pAssistanceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8583,68 +8469,16 @@ impl<'a> WlanAssistanceInfoView<'a> {
     /// Checks a received AVP as decoding [`WlanAssistanceInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            WlanAssistanceInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(WlanAssistanceInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, WlanAssistanceInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(WlanAssistanceInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -8676,7 +8510,7 @@ impl<'a> WlanAssistanceInfoView<'a> {
             self.root,
             self.first[0],
             self.end,
-            WifiP2pAssistanceInfoView::read,
+            rt::view::read_group::<WifiP2pAssistanceInfoView<'a>>,
         )
     }
 }
@@ -8691,6 +8525,27 @@ impl<'a> rt::view::Step<'a> for WlanAssistanceInfoView<'a> {
             (3819, 10415) => t.one(0, avp, WifiP2pAssistanceInfoView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for WlanAssistanceInfoView<'a> {
+    const KEY: rt::AvpKey = WlanAssistanceInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = WlanAssistanceInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8722,69 +8577,16 @@ impl<'a> WlanLinkLayerIdListView<'a> {
     /// Checks a received AVP as decoding [`WlanLinkLayerIdList`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            WlanLinkLayerIdList::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(WlanLinkLayerIdList::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, WlanLinkLayerIdList::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(WlanLinkLayerIdList::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -8837,6 +8639,28 @@ impl<'a> rt::view::Step<'a> for WlanLinkLayerIdListView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for WlanLinkLayerIdListView<'a> {
+    const KEY: rt::AvpKey = WlanLinkLayerIdList::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = WlanLinkLayerIdList::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for WlanLinkLayerIdListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8863,68 +8687,16 @@ impl<'a> ProseAppCodeInfoView<'a> {
     /// Checks a received AVP as decoding [`ProseAppCodeInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            ProseAppCodeInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ProseAppCodeInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ProseAppCodeInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ProseAppCodeInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -8981,6 +8753,27 @@ impl<'a> rt::view::Step<'a> for ProseAppCodeInfoView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for ProseAppCodeInfoView<'a> {
+    const KEY: rt::AvpKey = ProseAppCodeInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ProseAppCodeInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ProseAppCodeInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9007,68 +8800,16 @@ impl<'a> LocationUpdateTriggerView<'a> {
     /// Checks a received AVP as decoding [`LocationUpdateTrigger`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            LocationUpdateTrigger::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(LocationUpdateTrigger::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, LocationUpdateTrigger::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(LocationUpdateTrigger::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -9101,12 +8842,22 @@ impl<'a> LocationUpdateTriggerView<'a> {
     /// `[ Change-Of-Area-Type ]`: Change-Of-Area-Type (code 3825, vendor 10415), 3GPP TS 29.345 §6.3.44.
     #[inline]
     pub fn change_of_area_type(&self) -> Option<ChangeOfAreaTypeView<'a>> {
-        rt::view::opt(self.root, self.first[1], self.end, ChangeOfAreaTypeView::read)
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::read_group::<ChangeOfAreaTypeView<'a>>,
+        )
     }
     /// `[ Periodic-Location-Type ]`: Periodic-Location-Type (code 3829, vendor 10415), 3GPP TS 29.345 §6.3.48.
     #[inline]
     pub fn periodic_location_type(&self) -> Option<PeriodicLocationTypeView<'a>> {
-        rt::view::opt(self.root, self.first[2], self.end, PeriodicLocationTypeView::read)
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::read_group::<PeriodicLocationTypeView<'a>>,
+        )
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9122,6 +8873,27 @@ impl<'a> rt::view::Step<'a> for LocationUpdateTriggerView<'a> {
             (3829, 10415) => t.one(2, avp, PeriodicLocationTypeView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for LocationUpdateTriggerView<'a> {
+    const KEY: rt::AvpKey = LocationUpdateTrigger::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = LocationUpdateTrigger::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9151,68 +8923,16 @@ impl<'a> ChangeOfAreaTypeView<'a> {
     /// Checks a received AVP as decoding [`ChangeOfAreaType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            ChangeOfAreaType::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(ChangeOfAreaType::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, ChangeOfAreaType::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(ChangeOfAreaType::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -9274,6 +8994,27 @@ impl<'a> rt::view::Step<'a> for ChangeOfAreaTypeView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for ChangeOfAreaTypeView<'a> {
+    const KEY: rt::AvpKey = ChangeOfAreaType::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = ChangeOfAreaType::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for ChangeOfAreaTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9300,68 +9041,16 @@ impl<'a> PeriodicLocationTypeView<'a> {
     /// Checks a received AVP as decoding [`PeriodicLocationType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            PeriodicLocationType::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(PeriodicLocationType::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, PeriodicLocationType::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(PeriodicLocationType::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -9412,6 +9101,27 @@ impl<'a> rt::view::Step<'a> for PeriodicLocationTypeView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for PeriodicLocationTypeView<'a> {
+    const KEY: rt::AvpKey = PeriodicLocationType::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = PeriodicLocationType::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for PeriodicLocationTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9440,68 +9150,15 @@ impl<'a> DiscoveryAuthRequestView<'a> {
     /// Checks a received AVP as decoding [`DiscoveryAuthRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            DiscoveryAuthRequest::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DiscoveryAuthRequest::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, DiscoveryAuthRequest::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DiscoveryAuthRequest::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 16usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -9538,7 +9195,7 @@ impl<'a> DiscoveryAuthRequestView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::ts29329::UserIdentityView::read,
+            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
         )
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
@@ -9564,7 +9221,12 @@ impl<'a> DiscoveryAuthRequestView<'a> {
     /// `[ App-Identifier ]`: App-Identifier (code 3840, vendor 10415), 3GPP TS 29.345 §6.3.61.
     #[inline]
     pub fn app_identifier(&self) -> Option<AppIdentifierView<'a>> {
-        rt::view::opt(self.root, self.first[6], self.end, AppIdentifierView::read)
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::read_group::<AppIdentifierView<'a>>,
+        )
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
@@ -9616,7 +9278,7 @@ impl<'a> DiscoveryAuthRequestView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::ts29336::ServiceResultView::read,
+            rt::view::read_group::<super::ts29336::ServiceResultView<'a>>,
         )
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
@@ -9654,6 +9316,28 @@ impl<'a> rt::view::Step<'a> for DiscoveryAuthRequestView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for DiscoveryAuthRequestView<'a> {
+    const KEY: rt::AvpKey = DiscoveryAuthRequest::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = DiscoveryAuthRequest::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 16usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for DiscoveryAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9682,68 +9366,15 @@ impl<'a> DiscoveryAuthResponseView<'a> {
     /// Checks a received AVP as decoding [`DiscoveryAuthResponse`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            DiscoveryAuthResponse::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(DiscoveryAuthResponse::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, DiscoveryAuthResponse::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(DiscoveryAuthResponse::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -9785,7 +9416,7 @@ impl<'a> DiscoveryAuthResponseView<'a> {
             self.count[0],
             3813,
             10415,
-            ProseDiscoveryFilterView::read,
+            rt::view::read_group::<ProseDiscoveryFilterView<'a>>,
         )
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
@@ -9812,7 +9443,7 @@ impl<'a> DiscoveryAuthResponseView<'a> {
             self.root,
             self.first[5],
             self.end,
-            CodeSendingSecurityMaterialView::read,
+            rt::view::read_group::<CodeSendingSecurityMaterialView<'a>>,
         )
     }
     /// `[ Code-Receiving-Security-Material ]`: Code-Receiving-Security-Material (code 3860, vendor 10415), 3GPP TS 29.345 §6.3.75.
@@ -9824,7 +9455,7 @@ impl<'a> DiscoveryAuthResponseView<'a> {
             self.root,
             self.first[6],
             self.end,
-            CodeReceivingSecurityMaterialView::read,
+            rt::view::read_group::<CodeReceivingSecurityMaterialView<'a>>,
         )
     }
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
@@ -9860,6 +9491,28 @@ impl<'a> rt::view::Step<'a> for DiscoveryAuthResponseView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for DiscoveryAuthResponseView<'a> {
+    const KEY: rt::AvpKey = DiscoveryAuthResponse::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = DiscoveryAuthResponse::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 9usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for DiscoveryAuthResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -9888,69 +9541,16 @@ impl<'a> MatchRequestView<'a> {
     /// Checks a received AVP as decoding [`MatchRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            MatchRequest::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MatchRequest::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MatchRequest::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MatchRequest::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -9984,7 +9584,7 @@ impl<'a> MatchRequestView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::ts29329::UserIdentityView::read,
+            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
         )
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
@@ -10004,7 +9604,7 @@ impl<'a> MatchRequestView<'a> {
             self.count[0],
             3835,
             10415,
-            ProseAppCodeInfoView::read,
+            rt::view::read_group::<ProseAppCodeInfoView<'a>>,
         )
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
@@ -10028,6 +9628,28 @@ impl<'a> rt::view::Step<'a> for MatchRequestView<'a> {
             (3868, 10415) => t.one(4, avp, rt::view::no_check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for MatchRequestView<'a> {
+    const KEY: rt::AvpKey = MatchRequest::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MatchRequest::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10059,69 +9681,16 @@ impl<'a> MatchReportInfoView<'a> {
     /// Checks a received AVP as decoding [`MatchReportInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            MatchReportInfo::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MatchReportInfo::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MatchReportInfo::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MatchReportInfo::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -10158,7 +9727,7 @@ impl<'a> MatchReportInfoView<'a> {
             self.root,
             self.first[1],
             self.end,
-            super::ts29329::UserIdentityView::read,
+            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
         )
     }
     /// `*[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
@@ -10191,6 +9760,28 @@ impl<'a> rt::view::Step<'a> for MatchReportInfoView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for MatchReportInfoView<'a> {
+    const KEY: rt::AvpKey = MatchReportInfo::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MatchReportInfo::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for MatchReportInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10217,68 +9808,16 @@ impl<'a> AppIdentifierView<'a> {
     /// Checks a received AVP as decoding [`AppIdentifier`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            AppIdentifier::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(AppIdentifier::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, AppIdentifier::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(AppIdentifier::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -10329,6 +9868,27 @@ impl<'a> rt::view::Step<'a> for AppIdentifierView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for AppIdentifierView<'a> {
+    const KEY: rt::AvpKey = AppIdentifier::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = AppIdentifier::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for AppIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10355,68 +9915,16 @@ impl<'a> CodeReceivingSecurityMaterialView<'a> {
     /// Checks a received AVP as decoding [`CodeReceivingSecurityMaterial`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CodeReceivingSecurityMaterial::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CodeReceivingSecurityMaterial::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CodeReceivingSecurityMaterial::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CodeReceivingSecurityMaterial::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -10485,6 +9993,27 @@ impl<'a> rt::view::Step<'a> for CodeReceivingSecurityMaterialView<'a> {
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for CodeReceivingSecurityMaterialView<'a> {
+    const KEY: rt::AvpKey = CodeReceivingSecurityMaterial::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CodeReceivingSecurityMaterial::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl std::fmt::Debug for CodeReceivingSecurityMaterialView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -10511,68 +10040,16 @@ impl<'a> CodeSendingSecurityMaterialView<'a> {
     /// Checks a received AVP as decoding [`CodeSendingSecurityMaterial`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            CodeSendingSecurityMaterial::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(CodeSendingSecurityMaterial::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, CodeSendingSecurityMaterial::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(CodeSendingSecurityMaterial::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 4usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -10632,6 +10109,27 @@ impl<'a> rt::view::Step<'a> for CodeSendingSecurityMaterialView<'a> {
             (3866, 10415) => t.one(3, avp, rt::view::no_check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl<'a> rt::view::GroupView<'a> for CodeSendingSecurityMaterialView<'a> {
+    const KEY: rt::AvpKey = CodeSendingSecurityMaterial::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = CodeSendingSecurityMaterial::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 4usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -10759,7 +10257,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -10804,7 +10302,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -10816,7 +10314,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ User-Identity }`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
@@ -10826,7 +10324,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::ts29329::UserIdentityView::read,
+            rt::view::read_group::<super::ts29329::UserIdentityView<'a>>,
         )
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
@@ -10844,7 +10342,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11016,7 +10514,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -11033,7 +10531,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -11068,7 +10566,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -11080,13 +10578,18 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -11098,7 +10601,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ ProSe-Direct-Allowed ]`: ProSe-Direct-Allowed (code 3704, vendor 10415), 3GPP TS 29.344 §6.3.5.
@@ -11133,7 +10636,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
             self.root,
             self.first[17],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -11146,7 +10649,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11324,7 +10827,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -11369,7 +10872,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -11381,7 +10884,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ Discovery-Auth-Request }`: Discovery-Auth-Request (code 3854, vendor 10415), 3GPP TS 29.345 §6.3.53.
@@ -11391,7 +10894,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
             self.root,
             self.first[10],
             self.end,
-            DiscoveryAuthRequestView::read,
+            rt::view::read_group::<DiscoveryAuthRequestView<'a>>,
         )
     }
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
@@ -11409,7 +10912,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11579,7 +11082,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -11596,7 +11099,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -11631,7 +11134,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -11643,13 +11146,18 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -11661,7 +11169,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Discovery-Auth-Response ]`: Discovery-Auth-Response (code 3855, vendor 10415), 3GPP TS 29.345 §6.3.54.
@@ -11671,7 +11179,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            DiscoveryAuthResponseView::read,
+            rt::view::read_group::<DiscoveryAuthResponseView<'a>>,
         )
     }
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
@@ -11686,7 +11194,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -11699,7 +11207,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11872,7 +11380,7 @@ impl<'a> ProseMatchRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -11917,7 +11425,7 @@ impl<'a> ProseMatchRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -11929,13 +11437,18 @@ impl<'a> ProseMatchRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ Match-Request }`: Match-Request (code 3856, vendor 10415), 3GPP TS 29.345 §6.3.55.
     #[inline]
     pub fn match_request(&self) -> MatchRequestView<'a> {
-        rt::view::one(self.root, self.first[10], self.end, MatchRequestView::read)
+        rt::view::one(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<MatchRequestView<'a>>,
+        )
     }
     /// `[ PMR-Flags ]`: PMR-Flags (code 3852, vendor 10415), 3GPP TS 29.345 §6.3.57.
     #[inline]
@@ -11952,7 +11465,7 @@ impl<'a> ProseMatchRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12122,7 +11635,7 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -12139,7 +11652,7 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -12174,7 +11687,7 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -12186,13 +11699,18 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -12204,7 +11722,7 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `*[ Match-Report ]`: Match-Report (code 3807, vendor 10415), 3GPP TS 29.345 §6.3.12.
@@ -12217,7 +11735,7 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.count[2],
             3807,
             10415,
-            MatchReportView::read,
+            rt::view::read_group::<MatchReportView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -12227,7 +11745,7 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.root,
             self.first[13],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -12240,7 +11758,7 @@ impl<'a> ProseMatchAnswerView<'a> {
             self.count[3],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12416,7 +11934,7 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -12461,7 +11979,7 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -12473,13 +11991,18 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ Match-Report-Info }`: Match-Report-Info (code 3857, vendor 10415), 3GPP TS 29.345 §6.3.56.
     #[inline]
     pub fn match_report_info(&self) -> MatchReportInfoView<'a> {
-        rt::view::one(self.root, self.first[10], self.end, MatchReportInfoView::read)
+        rt::view::one(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<MatchReportInfoView<'a>>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12491,7 +12014,7 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12662,7 +12185,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -12679,7 +12202,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -12714,7 +12237,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -12726,13 +12249,18 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -12744,7 +12272,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -12754,7 +12282,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -12767,7 +12295,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12940,7 +12468,7 @@ impl<'a> ProseProximityRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -12985,7 +12513,7 @@ impl<'a> ProseProximityRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -12997,7 +12525,7 @@ impl<'a> ProseProximityRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ PRR-Flags }`: PRR-Flags (code 3814, vendor 10415), 3GPP TS 29.345 §6.3.21.
@@ -13032,7 +12560,7 @@ impl<'a> ProseProximityRequestView<'a> {
             self.root,
             self.first[15],
             self.end,
-            LocationUpdateTriggerView::read,
+            rt::view::read_group::<LocationUpdateTriggerView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -13045,7 +12573,7 @@ impl<'a> ProseProximityRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -13219,7 +12747,7 @@ impl<'a> ProseProximityAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -13236,7 +12764,7 @@ impl<'a> ProseProximityAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -13271,7 +12799,7 @@ impl<'a> ProseProximityAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -13283,13 +12811,18 @@ impl<'a> ProseProximityAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -13301,7 +12834,7 @@ impl<'a> ProseProximityAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -13321,7 +12854,7 @@ impl<'a> ProseProximityAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -13334,7 +12867,7 @@ impl<'a> ProseProximityAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -13509,7 +13042,7 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -13554,7 +13087,7 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -13566,7 +13099,7 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
@@ -13589,7 +13122,7 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -13761,7 +13294,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -13778,7 +13311,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -13813,7 +13346,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -13825,13 +13358,18 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -13843,7 +13381,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -13853,7 +13391,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -13866,7 +13404,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14037,7 +13575,7 @@ impl<'a> ProseAlertRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -14082,7 +13620,7 @@ impl<'a> ProseAlertRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14094,7 +13632,7 @@ impl<'a> ProseAlertRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ App-Layer-User-Id }`: App-Layer-User-Id (code 3801, vendor 10415), 3GPP TS 29.345 §6.3.2.
@@ -14110,7 +13648,12 @@ impl<'a> ProseAlertRequestView<'a> {
     /// `[ Assistance-Info ]`: Assistance-Info (code 3802, vendor 10415), 3GPP TS 29.345 §6.3.3.
     #[inline]
     pub fn assistance_info(&self) -> Option<AssistanceInfoView<'a>> {
-        rt::view::opt(self.root, self.first[12], self.end, AssistanceInfoView::read)
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::read_group::<AssistanceInfoView<'a>>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -14122,7 +13665,7 @@ impl<'a> ProseAlertRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14293,7 +13836,7 @@ impl<'a> ProseAlertAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -14310,7 +13853,7 @@ impl<'a> ProseAlertAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -14345,7 +13888,7 @@ impl<'a> ProseAlertAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14357,13 +13900,18 @@ impl<'a> ProseAlertAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -14375,7 +13923,7 @@ impl<'a> ProseAlertAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -14385,7 +13933,7 @@ impl<'a> ProseAlertAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -14398,7 +13946,7 @@ impl<'a> ProseAlertAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14571,7 +14119,7 @@ impl<'a> ProseCancellationRequestView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -14616,7 +14164,7 @@ impl<'a> ProseCancellationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14628,7 +14176,7 @@ impl<'a> ProseCancellationRequestView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `{ Requesting-EPUID }`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
@@ -14651,7 +14199,7 @@ impl<'a> ProseCancellationRequestView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14823,7 +14371,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
             self.root,
             self.first[2],
             self.end,
-            super::base::VendorSpecificApplicationIdView::read,
+            rt::view::read_group::<super::base::VendorSpecificApplicationIdView<'a>>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
@@ -14840,7 +14388,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
             self.root,
             self.first[4],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
@@ -14875,7 +14423,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14887,13 +14435,18 @@ impl<'a> ProseCancellationAnswerView<'a> {
             self.root,
             self.first[9],
             self.end,
-            super::doic::OcSupportedFeaturesView::read,
+            rt::view::read_group::<super::doic::OcSupportedFeaturesView<'a>>,
         )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::read_group::<super::doic::OcOlrView<'a>>,
+        )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -14905,7 +14458,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
             self.count[1],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -14915,7 +14468,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
             self.root,
             self.first[12],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -14928,7 +14481,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.

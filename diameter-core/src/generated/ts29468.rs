@@ -3182,69 +3182,16 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
     /// Checks a received AVP as decoding [`MbmsBearerEventNotification`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            MbmsBearerEventNotification::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MbmsBearerEventNotification::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MbmsBearerEventNotification::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MbmsBearerEventNotification::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -3308,7 +3255,7 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
             self.count[0],
             3529,
             10415,
-            UserplaneProtocolResultView::read,
+            rt::view::read_group::<UserplaneProtocolResultView<'a>>,
         )
     }
 }
@@ -3327,6 +3274,28 @@ impl<'a> rt::view::Step<'a> for MbmsBearerEventNotificationView<'a> {
             (3529, 10415) => t.any(4, 0, avp, UserplaneProtocolResultView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for MbmsBearerEventNotificationView<'a> {
+    const KEY: rt::AvpKey = MbmsBearerEventNotification::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MbmsBearerEventNotification::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3358,68 +3327,15 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// Checks a received AVP as decoding [`MbmsBearerRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            MbmsBearerRequest::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MbmsBearerRequest::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MbmsBearerRequest::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MbmsBearerRequest::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 13usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -3471,7 +3387,7 @@ impl<'a> MbmsBearerRequestView<'a> {
             self.root,
             self.first[3],
             self.end,
-            super::ts29212::QosInformationView::read,
+            rt::view::read_group::<super::ts29212::QosInformationView<'a>>,
         )
     }
     /// `[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
@@ -3502,12 +3418,22 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// `[ Local-M1-Information ]`: Local-M1-Information (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20.
     #[inline]
     pub fn local_m1_information(&self) -> Option<LocalM1InformationView<'a>> {
-        rt::view::opt(self.root, self.first[8], self.end, LocalM1InformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::read_group::<LocalM1InformationView<'a>>,
+        )
     }
     /// `[ Local-MB2-U-Information ]`: Local-MB2-U-Information (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21.
     #[inline]
     pub fn local_mb2_u_information(&self) -> Option<LocalMb2UInformationView<'a>> {
-        rt::view::opt(self.root, self.first[9], self.end, LocalMb2UInformationView::read)
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::read_group::<LocalMb2UInformationView<'a>>,
+        )
     }
     /// `[ FEC-Request ]`: FEC-Request (code 3525, vendor 10415), 3GPP TS 29.468 §6.4.27.
     #[inline]
@@ -3524,7 +3450,7 @@ impl<'a> MbmsBearerRequestView<'a> {
             self.count[0],
             3526,
             10415,
-            RohcRequestView::read,
+            rt::view::read_group::<RohcRequestView<'a>>,
         )
     }
     /// `[ ROHC-Max-CID ]`: ROHC-Max-CID (code 3532, vendor 10415), 3GPP TS 29.468 §6.4.34.
@@ -3559,6 +3485,28 @@ impl<'a> rt::view::Step<'a> for MbmsBearerRequestView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for MbmsBearerRequestView<'a> {
+    const KEY: rt::AvpKey = MbmsBearerRequest::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MbmsBearerRequest::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 13usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsBearerRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3587,68 +3535,15 @@ impl<'a> MbmsBearerResponseView<'a> {
     /// Checks a received AVP as decoding [`MbmsBearerResponse`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 3>::new(cx),
-            MbmsBearerResponse::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(MbmsBearerResponse::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, MbmsBearerResponse::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(MbmsBearerResponse::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 9usize],
-            count: [0; 3usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -3741,7 +3636,7 @@ impl<'a> MbmsBearerResponseView<'a> {
             self.count[2],
             3529,
             10415,
-            UserplaneProtocolResultView::read,
+            rt::view::read_group::<UserplaneProtocolResultView<'a>>,
         )
     }
 }
@@ -3764,6 +3659,28 @@ impl<'a> rt::view::Step<'a> for MbmsBearerResponseView<'a> {
             (3529, 10415) => t.any(8, 2, avp, UserplaneProtocolResultView::check),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for MbmsBearerResponseView<'a> {
+    const KEY: rt::AvpKey = MbmsBearerResponse::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = MbmsBearerResponse::REQUIRED;
+    type Seen = rt::view::Seen<1, 3>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 9usize],
+            count: [0; 3usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3795,69 +3712,16 @@ impl<'a> TmgiAllocationRequestView<'a> {
     /// Checks a received AVP as decoding [`TmgiAllocationRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            TmgiAllocationRequest::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TmgiAllocationRequest::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TmgiAllocationRequest::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TmgiAllocationRequest::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -3916,6 +3780,28 @@ impl<'a> rt::view::Step<'a> for TmgiAllocationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for TmgiAllocationRequestView<'a> {
+    const KEY: rt::AvpKey = TmgiAllocationRequest::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TmgiAllocationRequest::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiAllocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -3944,69 +3830,16 @@ impl<'a> TmgiAllocationResponseView<'a> {
     /// Checks a received AVP as decoding [`TmgiAllocationResponse`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            TmgiAllocationResponse::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TmgiAllocationResponse::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TmgiAllocationResponse::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TmgiAllocationResponse::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4071,6 +3904,28 @@ impl<'a> rt::view::Step<'a> for TmgiAllocationResponseView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for TmgiAllocationResponseView<'a> {
+    const KEY: rt::AvpKey = TmgiAllocationResponse::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TmgiAllocationResponse::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiAllocationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4099,69 +3954,16 @@ impl<'a> TmgiDeallocationRequestView<'a> {
     /// Checks a received AVP as decoding [`TmgiDeallocationRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            TmgiDeallocationRequest::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TmgiDeallocationRequest::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TmgiDeallocationRequest::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TmgiDeallocationRequest::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4214,6 +4016,28 @@ impl<'a> rt::view::Step<'a> for TmgiDeallocationRequestView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for TmgiDeallocationRequestView<'a> {
+    const KEY: rt::AvpKey = TmgiDeallocationRequest::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TmgiDeallocationRequest::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiDeallocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4240,68 +4064,16 @@ impl<'a> TmgiDeallocationResponseView<'a> {
     /// Checks a received AVP as decoding [`TmgiDeallocationResponse`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            TmgiDeallocationResponse::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TmgiDeallocationResponse::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TmgiDeallocationResponse::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TmgiDeallocationResponse::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4352,6 +4124,27 @@ impl<'a> rt::view::Step<'a> for TmgiDeallocationResponseView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for TmgiDeallocationResponseView<'a> {
+    const KEY: rt::AvpKey = TmgiDeallocationResponse::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TmgiDeallocationResponse::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiDeallocationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4380,69 +4173,16 @@ impl<'a> TmgiExpiryView<'a> {
     /// Checks a received AVP as decoding [`TmgiExpiry`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            TmgiExpiry::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(TmgiExpiry::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, TmgiExpiry::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(TmgiExpiry::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 1usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4492,6 +4232,28 @@ impl<'a> rt::view::Step<'a> for TmgiExpiryView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for TmgiExpiryView<'a> {
+    const KEY: rt::AvpKey = TmgiExpiry::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = TmgiExpiry::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 1usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiExpiryView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4518,68 +4280,16 @@ impl<'a> LocalM1InformationView<'a> {
     /// Checks a received AVP as decoding [`LocalM1Information`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 0>::new(cx),
-            LocalM1Information::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(LocalM1Information::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut [],
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, LocalM1Information::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(LocalM1Information::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 5usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4668,6 +4378,27 @@ impl<'a> rt::view::Step<'a> for LocalM1InformationView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for LocalM1InformationView<'a> {
+    const KEY: rt::AvpKey = LocalM1Information::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = LocalM1Information::REQUIRED;
+    type Seen = rt::view::Seen<1, 0>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 5usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut [], &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for LocalM1InformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4696,69 +4427,16 @@ impl<'a> LocalMb2UInformationView<'a> {
     /// Checks a received AVP as decoding [`LocalMb2UInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            LocalMb2UInformation::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(LocalMb2UInformation::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, LocalMb2UInformation::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(LocalMb2UInformation::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 2usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4817,6 +4495,28 @@ impl<'a> rt::view::Step<'a> for LocalMb2UInformationView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for LocalMb2UInformationView<'a> {
+    const KEY: rt::AvpKey = LocalMb2UInformation::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = LocalMb2UInformation::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 2usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for LocalMb2UInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4845,69 +4545,16 @@ impl<'a> RohcRequestView<'a> {
     /// Checks a received AVP as decoding [`RohcRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            RohcRequest::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(RohcRequest::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, RohcRequest::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(RohcRequest::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -4969,6 +4616,28 @@ impl<'a> rt::view::Step<'a> for RohcRequestView<'a> {
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for RohcRequestView<'a> {
+    const KEY: rt::AvpKey = RohcRequest::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = RohcRequest::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for RohcRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -4997,69 +4666,16 @@ impl<'a> UserplaneProtocolResultView<'a> {
     /// Checks a received AVP as decoding [`UserplaneProtocolResult`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
-        Self::scan(avp, rt::data::DecodeCx::default(), true)
+        rt::view::scan_group(avp, rt::data::DecodeCx::default(), true)
     }
-    /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
+    /// Checks a received AVP (as [`Self::decode`] does, within `cx`) without
+    /// keeping the view.
     #[inline]
     pub fn check(
         avp: &rt::AvpRef<'a>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        match rt::view::checked::<
-            Self,
-            _,
-        >(
-            avp.children(),
-            &mut rt::view::Seen::<1, 1>::new(cx),
-            UserplaneProtocolResult::REQUIRED,
-            avp.offset,
-        ) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(e.within(UserplaneProtocolResult::KEY)),
-        }
-    }
-    /// Indexes the members of `avp`; with `deep`, checks them too.
-    #[inline]
-    pub fn scan(
-        avp: &rt::AvpRef<'a>,
-        cx: rt::data::DecodeCx,
-        deep: bool,
-    ) -> Result<Self, rt::DecodeError> {
-        let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        let mut t = rt::view::Index {
-            first: &mut v.first,
-            count: &mut v.count,
-            extra: &mut v.extra,
-            cx,
-            deep,
-        };
-        match rt::view::index::<
-            Self,
-        >(avp.children(), &mut t, UserplaneProtocolResult::REQUIRED, avp.offset) {
-            Ok(()) => Ok(v),
-            Err(e) => Err(e.within(UserplaneProtocolResult::KEY)),
-        }
-    }
-    /// The view of a member already checked (by the decoding of its parent).
-    #[inline]
-    pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        match Self::scan(&avp, rt::view::CHECKED, false) {
-            Ok(v) => v,
-            Err(_) => Self::empty(&avp),
-        }
-    }
-    fn empty(avp: &rt::AvpRef<'a>) -> Self {
-        Self {
-            root: avp.root(),
-            at: avp.offset as u32,
-            start: avp.data_offset as u32,
-            end: (avp.data_offset + avp.data.len()) as u32,
-            first: [rt::view::ABSENT; 3usize],
-            count: [0; 1usize],
-            extra: 0,
-        }
+        rt::view::check_group::<Self>(avp, cx)
     }
     /// The AVP as received.
     pub fn avp(&self) -> rt::AvpRef<'a> {
@@ -5121,6 +4737,28 @@ impl<'a> rt::view::Step<'a> for UserplaneProtocolResultView<'a> {
             (3531, 10415) => t.one(2, avp, rt::view::check::<u32>),
             _ => t.extra(),
         }
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl<'a> rt::view::GroupView<'a> for UserplaneProtocolResultView<'a> {
+    const KEY: rt::AvpKey = UserplaneProtocolResult::KEY;
+    const REQUIRED: &'static [rt::typed::Required] = UserplaneProtocolResult::REQUIRED;
+    type Seen = rt::view::Seen<1, 1>;
+    #[inline(always)]
+    fn empty(avp: &rt::AvpRef<'a>) -> Self {
+        Self {
+            root: avp.root(),
+            at: avp.offset as u32,
+            start: avp.data_offset as u32,
+            end: (avp.data_offset + avp.data.len()) as u32,
+            first: [rt::view::ABSENT; 3usize],
+            count: [0; 1usize],
+            extra: 0,
+        }
+    }
+    #[inline(always)]
+    fn slots(&mut self) -> (&mut [u32], &mut [u32], &mut u32) {
+        (&mut self.first, &mut self.count, &mut self.extra)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5287,7 +4925,7 @@ impl<'a> GcsActionRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5315,7 +4953,7 @@ impl<'a> GcsActionRequestView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ TMGI-Allocation-Request ]`: TMGI-Allocation-Request (code 3509, vendor 10415), 3GPP TS 29.468 §6.4.11.
@@ -5325,7 +4963,7 @@ impl<'a> GcsActionRequestView<'a> {
             self.root,
             self.first[12],
             self.end,
-            TmgiAllocationRequestView::read,
+            rt::view::read_group::<TmgiAllocationRequestView<'a>>,
         )
     }
     /// `[ TMGI-Deallocation-Request ]`: TMGI-Deallocation-Request (code 3512, vendor 10415), 3GPP TS 29.468 §6.4.14.
@@ -5335,7 +4973,7 @@ impl<'a> GcsActionRequestView<'a> {
             self.root,
             self.first[13],
             self.end,
-            TmgiDeallocationRequestView::read,
+            rt::view::read_group::<TmgiDeallocationRequestView<'a>>,
         )
     }
     /// `*[ MBMS-Bearer-Request ]`: MBMS-Bearer-Request (code 3504, vendor 10415), 3GPP TS 29.468 §6.4.6.
@@ -5350,7 +4988,7 @@ impl<'a> GcsActionRequestView<'a> {
             self.count[3],
             3504,
             10415,
-            MbmsBearerRequestView::read,
+            rt::view::read_group::<MbmsBearerRequestView<'a>>,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
@@ -5548,7 +5186,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
@@ -5568,7 +5206,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.root,
             self.first[10],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -5614,7 +5252,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -5629,7 +5267,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            super::ts29229::SupportedFeaturesView::read,
+            rt::view::read_group::<super::ts29229::SupportedFeaturesView<'a>>,
         )
     }
     /// `[ TMGI-Allocation-Response ]`: TMGI-Allocation-Response (code 3510, vendor 10415), 3GPP TS 29.468 §6.4.12.
@@ -5639,7 +5277,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.root,
             self.first[17],
             self.end,
-            TmgiAllocationResponseView::read,
+            rt::view::read_group::<TmgiAllocationResponseView<'a>>,
         )
     }
     /// `*[ TMGI-Deallocation-Response ]`: TMGI-Deallocation-Response (code 3513, vendor 10415), 3GPP TS 29.468 §6.4.15.
@@ -5654,7 +5292,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[3],
             3513,
             10415,
-            TmgiDeallocationResponseView::read,
+            rt::view::read_group::<TmgiDeallocationResponseView<'a>>,
         )
     }
     /// `*[ MBMS-Bearer-Response ]`: MBMS-Bearer-Response (code 3505, vendor 10415), 3GPP TS 29.468 §6.4.7.
@@ -5669,7 +5307,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[4],
             3505,
             10415,
-            MbmsBearerResponseView::read,
+            rt::view::read_group::<MbmsBearerResponseView<'a>>,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
@@ -5687,7 +5325,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[5],
             650,
             0,
-            super::rfc8583::LoadView::read,
+            rt::view::read_group::<super::rfc8583::LoadView<'a>>,
         )
     }
 }
@@ -5899,7 +5537,7 @@ impl<'a> GcsNotificationRequestView<'a> {
             self.count[0],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5918,7 +5556,12 @@ impl<'a> GcsNotificationRequestView<'a> {
     /// `[ TMGI-Expiry ]`: TMGI-Expiry (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17.
     #[inline]
     pub fn tmgi_expiry(&self) -> Option<TmgiExpiryView<'a>> {
-        rt::view::opt(self.root, self.first[11], self.end, TmgiExpiryView::read)
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::read_group::<TmgiExpiryView<'a>>,
+        )
     }
     /// `*[ MBMS-Bearer-Event-Notification ]`: MBMS-Bearer-Event-Notification (code 3503, vendor 10415), 3GPP TS 29.468 §6.4.5.
     #[inline]
@@ -5932,7 +5575,7 @@ impl<'a> GcsNotificationRequestView<'a> {
             self.count[2],
             3503,
             10415,
-            MbmsBearerEventNotificationView::read,
+            rt::view::read_group::<MbmsBearerEventNotificationView<'a>>,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
@@ -6122,7 +5765,7 @@ impl<'a> GcsNotificationAnswerView<'a> {
             self.root,
             self.first[7],
             self.end,
-            super::base::ExperimentalResultView::read,
+            rt::view::read_group::<super::base::ExperimentalResultView<'a>>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
@@ -6175,7 +5818,7 @@ impl<'a> GcsNotificationAnswerView<'a> {
             self.root,
             self.first[14],
             self.end,
-            super::base::FailedAvpView::read,
+            rt::view::read_group::<super::base::FailedAvpView<'a>>,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -6188,7 +5831,7 @@ impl<'a> GcsNotificationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            super::base::ProxyInfoView::read,
+            rt::view::read_group::<super::base::ProxyInfoView<'a>>,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
